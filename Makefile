@@ -1,0 +1,83 @@
+# tocsin — build, test, run, bench. No autotools: one Makefile, sources found by wildcard,
+# so adding a module or a handler is adding a file.
+
+CC      ?= cc
+PKGS    := libpq libpcre2-8 libmicrohttpd jansson libcrypto libcurl
+CPPFLAGS_ALL = -D_GNU_SOURCE -Iengine -Ihandlers -Ibuild $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS  ?= -O2 -g
+CFLAGS_ALL = -std=c17 -Wall -Wextra -Werror -pthread $(CFLAGS)
+LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lesmtp -letpan -lm -pthread
+
+ENGINE_SRC  := $(filter-out engine/main.c,$(wildcard engine/*.c))
+HANDLER_SRC := $(wildcard handlers/*.c)
+LIB_SRC     := $(ENGINE_SRC) $(HANDLER_SRC) build/embedded.c
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+EMBED_FILES := $(sort $(wildcard migrations/*.sql) $(wildcard templates/*/*))
+
+# BUILD is the object directory; `make check` reuses every rule with a sanitizer build.
+BUILD ?= build/obj
+OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(filter-out build/embedded.c,$(LIB_SRC))) $(BUILD)/embedded.o
+UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOCSIN_BIN ?= tocsin
+
+.PHONY: all deps test check run bench clean fuzz format unit-bins
+all: $(TOCSIN_BIN) unit-bins
+
+$(TOCSIN_BIN): $(BUILD)/engine/main.o $(BUILD)/libtocsin.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/libtocsin.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c $(wildcard engine/*.h handlers/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/embedded.o: build/embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+
+# Migrations and default templates are compiled into the binary, so an installed tocsin
+# needs no data directory; templates can still be overridden from [engine] templates_dir.
+build/embedded.c: build/embed $(EMBED_FILES)
+	build/embed $(EMBED_FILES) > $@.tmp && mv $@.tmp $@
+
+build/embed: tools/embed.c
+	@mkdir -p build
+	$(CC) -std=c17 -Wall -Wextra -Werror -O2 -o $@ $<
+
+unit-bins: $(UNIT_BIN)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtocsin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libtocsin.a $(LDLIBS_ALL) -lcmocka
+
+deps:
+	@scripts/install-deps
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-tests
+
+# The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan TOCSIN_BIN=build/asan/tocsin \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		TOCSIN=$(CURDIR)/build/asan/tocsin UNIT_DIR=build/asan/tests scripts/run-tests
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-local
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-bench
+
+format:
+	clang-format -i engine/*.[ch] handlers/*.[ch] tests/unit/*.c tools/*.c
+
+clean:
+	rm -rf build tocsin

@@ -1,0 +1,48 @@
+/*
+ * db — one PostgreSQL connection (libpq) with statements prepared once.
+ *
+ * db_open() connects and returns a handle the caller owns (db_close() frees it), or NULL
+ * with *error_r set. db_exec() runs a parameterised statement: `sql` must be a string
+ * literal (its address names the prepared statement, prepared on first use on this
+ * connection). db_exec_once() runs a statement without preparing it (migrations, ad hoc).
+ * Both return a PGresult the caller PQclear()s, or NULL with *error_r set (caller frees);
+ * db_sqlstate() then gives the SQLSTATE ("" if the connection failed) and db_lost() tells
+ * whether the connection is gone, which callers treat as "try again later" (503, exit 75).
+ * A lost connection is reopened by the next db_exec() outside a transaction.
+ * A handle is used by one thread at a time.
+ */
+#ifndef TOCSIN_DB_H
+#define TOCSIN_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+struct db;
+
+struct db *db_open(const char *url, char **error_r);
+void db_close(struct db **db);
+PGconn *db_conn(struct db *db);
+
+PGresult *db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
+                  char **error_r);
+PGresult *db_exec_once(struct db *db, const char *sql, int nparams, const char *const *params,
+                       char **error_r);
+/* Run a statement for its effect only: 0, or -1 with *error_r set. */
+int db_run(struct db *db, const char *sql, int nparams, const char *const *params, char **error_r);
+
+int db_begin(struct db *db, char **error_r);
+int db_commit(struct db *db, char **error_r);
+/* Roll back if a transaction is open; never fails from the caller's point of view. */
+void db_rollback(struct db *db);
+bool db_in_transaction(struct db *db);
+
+const char *db_sqlstate(struct db *db);
+bool db_lost(struct db *db);
+/* True when the last error means "retry later": connection lost, serialization failure,
+ * deadlock, or the server shutting down. */
+bool db_transient(struct db *db);
+
+/* Value of column `col` in row `row`, or NULL when SQL NULL. */
+const char *db_value(const PGresult *res, int row, int col);
+
+#endif

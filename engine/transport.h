@@ -1,0 +1,59 @@
+/*
+ * transport — how a queued message leaves: one vtable per transport, chosen by name.
+ *
+ * The queue workers (queue.c) claim due rows, check consent, and hand each transport a
+ * batch of struct outbound_msg; the transport fills one struct send_result per message.
+ * A transport never reads people, teams or consent: everything it needs is on the row.
+ *
+ *   open()   connect or prepare (one instance per worker thread); 0, or -1 with *error_r
+ *   send()   try every message of the batch; never blocks past its own timeouts
+ *   close()  release everything, set *t to NULL
+ *
+ * Status meanings: SEND_OK (accepted; provider_id set when the provider gives one),
+ * SEND_TRANSIENT (retry with backoff: SMTP 4xx, HTTP 429/5xx, connection refused),
+ * SEND_PERMANENT (never retry: SMTP 5xx, provider 4xx), SEND_AMBIGUOUS (the request may
+ * have been accepted — a timeout after sending: recorded, not resent blindly).
+ * Strings in send_result are allocated by the transport and freed by the queue.
+ */
+#ifndef TOCSIN_TRANSPORT_H
+#define TOCSIN_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct outbound_msg {
+    int64_t id;
+    const char *channel;   /* "email" or "sms" */
+    const char *recipient; /* address or E.164 number */
+    const char *subject;
+    const char *body;      /* for email: the complete RFC 5322 message, headers included */
+    const char *kind;      /* reply, campaign, reminder, digest, stop_confirmation ... */
+    const char *envelope_from; /* email: the VERP return path; sms: the sender id */
+    int attempts;
+};
+
+enum send_status { SEND_OK, SEND_TRANSIENT, SEND_PERMANENT, SEND_AMBIGUOUS };
+
+struct send_result {
+    enum send_status status;
+    char *provider_id; /* may be NULL */
+    char *error;       /* human-readable reason, NULL on SEND_OK */
+    int retry_after_s; /* a provider's Retry-After, 0 if none */
+};
+
+struct transport;
+
+struct transport_ops {
+    const char *name;    /* "smtp", "twilio", "vonage", "kannel", "generic", "spool" */
+    const char *channel; /* "email" or "sms" */
+    int (*open)(struct transport **t, char **error_r);
+    void (*send)(struct transport *t, const struct outbound_msg *msgs, size_t n,
+                 struct send_result *results);
+    void (*close)(struct transport **t);
+};
+
+/* The transport configured for a channel ([smtp] host empty or [sms] provider = spool
+ * select the spool), or NULL with *error_r. */
+const struct transport_ops *transport_for(const char *channel, char **error_r);
+
+#endif
