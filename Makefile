@@ -32,11 +32,13 @@ $(BUILD)/libtocsin.a: $(OBJ)
 
 $(BUILD)/%.o: %.c $(wildcard engine/*.h handlers/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/embedded.o: build/embedded.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
 # Migrations and default templates are compiled into the binary, so an installed tocsin
 # needs no data directory; templates can still be overridden from [engine] templates_dir.

@@ -174,3 +174,18 @@ CREATE TABLE activity (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX activity_team_idx ON activity (team_id, created_at);
+
+-- Whether a destination may receive a message of `p_scope` (NULL: not about one team)
+-- on `p_channel` ('email' or 'sms'). The latest ledger entry that is global (scope NULL)
+-- or for that team decides; no entry means allowed. The queue calls it at send time.
+CREATE FUNCTION consent_allows(p_channel text, p_address text, p_scope bigint)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT coalesce((
+        SELECT k.action = 'opt_in'
+        FROM contacts c JOIN consent k ON k.contact_id = c.id
+        WHERE c.kind = CASE p_channel WHEN 'sms' THEN 'phone' ELSE 'email' END
+          AND c.address = p_address
+          AND k.channel = p_channel
+          AND (k.scope IS NULL OR k.scope = p_scope)
+        ORDER BY k.id DESC LIMIT 1), true)
+$$;
