@@ -2,6 +2,7 @@
 #include "config.h"
 #include "log.h"
 #include "migrate.h"
+#include "queue.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -22,6 +23,7 @@ const struct cli_command cli_commands[] = {
     {"team", cli_team, "tocsin team add|list|show ...", "local teams"},
     {"event", cli_event, "tocsin event add|list|show ...", "events and their RSVPs"},
     {"config", cli_config, "tocsin config example|check", "print the example config, or check one"},
+    {"queue", cli_queue, "tocsin queue status [--json]", "outbound queue: counts and delay"},
     {"demo", cli_demo, "tocsin demo", "load the demo team, event and people (once)"},
     {NULL, NULL, NULL, NULL},
 };

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "http.h"
 #include "metrics.h"
+#include "unsubscribe.h"
 #include "util.h"
 
 #include <string.h>
@@ -35,5 +36,6 @@ static void handle_metrics(struct http_request *req)
 const struct http_route http_routes[] = {
     {"GET", "/healthz", handle_healthz},
     {"GET", "/metrics", handle_metrics},
+    {"GET|POST", "/u/", unsubscribe_handle},
     {NULL, NULL, NULL},
 };

@@ -18,6 +18,7 @@
 #ifndef TOCSIN_TRANSPORT_H
 #define TOCSIN_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,5 +56,18 @@ struct transport_ops {
 /* The transport configured for a channel ([smtp] host empty or [sms] provider = spool
  * select the spool), or NULL with *error_r. */
 const struct transport_ops *transport_for(const char *channel, char **error_r);
+
+/* The transport called `name` for `channel`, or NULL (tests, `tocsin queue`). */
+const struct transport_ops *transport_find(const char *name, const char *channel);
+
+/* Messages per second allowed through `t` across all daemons ([smtp] rate, [sms] rate;
+ * the spool is never limited); 0 = unlimited. */
+long transport_rate(const struct transport_ops *t);
+
+/* Every transport, one definition in its own file, one row in transports[] (transport.c). */
+extern const struct transport_ops smtp_transport;       /* smtp.c */
+extern const struct transport_ops spool_mail_transport; /* spool.c */
+extern const struct transport_ops spool_sms_transport;  /* spool.c */
+/* SMS gateways (twilio.c, vonage.c, kannel.c, generic.c) declare theirs here. */
 
 #endif
