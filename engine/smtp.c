@@ -197,8 +197,9 @@ static void result_for(smtp_message_t m, smtp_recipient_t r, const char *session
         } else {
             /* Never answered: connection refused or lost before this step. */
             res->status = SEND_TRANSIENT;
-            res->error = xasprintf("%s: no answer (%s)", steps[i].what,
-                                   session_error ? session_error : "session ended early");
+            res->error = session_error ? xstrdup(session_error)
+                                      : xasprintf("%s: no answer, session ended early",
+                                                  steps[i].what);
         }
         return;
     }

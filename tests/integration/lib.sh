@@ -20,7 +20,10 @@ test_case() {
   local name=$1 body=$2 log
   _tap_n=$((_tap_n + 1))
   log="$TEST_DIR/case-$_tap_n.log"
-  if (set -e; eval "$body") >"$log" 2>&1; then
+  # Not inside `if`: there bash ignores set -e in the subshell and only the last command
+  # of a body would count.
+  (set -e; eval "$body") >"$log" 2>&1
+  if [ $? -eq 0 ]; then
     echo "ok $_tap_n - $name"
   else
     echo "not ok $_tap_n - $name"

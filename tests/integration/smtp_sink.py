@@ -1,0 +1,72 @@
+#!/usr/bin/python3
+"""An SMTP server for tests (aiosmtpd) that delivers into a Maildir and fails on demand.
+
+    smtp_sink.py PORT MAILDIR [--delay SECONDS]
+
+The recipient's local part decides the answer to DATA:
+    tempfail-once...@  451 the first time this address is seen, then accepted
+    tempfail...@       451 always
+    reject...@         550
+    anything else      250, delivered
+Each delivered message gets the Return-Path and Delivered-To a final MTA would add.
+Prints "ready" on stdout once listening; stops on SIGTERM.
+"""
+import asyncio
+import mailbox
+import os
+import signal
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Handler:
+    def __init__(self, maildir, delay):
+        if os.path.exists(maildir):
+            self.box = mailbox.Maildir(maildir, create=False)
+        else:
+            self.box = mailbox.Maildir(maildir, create=True)
+        self.delay = delay
+        self.seen = set()
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        for rcpt in envelope.rcpt_tos:
+            local = rcpt.split("@")[0].lower()
+            if local.startswith("reject"):
+                return "550 5.1.1 mailbox unavailable (test sink)"
+            if local.startswith("tempfail-once"):
+                with self.lock:
+                    first = rcpt not in self.seen
+                    self.seen.add(rcpt)
+                if first:
+                    return "451 4.3.0 try again later (test sink)"
+            elif local.startswith("tempfail"):
+                return "451 4.3.0 try again later (test sink)"
+        data = envelope.original_content or envelope.content
+        head = "Return-Path: <%s>\r\nDelivered-To: %s\r\n" % (
+            envelope.mail_from, ",".join(envelope.rcpt_tos))
+        with self.lock:
+            self.box.add(head.encode() + data)
+        return "250 2.0.0 Ok: queued as T%d" % (len(self.seen) + os.getpid())
+
+
+def main():
+    port, maildir = int(sys.argv[1]), sys.argv[2]
+    delay = float(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--delay" else 0
+    controller = Controller(Handler(maildir, delay), hostname="127.0.0.1", port=port,
+                            decode_data=False)
+    controller.start()
+    print("ready", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()
