@@ -121,8 +121,19 @@ static double retry_delay_s(int attempts, int retry_after_s)
 
 /* Columns of a claimed row, in the order of the claim statement's RETURNING list. */
 enum {
-    COL_ID, COL_STATUS, COL_RECIPIENT, COL_SUBJECT, COL_BODY, COL_HTML, COL_KIND, COL_ATTEMPTS,
-    COL_HEADERS, COL_CONTACT, COL_INBOUND, COL_IN_REPLY_TO, COL_REFERENCES
+    COL_ID,
+    COL_STATUS,
+    COL_RECIPIENT,
+    COL_SUBJECT,
+    COL_BODY,
+    COL_HTML,
+    COL_KIND,
+    COL_ATTEMPTS,
+    COL_HEADERS,
+    COL_CONTACT,
+    COL_INBOUND,
+    COL_IN_REPLY_TO,
+    COL_REFERENCES
 };
 
 /* Claim up to $2 due rows of channel $1 for worker $4 with a lease of $3 seconds. Expired
@@ -258,9 +269,10 @@ static int compose_email(struct db *db, const PGresult *res, int row, struct com
 
     char *message_id = xasprintf("<tocsin.%s@%s>", reply, cfg.domain);
     char *reply_to = xasprintf("reply+%s@%s", reply, cfg.domain);
-    char *list_unsub = unsub ? xasprintf("<%s/u/%s>, <mailto:unsubscribe+%s@%s?subject=unsubscribe>",
-                                         cfg.public_url, unsub, unsub, cfg.domain)
-                             : NULL;
+    char *list_unsub = unsub
+                           ? xasprintf("<%s/u/%s>, <mailto:unsubscribe+%s@%s?subject=unsubscribe>",
+                                       cfg.public_url, unsub, unsub, cfg.domain)
+                           : NULL;
     struct mail_parts parts = {
         .from = cfg.from,
         .to = PQgetvalue(res, row, COL_RECIPIENT),
@@ -335,7 +347,8 @@ static long take_tokens(struct db *db, int channel, long want)
     snprintf(n, sizeof(n), "%ld", want);
     const char *params[] = {cfg.ops[channel]->name, rate, n};
     char *error = NULL;
-    PGresult *res = db_exec(db, "SELECT transport_take($1, $2::float8, $3::int)", 3, params, &error);
+    PGresult *res =
+        db_exec(db, "SELECT transport_take($1, $2::float8, $3::int)", 3, params, &error);
     if (!res) {
         log_warn("queue_rate_failed", "error=%s", log_q(error));
         free(error);
@@ -422,10 +435,10 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
             char *reason = NULL;
             if (compose_email(db, res, r, &mail[nsend], &reason) < 0) {
                 /* No secret to sign with yet: a configuration problem an operator fixes. */
-                json_array_append_new(
-                    out, json_pack("{sI ss ss sf}", "id", (json_int_t)id, "status", "queued",
-                                   "error", reason ? reason : "cannot compose", "delay",
-                                   retry_delay_s(m->attempts, 0)));
+                json_array_append_new(out, json_pack("{sI ss ss sf}", "id", (json_int_t)id,
+                                                     "status", "queued", "error",
+                                                     reason ? reason : "cannot compose", "delay",
+                                                     retry_delay_s(m->attempts, 0)));
                 free(reason);
                 continue;
             }
@@ -475,14 +488,15 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
             free(error);
             error = why;
         }
-        json_t *row = json_pack("{sI ss sf}", "id", (json_int_t)msgs[i].id, "status", status,
-                                "delay", delay);
+        json_t *row =
+            json_pack("{sI ss sf}", "id", (json_int_t)msgs[i].id, "status", status, "delay", delay);
         json_object_set_new(row, "provider_id",
                             sr->provider_id ? json_string(sr->provider_id) : json_null());
         json_object_set_new(row, "error", error ? json_string(error) : json_null());
         json_array_append_new(out, row);
         if (sr->status != SEND_OK)
-            log_info("queue_send_result", "id=%" PRId64 " transport=%s result=%s attempts=%d "
+            log_info("queue_send_result",
+                     "id=%" PRId64 " transport=%s result=%s attempts=%d "
                      "next=%s error=%s",
                      msgs[i].id, ops->name, status_word(sr->status), msgs[i].attempts, status,
                      log_q(error));

@@ -31,11 +31,11 @@ struct queue_new {
     const char *recipient; /* lower-case email or E.164 */
     const char *subject;   /* may be NULL */
     const char *body;
-    const char *kind;      /* reply, stop_confirmation, campaign, reminder, digest ... */
+    const char *kind; /* reply, stop_confirmation, campaign, reminder, digest ... */
     const char *dedupe_key;
-    const char *context;   /* JSON object text or NULL */
-    const char *html;      /* email: HTML alternative of body, or NULL */
-    const char *headers;   /* email: JSON object of extra headers ({"In-Reply-To": …}) or NULL */
+    const char *context; /* JSON object text or NULL */
+    const char *html;    /* email: HTML alternative of body, or NULL */
+    const char *headers; /* email: JSON object of extra headers ({"In-Reply-To": …}) or NULL */
     int64_t person_id, contact_id, inbound_id, campaign_id, scope; /* 0 = NULL */
 };
 

@@ -197,9 +197,9 @@ static void result_for(smtp_message_t m, smtp_recipient_t r, const char *session
         } else {
             /* Never answered: connection refused or lost before this step. */
             res->status = SEND_TRANSIENT;
-            res->error = session_error ? xstrdup(session_error)
-                                      : xasprintf("%s: no answer, session ended early",
-                                                  steps[i].what);
+            res->error = session_error
+                             ? xstrdup(session_error)
+                             : xasprintf("%s: no answer, session ended early", steps[i].what);
         }
         return;
     }
@@ -213,8 +213,8 @@ static void smtp_send(struct transport *t, const struct outbound_msg *msgs, size
     smtp_message_t *messages = xcalloc(n, sizeof(*messages));
     smtp_recipient_t *recipients = xcalloc(n, sizeof(*recipients));
     smtp_set_server(session, t->server);
-    static const int steps[] = {Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA,
-                                Timeout_TRANSFER, Timeout_DATA2};
+    static const int steps[] = {Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA, Timeout_TRANSFER,
+                                Timeout_DATA2};
     for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
         smtp_set_timeout(session, steps[i] | Timeout_OVERRIDE_RFC2822_MINIMUM, t->timeout_ms);
     if (t->starttls) {

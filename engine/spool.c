@@ -134,9 +134,10 @@ static void spool_send(struct transport *t, const struct outbound_msg *msgs, siz
 {
     for (size_t i = 0; i < n; i++) {
         char *reason = spool_one(t, &msgs[i]);
-        results[i] = (struct send_result){.status = reason ? SEND_TRANSIENT : SEND_OK,
-                                          .error = reason,
-                                          .provider_id = reason ? NULL : xasprintf("spool-%" PRId64, msgs[i].id)};
+        results[i] = (struct send_result){
+            .status = reason ? SEND_TRANSIENT : SEND_OK,
+            .error = reason,
+            .provider_id = reason ? NULL : xasprintf("spool-%" PRId64, msgs[i].id)};
     }
 }
 

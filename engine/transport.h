@@ -27,8 +27,8 @@ struct outbound_msg {
     const char *channel;   /* "email" or "sms" */
     const char *recipient; /* address or E.164 number */
     const char *subject;
-    const char *body;      /* for email: the complete RFC 5322 message, headers included */
-    const char *kind;      /* reply, campaign, reminder, digest, stop_confirmation ... */
+    const char *body;          /* for email: the complete RFC 5322 message, headers included */
+    const char *kind;          /* reply, campaign, reminder, digest, stop_confirmation ... */
     const char *envelope_from; /* email: the VERP return path; sms: the sender id */
     int attempts;
 };

@@ -99,9 +99,9 @@ void unsubscribe_handle(struct http_request *req)
     const char *posted = http_body(req, &len);
     bool one_click = posted && len >= 26 && memmem(posted, len, "List-Unsubscribe=One-Click", 26);
     const char *ua = http_header(req, "User-Agent");
-    char *evidence = xasprintf("%s; user-agent: %.120s",
-                               one_click ? "RFC 8058 one-click POST" : "unsubscribe page button",
-                               ua ? ua : "-");
+    char *evidence =
+        xasprintf("%s; user-agent: %.120s",
+                  one_click ? "RFC 8058 one-click POST" : "unsubscribe page button", ua ? ua : "-");
     params[1] = evidence;
     int rc = db_run(db,
                     "INSERT INTO consent (contact_id, channel, scope, action, source, evidence)"
