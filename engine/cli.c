@@ -71,8 +71,8 @@ struct db *cli_db(void)
 static bool is_numeric_type(Oid type)
 {
     /* int2, int4, int8, float4, float8, numeric, oid */
-    return type == 20 || type == 21 || type == 23 || type == 700 || type == 701 || type == 1700 ||
-           type == 26;
+    return type == 20 || type == 21 || type == 23 || type == 700 || type == 701 ||
+           type == 1700 || type == 26;
 }
 
 static void print_json(const PGresult *res)
