@@ -82,12 +82,18 @@ void mail_add_qp(struct buf *out, const char *text)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)text;
+    size_t in_len = strlen(text);
+    /* Worst case: every byte becomes "=XX", plus a soft break every 25 of those, plus a
+     * CR before every LF. Growing once and writing in place keeps a 10 KB body cheap. */
+    buf_grow(out, in_len * 3 + (in_len / 25 + 2) * 3 + in_len + 2);
+    char *w = out->data + out->len;
     size_t col = 0;
     while (*p) {
         if (*p == '\r' && p[1] == '\n')
             p++;
         if (*p == '\n') {
-            buf_adds(out, "\r\n");
+            *w++ = '\r';
+            *w++ = '\n';
             col = 0;
             p++;
             continue;
@@ -100,21 +106,27 @@ void mail_add_qp(struct buf *out, const char *text)
                        ((c == ' ' || c == '\t') && !at_eol);
         size_t width = literal ? 1 : 3;
         if (col + width > 75) {
-            buf_adds(out, "=\r\n");
+            *w++ = '=';
+            *w++ = '\r';
+            *w++ = '\n';
             col = 0;
         }
         if (literal) {
-            buf_addch(out, (char)c);
+            *w++ = (char)c;
         } else {
-            buf_addch(out, '=');
-            buf_addch(out, hex[c >> 4]);
-            buf_addch(out, hex[c & 15]);
+            *w++ = '=';
+            *w++ = hex[c >> 4];
+            *w++ = hex[c & 15];
         }
         col += width;
         p++;
     }
-    if (col > 0)
-        buf_adds(out, "\r\n");
+    if (col > 0) {
+        *w++ = '\r';
+        *w++ = '\n';
+    }
+    out->len = (size_t)(w - out->data);
+    out->data[out->len] = '\0';
 }
 
 void mail_add_date(struct buf *out, time_t when)
