@@ -182,7 +182,8 @@ static const char claim_sql[] =
 /* Write a batch of results ($1, a JSON array) for worker $2. The claimed_by guard keeps a
  * worker whose lease expired (and whose rows another worker took over) from writing. */
 static const char record_sql[] =
-    "UPDATE outbound_messages o SET"
+    "WITH done AS ("
+    " UPDATE outbound_messages o SET"
     "  status = r.status,"
     "  provider_id = coalesce(r.provider_id, o.provider_id),"
     "  last_error = coalesce(r.error, o.last_error),"
@@ -191,8 +192,17 @@ static const char record_sql[] =
     "    THEN now() + make_interval(secs => r.delay) ELSE o.next_attempt_at END,"
     "  lease_until = NULL, claimed_by = NULL"
     " FROM jsonb_to_recordset($1::jsonb)"
-    "  AS r(id bigint, status text, provider_id text, error text, delay float8)"
-    " WHERE o.id = r.id AND o.status = 'sending' AND o.claimed_by = $2";
+    "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean)"
+    " WHERE o.id = r.id AND o.status = 'sending' AND o.claimed_by = $2"
+    " RETURNING o.channel, o.recipient, o.contact_id, r.bounce, r.error)"
+    /* A hard bounce is a consent event: the address is opted out at once, with the
+     * server's answer as evidence, so no later message is even tried. */
+    " INSERT INTO consent (contact_id, channel, scope, action, source, evidence)"
+    " SELECT DISTINCT ON (k.id) k.id, d.channel, NULL::bigint, 'opt_out', 'bounce', d.error"
+    " FROM done d JOIN contacts k"
+    "   ON k.id = d.contact_id OR (d.contact_id IS NULL AND k.address = d.recipient"
+    "      AND k.kind = CASE d.channel WHEN 'sms' THEN 'phone' ELSE 'email' END)"
+    " WHERE d.bounce AND consent_allows(d.channel, d.recipient, NULL)";
 
 /* Give a worker's claimed rows back, as if never claimed (shutdown). */
 static const char release_sql[] =
@@ -472,7 +482,7 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
         char *error = sr->error ? xstrdup(sr->error) : NULL;
         double delay = 0;
         if (sr->status == SEND_PERMANENT) {
-            status = "failed";
+            status = sr->hard_bounce ? "bounced" : "failed";
         } else if (sr->status == SEND_TRANSIENT && msgs[i].attempts >= cfg.max_attempts) {
             status = "failed";
             char *why = xasprintf("gave up after %d attempts: %s", msgs[i].attempts,
@@ -493,6 +503,7 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
         json_object_set_new(row, "provider_id",
                             sr->provider_id ? json_string(sr->provider_id) : json_null());
         json_object_set_new(row, "error", error ? json_string(error) : json_null());
+        json_object_set_new(row, "bounce", json_boolean(sr->hard_bounce));
         json_array_append_new(out, row);
         if (sr->status != SEND_OK)
             log_info("queue_send_result",

@@ -176,6 +176,21 @@ static char *queue_id(const smtp_status_t *st)
     return n > 0 && n < 100 ? xstrndup(p, n) : NULL;
 }
 
+/* 530 "authentication required", 534/535/538: AUTH refused or needed. */
+static bool is_auth_refusal(const smtp_status_t *st)
+{
+    return st->code == 530 || st->code == 534 || st->code == 535 || st->code == 538;
+}
+
+/* A RCPT refusal that means "no such mailbox": enhanced status 5.1.x (RFC 3463 address
+ * status), or without enhanced codes 550/551/553. A policy refusal (5.7.x) is not. */
+static bool is_bad_mailbox(const smtp_status_t *st)
+{
+    if (st->enh_class == 5)
+        return st->enh_subject == 1;
+    return st->code == 550 || st->code == 551 || st->code == 553;
+}
+
 static void result_for(smtp_message_t m, smtp_recipient_t r, const char *session_error,
                        struct send_result *res)
 {
@@ -191,9 +206,15 @@ static void result_for(smtp_message_t m, smtp_recipient_t r, const char *session
         int cls = reply_class(steps[i].st);
         if (cls == 2)
             continue;
-        if (cls == 4 || cls == 5) {
+        if (i == 0 && is_auth_refusal(steps[i].st)) {
+            /* A wrong password or a relay that wants AUTH is the operator's to fix: keep
+             * the messages queued instead of failing every one of them for good. */
+            res->status = SEND_TRANSIENT;
+            res->error = status_text("MAIL FROM (authentication)", steps[i].st);
+        } else if (cls == 4 || cls == 5) {
             res->status = cls == 5 ? SEND_PERMANENT : SEND_TRANSIENT;
             res->error = status_text(steps[i].what, steps[i].st);
+            res->hard_bounce = i == 1 && is_bad_mailbox(steps[i].st);
         } else {
             /* Never answered: connection refused or lost before this step. */
             res->status = SEND_TRANSIENT;

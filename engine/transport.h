@@ -40,6 +40,8 @@ struct send_result {
     char *provider_id; /* may be NULL */
     char *error;       /* human-readable reason, NULL on SEND_OK */
     int retry_after_s; /* a provider's Retry-After, 0 if none */
+    bool hard_bounce;  /* SEND_PERMANENT because the address does not exist: the queue
+                          records an opt_out (source 'bounce') so it is never tried again */
 };
 
 struct transport;

@@ -7,6 +7,7 @@ The recipient's local part decides the answer to DATA:
     tempfail-once...@  451 the first time this address is seen, then accepted
     tempfail...@       451 always
     reject...@         550
+    unknown...@        550 5.1.1 at RCPT TO (no such user: a hard bounce)
     anything else      250, delivered
 Each delivered message gets the Return-Path and Delivered-To a final MTA would add.
 Prints "ready" on stdout once listening; stops on SIGTERM.
@@ -30,6 +31,12 @@ class Handler:
         self.delay = delay
         self.seen = set()
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.split("@")[0].lower().startswith("unknown"):
+            return "550 5.1.1 <%s>: Recipient address rejected: no such user" % address
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:

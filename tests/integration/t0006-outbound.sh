@@ -167,6 +167,19 @@ test_case 'a 550 fails at once with the server reply in last_error' '
   expect_eq "$(grep -l "reject-1@" mx/new/* 2>/dev/null | wc -l)" 0
 '
 
+test_case 'an unknown mailbox (550 5.1.1 at RCPT) is a hard bounce: bounced, opted out, the next message suppressed' '
+  sql "INSERT INTO people (id, name) VALUES (4, '\''Gone'\''); INSERT INTO contacts (id, person_id, kind, address) VALUES (5, 4, '\''email'\'', '\''unknown-1@example.org'\'')" >/dev/null
+  fresh_daemon
+  enqueue email unknown-1@example.org campaign unknown-1
+  wait_until "[ \"\$(status_of unknown-1)\" = bounced ]"
+  sql "SELECT last_error FROM outbound_messages WHERE dedupe_key = '\''unknown-1'\''" | grep -q "RCPT TO: 550 5.1.1"
+  expect_eq "$(sql "SELECT action || '\'' '\'' || source FROM consent WHERE contact_id = 5")" "opt_out bounce"
+  sql "SELECT evidence FROM consent WHERE contact_id = 5" | grep -q "no such user"
+  enqueue email unknown-1@example.org campaign unknown-2
+  wait_until "[ \"\$(status_of unknown-2)\" = suppressed ]"
+  stop_daemon
+'
+
 test_case 'a message that keeps failing transiently stops at max_attempts as failed' '
   fresh_daemon TOCSIN_ENGINE_MAX_ATTEMPTS=2
   enqueue email tempfail-always@example.org campaign temp-always
@@ -280,7 +293,8 @@ import json
 rows = json.load(open(\"status.json\"))
 by = {(r[\"channel\"], r[\"status\"]): r for r in rows}
 assert by[(\"email\", \"failed\")][\"messages\"] == 2, rows
-assert by[(\"email\", \"suppressed\")][\"messages\"] == 1, rows
+assert by[(\"email\", \"suppressed\")][\"messages\"] == 2, rows
+assert by[(\"email\", \"bounced\")][\"messages\"] == 1, rows
 assert by[(\"email\", \"queued\")][\"messages\"] >= 1, rows
 assert isinstance(by[(\"sms\", \"sent\")][\"messages\"], int)
 "
