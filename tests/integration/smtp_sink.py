@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """An SMTP server for tests (aiosmtpd) that delivers into a Maildir and fails on demand.
 
-    smtp_sink.py PORT MAILDIR [--delay SECONDS]
+    smtp_sink.py PORT MAILDIR [--delay SECONDS] [--auth USER:PASSWORD]
 
 The recipient's local part decides the answer to DATA:
     tempfail-once...@  451 the first time this address is seen, then accepted
@@ -10,6 +10,7 @@ The recipient's local part decides the answer to DATA:
     unknown...@        550 5.1.1 at RCPT TO (no such user: a hard bounce)
     anything else      250, delivered
 Each delivered message gets the Return-Path and Delivered-To a final MTA would add.
+With --auth, AUTH PLAIN/LOGIN (without TLS) is offered and required before MAIL FROM.
 Prints "ready" on stdout once listening; stops on SIGTERM.
 """
 import asyncio
@@ -20,6 +21,7 @@ import sys
 import threading
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 class Handler:
@@ -63,9 +65,22 @@ class Handler:
 
 def main():
     port, maildir = int(sys.argv[1]), sys.argv[2]
-    delay = float(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--delay" else 0
+    args = sys.argv[3:]
+    delay, auth = 0.0, None
+    while args:
+        if args[0] == "--delay":
+            delay = float(args[1])
+        elif args[0] == "--auth":
+            auth = args[1].encode().split(b":", 1)
+        args = args[2:]
+    extra = {}
+    if auth:
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = [auth_data.login, auth_data.password] == auth
+            return AuthResult(success=ok, handled=False)
+        extra = dict(authenticator=authenticator, auth_require_tls=False, auth_required=True)
     controller = Controller(Handler(maildir, delay), hostname="127.0.0.1", port=port,
-                            decode_data=False)
+                            decode_data=False, **extra)
     controller.start()
     print("ready", flush=True)
     stop = threading.Event()

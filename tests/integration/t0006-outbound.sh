@@ -180,6 +180,23 @@ test_case 'an unknown mailbox (550 5.1.1 at RCPT) is a hard bounce: bounced, opt
   stop_daemon
 '
 
+test_case 'AUTH PLAIN with [smtp] user and password; a wrong password keeps the message queued with the reason' '
+  start_sink authmx --auth "relay:s3cret"
+  port=$SINK_PORT
+  enqueue email camille@example.org reply auth-bad
+  fresh_daemon TOCSIN_SMTP_PORT=$port TOCSIN_SMTP_USER=relay TOCSIN_SMTP_PASSWORD=wrong
+  wait_until "[ -n \"\$(sql \"SELECT last_error FROM outbound_messages WHERE dedupe_key = '\''auth-bad'\''\")\" ]"
+  stop_daemon
+  expect_eq "$(status_of auth-bad)" queued
+  sql "SELECT last_error FROM outbound_messages WHERE dedupe_key = '\''auth-bad'\''" | grep -q "authentication"
+  grep -q "s3cret\|wrong" daemon.log && { echo "a password was logged"; false; }
+  sql "UPDATE outbound_messages SET next_attempt_at = now() WHERE dedupe_key = '\''auth-bad'\''" >/dev/null
+  fresh_daemon TOCSIN_SMTP_PORT=$port TOCSIN_SMTP_USER=relay TOCSIN_SMTP_PASSWORD=s3cret
+  wait_until "[ \"\$(status_of auth-bad)\" = sent ]"
+  stop_daemon
+  expect_eq "$(ls authmx/new | wc -l)" 1
+'
+
 test_case 'a message that keeps failing transiently stops at max_attempts as failed' '
   fresh_daemon TOCSIN_ENGINE_MAX_ATTEMPTS=2
   enqueue email tempfail-always@example.org campaign temp-always
