@@ -47,6 +47,8 @@ const struct config_key config_keys[] = {
      "SMTP relay. Empty: outbound mail is written to the spool directory."},
     {"smtp", "port", CONFIG_INT, "25", "1..65535", "SMTP port."},
     {"smtp", "tls", CONFIG_CHOICE, "off", "starttls|on|off", "STARTTLS, implicit TLS, or none."},
+    {"smtp", "tls_verify", CONFIG_BOOL, "on", NULL,
+     "Verify the relay's certificate and name under STARTTLS."},
     {"smtp", "user", CONFIG_STRING, "", NULL, "SMTP AUTH user. Empty: no AUTH."},
     {"smtp", "password", CONFIG_SECRET, "", NULL, "SMTP AUTH password."},
     {"smtp", "from", CONFIG_STRING, "tocsin@localhost", NULL, "From address of outbound mail."},

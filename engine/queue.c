@@ -644,6 +644,12 @@ int queue_start(char **error_r)
         if (!cfg.ops[c])
             return -1;
         cfg.rate[c] = transport_rate(cfg.ops[c]);
+        /* Open one instance now so a configuration the transport refuses stops the
+         * daemon at start, not silently in every worker later. */
+        struct transport *probe = NULL;
+        if (cfg.ops[c]->open(&probe, error_r) < 0)
+            return -1;
+        cfg.ops[c]->close(&probe);
     }
     if (cfg.workers == 0) {
         log_info("queue_disabled", "reason=%s", log_q("[engine] workers = 0"));

@@ -32,6 +32,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -78,7 +79,7 @@ static void smtp_init_once(void)
 
 struct transport {
     char *server; /* host:port */
-    bool starttls;
+    bool starttls, tls_verify;
     const char *user, *password;
     long timeout_ms;
     SSL_CTX *tls;
@@ -114,6 +115,7 @@ static int smtp_open(struct transport **t_r, char **error_r)
     t->server = xasprintf("%s:%ld", host, config_int("smtp", "port"));
     t->timeout_ms = config_int("smtp", "timeout") * 1000L;
     t->starttls = strcmp(tls, "starttls") == 0;
+    t->tls_verify = config_bool("smtp", "tls_verify");
     if (t->starttls) {
         t->tls = SSL_CTX_new(TLS_client_method());
         if (!t->tls) {
@@ -122,8 +124,11 @@ static int smtp_open(struct transport **t_r, char **error_r)
             free(t);
             return -1;
         }
+        /* The handshake itself does not fail on a bad certificate: libESMTP checks the
+         * verification result and the host name right after it, before EHLO, AUTH or any
+         * message, and asks session_event() — which can then say exactly what was wrong. */
         SSL_CTX_set_default_verify_paths(t->tls);
-        SSL_CTX_set_verify(t->tls, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_verify(t->tls, SSL_VERIFY_NONE, NULL);
         SSL_CTX_set_min_proto_version(t->tls, TLS1_2_VERSION);
     }
     t->user = config_str("smtp", "user");
@@ -227,6 +232,69 @@ static void result_for(smtp_message_t m, smtp_recipient_t r, const char *session
     res->provider_id = queue_id(data);
 }
 
+/* What one session learnt from libESMTP's events: why it stopped, when it says nothing
+ * more useful than "session ended early". */
+struct session_events {
+    struct transport *t;
+    char *problem;
+};
+
+static void note_problem(struct session_events *ev, char *problem)
+{
+    free(ev->problem);
+    ev->problem = problem;
+}
+
+/* libESMTP asks the application, through events, whether to accept a certificate it
+ * could not verify or whose name does not match: yes only when [smtp] tls_verify = off. */
+static void session_event(smtp_session_t session, int event, void *arg, ...)
+{
+    (void)session;
+    struct session_events *ev = arg;
+    va_list ap;
+    va_start(ap, arg);
+    switch (event) {
+    case SMTP_EV_INVALID_PEER_CERTIFICATE: {
+        long result = va_arg(ap, long);
+        int *ok = va_arg(ap, int *);
+        *ok = !ev->t->tls_verify;
+        if (!*ok)
+            note_problem(ev, xasprintf("STARTTLS: certificate not trusted: %s",
+                                       X509_verify_cert_error_string(result)));
+        break;
+    }
+    case SMTP_EV_WRONG_PEER_CERTIFICATE: {
+        int *ok = va_arg(ap, int *);
+        const char *name = va_arg(ap, const char *);
+        *ok = !ev->t->tls_verify;
+        if (!*ok)
+            note_problem(ev, xasprintf("STARTTLS: certificate is for %s, not %s",
+                                       name && *name ? name : "another name", ev->t->server));
+        break;
+    }
+    case SMTP_EV_NO_PEER_CERTIFICATE: {
+        int *ok = va_arg(ap, int *);
+        *ok = !ev->t->tls_verify;
+        if (!*ok)
+            note_problem(ev, xstrdup("STARTTLS: the server sent no certificate"));
+        break;
+    }
+    case SMTP_EV_WEAK_CIPHER: {
+        (void)va_arg(ap, int);
+        int *ok = va_arg(ap, int *);
+        *ok = 0;
+        note_problem(ev, xstrdup("STARTTLS: cipher too weak"));
+        break;
+    }
+    case SMTP_EV_EXTNA_STARTTLS:
+        note_problem(ev, xstrdup("the server does not offer STARTTLS ([smtp] tls = starttls)"));
+        break;
+    default:
+        break;
+    }
+    va_end(ap);
+}
+
 static void smtp_send(struct transport *t, const struct outbound_msg *msgs, size_t n,
                       struct send_result *results)
 {
@@ -244,6 +312,8 @@ static void smtp_send(struct transport *t, const struct outbound_msg *msgs, size
     }
     if (t->auth)
         smtp_auth_set_context(session, t->auth);
+    struct session_events events = {.t = t};
+    smtp_set_eventcb(session, session_event, &events);
     for (size_t i = 0; i < n; i++) {
         messages[i] = smtp_add_message(session);
         smtp_set_reverse_path(messages[i], msgs[i].envelope_from);
@@ -259,7 +329,11 @@ static void smtp_send(struct transport *t, const struct outbound_msg *msgs, size
     sem_post(&sessions);
 
     char *session_error = NULL;
-    if (!ok) {
+    if (events.problem) {
+        session_error = xasprintf("%s: %s", t->server, events.problem);
+        log_warn("smtp_session_failed", "server=%s error=%s messages=%zu", log_q(t->server),
+                 log_q(events.problem), n);
+    } else if (!ok) {
         char reason[160];
         smtp_strerror(smtp_errno(), reason, sizeof(reason));
         session_error = xasprintf("%s: %s", t->server, reason);
@@ -271,6 +345,7 @@ static void smtp_send(struct transport *t, const struct outbound_msg *msgs, size
     log_debug("smtp_session", "server=%s messages=%zu ms=%lld", log_q(t->server), n,
               (long long)(now_monotonic_ms() - started));
     free(session_error);
+    free(events.problem);
     smtp_destroy_session(session);
     free(messages);
     free(recipients);

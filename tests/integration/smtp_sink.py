@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """An SMTP server for tests (aiosmtpd) that delivers into a Maildir and fails on demand.
 
-    smtp_sink.py PORT MAILDIR [--delay SECONDS] [--auth USER:PASSWORD]
+    smtp_sink.py PORT MAILDIR [--delay SECONDS] [--auth USER:PASSWORD] [--tls CERT.pem]
 
 The recipient's local part decides the answer to DATA:
     tempfail-once...@  451 the first time this address is seen, then accepted
@@ -10,6 +10,7 @@ The recipient's local part decides the answer to DATA:
     unknown...@        550 5.1.1 at RCPT TO (no such user: a hard bounce)
     anything else      250, delivered
 Each delivered message gets the Return-Path and Delivered-To a final MTA would add.
+With --tls (a PEM holding the certificate and its key), STARTTLS is offered and required.
 With --auth, AUTH PLAIN/LOGIN (without TLS) is offered and required before MAIL FROM.
 Prints "ready" on stdout once listening; stops on SIGTERM.
 """
@@ -17,6 +18,7 @@ import asyncio
 import mailbox
 import os
 import signal
+import ssl
 import sys
 import threading
 
@@ -66,12 +68,15 @@ class Handler:
 def main():
     port, maildir = int(sys.argv[1]), sys.argv[2]
     args = sys.argv[3:]
-    delay, auth = 0.0, None
+    delay, auth, tls = 0.0, None, None
     while args:
         if args[0] == "--delay":
             delay = float(args[1])
         elif args[0] == "--auth":
             auth = args[1].encode().split(b":", 1)
+        elif args[0] == "--tls":
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(args[1])
         args = args[2:]
     extra = {}
     if auth:
@@ -79,6 +84,8 @@ def main():
             ok = [auth_data.login, auth_data.password] == auth
             return AuthResult(success=ok, handled=False)
         extra = dict(authenticator=authenticator, auth_require_tls=False, auth_required=True)
+    if tls:
+        extra.update(tls_context=tls, require_starttls=True)
     controller = Controller(Handler(maildir, delay), hostname="127.0.0.1", port=port,
                             decode_data=False, **extra)
     controller.start()

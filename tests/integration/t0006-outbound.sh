@@ -197,6 +197,37 @@ test_case 'AUTH PLAIN with [smtp] user and password; a wrong password keeps the 
   expect_eq "$(ls authmx/new | wc -l)" 1
 '
 
+test_case 'STARTTLS: an untrusted certificate keeps the message queued with the reason; tls_verify = off sends it' '
+  openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.example.org -days 1 -keyout tls.key -out tls.crt 2>/dev/null
+  cat tls.crt tls.key > tls.pem
+  start_sink tlsmx --tls tls.pem
+  port=$SINK_PORT
+  enqueue email camille@example.org reply tls-1
+  fresh_daemon TOCSIN_SMTP_PORT=$port TOCSIN_SMTP_TLS=starttls
+  wait_until "[ -n \"\$(sql \"SELECT last_error FROM outbound_messages WHERE dedupe_key = '\''tls-1'\''\")\" ]"
+  stop_daemon
+  expect_eq "$(status_of tls-1)" queued
+  sql "SELECT last_error FROM outbound_messages WHERE dedupe_key = '\''tls-1'\''" | grep -q "STARTTLS: certificate not trusted: self.signed certificate"
+  sql "UPDATE outbound_messages SET next_attempt_at = now() WHERE dedupe_key = '\''tls-1'\''" >/dev/null
+  fresh_daemon TOCSIN_SMTP_PORT=$port TOCSIN_SMTP_TLS=starttls TOCSIN_SMTP_TLS_VERIFY=off
+  wait_until "[ \"\$(status_of tls-1)\" = sent ]"
+  stop_daemon
+  expect_eq "$(ls tlsmx/new | wc -l)" 1
+'
+
+test_case 'tls = starttls against a server without STARTTLS: queued, "does not offer STARTTLS"; tls = on is refused at start' '
+  enqueue email camille@example.org reply tls-2
+  fresh_daemon TOCSIN_SMTP_TLS=starttls
+  wait_until "[ -n \"\$(sql \"SELECT last_error FROM outbound_messages WHERE dedupe_key = '\''tls-2'\''\")\" ]"
+  stop_daemon
+  expect_eq "$(status_of tls-2)" queued
+  sql "SELECT last_error FROM outbound_messages WHERE dedupe_key = '\''tls-2'\''" | grep -q "does not offer STARTTLS"
+  sql "UPDATE outbound_messages SET status = '\''cancelled'\'' WHERE dedupe_key = '\''tls-2'\''" >/dev/null
+  rc=0; TOCSIN_SMTP_TLS=on TOCSIN_HTTP_LISTEN=127.0.0.1:$(free_port) timeout 10 "$TOCSIN" run 2> err || rc=$?
+  expect_eq "$rc" 69
+  grep -q "tls = on (implicit TLS, port 465) is not supported" err
+'
+
 test_case 'a message that keeps failing transiently stops at max_attempts as failed' '
   fresh_daemon TOCSIN_ENGINE_MAX_ATTEMPTS=2
   enqueue email tempfail-always@example.org campaign temp-always
