@@ -203,7 +203,7 @@ test_case 'STARTTLS: an untrusted certificate keeps the message queued with the 
   start_sink tlsmx --tls tls.pem
   port=$SINK_PORT
   enqueue email camille@example.org reply tls-1
-  fresh_daemon TOCSIN_SMTP_PORT=$port TOCSIN_SMTP_TLS=starttls
+  fresh_daemon TOCSIN_SMTP_PORT=$port TOCSIN_SMTP_TLS=starttls TOCSIN_SMTP_TIMEOUT=5
   wait_until "[ -n \"\$(sql \"SELECT last_error FROM outbound_messages WHERE dedupe_key = '\''tls-1'\''\")\" ]"
   stop_daemon
   expect_eq "$(status_of tls-1)" queued
