@@ -90,6 +90,14 @@ test_case 'with no SMTP host, mail and SMS land in the spool, one complete file 
   expect_eq "$(ls -A spool/mail spool/sms | grep -c tmp || true)" 0
 '
 
+test_case 'an idle worker wakes on NOTIFY: a new row goes out at once although the poll interval is 60 s' '
+  fresh_daemon TOCSIN_ENGINE_POLL_INTERVAL=60
+  sleep 1.5
+  enqueue email louis@example.org reply notify-1
+  wait_until "[ \"\$(status_of notify-1)\" = sent ]" 3
+  stop_daemon
+'
+
 test_case 'a spool that cannot be written is a transient error: the row stays queued with the reason, then goes' '
   echo "not a directory" > blocked
   enqueue email louis@example.org reply spool-blocked
