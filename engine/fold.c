@@ -41,8 +41,6 @@ static const char *punctuation_fold(uint32_t cp)
         return "\"";
     case 0x2026:
         return "...";
-    case 0xFF0B:
-        return "+";
     default:
         return NULL;
     }
@@ -108,7 +106,11 @@ void fold_text(const char *in, size_t len, struct buf *out)
             buf_addch(out, ' '); /* C1 controls */
         } else {
             const char *p = punctuation_fold(cp);
-            if (p)
+            if (cp >= 0xFF01 && cp <= 0xFF5E) {
+                /* Fullwidth forms (East Asian keyboards) are ASCII in disguise. */
+                char c = (char)(cp - 0xFEE0);
+                buf_addch(out, c >= 'A' && c <= 'Z' ? (char)(c + 'a' - 'A') : c);
+            } else if (p)
                 buf_adds(out, p);
             else
                 buf_add(out, s + i, n);

@@ -127,6 +127,15 @@ static bool is_signature_delimiter(const char *s, size_t len)
     return len == 2 && s[0] == '-' && s[1] == '-';
 }
 
+/* Quoted text ("> OUI" from the message being answered) is never a command. */
+static bool is_quoted(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    return i < len && s[i] == '>';
+}
+
 enum grammar_status grammar_normalise(const char *text, size_t len, struct buf *out)
 {
     buf_reset(out);
@@ -141,7 +150,7 @@ enum grammar_status grammar_normalise(const char *text, size_t len, struct buf *
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (is_signature_delimiter(p, n))
             break;
-        if (normalise_line(p, n, out)) {
+        if (!is_quoted(p, n) && normalise_line(p, n, out)) {
             status = GRAMMAR_UNKNOWN;
             break;
         }

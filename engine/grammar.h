@@ -7,7 +7,8 @@
  * are matched, with JIT, against a normalised command line, never against raw input:
  *   1. input longer than GRAMMAR_MAX_INPUT bytes is refused (GRAMMAR_TOO_LONG);
  *   2. the text is accent- and case-folded (fold.h);
- *   3. the command line is the first line with a letter or digit; lines after it (a
+ *   3. the command line is the first line with a letter or digit that is not quoted
+ *      ("> …"); lines after it (a
  *      signature, "Sent from my phone", a name) are ignored, and a "-- " signature
  *      delimiter before any command means there is none;
  *   4. every character but [a-z0-9+-] and non-ASCII bytes becomes a space, words made only

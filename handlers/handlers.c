@@ -29,7 +29,7 @@ static const struct grammar_pattern stop_patterns[] = {
     {"", "^(?:.* )?(?:stopall|stop)(?: (?<target>" SLUG "))?(?: .*)?$", 0},
     {"en", "^(?:.* )?(?:unsubscribe|unsub|optout|opt-out)(?: (?<target>" SLUG "))?(?: .*)?$", 0},
     {"fr",
-     "^(?:.* )?(?:arreter|arrete|arret|desinscrire|desinscription|desabonner|desabonnement)"
+     "^(?:.* )?(?:arreter|arretez|arrete|arret|desinscrire|desinscription|desabonner|desabonnement)"
      "(?: (?<target>" SLUG "))?(?: .*)?$",
      0},
     /* Words that are also ordinary English only count alone (carrier rule). */

@@ -19,6 +19,12 @@
 #define RSVP_OFFER_HOLD "24 hours"
 #define RSVP_MAX_GUESTS 20 /* also a CHECK in the schema */
 
+/* Templates show {{#guests}} for any number, 0 included: absent means "no guests". */
+static json_t *guests_value(int guests)
+{
+    return guests > 0 ? json_integer(guests) : json_null();
+}
+
 static const char *id_text(int64_t id, char slot[24])
 {
     snprintf(slot, 24, "%" PRId64, id);
@@ -141,8 +147,8 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
         }
         char *key = xasprintf("offer:%" PRId64 ":%" PRId64 ":%" PRId64, e->id, person,
                               ctx->inbound_id);
-        json_t *vars = json_pack("{s:o, s:i}", "event", handler_event_vars(e), "guests",
-                                 party - 1);
+        json_t *vars = json_pack("{s:o, s:o}", "event", handler_event_vars(e), "guests",
+                                 guests_value(party - 1));
         rc = handler_enqueue_person(ctx, person, "waitlist_offer", vars, "waitlist_offer",
                                     context, key, error_r);
         json_decref(vars);
@@ -249,7 +255,7 @@ int run_rsvp(struct handler_ctx *ctx, char **error_r)
         if (taken + 1 + guests > e.capacity) {
             if (prev.exists && strcmp(prev.status, "yes") == 0) {
                 /* A bigger party does not fit: keep the seats they have. */
-                json_object_set_new(ctx->vars, "guests", json_integer(prev.guests));
+                json_object_set_new(ctx->vars, "guests", guests_value(prev.guests));
                 json_object_set_new(ctx->vars, "free",
                                     json_integer(e.capacity - taken - 1 - prev.guests));
                 ctx->status = "applied_noop";
@@ -269,7 +275,7 @@ int run_rsvp(struct handler_ctx *ctx, char **error_r)
             goto out;
         json_object_set_new(ctx->vars, "position", json_integer(pos));
     }
-    json_object_set_new(ctx->vars, "guests", json_integer(guests));
+    json_object_set_new(ctx->vars, "guests", guests_value(guests));
     json_object_set_new(ctx->vars, "status", json_string(status));
     json_t *payload = json_pack("{s:I, s:s, s:i}", "event_id", (json_int_t)e.id, "status", status,
                                 "guests", guests);
