@@ -6,8 +6,7 @@
 #include <string.h>
 
 int consent_append(struct db *db, int64_t contact_id, const char *channel, int64_t scope,
-                   const char *action, const char *source, const char *evidence,
-                   char **error_r)
+                   const char *action, const char *source, const char *evidence, char **error_r)
 {
     char contact[24], team[24];
     snprintf(contact, sizeof(contact), "%" PRId64, contact_id);
@@ -19,14 +18,13 @@ int consent_append(struct db *db, int64_t contact_id, const char *channel, int64
                   6, params, error_r);
 }
 
-int consent_allows_address(struct db *db, const char *channel, const char *address,
-                           int64_t scope, bool *allowed_r, char **error_r)
+int consent_allows_address(struct db *db, const char *channel, const char *address, int64_t scope,
+                           bool *allowed_r, char **error_r)
 {
     char team[24];
     snprintf(team, sizeof(team), "%" PRId64, scope);
     const char *params[] = {channel, address, scope ? team : NULL};
-    PGresult *res =
-        db_exec(db, "SELECT consent_allows($1, $2, $3::bigint)", 3, params, error_r);
+    PGresult *res = db_exec(db, "SELECT consent_allows($1, $2, $3::bigint)", 3, params, error_r);
     if (!res)
         return -1;
     *allowed_r = PQgetvalue(res, 0, 0)[0] == 't';

@@ -18,10 +18,9 @@
 #include <stdint.h>
 
 int consent_append(struct db *db, int64_t contact_id, const char *channel, int64_t scope,
-                   const char *action, const char *source, const char *evidence,
-                   char **error_r);
-int consent_allows_address(struct db *db, const char *channel, const char *address,
-                           int64_t scope, bool *allowed_r, char **error_r);
+                   const char *action, const char *source, const char *evidence, char **error_r);
+int consent_allows_address(struct db *db, const char *channel, const char *address, int64_t scope,
+                           bool *allowed_r, char **error_r);
 /* The source recorded for a keyword received on `channel`. */
 const char *consent_keyword_source(const char *channel);
 

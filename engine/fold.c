@@ -9,35 +9,78 @@
  * the usual transliteration.
  */
 static const char latin_fold[][2] = {
-    /* C0 */ "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-    /* D0 */ "d", "n", "o", "o", "o", "o", "o", "x", "o", "u", "u", "u", "u", "y", "th", "ss",
-    /* E0 */ "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-    /* F0 */ "d", "n", "o", "o", "o", "o", "o", "/", "o", "u", "u", "u", "u", "y", "th", "y",
-    /* 100 */ "a", "a", "a", "a", "a", "a", "c", "c", "c", "c", "c", "c", "c", "c", "d", "d",
-    /* 110 */ "d", "d", "e", "e", "e", "e", "e", "e", "e", "e", "e", "e", "g", "g", "g", "g",
-    /* 120 */ "g", "g", "g", "g", "h", "h", "h", "h", "i", "i", "i", "i", "i", "i", "i", "i",
-    /* 130 */ "i", "i", "ij", "ij", "j", "j", "k", "k", "k", "l", "l", "l", "l", "l", "l", "l",
-    /* 140 */ "l", "l", "l", "n", "n", "n", "n", "n", "n", "n", "n", "n", "o", "o", "o", "o",
-    /* 150 */ "o", "o", "oe", "oe", "r", "r", "r", "r", "r", "r", "s", "s", "s", "s", "s", "s",
-    /* 160 */ "s", "s", "t", "t", "t", "t", "t", "t", "u", "u", "u", "u", "u", "u", "u", "u",
-    /* 170 */ "u", "u", "u", "u", "w", "w", "y", "y", "y", "z", "z", "z", "z", "z", "z", "s",
+    /* C0 */ "a",  "a", "a",  "a",  "a", "a", "ae", "c",
+    "e",           "e", "e",  "e",  "i", "i", "i",  "i",
+    /* D0 */ "d",  "n", "o",  "o",  "o", "o", "o",  "x",
+    "o",           "u", "u",  "u",  "u", "y", "th", "ss",
+    /* E0 */ "a",  "a", "a",  "a",  "a", "a", "ae", "c",
+    "e",           "e", "e",  "e",  "i", "i", "i",  "i",
+    /* F0 */ "d",  "n", "o",  "o",  "o", "o", "o",  "/",
+    "o",           "u", "u",  "u",  "u", "y", "th", "y",
+    /* 100 */ "a", "a", "a",  "a",  "a", "a", "c",  "c",
+    "c",           "c", "c",  "c",  "c", "c", "d",  "d",
+    /* 110 */ "d", "d", "e",  "e",  "e", "e", "e",  "e",
+    "e",           "e", "e",  "e",  "g", "g", "g",  "g",
+    /* 120 */ "g", "g", "g",  "g",  "h", "h", "h",  "h",
+    "i",           "i", "i",  "i",  "i", "i", "i",  "i",
+    /* 130 */ "i", "i", "ij", "ij", "j", "j", "k",  "k",
+    "k",           "l", "l",  "l",  "l", "l", "l",  "l",
+    /* 140 */ "l", "l", "l",  "n",  "n", "n", "n",  "n",
+    "n",           "n", "n",  "n",  "o", "o", "o",  "o",
+    /* 150 */ "o", "o", "oe", "oe", "r", "r", "r",  "r",
+    "r",           "r", "s",  "s",  "s", "s", "s",  "s",
+    /* 160 */ "s", "s", "t",  "t",  "t", "t", "t",  "t",
+    "u",           "u", "u",  "u",  "u", "u", "u",  "u",
+    /* 170 */ "u", "u", "u",  "u",  "w", "w", "y",  "y",
+    "y",           "z", "z",  "z",  "z", "z", "z",  "s",
 };
 
 /* Punctuation and spaces that phones and mail clients substitute for ASCII ones. */
 static const char *punctuation_fold(uint32_t cp)
 {
     switch (cp) {
-    case 0x00A0: case 0x2000: case 0x2001: case 0x2002: case 0x2003: case 0x2004:
-    case 0x2005: case 0x2006: case 0x2007: case 0x2008: case 0x2009: case 0x200A:
-    case 0x202F: case 0x205F: case 0x3000:
+    case 0x00A0:
+    case 0x2000:
+    case 0x2001:
+    case 0x2002:
+    case 0x2003:
+    case 0x2004:
+    case 0x2005:
+    case 0x2006:
+    case 0x2007:
+    case 0x2008:
+    case 0x2009:
+    case 0x200A:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
         return " ";
-    case 0x200B: case 0x200C: case 0x200D: case 0x2060: case 0xFEFF:
+    case 0x200B:
+    case 0x200C:
+    case 0x200D:
+    case 0x2060:
+    case 0xFEFF:
         return ""; /* zero-width: invisible, so it must not split or join words */
-    case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015: case 0x2212:
+    case 0x2010:
+    case 0x2011:
+    case 0x2012:
+    case 0x2013:
+    case 0x2014:
+    case 0x2015:
+    case 0x2212:
         return "-";
-    case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2032:
+    case 0x2018:
+    case 0x2019:
+    case 0x201A:
+    case 0x201B:
+    case 0x2032:
         return "'";
-    case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x00AB: case 0x00BB:
+    case 0x201C:
+    case 0x201D:
+    case 0x201E:
+    case 0x201F:
+    case 0x00AB:
+    case 0x00BB:
         return "\"";
     case 0x2026:
         return "...";

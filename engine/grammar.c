@@ -40,8 +40,8 @@ struct grammar *grammar_new(const struct grammar_rule *rules, char **error_r)
             if (!re) {
                 PCRE2_UCHAR msg[256];
                 pcre2_get_error_message(code, msg, sizeof(msg));
-                *error_r = xasprintf("grammar: %s pattern %s: offset %zu: %s", r->command,
-                                     p->regex, (size_t)offset, (const char *)msg);
+                *error_r = xasprintf("grammar: %s pattern %s: offset %zu: %s", r->command, p->regex,
+                                     (size_t)offset, (const char *)msg);
                 grammar_free(&g);
                 return NULL;
             }
@@ -79,10 +79,14 @@ void grammar_free(struct grammar **gp)
 const char *grammar_status_name(enum grammar_status s)
 {
     switch (s) {
-    case GRAMMAR_MATCHED: return "matched";
-    case GRAMMAR_UNKNOWN: return "unknown";
-    case GRAMMAR_EMPTY: return "empty";
-    case GRAMMAR_TOO_LONG: return "too_long";
+    case GRAMMAR_MATCHED:
+        return "matched";
+    case GRAMMAR_UNKNOWN:
+        return "unknown";
+    case GRAMMAR_EMPTY:
+        return "empty";
+    case GRAMMAR_TOO_LONG:
+        return "too_long";
     }
     return "?";
 }
@@ -199,9 +203,13 @@ static char *group_copy(pcre2_match_data *md, int group, const char *subject)
 static const char *answer_canonical(const char *word)
 {
     switch (word[0]) {
-    case 'y': case 'o': return "yes";
-    case 'n': return "no";
-    default: return "maybe";
+    case 'y':
+    case 'o':
+        return "yes";
+    case 'n':
+        return "no";
+    default:
+        return "maybe";
     }
 }
 

@@ -29,11 +29,12 @@
 #include <stddef.h>
 
 #define GRAMMAR_MAX_INPUT 4096 /* bytes of body read for a command */
-#define GRAMMAR_MAX_LINE 160   /* bytes of normalised command line; longer is not a command */
+#define GRAMMAR_MAX_LINE  160  /* bytes of normalised command line; longer is not a command */
 
 /* Pattern flags. */
-#define GRAMMAR_LOOSE_TARGET 1 /* the target word may be chatter ("oui merci"): the
-                                  handler falls back to context when it names nothing */
+#define GRAMMAR_LOOSE_TARGET                                                                       \
+    1 /* the target word may be chatter ("oui merci"): the                                         \
+         handler falls back to context when it names nothing */
 
 struct grammar_pattern {
     const char *locale; /* "en", "fr", or "" when the words are shared */

@@ -150,14 +150,14 @@ static void add_common_vars(struct handler_ctx *ctx, const char *name)
                         json_string(ctx->msg->sender));
 }
 
-static int enqueue_reply(struct handler_ctx *ctx, const char *name,
-                         struct inbound_outcome *outcome, char **error_r)
+static int enqueue_reply(struct handler_ctx *ctx, const char *name, struct inbound_outcome *outcome,
+                         char **error_r)
 {
     /* Nothing reaches an opted-out sender but the STOP confirmation and HELP (carrier
      * rules). The queue checks consent again at send time; not enqueueing here keeps the
      * record honest: no reply was ever meant to be sent. */
-    bool exempt = strcmp(ctx->reply_kind, "stop_confirmation") == 0 ||
-                  strcmp(ctx->reply_kind, "help") == 0;
+    bool exempt =
+        strcmp(ctx->reply_kind, "stop_confirmation") == 0 || strcmp(ctx->reply_kind, "help") == 0;
     if (!exempt) {
         bool allowed;
         if (consent_allows_address(ctx->db, ctx->msg->channel, ctx->msg->sender, 0, &allowed,
@@ -227,8 +227,13 @@ int inbound_process(struct db *db, const struct inbound_message *msg,
     if (db_begin(db, error_r) < 0)
         goto out;
     /* The natural key decides first: a replay must not even take the sender's lock. */
-    const char *ins[] = {msg->channel, msg->provider, msg->provider_id, msg->sender,
-                         msg->recipient ? msg->recipient : "", body, msg->raw};
+    const char *ins[] = {msg->channel,
+                         msg->provider,
+                         msg->provider_id,
+                         msg->sender,
+                         msg->recipient ? msg->recipient : "",
+                         body,
+                         msg->raw};
     PGresult *res = db_exec(db,
                             "INSERT INTO inbound_messages (channel, provider, provider_id, sender,"
                             " recipient, body, raw) VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -309,8 +314,8 @@ int inbound_process(struct db *db, const struct inbound_message *msg,
             if (run(&ctx, error_r) < 0)
                 goto fail;
         }
-        if (ctx.reply_template && enqueue_reply(&ctx, person_name ? person_name : "", outcome,
-                                                error_r) < 0)
+        if (ctx.reply_template &&
+            enqueue_reply(&ctx, person_name ? person_name : "", outcome, error_r) < 0)
             goto fail;
     }
 

@@ -25,9 +25,12 @@ static const char *const inject_usage =
 static const char *status_name(enum inbound_status s)
 {
     switch (s) {
-    case INBOUND_APPLIED: return "applied";
-    case INBOUND_DUPLICATE: return "duplicate";
-    case INBOUND_IGNORED: return "ignored";
+    case INBOUND_APPLIED:
+        return "applied";
+    case INBOUND_DUPLICATE:
+        return "duplicate";
+    case INBOUND_IGNORED:
+        return "ignored";
     }
     return "?";
 }
@@ -59,13 +62,26 @@ int cli_sms_inject(int argc, char **argv)
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'f': from = optarg; break;
-        case 't': to = optarg; break;
-        case 'x': text = optarg; break;
-        case 'i': id = optarg; break;
-        case 'j': json = true; break;
-        case 'h': printf("usage: %s\n", inject_usage); return EX_OK;
-        default: return cli_fail(EX_USAGE, "sms-inject", "usage: %s", inject_usage);
+        case 'f':
+            from = optarg;
+            break;
+        case 't':
+            to = optarg;
+            break;
+        case 'x':
+            text = optarg;
+            break;
+        case 'i':
+            id = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            printf("usage: %s\n", inject_usage);
+            return EX_OK;
+        default:
+            return cli_fail(EX_USAGE, "sms-inject", "usage: %s", inject_usage);
         }
     }
     if (optind != argc || !from || !to || !text)
@@ -114,10 +130,10 @@ int cli_sms_inject(int argc, char **argv)
         goto out;
     }
     if (json) {
-        json_t *o = json_pack("{s:s, s:I, s:s?, s:s?, s:I}", "status",
-                              status_name(outcome.status), "inbound_id",
-                              (json_int_t)outcome.inbound_id, "command", outcome.command, "reply",
-                              outcome.reply, "reply_id", (json_int_t)outcome.reply_id);
+        json_t *o =
+            json_pack("{s:s, s:I, s:s?, s:s?, s:I}", "status", status_name(outcome.status),
+                      "inbound_id", (json_int_t)outcome.inbound_id, "command", outcome.command,
+                      "reply", outcome.reply, "reply_id", (json_int_t)outcome.reply_id);
         char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
         puts(s);
         free(s);

@@ -42,6 +42,7 @@ int run_cancel(struct handler_ctx *ctx, char **error_r)
         rsvp_offer_freed_seats(ctx, &e, error_r) < 0)
         goto out;
     handler_reply(ctx, "cancel_ok", NULL);
+    ctx->reply_context = rsvp_context(e.id);
     rc = 0;
 out:
     event_info_release(&e);

@@ -14,10 +14,10 @@
 
 /* Pattern fragments. Patterns see normalised text (grammar.h): lower-case ASCII words
  * separated by one space, no punctuation but '+' and '-'. */
-#define SLUG "[a-z0-9][a-z0-9-]{0,62}"
-#define YES "yes|yeah|yep|y|oui|ouais|o"
-#define NO "nope|non|nan|no|n"
-#define MAYBE "maybe|perhaps|peut-etre|peut etre|peutetre|ptet|p-e|pe"
+#define SLUG   "[a-z0-9][a-z0-9-]{0,62}"
+#define YES    "yes|yeah|yep|y|oui|ouais|o"
+#define NO     "nope|non|nan|no|n"
+#define MAYBE  "maybe|perhaps|peut-etre|peut etre|peutetre|ptet|p-e|pe"
 #define ANSWER "(?:" YES "|" NO "|" MAYBE ")"
 /* A target word that is not itself an answer: "RSVP oui" answers, it names no event. */
 #define TARGET "(?<target>(?!" ANSWER "(?: |$))" SLUG ")"
@@ -84,8 +84,7 @@ const struct handler handlers[] = {
      "stop all messages on this channel, or a team's", "ne plus rien recevoir, ou d'une equipe"},
     {"start", start_patterns, check_start, run_start, false, "START [team]", "REPRENDRE [equipe]",
      "receive messages again", "recevoir a nouveau les messages"},
-    {"help", help_patterns, check_help, run_help, false, "HELP", "AIDE", "this help",
-     "cette aide"},
+    {"help", help_patterns, check_help, run_help, false, "HELP", "AIDE", "this help", "cette aide"},
     {"events", events_patterns, check_events, run_events, false, "EVENTS", "AGENDA",
      "upcoming events of your teams", "les prochains evenements de vos equipes"},
     {"join", join_patterns, check_join, run_join, true, "JOIN <team>", "REJOINDRE <equipe>",
@@ -166,10 +165,10 @@ static void event_from_row(const PGresult *res, bool fr, struct event_info *e)
     e->open = PQgetvalue(res, 0, 8)[0] == 't';
 }
 
-#define EVENT_COLUMNS                                                                        \
-    "id, team_id, slug, title,"                                                              \
-    " to_char(starts_at AT TIME ZONE timezone, 'YYYY-MM-DD HH24:MI'),"                       \
-    " to_char(starts_at AT TIME ZONE timezone, 'DD/MM/YYYY HH24\"h\"MI'),"                   \
+#define EVENT_COLUMNS                                                                              \
+    "id, team_id, slug, title,"                                                                    \
+    " to_char(starts_at AT TIME ZONE timezone, 'YYYY-MM-DD HH24:MI'),"                             \
+    " to_char(starts_at AT TIME ZONE timezone, 'DD/MM/YYYY HH24\"h\"MI'),"                         \
     " coalesce(location, ''), capacity, status = 'scheduled' AND starts_at > now()"
 
 int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct event_info *e,
@@ -178,8 +177,8 @@ int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct ev
     char slot[24];
     const char *params[] = {id_text(id, slot)};
     PGresult *res =
-        lock ? db_exec(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = $1 FOR UPDATE",
-                       1, params, error_r)
+        lock ? db_exec(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = $1 FOR UPDATE", 1,
+                       params, error_r)
              : db_exec(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = $1", 1, params,
                        error_r);
     if (!res)
@@ -191,8 +190,8 @@ int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct ev
     return found;
 }
 
-int handler_find_event(struct handler_ctx *ctx, const char *ref, bool lock,
-                       struct event_info *e, char **error_r)
+int handler_find_event(struct handler_ctx *ctx, const char *ref, bool lock, struct event_info *e,
+                       char **error_r)
 {
     /* A number is an event id (what reminders print); otherwise a slug. */
     const char *params[] = {ref};
@@ -352,10 +351,11 @@ int handler_list_events(struct handler_ctx *ctx, int limit, char **error_r)
         return -1;
     json_t *list = json_array();
     for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s}", "id",
-                                              (json_int_t)strtoll(PQgetvalue(res, r, 0), NULL, 10),
-                                              "slug", PQgetvalue(res, r, 1), "title",
-                                              PQgetvalue(res, r, 2), "when", PQgetvalue(res, r, 3)));
+        json_array_append_new(list,
+                              json_pack("{s:I, s:s, s:s, s:s}", "id",
+                                        (json_int_t)strtoll(PQgetvalue(res, r, 0), NULL, 10),
+                                        "slug", PQgetvalue(res, r, 1), "title",
+                                        PQgetvalue(res, r, 2), "when", PQgetvalue(res, r, 3)));
     json_object_set_new(ctx->vars, "events", list);
     PQclear(res);
     return 0;
@@ -373,8 +373,8 @@ int handler_activity(struct handler_ctx *ctx, int64_t team_id, const char *kind,
     json_decref(payload);
     char team[24];
     const char *params[] = {team_id ? id_text(team_id, team) : NULL, kind, text};
-    int rc = db_run(ctx->db, "INSERT INTO activity (team_id, kind, payload) VALUES ($1, $2, $3)",
-                    3, params, error_r);
+    int rc = db_run(ctx->db, "INSERT INTO activity (team_id, kind, payload) VALUES ($1, $2, $3)", 3,
+                    params, error_r);
     free(text);
     return rc;
 }

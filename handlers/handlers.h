@@ -70,8 +70,8 @@ struct event_info {
 };
 void event_info_release(struct event_info *e);
 /* Find an event by number or slug: 1 found, 0 not found, -1 error. */
-int handler_find_event(struct handler_ctx *ctx, const char *ref, bool lock,
-                       struct event_info *e, char **error_r);
+int handler_find_event(struct handler_ctx *ctx, const char *ref, bool lock, struct event_info *e,
+                       char **error_r);
 /* Load event `id` (FOR UPDATE when lock): 1 found, 0 not, -1 error. */
 int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct event_info *e,
                        char **error_r);

@@ -31,6 +31,11 @@ static const char *id_text(int64_t id, char slot[24])
     return slot;
 }
 
+char *rsvp_context(int64_t event_id)
+{
+    return xasprintf("{\"event_id\": %" PRId64 ", \"prompt\": \"rsvp\"}", event_id);
+}
+
 int rsvp_resolve_event(struct handler_ctx *ctx, const char *which_template, char **error_r)
 {
     const char *target = ctx->match->target;
@@ -98,12 +103,12 @@ static int seats_taken(struct handler_ctx *ctx, int64_t event_id, int64_t except
 {
     char ev[24], person[24];
     const char *params[] = {id_text(event_id, ev), id_text(except_person, person)};
-    PGresult *res = db_exec(ctx->db,
-                            "SELECT coalesce(sum(1 + guests), 0) FROM rsvps"
-                            " WHERE event_id = $1 AND person_id <> $2 AND (status = 'yes'"
-                            "  OR (status = 'waitlist' AND offered_at > now() - interval '"
-                            RSVP_OFFER_HOLD "'))",
-                            2, params, error_r);
+    PGresult *res = db_exec(
+        ctx->db,
+        "SELECT coalesce(sum(1 + guests), 0) FROM rsvps"
+        " WHERE event_id = $1 AND person_id <> $2 AND (status = 'yes'"
+        "  OR (status = 'waitlist' AND offered_at > now() - interval '" RSVP_OFFER_HOLD "'))",
+        2, params, error_r);
     if (!res)
         return -1;
     *taken_r = atoi(PQgetvalue(res, 0, 0));
@@ -131,7 +136,7 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
     if (!res)
         return -1;
     int rc = 0;
-    char *context = xasprintf("{\"event_id\": %" PRId64 ", \"prompt\": \"rsvp\"}", e->id);
+    char *context = rsvp_context(e->id);
     for (int r = 0; r < PQntuples(res) && free_seats > 0; r++) {
         int64_t person = strtoll(PQgetvalue(res, r, 0), NULL, 10);
         int party = 1 + atoi(PQgetvalue(res, r, 1));
@@ -140,17 +145,17 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
         char pslot[24];
         const char *up[] = {ev, id_text(person, pslot)};
         if (db_run(ctx->db,
-                   "UPDATE rsvps SET offered_at = now() WHERE event_id = $1 AND person_id = $2",
-                   2, up, error_r) < 0) {
+                   "UPDATE rsvps SET offered_at = now() WHERE event_id = $1 AND person_id = $2", 2,
+                   up, error_r) < 0) {
             rc = -1;
             break;
         }
-        char *key = xasprintf("offer:%" PRId64 ":%" PRId64 ":%" PRId64, e->id, person,
-                              ctx->inbound_id);
+        char *key =
+            xasprintf("offer:%" PRId64 ":%" PRId64 ":%" PRId64, e->id, person, ctx->inbound_id);
         json_t *vars = json_pack("{s:o, s:o}", "event", handler_event_vars(e), "guests",
                                  guests_value(party - 1));
-        rc = handler_enqueue_person(ctx, person, "waitlist_offer", vars, "waitlist_offer",
-                                    context, key, error_r);
+        rc = handler_enqueue_person(ctx, person, "waitlist_offer", vars, "waitlist_offer", context,
+                                    key, error_r);
         json_decref(vars);
         free(key);
         if (rc < 0)
@@ -171,11 +176,12 @@ int rsvp_previous(struct handler_ctx *ctx, int64_t event_id, struct rsvp_previou
 {
     char ev[24], person[24];
     const char *params[] = {id_text(event_id, ev), id_text(ctx->person_id, person)};
-    PGresult *res = db_exec(ctx->db,
-                            "SELECT status, guests, coalesce(offered_at > now() - interval '"
-                            RSVP_OFFER_HOLD "', false) FROM rsvps"
-                            " WHERE event_id = $1 AND person_id = $2",
-                            2, params, error_r);
+    PGresult *res =
+        db_exec(ctx->db,
+                "SELECT status, guests, coalesce(offered_at > now() - interval '" RSVP_OFFER_HOLD
+                "', false) FROM rsvps"
+                " WHERE event_id = $1 AND person_id = $2",
+                2, params, error_r);
     if (!res)
         return -1;
     memset(p, 0, sizeof(*p));
@@ -206,8 +212,7 @@ int rsvp_store(struct handler_ctx *ctx, int64_t event_id, const char *status, in
                   4, params, error_r);
 }
 
-static int waitlist_position(struct handler_ctx *ctx, int64_t event_id, int *pos_r,
-                             char **error_r)
+static int waitlist_position(struct handler_ctx *ctx, int64_t event_id, int *pos_r, char **error_r)
 {
     char ev[24], person[24];
     const char *params[] = {id_text(event_id, ev), id_text(ctx->person_id, person)};
@@ -284,6 +289,8 @@ int run_rsvp(struct handler_ctx *ctx, char **error_r)
     if (was_seated && strcmp(status, "yes") != 0 && rsvp_offer_freed_seats(ctx, &e, error_r) < 0)
         goto out;
     handler_reply(ctx, template_name, NULL);
+    /* The confirmation is a prompt too: a later bare NON or ANNULER changes this answer. */
+    ctx->reply_context = rsvp_context(e.id);
     rc = 0;
 out:
     event_info_release(&e);

@@ -14,6 +14,8 @@ struct rsvp_previous {
     int guests;
 };
 
+/* The outbound context of a message that asks for (or confirms) an RSVP; caller frees. */
+char *rsvp_context(int64_t event_id);
 int rsvp_resolve_event(struct handler_ctx *ctx, const char *which_template, char **error_r);
 int rsvp_previous(struct handler_ctx *ctx, int64_t event_id, struct rsvp_previous *p,
                   char **error_r);

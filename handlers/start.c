@@ -39,9 +39,9 @@ int run_start(struct handler_ctx *ctx, char **error_r)
     if (handler_activity(ctx, ctx->team_id, "consent", payload, error_r) < 0)
         return -1;
     if (ctx->team_name)
-        json_object_set_new(ctx->vars, "team",
-                            json_pack("{s:s, s:s}", "slug", ctx->match->target, "name",
-                                      ctx->team_name));
+        json_object_set_new(
+            ctx->vars, "team",
+            json_pack("{s:s, s:s}", "slug", ctx->match->target, "name", ctx->team_name));
     handler_reply(ctx, "start_ok", NULL);
     return 0;
 }

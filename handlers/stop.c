@@ -26,8 +26,8 @@ int check_stop(struct handler_ctx *ctx, char **error_r)
 int run_stop(struct handler_ctx *ctx, char **error_r)
 {
     bool allowed;
-    if (consent_allows_address(ctx->db, ctx->msg->channel, ctx->msg->sender, ctx->team_id,
-                               &allowed, error_r) < 0)
+    if (consent_allows_address(ctx->db, ctx->msg->channel, ctx->msg->sender, ctx->team_id, &allowed,
+                               error_r) < 0)
         return -1;
     if (consent_append(ctx->db, ctx->contact_id, ctx->msg->channel, ctx->team_id, "opt_out",
                        ctx->source, ctx->msg->provider_id, error_r) < 0)
@@ -40,9 +40,9 @@ int run_stop(struct handler_ctx *ctx, char **error_r)
         return 0;
     }
     if (ctx->team_name)
-        json_object_set_new(ctx->vars, "team",
-                            json_pack("{s:s, s:s}", "slug", ctx->match->target, "name",
-                                      ctx->team_name));
+        json_object_set_new(
+            ctx->vars, "team",
+            json_pack("{s:s, s:s}", "slug", ctx->match->target, "name", ctx->team_name));
     handler_reply(ctx, "stop_confirmation", "stop_confirmation");
     return 0;
 }

@@ -25,8 +25,7 @@ static int list_teams(struct handler_ctx *ctx, bool mine, char **error_r)
     return 0;
 }
 
-int team_resolve(struct handler_ctx *ctx, const char *which_template, bool mine,
-                 char **error_r)
+int team_resolve(struct handler_ctx *ctx, const char *which_template, bool mine, char **error_r)
 {
     const char *target = ctx->match->target;
     if (!target) {

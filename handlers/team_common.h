@@ -8,8 +8,7 @@
 
 #include "handlers.h"
 
-int team_resolve(struct handler_ctx *ctx, const char *which_template, bool mine,
-                 char **error_r);
+int team_resolve(struct handler_ctx *ctx, const char *which_template, bool mine, char **error_r);
 json_t *team_vars(const struct handler_ctx *ctx);
 
 #endif

@@ -13,10 +13,10 @@
 
 /* Command words a typo is compared with, each with the form the reply suggests. */
 static const char *const keywords[][2] = {
-    {"join", "JOIN"},       {"leave", "LEAVE"},       {"rsvp", "RSVP"},
-    {"cancel", "CANCEL"},   {"events", "EVENTS"},     {"help", "HELP"},
-    {"start", "START"},     {"rejoindre", "REJOINDRE"}, {"quitter", "QUITTER"},
-    {"annuler", "ANNULER"}, {"agenda", "AGENDA"},     {"aide", "AIDE"},
+    {"join", "JOIN"},           {"leave", "LEAVE"},         {"rsvp", "RSVP"},
+    {"cancel", "CANCEL"},       {"events", "EVENTS"},       {"help", "HELP"},
+    {"start", "START"},         {"rejoindre", "REJOINDRE"}, {"quitter", "QUITTER"},
+    {"annuler", "ANNULER"},     {"agenda", "AGENDA"},       {"aide", "AIDE"},
     {"reprendre", "REPRENDRE"},
 };
 

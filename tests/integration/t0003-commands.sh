@@ -116,6 +116,14 @@ test_case 'a bare OUI without any prompt asks which event' '
   echo "$out" | grep -q "Which event? RSVP tractage YES"
 '
 
+test_case 'the RSVP confirmation is a prompt: a later bare ANNULER or NON is about that event' '
+  inject $CAMILLE "OUI tractage" | grep -q "Tractage"
+  inject $CAMILLE "annuler" | grep -q "Votre participation à Tractage est annulée"
+  inject $CAMILLE "oui" | grep -q "Tractage"
+  inject $CAMILLE "Non, désolée" | grep -q "vous ne viendrez pas à Tractage"
+  expect_eq "$(sql "SELECT r.status FROM rsvps r JOIN events e ON e.id = r.event_id JOIN contacts c ON c.person_id = r.person_id WHERE e.slug = '\''tractage'\'' AND c.address = '\''$CAMILLE'\''")" no
+'
+
 test_case 'RSVP with too many guests is refused with a reason and changes nothing' '
   before=$(sql "SELECT count(*) FROM rsvps")
   out=$(inject $CAMILLE "RSVP tractage OUI +25")

@@ -42,14 +42,22 @@ static void decode_input(const char *s, struct buf *out)
         }
         s++;
         switch (*s) {
-        case 'n': buf_addch(out, '\n'); break;
-        case 'r': buf_addch(out, '\r'); break;
-        case 't': buf_addch(out, '\t'); break;
+        case 'n':
+            buf_addch(out, '\n');
+            break;
+        case 'r':
+            buf_addch(out, '\r');
+            break;
+        case 't':
+            buf_addch(out, '\t');
+            break;
         case 'x':
             buf_addch(out, (char)(hex(s[1]) * 16 + hex(s[2])));
             s += 2;
             break;
-        default: buf_addch(out, *s); break;
+        default:
+            buf_addch(out, *s);
+            break;
         }
     }
 }
@@ -134,12 +142,16 @@ static void test_fold(void **state)
     expect_fold("Œuvre Æther Straße", "oeuvre aether strasse");
     expect_fold("Łódź Ça", "lodz ca");
     expect_fold("l’équipe – “ok”", "l'equipe - \"ok\"");
-    expect_fold("a\xC2\xA0" "b", "a b");
+    expect_fold("a\xC2\xA0"
+                "b",
+                "a b");
     expect_fold("no\xE2\x80\x8Bpe", "nope");
     expect_fold("\xC0\xAF", "  ");
     expect_fold("日本", "日本");
     expect_fold("ＳＴＯＰ！", "stop!");
-    expect_fold("a\x01\x7F" "b", "a  b");
+    expect_fold("a\x01\x7F"
+                "b",
+                "a  b");
     expect_fold("\xE2\x82", "  "); /* truncated sequence */
 }
 
