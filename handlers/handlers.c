@@ -193,17 +193,18 @@ int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct ev
 int handler_find_event(struct handler_ctx *ctx, const char *ref, bool lock, struct event_info *e,
                        char **error_r)
 {
-    /* A number is an event id (what reminders print); otherwise a slug. */
+    /* A slug first (slugs may be all digits), then a number as reminders print it. The
+     * two are separate queries because SQL does not promise to test "is it a number"
+     * before casting it. */
     const char *params[] = {ref};
-    PGresult *res = db_exec(ctx->db,
-                            "SELECT id FROM events WHERE slug = $1"
-                            " OR ($1 ~ '^[0-9]{1,18}$' AND id = $1::bigint)"
-                            " ORDER BY slug = $1 DESC LIMIT 1",
-                            1, params, error_r);
+    PGresult *res = db_exec(ctx->db, "SELECT id FROM events WHERE slug = $1", 1, params, error_r);
     if (!res)
         return -1;
     int64_t id = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     PQclear(res);
+    size_t len = strlen(ref);
+    if (!id && len > 0 && len <= 18 && strspn(ref, "0123456789") == len)
+        id = strtoll(ref, NULL, 10);
     if (!id)
         return 0;
     return handler_load_event(ctx, id, lock, e, error_r);

@@ -124,6 +124,12 @@ test_case 'the RSVP confirmation is a prompt: a later bare ANNULER or NON is abo
   expect_eq "$(sql "SELECT r.status FROM rsvps r JOIN events e ON e.id = r.event_id JOIN contacts c ON c.person_id = r.person_id WHERE e.slug = '\''tractage'\'' AND c.address = '\''$CAMILLE'\''")" no
 '
 
+test_case 'an event can be named by its number, as reminders print it' '
+  id=$(sql "SELECT id FROM events WHERE slug = '\''tractage'\''")
+  inject +33612345605 "RSVP $id maybe" | grep -q "maybe for Tractage"
+  inject +33612345605 "RSVP 999999 yes" | grep -q "There is no event 999999"
+'
+
 test_case 'RSVP with too many guests is refused with a reason and changes nothing' '
   before=$(sql "SELECT count(*) FROM rsvps")
   out=$(inject $CAMILLE "RSVP tractage OUI +25")
