@@ -61,8 +61,7 @@ int main(int argc, char **argv)
         }
         n++;
     } while ((elapsed = now_s() - start) < seconds);
-    printf("commands: tocsin %.0f inbound transactions/s (%ld in %.1f s, %ld failed; 1 "
-           "connection)\n",
+    printf("%.0f inbound transactions/s (%ld in %.1f s, %ld failed, 1 connection)\n",
            (double)n / elapsed, n, elapsed, failed);
     db_close(&db);
     return failed ? 1 : 0;

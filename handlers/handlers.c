@@ -111,9 +111,10 @@ static pthread_once_t grammar_once = PTHREAD_ONCE_INIT;
 static struct grammar *grammar;
 static char *grammar_error;
 
+/* The grammar sees only {command, patterns} of each row; that copy, like the compiled
+ * grammar, lives for the whole process. */
 static void grammar_build(void)
 {
-    /* A grammar_rule is a prefix of struct handler's layout in spirit, not in memory: copy. */
     size_t n = 0;
     while (handlers[n].name)
         n++;
@@ -121,7 +122,6 @@ static void grammar_build(void)
     for (size_t i = 0; i < n; i++)
         rules[i] = (struct grammar_rule){handlers[i].name, handlers[i].patterns};
     grammar = grammar_new(rules, &grammar_error);
-    /* The grammar keeps pointers to the rules for the life of the process. */
 }
 
 const struct grammar *handlers_grammar(char **error_r)
