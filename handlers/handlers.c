@@ -148,18 +148,20 @@ void event_info_release(struct event_info *e)
 {
     free(e->slug);
     free(e->title);
-    free(e->when);
+    free(e->when_en);
+    free(e->when_fr);
     free(e->location);
     memset(e, 0, sizeof(*e));
 }
 
-static void event_from_row(const PGresult *res, bool fr, struct event_info *e)
+static void event_from_row(const PGresult *res, struct event_info *e)
 {
     e->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     e->team_id = db_value(res, 0, 1) ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
     e->slug = xstrdup(PQgetvalue(res, 0, 2));
     e->title = xstrdup(PQgetvalue(res, 0, 3));
-    e->when = xstrdup(PQgetvalue(res, 0, fr ? 5 : 4));
+    e->when_en = xstrdup(PQgetvalue(res, 0, 4));
+    e->when_fr = xstrdup(PQgetvalue(res, 0, 5));
     e->location = xstrdup(PQgetvalue(res, 0, 6));
     e->capacity = db_value(res, 0, 7) ? atoi(PQgetvalue(res, 0, 7)) : -1;
     e->open = PQgetvalue(res, 0, 8)[0] == 't';
@@ -185,7 +187,7 @@ int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct ev
         return -1;
     int found = PQntuples(res) > 0;
     if (found)
-        event_from_row(res, strcmp(ctx->locale, "fr") == 0, e);
+        event_from_row(res, e);
     PQclear(res);
     return found;
 }
@@ -326,10 +328,11 @@ char *handler_suggest(struct handler_ctx *ctx, const char *line, bool teams, boo
     return best;
 }
 
-json_t *handler_event_vars(const struct event_info *e)
+json_t *handler_event_vars(const struct event_info *e, const char *locale)
 {
+    const char *when = strncmp(locale, "fr", 2) == 0 ? e->when_fr : e->when_en;
     return json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)e->id, "slug", e->slug, "title",
-                     e->title, "when", e->when, "location", e->location);
+                     e->title, "when", when, "location", e->location);
 }
 
 int handler_list_events(struct handler_ctx *ctx, int limit, char **error_r)

@@ -64,9 +64,10 @@ void handler_reply(struct handler_ctx *ctx, const char *template_name, const cha
 
 struct event_info {
     int64_t id, team_id;
-    char *slug, *title, *when, *location;
-    int capacity; /* -1: unlimited */
-    bool open;    /* scheduled and not started */
+    char *slug, *title, *location;
+    char *when_en, *when_fr; /* local start time, written for each language */
+    int capacity;            /* -1: unlimited */
+    bool open;               /* scheduled and not started */
 };
 void event_info_release(struct event_info *e);
 /* Find an event by number or slug: 1 found, 0 not found, -1 error. */
@@ -85,8 +86,8 @@ int handler_find_team(struct handler_ctx *ctx, const char *slug, int64_t *id_r, 
  * NULL (caller frees). *is_team_r says which. */
 char *handler_suggest(struct handler_ctx *ctx, const char *line, bool teams, bool events,
                       bool *is_team_r, char **error_r);
-/* Template variables describing an event (new reference). */
-json_t *handler_event_vars(const struct event_info *e);
+/* Template variables describing an event for a reader of `locale` (new reference). */
+json_t *handler_event_vars(const struct event_info *e, const char *locale);
 /* List upcoming events of the sender's teams (or all, when none) into ctx->vars "events". */
 int handler_list_events(struct handler_ctx *ctx, int limit, char **error_r);
 

@@ -75,7 +75,7 @@ int rsvp_resolve_event(struct handler_ctx *ctx, const char *which_template, char
         handler_reply(ctx, which_template, NULL);
         return 1;
     }
-    json_object_set_new(ctx->vars, "event", handler_event_vars(&e));
+    json_object_set_new(ctx->vars, "event", handler_event_vars(&e, ctx->locale));
     ctx->event_id = e.id;
     ctx->team_id = e.team_id;
     bool open = e.open;
@@ -129,9 +129,10 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
     char ev[24];
     const char *params[] = {id_text(e->id, ev)};
     PGresult *res = db_exec(ctx->db,
-                            "SELECT person_id, guests FROM rsvps WHERE event_id = $1"
-                            " AND status = 'waitlist' AND offered_at IS NULL"
-                            " ORDER BY updated_at, person_id LIMIT 200",
+                            "SELECT r.person_id, r.guests, p.locale FROM rsvps r"
+                            " JOIN people p ON p.id = r.person_id WHERE r.event_id = $1"
+                            " AND r.status = 'waitlist' AND r.offered_at IS NULL"
+                            " ORDER BY r.updated_at, r.person_id LIMIT 200",
                             1, params, error_r);
     if (!res)
         return -1;
@@ -152,8 +153,9 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
         }
         char *key =
             xasprintf("offer:%" PRId64 ":%" PRId64 ":%" PRId64, e->id, person, ctx->inbound_id);
-        json_t *vars = json_pack("{s:o, s:o}", "event", handler_event_vars(e), "guests",
-                                 guests_value(party - 1));
+        json_t *vars =
+            json_pack("{s:o, s:o}", "event", handler_event_vars(e, PQgetvalue(res, r, 2)), "guests",
+                      guests_value(party - 1));
         rc = handler_enqueue_person(ctx, person, "waitlist_offer", vars, "waitlist_offer", context,
                                     key, error_r);
         json_decref(vars);
