@@ -1,6 +1,7 @@
 #include "fold.h"
 
 #include <stdint.h>
+#include <string.h>
 
 /*
  * U+00C0..U+017F folded to ASCII, two bytes per code point ("\0" in the second byte for a
@@ -54,6 +55,7 @@ static const char *punctuation_fold(uint32_t cp)
     case 0x202F:
     case 0x205F:
     case 0x3000:
+    case 0xFFFD: /* the replacement character: a byte that was not text */
         return " ";
     case 0x200B:
     case 0x200C:
@@ -160,4 +162,31 @@ void fold_text(const char *in, size_t len, struct buf *out)
         }
         i += n;
     }
+}
+
+char *utf8_sanitised(const char *s)
+{
+    size_t len = strlen(s), i = 0;
+    uint32_t cp;
+    while (i < len) {
+        size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        if (n == 0)
+            break;
+        i += n;
+    }
+    if (i == len)
+        return NULL;
+    struct buf out = BUF_INIT;
+    buf_add(&out, s, i);
+    while (i < len) {
+        size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        if (n == 0) {
+            buf_adds(&out, "\xEF\xBF\xBD");
+            i++;
+        } else {
+            buf_add(&out, s + i, n);
+            i += n;
+        }
+    }
+    return buf_detach(&out);
 }

@@ -5,6 +5,7 @@
 #include "inbound.h"
 #include "config.h"
 #include "consent.h"
+#include "fold.h"
 #include "grammar.h"
 #include "handlers.h"
 #include "log.h"
@@ -28,6 +29,13 @@ static const char *contact_kind(const char *channel)
     return strcmp(channel, "sms") == 0 ? "phone" : "email";
 }
 
+static bool utf8_ok(const char *s)
+{
+    char *copy = utf8_sanitised(s);
+    free(copy);
+    return copy == NULL;
+}
+
 static int validate(const struct inbound_message *msg, char **error_r)
 {
     if (!msg->channel || (strcmp(msg->channel, "sms") != 0 && strcmp(msg->channel, "email") != 0))
@@ -38,6 +46,9 @@ static int validate(const struct inbound_message *msg, char **error_r)
         *error_r = xstrdup("inbound: no provider message id");
     else if (!msg->sender || !*msg->sender)
         *error_r = xstrdup("inbound: no sender");
+    else if (!utf8_ok(msg->provider) || !utf8_ok(msg->provider_id) || !utf8_ok(msg->sender) ||
+             (msg->recipient && !utf8_ok(msg->recipient)))
+        *error_r = xstrdup("inbound: provider, message id, sender and recipient must be UTF-8");
     else
         return 0;
     return -1;
@@ -210,7 +221,11 @@ int inbound_process(struct db *db, const struct inbound_message *msg,
     const struct grammar *grammar = handlers_grammar(error_r);
     if (!grammar)
         return -1;
-    const char *body = msg->body ? msg->body : "";
+    /* PostgreSQL refuses invalid UTF-8; such a message would fail on every retry. */
+    char *clean_body = utf8_sanitised(msg->body ? msg->body : "");
+    char *clean_raw = msg->raw ? utf8_sanitised(msg->raw) : NULL;
+    const char *body = clean_body ? clean_body : msg->body ? msg->body : "";
+    const char *raw = clean_raw ? clean_raw : msg->raw;
     struct grammar_match match;
     grammar_match_init(&match);
     struct handler_ctx ctx = {
@@ -233,7 +248,7 @@ int inbound_process(struct db *db, const struct inbound_message *msg,
                          msg->sender,
                          msg->recipient ? msg->recipient : "",
                          body,
-                         msg->raw};
+                         raw};
     PGresult *res = db_exec(db,
                             "INSERT INTO inbound_messages (channel, provider, provider_id, sender,"
                             " recipient, body, raw) VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -288,19 +303,21 @@ int inbound_process(struct db *db, const struct inbound_message *msg,
     ctx.locale = choose_locale(person_locale, &match, msg);
 
     if (!ctx.status) {
-        const struct handler *h = NULL;
         int (*check)(struct handler_ctx *, char **) = check_unknown;
         int (*run)(struct handler_ctx *, char **) = run_unknown;
+        bool create = false;
         if (match.status == GRAMMAR_MATCHED) {
-            h = handler_find(match.command);
+            const struct handler *h = handler_find(match.command);
             command = match.command;
             /* Strangers may only join, answer an invitation or opt out; anything else
              * gets the help text (and creates nobody). */
-            bool can_create = h->creates_sender && address_valid(msg->channel, msg->sender);
-            if (!ctx.person_id && !can_create) {
-                h = handler_find("help");
-                command = h->name;
-                ctx.status = "unknown_sender";
+            if (!ctx.person_id) {
+                create = h->creates_sender && address_valid(msg->channel, msg->sender);
+                if (!create) {
+                    h = handler_find("help");
+                    command = h->name;
+                    ctx.status = "unknown_sender";
+                }
             }
             check = h->check;
             run = h->run;
@@ -309,7 +326,7 @@ int inbound_process(struct db *db, const struct inbound_message *msg,
         if (c < 0)
             goto fail;
         if (c == 0) {
-            if (!ctx.person_id && create_sender(&ctx, command, error_r) < 0)
+            if (create && create_sender(&ctx, command, error_r) < 0)
                 goto fail;
             if (run(&ctx, error_r) < 0)
                 goto fail;
@@ -352,6 +369,8 @@ out:
     free(ctx.team_name);
     free(person_name);
     free(person_locale);
+    free(clean_body);
+    free(clean_raw);
     return rc;
 }
 

@@ -90,7 +90,7 @@ test_case 'CANCEL frees the seats and offers them to the first waitlisted person
   out=$(inject $CAMILLE "ANNULER reunion")
   echo "$out" | grep -q "Votre participation à Réunion est annulée"
   expect_eq "$(sql "SELECT status FROM rsvps r JOIN contacts c ON c.person_id = r.person_id WHERE c.address = '\''$CAMILLE'\''")" no
-  expect_eq "$(sql "SELECT kind || '\'' '\'' || (context->>'\''prompt'\'') FROM outbound_messages WHERE recipient = '\''$LOUIS'\'' AND context ? '\''event_id'\''")" "waitlist_offer rsvp"
+  expect_eq "$(sql "SELECT kind || '\'' '\'' || (context->>'\''prompt'\'') FROM outbound_messages WHERE recipient = '\''$LOUIS'\'' AND kind = '\''waitlist_offer'\''")" "waitlist_offer rsvp"
   sql "SELECT body FROM outbound_messages WHERE kind = '\''waitlist_offer'\''" | grep -q "A seat freed up for Réunion"
   # Two seats were freed: Ana (next in line) is offered the second one.
   expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE kind = '\''waitlist_offer'\''")" 2
@@ -204,10 +204,13 @@ test_case 'unknown senders: JOIN and RSVP create a person (source recorded), oth
   expect_eq "$(sql "SELECT k.action || '\'' '\'' || k.source FROM consent k JOIN contacts c ON c.id = k.contact_id WHERE c.address = '\''+33699999903'\''")" "opt_in sms_keyword"
   out=$(inject +33699999904 "JOIN nowhere")
   expect_eq "$(sql "SELECT count(*) FROM contacts WHERE address = '\''+33699999904'\''")" 0
+  out=$(inject +33699999906 "hello there")
+  echo "$out" | grep -q "pas compris"
+  expect_eq "$(sql "SELECT count(*) FROM contacts WHERE address IN ('\''+33699999904'\'', '\''+33699999906'\'')")" 0
 '
 
 test_case 'STOP from an unknown number is remembered' '
-  inject +33699999905 "STOP" | grep -q "no more messages"
+  inject +33699999905 "STOP" | grep -q "vous ne recevrez plus de messages"
   expect_eq "$(allows +33699999905)" f
 '
 
@@ -226,6 +229,12 @@ test_case 'hostile SQL-looking text is stored verbatim and changes nothing' '
   inject +33612345607 "$text" >/dev/null
   expect_eq "$(sql "SELECT body FROM inbound_messages WHERE sender = '\''+33612345607'\''")" "$text"
   expect_eq "$(sql "SELECT count(*) > 0 FROM people")" t
+'
+
+test_case 'invalid UTF-8 is stored with U+FFFD and the command still runs' '
+  out=$(inject +33612345609 "$(printf "\\377\\376JOIN paris-10")")
+  echo "$out" | grep -q "Welcome to Paris 10e"
+  expect_eq "$(sql "SELECT body FROM inbound_messages WHERE sender = '\''+33612345609'\''")" "$(printf "\\357\\277\\275\\357\\277\\275JOIN paris-10")"
 '
 
 test_case 'overlong text is recorded and ignored, with no reply' '
