@@ -383,19 +383,23 @@ int handler_activity(struct handler_ctx *ctx, int64_t team_id, const char *kind,
     return rc;
 }
 
-int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, const char *template_name,
-                           json_t *vars, const char *kind, const char *context,
-                           const char *dedupe_key, char **error_r)
+int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, int64_t scope,
+                           const char *template_name, json_t *vars, const char *kind,
+                           const char *context, const char *dedupe_key, char **error_r)
 {
-    char person[24];
-    const char *params[] = {id_text(person_id, person), ctx->msg->channel};
-    /* Their contact on the channel the seat was freed on, else the other one. */
+    char person[24], team[24];
+    const char *params[] = {id_text(person_id, person), ctx->msg->channel,
+                            scope ? id_text(scope, team) : NULL};
+    /* A contact that may receive it, on the channel the seat was freed on if possible:
+     * an offer nobody can receive must not hold seats for a day. */
     PGresult *res = db_exec(ctx->db,
                             "SELECT c.id, c.kind, c.address, p.locale, p.name FROM contacts c"
                             " JOIN people p ON p.id = c.person_id WHERE c.person_id = $1"
+                            " AND consent_allows(CASE c.kind WHEN 'phone' THEN 'sms'"
+                            "  ELSE 'email' END, c.address, $3::bigint)"
                             " ORDER BY (c.kind = CASE $2 WHEN 'sms' THEN 'phone' ELSE 'email'"
                             " END) DESC, c.id LIMIT 1",
-                            2, params, error_r);
+                            3, params, error_r);
     if (!res)
         return -1;
     int rc = 0;
@@ -419,9 +423,10 @@ int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, const cha
         .person_id = person_id,
         .contact_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10),
         .inbound_id = ctx->inbound_id,
+        .scope = scope,
     };
-    /* Consent is checked by the queue at send time (a suppressed row keeps the record). */
-    rc = queue_enqueue(ctx->db, &q, NULL, NULL, error_r);
+    /* The queue checks consent again at send time. */
+    rc = queue_enqueue(ctx->db, &q, NULL, NULL, error_r) < 0 ? -1 : 1;
     template_message_release(&m);
 out:
     PQclear(res);

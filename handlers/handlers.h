@@ -93,11 +93,12 @@ int handler_list_events(struct handler_ctx *ctx, int limit, char **error_r);
 
 int handler_activity(struct handler_ctx *ctx, int64_t team_id, const char *kind, json_t *payload,
                      char **error_r);
-/* Enqueue a templated message to another person on the sender's channel (else their
- * other channel); 0 also when they have no address or have opted out. */
-int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, const char *template_name,
-                           json_t *vars, const char *kind, const char *context,
-                           const char *dedupe_key, char **error_r);
+/* Enqueue a templated message about team `scope` (0: none) to another person, on the
+ * sender's channel if they have it, else their other one, skipping contacts whose consent
+ * refuses it. 1 queued, 0 nobody reachable, -1 error. */
+int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, int64_t scope,
+                           const char *template_name, json_t *vars, const char *kind,
+                           const char *context, const char *dedupe_key, char **error_r);
 /* Levenshtein distance, bounded: returns max+1 as soon as it exceeds max. */
 int edit_distance(const char *a, const char *b, int max);
 

@@ -143,24 +143,26 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
         int party = 1 + atoi(PQgetvalue(res, r, 1));
         if (party > free_seats)
             continue; /* a smaller party further down may fit */
-        char pslot[24];
-        const char *up[] = {ev, id_text(person, pslot)};
-        if (db_run(ctx->db,
-                   "UPDATE rsvps SET offered_at = now() WHERE event_id = $1 AND person_id = $2", 2,
-                   up, error_r) < 0) {
-            rc = -1;
-            break;
-        }
         char *key =
             xasprintf("offer:%" PRId64 ":%" PRId64 ":%" PRId64, e->id, person, ctx->inbound_id);
         json_t *vars =
             json_pack("{s:o, s:o}", "event", handler_event_vars(e, PQgetvalue(res, r, 2)), "guests",
                       guests_value(party - 1));
-        rc = handler_enqueue_person(ctx, person, "waitlist_offer", vars, "waitlist_offer", context,
-                                    key, error_r);
+        rc = handler_enqueue_person(ctx, person, e->team_id, "waitlist_offer", vars,
+                                    "waitlist_offer", context, key, error_r);
         json_decref(vars);
         free(key);
         if (rc < 0)
+            break;
+        if (rc == 0)
+            continue; /* unreachable (no contact, or opted out): the next in line */
+        rc = 0;
+        char pslot[24];
+        const char *up[] = {ev, id_text(person, pslot)};
+        if ((rc = db_run(
+                 ctx->db,
+                 "UPDATE rsvps SET offered_at = now() WHERE event_id = $1 AND person_id = $2", 2,
+                 up, error_r)) < 0)
             break;
         json_t *payload = json_pack("{s:I, s:I}", "event_id", (json_int_t)e->id, "offered_to",
                                     (json_int_t)person);

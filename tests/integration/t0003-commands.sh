@@ -109,6 +109,17 @@ test_case 'a held seat cannot be taken by someone else while the offer is open' 
   expect_eq "$(sql "SELECT string_agg(status, '\'','\'' ORDER BY status) FROM rsvps")" "no,waitlist,yes,yes"
 '
 
+test_case 'a waitlisted person who said STOP is skipped: the seat goes to the next in line' '
+  "$TOCSIN" event add --team paris-10 --slug petit --title "Petit comité" --starts "2030-06-01 10:00" --capacity 1 >/dev/null
+  inject +33612345611 "RSVP petit OUI" >/dev/null
+  inject +33612345612 "RSVP petit OUI" | grep -q "liste d.attente"
+  inject +33612345612 "STOP" >/dev/null
+  inject +33612345613 "RSVP petit OUI" | grep -q "n°2 sur liste"
+  inject +33612345611 "CANCEL petit" >/dev/null
+  expect_eq "$(sql "SELECT recipient FROM outbound_messages WHERE kind = '\''waitlist_offer'\'' AND context->>'\''event_id'\'' = (SELECT id::text FROM events WHERE slug = '\''petit'\'')")" +33612345613
+  expect_eq "$(sql "SELECT c.address FROM rsvps r JOIN contacts c ON c.person_id = r.person_id JOIN events e ON e.id = r.event_id WHERE e.slug = '\''petit'\'' AND r.offered_at IS NOT NULL")" +33612345613
+'
+
 test_case 'a bare OUI without any prompt asks which event' '
   expect_eq "$(queued_to +33699999999)" 0
   "$TOCSIN" sms-inject --from +33612345605 --to 36173 --text "JOIN lyon-1" >/dev/null 2>&1
@@ -251,6 +262,22 @@ test_case 'two RSVPs racing for the last seat cannot overbook' '
   done
   wait
   expect_eq "$(sql "SELECT string_agg(r.status, '\'','\'' ORDER BY r.status) FROM rsvps r JOIN events e ON e.id = r.event_id WHERE e.slug = '\''dernier'\''")" "waitlist,waitlist,waitlist,yes"
+'
+
+test_case 'a failure after the effect rolls everything back: no message, membership or reply' '
+  mkdir -p broken/fr broken/en
+  printf "subject: x\n--- text\n{{#never}}closed\n" > broken/fr/join_ok.tmpl
+  cp broken/fr/join_ok.tmpl broken/en/join_ok.tmpl
+  before=$(sql "SELECT (SELECT count(*) FROM inbound_messages) || '\'' '\'' || (SELECT count(*) FROM memberships) || '\'' '\'' || (SELECT count(*) FROM outbound_messages) || '\'' '\'' || (SELECT count(*) FROM people)")
+  set +e
+  TOCSIN_ENGINE_TEMPLATES_DIR=$TEST_DIR/broken "$TOCSIN" sms-inject --from +33612345620 --to 1 --text "JOIN paris-10" --id fail-1 2>err; rc=$?
+  set -e
+  expect_eq "$rc" 70
+  grep -q "unclosed\|never" err
+  after=$(sql "SELECT (SELECT count(*) FROM inbound_messages) || '\'' '\'' || (SELECT count(*) FROM memberships) || '\'' '\'' || (SELECT count(*) FROM outbound_messages) || '\'' '\'' || (SELECT count(*) FROM people)")
+  expect_eq "$after" "$before"
+  # The same message id, retried once the template is fixed, is processed normally.
+  inject +33612345620 "JOIN paris-10" fail-1 | grep -q "Welcome to Paris 10e"
 '
 
 test_case 'sms-inject: bad number is 65, no database is 75, missing text is 64' '
