@@ -3,9 +3,11 @@
 # transaction, idempotently; consent is a ledger; the grammar speaks English and French.
 . "$SRC/tests/integration/lib.sh"
 
-# inject FROM TEXT [ID] — the reply text on stdout (nothing when none was queued).
+# inject FROM TEXT [ID] — the reply text on stdout (nothing when none was queued). A
+# failing sms-inject prints "exit N" instead, so an expected empty reply cannot hide a crash.
 inject() {
-  "$TOCSIN" sms-inject --from "$1" --to 36173 --text "$2" ${3:+--id "$3"} 2>>"$TEST_DIR/inject.log"
+  "$TOCSIN" sms-inject --from "$1" --to 36173 --text "$2" ${3:+--id "$3"} 2>>"$TEST_DIR/inject.log" ||
+    { local rc=$?; echo "exit $rc"; return $rc; }
 }
 # allows ADDRESS [TEAM] — consent_allows() for SMS, as the queue will ask it.
 allows() {
