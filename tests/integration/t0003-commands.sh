@@ -160,6 +160,18 @@ test_case 'a replay of the same message id has no second effect and no second re
   expect_eq "$(sql "SELECT count(*) FROM people WHERE source = '\''sms:join'\''")" 2
 '
 
+test_case 'the same message delivered three times at once is applied once' '
+  for i in 1 2 3; do
+    "$TOCSIN" sms-inject --from +33612345630 --to 36173 --text "RSVP tractage OUI" --id race-1 --json > race.$i 2>/dev/null &
+  done
+  wait
+  expect_eq "$(cat race.1 race.2 race.3 | grep -c "\"status\": *\"applied\"")" 1
+  expect_eq "$(cat race.1 race.2 race.3 | grep -c "\"status\": *\"duplicate\"")" 2
+  expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id = '\''race-1'\''")" 1
+  expect_eq "$(queued_to +33612345630)" 1
+  expect_eq "$(sql "SELECT count(*) FROM activity WHERE kind = '\''rsvp'\'' AND payload->>'\''inbound_id'\'' = (SELECT id::text FROM inbound_messages WHERE provider_id = '\''race-1'\'')")" 1
+'
+
 test_case 'STOP records an opt-out with evidence and queues only its confirmation' '
   out=$(inject $BEA "Arrêt" stop-1)
   echo "$out" | grep -q "vous ne recevrez plus de messages"
