@@ -75,7 +75,7 @@ test_case 'EVENTS lists the upcoming events of my teams' '
 
 test_case 'RSVP with guests takes 1 + N seats' '
   out=$(inject $CAMILLE "RSVP reunion OUI +1")
-  echo "$out" | grep -q "C.est note pour Réunion, le 14/03/2030 18h30 (+1)"
+  echo "$out" | grep -q "C.est noté pour Réunion, le 14/03/2030 18h30 (+1)"
   expect_eq "$(sql "SELECT status || '\'' '\'' || guests FROM rsvps r JOIN contacts c ON c.person_id = r.person_id WHERE c.address = '\''$CAMILLE'\''")" "yes 1"
 '
 
@@ -116,7 +116,7 @@ test_case 'a waitlisted person who said STOP is skipped: the seat goes to the ne
   inject +33612345611 "RSVP petit OUI" >/dev/null
   inject +33612345612 "RSVP petit OUI" | grep -q "liste d.attente"
   inject +33612345612 "STOP" >/dev/null
-  inject +33612345613 "RSVP petit OUI" | grep -q "n°2 sur liste"
+  inject +33612345613 "RSVP petit OUI" | grep -q "en position 2 sur la liste"
   inject +33612345611 "CANCEL petit" >/dev/null
   expect_eq "$(sql "SELECT recipient FROM outbound_messages WHERE kind = '\''waitlist_offer'\'' AND context->>'\''event_id'\'' = (SELECT id::text FROM events WHERE slug = '\''petit'\'')")" +33612345613
   expect_eq "$(sql "SELECT c.address FROM rsvps r JOIN contacts c ON c.person_id = r.person_id JOIN events e ON e.id = r.event_id WHERE e.slug = '\''petit'\'' AND r.offered_at IS NOT NULL")" +33612345613
@@ -223,7 +223,7 @@ test_case 'unknown senders: JOIN and RSVP create a person (source recorded), oth
   expect_eq "$(sql "SELECT count(*) FROM contacts WHERE address = '\''+33699999901'\''")" 0
   expect_eq "$(sql "SELECT status FROM inbound_messages WHERE sender = '\''+33699999901'\''")" unknown_sender
   out=$(inject +33699999902 "OUI tractage +2")
-  echo "$out" | grep -q "C.est note pour Tractage"
+  echo "$out" | grep -q "C.est noté pour Tractage"
   expect_eq "$(sql "SELECT p.source || '\'' '\'' || p.locale FROM people p JOIN contacts c ON c.person_id = p.id WHERE c.address = '\''+33699999902'\''")" "sms:rsvp fr"
   out=$(inject +33699999903 "JOIN lyon-1")
   expect_eq "$(sql "SELECT k.action || '\'' '\'' || k.source FROM consent k JOIN contacts c ON c.id = k.contact_id WHERE c.address = '\''+33699999903'\''")" "opt_in sms_keyword"
