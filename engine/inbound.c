@@ -9,6 +9,7 @@
 #include "grammar.h"
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
 #include "phone.h"
 #include "queue.h"
 #include "template.h"
@@ -211,8 +212,8 @@ static bool ignored_status(const char *status)
            strcmp(status, "empty") == 0 || strcmp(status, "too_long") == 0;
 }
 
-int inbound_process(struct db *db, const struct inbound_message *msg,
-                    struct inbound_outcome *outcome, char **error_r)
+static int process_one(struct db *db, const struct inbound_message *msg,
+                       struct inbound_outcome *outcome, char **error_r)
 {
     memset(outcome, 0, sizeof(*outcome));
     *error_r = NULL;
@@ -371,6 +372,44 @@ out:
     free(person_locale);
     free(clean_body);
     free(clean_raw);
+    return rc;
+}
+
+static const char *result_name(int rc, const struct inbound_outcome *outcome)
+{
+    if (rc < 0)
+        return "error";
+    switch (outcome->status) {
+    case INBOUND_APPLIED:
+        return "applied";
+    case INBOUND_DUPLICATE:
+        return "duplicate";
+    case INBOUND_IGNORED:
+        return "ignored";
+    }
+    return "error";
+}
+
+int inbound_process(struct db *db, const struct inbound_message *msg,
+                    struct inbound_outcome *outcome, char **error_r)
+{
+    int64_t start = now_monotonic_ms();
+    int rc = process_one(db, msg, outcome, error_r);
+    /* Label values come from fixed sets only (validated channel, handler names). */
+    const char *channel = rc < 0 && (!msg->channel || (strcmp(msg->channel, "sms") != 0 &&
+                                                       strcmp(msg->channel, "email") != 0))
+                              ? "invalid"
+                              : msg->channel;
+    char *series = xasprintf("tocsin_inbound_total{channel=\"%s\",result=\"%s\"}", channel,
+                             result_name(rc, outcome));
+    metrics_add(series, 1);
+    free(series);
+    if (rc == 0 && outcome->status == INBOUND_APPLIED && outcome->command) {
+        series = xasprintf("tocsin_commands_total{command=\"%s\"}", outcome->command);
+        metrics_add(series, 1);
+        free(series);
+    }
+    metrics_observe_ms("tocsin_inbound_duration_seconds", now_monotonic_ms() - start);
     return rc;
 }
 
