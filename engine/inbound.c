@@ -314,14 +314,15 @@ static int process_one(struct db *db, const struct inbound_message *msg,
              * gets the help text (and creates nobody). */
             if (!ctx.person_id) {
                 create = h->creates_sender && address_valid(msg->channel, msg->sender);
-                if (!create) {
-                    h = handler_find("help");
-                    command = h->name;
-                    ctx.status = "unknown_sender";
-                }
             }
             check = h->check;
             run = h->run;
+            if (!ctx.person_id && !create) {
+                command = "help";
+                ctx.status = "unknown_sender";
+                check = check_stranger_help;
+                run = run_stranger_help;
+            }
         }
         int c = check(&ctx, error_r);
         if (c < 0)

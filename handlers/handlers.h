@@ -119,6 +119,9 @@ int check_help(struct handler_ctx *ctx, char **error_r);
 int run_help(struct handler_ctx *ctx, char **error_r);
 int check_events(struct handler_ctx *ctx, char **error_r);
 int run_events(struct handler_ctx *ctx, char **error_r);
+/* Not in the table: a stranger's command that may not create them (help, rate-limited). */
+int check_stranger_help(struct handler_ctx *ctx, char **error_r);
+int run_stranger_help(struct handler_ctx *ctx, char **error_r);
 /* Not in the table: text no pattern matched. */
 int check_unknown(struct handler_ctx *ctx, char **error_r);
 int run_unknown(struct handler_ctx *ctx, char **error_r);

@@ -25,3 +25,21 @@ int run_help(struct handler_ctx *ctx, char **error_r)
     handler_reply(ctx, "help", "help");
     return 0;
 }
+
+/*
+ * A stranger's command other than JOIN, RSVP or STOP is answered with this help, but at
+ * most once an hour, counted with the unknown-text replies (kind "unknown"): an
+ * auto-responder that happens to start with INFO must not loop with us.
+ */
+int check_stranger_help(struct handler_ctx *ctx, char **error_r)
+{
+    return check_unknown(ctx, error_r);
+}
+
+int run_stranger_help(struct handler_ctx *ctx, char **error_r)
+{
+    if (run_help(ctx, error_r) < 0)
+        return -1;
+    handler_reply(ctx, "help", "unknown");
+    return 0;
+}

@@ -222,6 +222,8 @@ test_case 'unknown senders: JOIN and RSVP create a person (source recorded), oth
   echo "$out" | grep -q "Commands:"
   expect_eq "$(sql "SELECT count(*) FROM contacts WHERE address = '\''+33699999901'\''")" 0
   expect_eq "$(sql "SELECT status FROM inbound_messages WHERE sender = '\''+33699999901'\''")" unknown_sender
+  expect_eq "$(inject +33699999901 "INFO")" ""
+  expect_eq "$(sql "SELECT string_agg(status, '\'','\'' ORDER BY id) FROM inbound_messages WHERE sender = '\''+33699999901'\''")" "unknown_sender,rate_limited"
   out=$(inject +33699999902 "OUI tractage +2")
   echo "$out" | grep -q "C.est noté pour Tractage"
   expect_eq "$(sql "SELECT p.source || '\'' '\'' || p.locale FROM people p JOIN contacts c ON c.person_id = p.id WHERE c.address = '\''+33699999902'\''")" "sms:rsvp fr"
