@@ -197,8 +197,8 @@ bool mail_kind_is_transactional(const char *kind)
 {
     /* Answers to something the person just did. Everything else — campaigns,
      * reminders, digests, anything new — is bulk and carries List-Unsubscribe. */
-    static const char *const transactional[] = {"reply",        "stop_confirmation", "help",
-                                                "confirmation", "confirm",           "error"};
+    static const char *const transactional[] = {
+        "reply", "stop_confirmation", "help", "unknown", "confirmation", "confirm", "error"};
     for (size_t i = 0; i < sizeof(transactional) / sizeof(transactional[0]); i++)
         if (strcmp(kind, transactional[i]) == 0)
             return true;

@@ -252,7 +252,8 @@ static int compose_email(struct db *db, const PGresult *res, int row, struct com
         free(reply);
         return -1;
     }
-    bool transactional = mail_kind_is_transactional(kind);
+    /* An answer to an inbound message is transactional whatever its kind. */
+    bool transactional = mail_kind_is_transactional(kind) || db_value(res, row, COL_INBOUND);
     if (!transactional && contact)
         unsub = token_make(db, "unsub", strtoll(contact, NULL, 10), error_r);
     if (!transactional && !unsub)
