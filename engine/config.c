@@ -96,7 +96,7 @@ const struct config_key config_keys[] = {
      "Seconds before the first retry; each later retry waits twice as long, with jitter."},
     {"engine", "retry_max", CONFIG_INT, "21600", "1..604800",
      "Longest wait between retries, in seconds."},
-    {"engine", "batch", CONFIG_INT, "100", "1..10000",
+    {"engine", "batch", CONFIG_INT, "250", "1..10000",
      "Messages a worker claims at once (and sends over one SMTP connection)."},
     {"engine", "lease_seconds", CONFIG_INT, "300", "1..86400",
      "How long a claim holds; rows of a worker that died are claimed again after it."},
