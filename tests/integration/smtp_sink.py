@@ -2,6 +2,7 @@
 """An SMTP server for tests (aiosmtpd) that delivers into a Maildir and fails on demand.
 
     smtp_sink.py PORT MAILDIR [--delay SECONDS] [--auth USER:PASSWORD] [--tls CERT.pem]
+                 [--tempfail-rate FRACTION]
 
 The recipient's local part decides the answer to DATA:
     tempfail-once...@  451 the first time this address is seen, then accepted
@@ -9,6 +10,8 @@ The recipient's local part decides the answer to DATA:
     reject...@         550
     unknown...@        550 5.1.1 at RCPT TO (no such user: a hard bounce)
     anything else      250, delivered
+With --tempfail-rate (e.g. 0.3), that fraction of DATA commands, drawn at random, is
+answered 451 whatever the recipient (the fault suite's flaky relay).
 Each delivered message gets the Return-Path and Delivered-To a final MTA would add.
 With --tls (a PEM holding the certificate and its key), STARTTLS is offered and required.
 With --auth, AUTH PLAIN/LOGIN (without TLS) is offered and required before MAIL FROM.
@@ -17,6 +20,7 @@ Prints "ready" on stdout once listening; stops on SIGTERM.
 import asyncio
 import mailbox
 import os
+import random
 import signal
 import ssl
 import sys
@@ -27,12 +31,14 @@ from aiosmtpd.smtp import AuthResult
 
 
 class Handler:
-    def __init__(self, maildir, delay):
+    def __init__(self, maildir, delay, tempfail_rate=0.0):
         if os.path.exists(maildir):
             self.box = mailbox.Maildir(maildir, create=False)
         else:
             self.box = mailbox.Maildir(maildir, create=True)
         self.delay = delay
+        self.tempfail_rate = tempfail_rate
+        self.random = random.Random()
         self.seen = set()
         self.lock = threading.Lock()
 
@@ -45,6 +51,8 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.tempfail_rate and self.random.random() < self.tempfail_rate:
+            return "451 4.3.0 random temporary failure (test sink)"
         for rcpt in envelope.rcpt_tos:
             local = rcpt.split("@")[0].lower()
             if local.startswith("reject"):
@@ -68,10 +76,12 @@ class Handler:
 def main():
     port, maildir = int(sys.argv[1]), sys.argv[2]
     args = sys.argv[3:]
-    delay, auth, tls = 0.0, None, None
+    delay, auth, tls, tempfail_rate = 0.0, None, None, 0.0
     while args:
         if args[0] == "--delay":
             delay = float(args[1])
+        elif args[0] == "--tempfail-rate":
+            tempfail_rate = float(args[1])
         elif args[0] == "--auth":
             auth = args[1].encode().split(b":", 1)
         elif args[0] == "--tls":
@@ -86,7 +96,7 @@ def main():
         extra = dict(authenticator=authenticator, auth_require_tls=False, auth_required=True)
     if tls:
         extra.update(tls_context=tls, require_starttls=True)
-    controller = Controller(Handler(maildir, delay), hostname="127.0.0.1", port=port,
+    controller = Controller(Handler(maildir, delay, tempfail_rate), hostname="127.0.0.1", port=port,
                             decode_data=False, **extra)
     controller.start()
     print("ready", flush=True)
