@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "config.h"
 #include "http.h"
+#include "imap.h"
 #include "log.h"
 #include "migrate.h"
 #include "util.h"
@@ -25,6 +26,7 @@ bool daemon_stopping(void)
 /* The order matters: the HTTP server starts last and stops first, so no webhook is taken
  * while the rest is not ready or already winding down. */
 const struct daemon_duty daemon_duties[] = {
+    {"imap", imap_start, imap_stop},
     {"http", http_start, http_stop},
     {NULL, NULL, NULL},
 };

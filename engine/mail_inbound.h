@@ -66,7 +66,4 @@ int mail_inbound_process(struct db *db, const char *raw, size_t len, const struc
 /* Move the mailbox's high-water mark alone (a message skipped for its size). */
 int mail_inbound_skip(struct db *db, const struct mail_source *src, char **error_r);
 
-/* `tocsin inject`: one message on stdin; exit 0, 65 (not a mail) or 75 (try later). */
-int cli_inject(int argc, char **argv);
-
 #endif
