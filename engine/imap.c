@@ -23,7 +23,7 @@
 #define IMAP_BATCH 200
 /* RFC 2177: re-issue IDLE before the server's 30-minute inactivity timer. */
 #define IMAP_IDLE_SECONDS (25 * 60)
-#define IMAP_MAX_BACKOFF 60
+#define IMAP_MAX_BACKOFF  60
 
 static pthread_t reader;
 static bool reader_running;
@@ -33,7 +33,7 @@ struct session {
     mailimap *imap;
     struct db *db;      /* transactions */
     struct db *lock_db; /* holds the advisory lock, nothing else */
-    char *mailbox_key;  /* "user@host/MAILBOX": imap_mailboxes key and lock name */
+    char *mailbox_key;  /* "user@host:port/MAILBOX": imap_mailboxes key and lock name */
     const char *mailbox;
     const char *done_mailbox;
     long max_size;
@@ -56,16 +56,26 @@ static void nap(double seconds)
 static const char *imap_error_text(int code)
 {
     switch (code) {
-    case MAILIMAP_ERROR_STREAM: return "connection lost";
-    case MAILIMAP_ERROR_CONNECTION_REFUSED: return "connection refused";
-    case MAILIMAP_ERROR_LOGIN: return "login refused";
-    case MAILIMAP_ERROR_SSL: return "TLS failed";
-    case MAILIMAP_ERROR_STARTTLS: return "STARTTLS failed";
-    case MAILIMAP_ERROR_SELECT: return "mailbox cannot be selected";
-    case MAILIMAP_ERROR_FETCH: return "FETCH failed";
-    case MAILIMAP_ERROR_STORE: return "STORE failed";
-    case MAILIMAP_ERROR_PARSE: return "unreadable server answer";
-    default: return "IMAP error";
+    case MAILIMAP_ERROR_STREAM:
+        return "connection lost";
+    case MAILIMAP_ERROR_CONNECTION_REFUSED:
+        return "connection refused";
+    case MAILIMAP_ERROR_LOGIN:
+        return "login refused";
+    case MAILIMAP_ERROR_SSL:
+        return "TLS failed";
+    case MAILIMAP_ERROR_STARTTLS:
+        return "STARTTLS failed";
+    case MAILIMAP_ERROR_SELECT:
+        return "mailbox cannot be selected";
+    case MAILIMAP_ERROR_FETCH:
+        return "FETCH failed";
+    case MAILIMAP_ERROR_STORE:
+        return "STORE failed";
+    case MAILIMAP_ERROR_PARSE:
+        return "unreadable server answer";
+    default:
+        return "IMAP error";
     }
 }
 
@@ -190,8 +200,9 @@ static void imap_disconnect(struct session *s)
 static int load_mark(struct session *s, char **error_r)
 {
     const char *params[] = {s->mailbox_key};
-    PGresult *res = db_exec(s->db, "SELECT uidvalidity, last_uid FROM imap_mailboxes WHERE mailbox = $1",
-                            1, params, error_r);
+    PGresult *res =
+        db_exec(s->db, "SELECT uidvalidity, last_uid FROM imap_mailboxes WHERE mailbox = $1", 1,
+                params, error_r);
     if (!res)
         return -1;
     s->last_uid = 0;
@@ -201,7 +212,8 @@ static int load_mark(struct session *s, char **error_r)
             s->last_uid = (uint32_t)strtoul(db_value(res, 0, 1), NULL, 10);
         } else {
             log_warn("imap_uidvalidity_changed",
-                     "mailbox=%s old=%" PRIu32 " new=%" PRIu32 " action=rescan_with_message_id_dedupe",
+                     "mailbox=%s old=%" PRIu32 " new=%" PRIu32
+                     " action=rescan_with_message_id_dedupe",
                      log_q(s->mailbox_key), validity, s->uidvalidity);
         }
     }
@@ -218,7 +230,10 @@ static int search_from(struct session *s, uint32_t first, bool unseen_only, uint
     if (unseen_only) {
         struct mailimap_search_key *both = mailimap_search_key_new_multiple_empty();
         mailimap_search_key_multiple_add(both, key);
-        mailimap_search_key_multiple_add(both, mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNSEEN, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL));
+        mailimap_search_key_multiple_add(
+            both, mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNSEEN, NULL, NULL, NULL, NULL, NULL,
+                                          NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0,
+                                          NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL));
         key = both;
     }
     clist *result = NULL;
@@ -264,24 +279,28 @@ static int mark_done(struct session *s, const uint32_t *uids, size_t n, char **e
             if (r == MAILIMAP_NO_ERROR) {
                 struct mailimap_flag_list *flags = mailimap_flag_list_new_empty();
                 mailimap_flag_list_add(flags, mailimap_flag_new_deleted());
-                struct mailimap_store_att_flags *store = mailimap_store_att_flags_new_add_flags_silent(flags);
+                struct mailimap_store_att_flags *store =
+                    mailimap_store_att_flags_new_add_flags_silent(flags);
                 r = mailimap_uid_store(s->imap, set, store);
                 mailimap_store_att_flags_free(store);
                 if (r == MAILIMAP_NO_ERROR)
-                    r = mailimap_has_extension(s->imap, "UIDPLUS") ? mailimap_uid_expunge(s->imap, set)
-                                                                  : mailimap_expunge(s->imap);
+                    r = mailimap_has_extension(s->imap, "UIDPLUS")
+                            ? mailimap_uid_expunge(s->imap, set)
+                            : mailimap_expunge(s->imap);
             }
         }
     } else {
         struct mailimap_flag_list *flags = mailimap_flag_list_new_empty();
         mailimap_flag_list_add(flags, mailimap_flag_new_seen());
-        struct mailimap_store_att_flags *store = mailimap_store_att_flags_new_add_flags_silent(flags);
+        struct mailimap_store_att_flags *store =
+            mailimap_store_att_flags_new_add_flags_silent(flags);
         r = mailimap_uid_store(s->imap, set, store);
         mailimap_store_att_flags_free(store);
     }
     mailimap_set_free(set);
     if (r != MAILIMAP_NO_ERROR) {
-        *error_r = xasprintf("%s: %s", *s->done_mailbox ? "MOVE" : "STORE \\Seen", imap_error_text(r));
+        *error_r =
+            xasprintf("%s: %s", *s->done_mailbox ? "MOVE" : "STORE \\Seen", imap_error_text(r));
         return -1;
     }
     return 0;
@@ -344,7 +363,8 @@ static int fetch(struct session *s, const uint32_t *uids, size_t n, bool bodies,
                 f.uid = st->att_data.att_uid;
             else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
                 f.size = st->att_data.att_rfc822_size;
-            else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION && st->att_data.att_body_section) {
+            else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION &&
+                     st->att_data.att_body_section) {
                 f.body = st->att_data.att_body_section->sec_body_part;
                 f.len = st->att_data.att_body_section->sec_length;
             }
@@ -389,7 +409,8 @@ static int process_batch(struct session *s, const uint32_t *uids, size_t n, char
     size_t w = 0;
     for (size_t i = 0; i < n && !stopping(); i++) {
         char provider_id[512];
-        snprintf(provider_id, sizeof(provider_id), "%s:%" PRIu32 ":%" PRIu32, s->mailbox, s->uidvalidity, uids[i]);
+        snprintf(provider_id, sizeof(provider_id), "%s:%" PRIu32 ":%" PRIu32, s->mailbox,
+                 s->uidvalidity, uids[i]);
         struct mail_source src = {.provider = "imap",
                                   .provider_id = provider_id,
                                   .mailbox = s->mailbox_key,
@@ -398,7 +419,8 @@ static int process_batch(struct session *s, const uint32_t *uids, size_t n, char
         if (meta[i].uid == 0)
             continue;
         if (meta[i].size > (uint32_t)s->max_size) {
-            log_warn("imap_too_large", "mailbox=%s uid=%" PRIu32 " size=%" PRIu32 " max_size=%ld action=skipped",
+            log_warn("imap_too_large",
+                     "mailbox=%s uid=%" PRIu32 " size=%" PRIu32 " max_size=%ld action=skipped",
                      log_q(s->mailbox), uids[i], meta[i].size, s->max_size);
             if (mail_inbound_skip(s->db, &src, error_r) < 0)
                 goto flag;
@@ -486,11 +508,13 @@ static int run_session(struct session *s, char **error_r)
     if (imap_connect(s, error_r) < 0 || load_mark(s, error_r) < 0 || repair(s, error_r) < 0)
         return -1;
     log_info("imap_connected", "mailbox=%s uidvalidity=%" PRIu32 " last_uid=%" PRIu32 " idle=%s",
-             log_q(s->mailbox_key), s->uidvalidity, s->last_uid, mailimap_has_idle(s->imap) ? "yes" : "no");
+             log_q(s->mailbox_key), s->uidvalidity, s->last_uid,
+             mailimap_has_idle(s->imap) ? "yes" : "no");
     while (!stopping()) {
         uint32_t *uids = NULL;
         size_t n = 0;
-        if (check_lock(s, error_r) < 0 || search_from(s, s->last_uid + 1, false, 0, &uids, &n, error_r) < 0)
+        if (check_lock(s, error_r) < 0 ||
+            search_from(s, s->last_uid + 1, false, 0, &uids, &n, error_r) < 0)
             return -1;
         for (size_t i = 0; i < n && !stopping(); i += IMAP_BATCH) {
             size_t count = n - i < IMAP_BATCH ? n - i : IMAP_BATCH;
@@ -517,8 +541,9 @@ static int take_lock(struct session *s, char **error_r)
         if (!s->lock_db)
             break;
         const char *params[] = {s->mailbox_key};
-        PGresult *res = db_exec(s->lock_db, "SELECT pg_try_advisory_lock(hashtext('tocsin-imap:' || $1))", 1,
-                                params, error_r);
+        PGresult *res =
+            db_exec(s->lock_db, "SELECT pg_try_advisory_lock(hashtext('tocsin-imap:' || $1))", 1,
+                    params, error_r);
         if (!res)
             break;
         bool got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -528,7 +553,8 @@ static int take_lock(struct session *s, char **error_r)
             return 0;
         }
         if (!announced)
-            log_info("imap_standby", "mailbox=%s reason=another daemon reads it", log_q(s->mailbox_key));
+            log_info("imap_standby", "mailbox=%s reason=another daemon reads it",
+                     log_q(s->mailbox_key));
         announced = true;
         nap(5);
     }
@@ -546,7 +572,8 @@ static void *reader_main(void *arg)
         .done_mailbox = config_str("imap", "done_mailbox"),
         .max_size = config_int("imap", "max_size"),
     };
-    s.mailbox_key = xasprintf("%s@%s/%s", config_str("imap", "user"), config_str("imap", "host"), s.mailbox);
+    s.mailbox_key = xasprintf("%s@%s:%ld/%s", config_str("imap", "user"),
+                              config_str("imap", "host"), config_int("imap", "port"), s.mailbox);
     int backoff = 1;
     while (!stopping()) {
         char *error = NULL;

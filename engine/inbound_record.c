@@ -11,15 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-int inbound_process(struct db *db, const struct inbound_message *msg, struct inbound_outcome *outcome,
-                    char **error_r)
+int inbound_process(struct db *db, const struct inbound_message *msg,
+                    struct inbound_outcome *outcome, char **error_r)
 {
     memset(outcome, 0, sizeof(*outcome));
     bool own = !db_in_transaction(db);
     if (own && db_begin(db, error_r) < 0)
         return -1;
-    const char *params[] = {msg->channel, msg->provider, msg->provider_id, msg->sender,
-                            msg->recipient ? msg->recipient : "", msg->body ? msg->body : "", msg->raw,
+    const char *params[] = {msg->channel,
+                            msg->provider,
+                            msg->provider_id,
+                            msg->sender,
+                            msg->recipient ? msg->recipient : "",
+                            msg->body ? msg->body : "",
+                            msg->raw,
                             msg->automatic ? "automatic" : "received"};
     PGresult *res = db_exec(db,
                             "INSERT INTO inbound_messages (channel, provider, provider_id, sender, "

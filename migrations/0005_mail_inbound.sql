@@ -2,7 +2,7 @@
 
 -- One row per mailbox the IMAP reader follows: the UIDVALIDITY it saw and the highest UID
 -- whose effect is committed. Updated in the same transaction as each message's effect, so
--- a crash never loses or repeats a mail. `mailbox` is "user@host/MAILBOX".
+-- a crash never loses or repeats a mail. `mailbox` is "user@host:port/MAILBOX".
 CREATE TABLE imap_mailboxes (
     mailbox      text PRIMARY KEY,
     uidvalidity  bigint NOT NULL,

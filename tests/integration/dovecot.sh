@@ -1,9 +1,18 @@
 # Sourced by mail tests and bench/run-imap: a private Dovecot (IMAP, passwd-file auth,
 # Maildir) under $1 on a free loopback port. Sets DOVECOT_PORT, DOVECOT_DIR; stop with
-# dovecot_stop. User: tocsin@example.org / secret.
+# dovecot_stop. User: tocsin@example.org / secret. With DOVECOT_CERT and DOVECOT_KEY set
+# (PEM files), TLS is on: STARTTLS on DOVECOT_PORT and implicit TLS on DOVECOT_TLS_PORT.
 dovecot_start() {
   DOVECOT_DIR=$1
   DOVECOT_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  DOVECOT_TLS_PORT=0
+  local ssl="ssl = no"
+  if [ -n "${DOVECOT_CERT:-}" ]; then
+    DOVECOT_TLS_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    ssl="ssl = yes
+ssl_cert = <$DOVECOT_CERT
+ssl_key = <$DOVECOT_KEY"
+  fi
   mkdir -p "$DOVECOT_DIR/run" "$DOVECOT_DIR/state" "$DOVECOT_DIR/home"
   chmod 777 "$DOVECOT_DIR/home"
   chmod 755 "$DOVECOT_DIR"
@@ -14,7 +23,7 @@ state_dir = $DOVECOT_DIR/state
 log_path = $DOVECOT_DIR/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+$ssl
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 1
@@ -32,7 +41,8 @@ service imap-login {
     port = $DOVECOT_PORT
   }
   inet_listener imaps {
-    port = 0
+    port = $DOVECOT_TLS_PORT
+    ssl = yes
   }
   chroot =
 }

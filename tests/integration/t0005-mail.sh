@@ -238,6 +238,57 @@ test_case 'two daemons: only one reads the mailbox (advisory lock)' '
   stop_daemon
 '
 
+# ---- TLS: a second Dovecot with a certificate from a private CA
+mkdir -p tls && (
+  cd tls
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=tocsin test CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
+  printf "subjectAltName=IP:127.0.0.1\n" > san.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext 2>/dev/null
+  chmod 644 server.key
+)
+PLAIN_DOVECOT_DIR=$DOVECOT_DIR PLAIN_DOVECOT_PORT=$DOVECOT_PORT
+if DOVECOT_CERT=$TEST_DIR/tls/server.pem DOVECOT_KEY=$TEST_DIR/tls/server.key dovecot_start "$TEST_DIR/dovecot-tls"; then
+  TLS_ENV=(TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_USER=tocsin@example.org TOCSIN_IMAP_PASSWORD=secret)
+  $IMAP_TOOL $DOVECOT_PORT append "$FIX/apple-mail-en.eml"
+
+  test_case 'implicit TLS: an untrusted certificate is refused, nothing is read' '
+    : > "$TEST_DIR/daemon.log"
+    before=$(imap_rows)
+    start_daemon "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_TLS_PORT TOCSIN_IMAP_TLS=on
+    for _ in $(seq 1 40); do grep -q "event=imap_error" "$TEST_DIR/daemon.log" && break; sleep 0.1; done
+    grep -q "certificate not trusted" "$TEST_DIR/daemon.log"
+    expect_eq "$(imap_rows)" "$before"
+    stop_daemon
+  '
+
+  test_case 'implicit TLS with the CA trusted (SSL_CERT_FILE) verifies and reads' '
+    : > "$TEST_DIR/daemon.log"
+    sql "DELETE FROM mail_message_ids WHERE message_id = '"'"'A1B2C3D4-1111-2222-3333-444455556666@me.com'"'"'"
+    sql "DELETE FROM inbound_messages WHERE provider_id = '"'"'A1B2C3D4-1111-2222-3333-444455556666@me.com'"'"'"
+    before=$(imap_rows)
+    start_daemon "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_TLS_PORT TOCSIN_IMAP_TLS=on SSL_CERT_FILE=$TEST_DIR/tls/ca.pem
+    wait_rows $((before + 1))
+    ! grep -q "event=imap_error" "$TEST_DIR/daemon.log"
+    stop_daemon
+  '
+
+  test_case 'STARTTLS with tls_verify = off reads the mailbox' '
+    : > "$TEST_DIR/daemon.log"
+    $IMAP_TOOL $DOVECOT_PORT append "$FIX/thunderbird-fr.eml"
+    sql "DELETE FROM mail_message_ids WHERE message_id = '"'"'aa11bb22-cc33@free.fr'"'"'"
+    before=$(imap_rows)
+    start_daemon "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_PORT TOCSIN_IMAP_TLS=starttls TOCSIN_IMAP_TLS_VERIFY=off
+    wait_rows $((before + 1))
+    grep -q "event=imap_connected" "$TEST_DIR/daemon.log"
+    stop_daemon
+  '
+  dovecot_stop
+else
+  echo "not ok - dovecot with TLS did not start"
+fi
+DOVECOT_DIR=$PLAIN_DOVECOT_DIR DOVECOT_PORT=$PLAIN_DOVECOT_PORT
+
 test_case 'the daemon and Dovecot logged no error' '
   ! grep -E "level=error" "$TEST_DIR/daemon.log"
   ! grep -iE "panic|fatal" "$DOVECOT_DIR/dovecot.log"
