@@ -351,8 +351,19 @@ static void html_text_char(struct buf *b, char c, int quote_depth, bool *line_op
     buf_addch(b, c);
 }
 
+/* Elements whose content is never text: index into no_end_tag[], or -1. */
+static int skippable_index(const char *tag)
+{
+    static const char *const names[] = {"script", "style", "head", "title"};
+    for (int i = 0; i < (int)ARRAY_SIZE(names); i++)
+        if (strcmp(tag, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 char *mime_html_to_text(const char *html, size_t len)
 {
+    bool no_end_tag[4] = {false, false, false, false};
     struct buf out = BUF_INIT;
     const char *p = html, *end = html + len;
     int quote_depth = 0;
@@ -371,22 +382,25 @@ char *mime_html_to_text(const char *html, size_t len)
             while (t + n < close && isalnum((unsigned char)t[n]))
                 n++;
             char *tag = str_lower(xstrndup(t, n));
-            if (!closing && (strcmp(tag, "script") == 0 || strcmp(tag, "style") == 0 ||
-                             strcmp(tag, "head") == 0 || strcmp(tag, "title") == 0)) {
-                /* Skip to the matching end tag: none of it is text. */
+            int skip = closing ? -1 : skippable_index(tag);
+            if (skip >= 0 && !no_end_tag[skip]) {
+                /* Skip to the matching end tag: none of it is text. An unclosed one is
+                 * remembered, so a flood of them cannot make this quadratic. */
                 char *end_tag = xasprintf("</%s", tag);
+                size_t tlen = strlen(end_tag);
                 const char *q = close;
-                while (q < end && strncasecmp(q, end_tag, strlen(end_tag)) != 0)
+                while (q < end && ((size_t)(end - q) < tlen || strncasecmp(q, end_tag, tlen) != 0))
                     q++;
                 free(end_tag);
-                close = memchr(q, '>', (size_t)(end - q));
-                free(tag);
-                if (!close)
-                    break;
-                p = close + 1;
-                continue;
+                const char *q_close = q < end ? memchr(q, '>', (size_t)(end - q)) : NULL;
+                if (q_close) {
+                    free(tag);
+                    p = q_close + 1;
+                    continue;
+                }
+                no_end_tag[skip] = true;
             }
-            if (strncmp(p, "<!--", 4) == 0) {
+            if (end - p >= 4 && strncmp(p, "<!--", 4) == 0) {
                 const char *c = memmem(p, (size_t)(end - p), "-->", 3);
                 free(tag);
                 if (!c)
