@@ -608,8 +608,15 @@ int mime_parse(const char *raw, size_t len, struct mime_message **msg_r, char **
         raw += skip;
         len -= skip;
     }
+    /* libetpan's quoted-printable decoder reads a byte or two past a part that ends the
+     * input (found by the fuzzer): work on a copy with zero padding. */
+    char *padded = xmalloc(len + 8);
+    memcpy(padded, raw, len);
+    memset(padded + len, 0, 8);
+    raw = padded;
     parse_headers(raw, len, m);
     if (m->nheaders == 0) {
+        free(padded);
         *error_r = xstrdup("not a mail message: no header block");
         mime_free(&m);
         return -1;
@@ -653,6 +660,7 @@ int mime_parse(const char *raw, size_t len, struct mime_message **msg_r, char **
     }
     if (tree)
         mailmime_free(tree);
+    free(padded);
     *msg_r = m;
     return 0;
 }
