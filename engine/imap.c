@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 /* Messages fetched per round trip; their bodies are bounded by max_size each. */
@@ -28,6 +29,9 @@
 static pthread_t reader;
 static bool reader_running;
 static atomic_bool reader_stop;
+/* The socket of the current session, so imap_stop() can break a blocking read. */
+static pthread_mutex_t socket_lock = PTHREAD_MUTEX_INITIALIZER;
+static int session_fd = -1;
 
 struct session {
     mailimap *imap;
@@ -77,6 +81,55 @@ static const char *imap_error_text(int code)
     default:
         return "IMAP error";
     }
+}
+
+/*
+ * libetpan 1.9 does not treat end-of-file inside a literal (a message body being fetched)
+ * as an error: it calls recv() again forever, spinning a core, and the daemon can no
+ * longer stop. We wrap the stream's driver so that a read of 0 bytes (the peer closed)
+ * is reported as an error, which turns into MAILIMAP_ERROR_STREAM and a reconnect.
+ */
+struct wrapped_driver {
+    const mailstream_low_driver *original;
+    mailstream_low_driver wrapped;
+};
+static struct wrapped_driver wrapped_drivers[4];
+static pthread_mutex_t wrapped_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static ssize_t eof_is_error_read(mailstream_low *low, void *buf, size_t count)
+{
+    const mailstream_low_driver *original = NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(wrapped_drivers); i++)
+        if (low->driver == &wrapped_drivers[i].wrapped)
+            original = wrapped_drivers[i].original;
+    ssize_t n = original->mailstream_read(low, buf, count);
+    return n == 0 && count > 0 ? -1 : n;
+}
+
+static void wrap_stream(mailimap *imap)
+{
+    mailstream_low *low = imap->imap_stream ? mailstream_get_low(imap->imap_stream) : NULL;
+    if (!low)
+        return;
+    pthread_mutex_lock(&wrapped_lock);
+    for (size_t i = 0; i < ARRAY_SIZE(wrapped_drivers); i++) {
+        struct wrapped_driver *w = &wrapped_drivers[i];
+        if (low->driver == &w->wrapped)
+            break;
+        if (!w->original || w->original == low->driver) {
+            if (!w->original) {
+                w->original = low->driver;
+                w->wrapped = *low->driver;
+                w->wrapped.mailstream_read = eof_is_error_read;
+            }
+            low->driver = &w->wrapped;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&wrapped_lock);
+    pthread_mutex_lock(&socket_lock);
+    session_fd = mailstream_low_get_fd(low);
+    pthread_mutex_unlock(&socket_lock);
 }
 
 static void sni_callback(struct mailstream_ssl_context *ctx, void *host)
@@ -154,12 +207,14 @@ static int imap_connect(struct session *s, char **error_r)
         *error_r = xasprintf("connect to %s:%u: %s", host, port, imap_error_text(r));
         return -1;
     }
+    wrap_stream(s->imap);
     if (strcmp(tls, "starttls") == 0) {
         r = mailimap_socket_starttls_with_callback(s->imap, sni_callback, (void *)host);
         if (r != MAILIMAP_NO_ERROR) {
             *error_r = xasprintf("STARTTLS with %s: %s", host, imap_error_text(r));
             return -1;
         }
+        wrap_stream(s->imap);
     }
     if (strcmp(tls, "off") != 0 && config_bool("imap", "tls_verify") &&
         verify_certificate(s->imap, host, error_r) < 0)
@@ -190,6 +245,9 @@ static void imap_disconnect(struct session *s)
 {
     if (!s->imap)
         return;
+    pthread_mutex_lock(&socket_lock);
+    session_fd = -1;
+    pthread_mutex_unlock(&socket_lock);
     if (s->imap->imap_stream)
         mailimap_logout(s->imap);
     mailimap_free(s->imap);
@@ -630,6 +688,11 @@ void imap_stop(void)
     if (!reader_running)
         return;
     atomic_store(&reader_stop, true);
+    /* A read blocked on a slow server would delay the stop by the whole timeout. */
+    pthread_mutex_lock(&socket_lock);
+    if (session_fd >= 0)
+        shutdown(session_fd, SHUT_RDWR);
+    pthread_mutex_unlock(&socket_lock);
     pthread_join(reader, NULL);
     reader_running = false;
 }

@@ -33,6 +33,10 @@ dsn() { # status token
     "$FIX/postfix-dsn-hard.eml"
 }
 
+# A daemon for one test case: the case runs in a subshell, so it is stopped when the case
+# ends, also when an assertion fails half-way.
+start_reader() { start_daemon "$@" && trap 'stop_daemon; [ -n "$PROXY_PID" ] && kill $PROXY_PID 2>/dev/null' EXIT; }
+
 inbound_count() { sql "SELECT count(*) FROM inbound_messages WHERE channel = 'email'"; }
 
 test_case 'inject accepts a reply once; the same mail again is a duplicate' '
@@ -139,11 +143,14 @@ wait_rows() { # n [seconds]
   echo "waited for $1 imap rows, have $(imap_rows)"; return 1
 }
 
+# Each case starts and stops its own daemon: a test_case body runs in a subshell, so a
+# daemon started in one case could not be stopped by the next.
 test_case 'mail appended over IMAP is applied once and flagged \Seen after commit' '
   $IMAP_TOOL $DOVECOT_PORT append "$FIX/apple-mail-fr-iphone.eml" "$FIX/thunderbird-fr.eml" "$FIX/k9-android.eml"
-  start_daemon "${IMAP_ENV[@]}"
+  start_reader "${IMAP_ENV[@]}"
   wait_rows 3
   sleep 0.3
+  stop_daemon
   expect_eq "$(imap_rows)" 3
   expect_eq "$($IMAP_TOOL $DOVECOT_PORT count UNSEEN)" 0
   expect_eq "$(sql "SELECT provider_id FROM inbound_messages WHERE provider = '"'"'imap'"'"' ORDER BY id LIMIT 1" | cut -d: -f1,3)" "INBOX:1"
@@ -151,24 +158,37 @@ test_case 'mail appended over IMAP is applied once and flagged \Seen after commi
 '
 
 test_case 'IDLE picks up a new mail within a second' '
+  : > "$TEST_DIR/daemon.log"
+  start_reader "${IMAP_ENV[@]}"
+  for _ in $(seq 1 50); do grep -q "event=imap_connected" "$TEST_DIR/daemon.log" && break; sleep 0.1; done
+  grep -q "event=imap_connected.*idle=yes" "$TEST_DIR/daemon.log"
   sleep 0.5
   t0=$(date +%s%N)
   $IMAP_TOOL $DOVECOT_PORT append "$FIX/outlook-original-message.eml"
   wait_rows 4 2
   t1=$(date +%s%N)
+  stop_daemon
   ms=$(( (t1 - t0) / 1000000 ))
   echo "picked up in ${ms} ms"
   [ "$ms" -lt 1000 ]
-  grep -q "idle=yes" "$TEST_DIR/daemon.log"
 '
 
 test_case 'a daemon restart re-applies nothing' '
-  stop_daemon
   before=$(sql "SELECT count(*) FROM inbound_messages")
-  start_daemon "${IMAP_ENV[@]}"
+  start_reader "${IMAP_ENV[@]}"
   sleep 1.5
-  expect_eq "$(sql "SELECT count(*) FROM inbound_messages")" "$before"
   stop_daemon
+  expect_eq "$(sql "SELECT count(*) FROM inbound_messages")" "$before"
+'
+
+test_case 'SIGTERM stops the reader at once, even mid-IDLE' '
+  start_reader "${IMAP_ENV[@]}"
+  sleep 0.5
+  t0=$(date +%s%N)
+  stop_daemon
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  echo "stopped in ${ms} ms"
+  [ "$ms" -lt 2000 ]
 '
 
 test_case 'mail over [imap] max_size is skipped with a log line, never fetched' '
@@ -176,7 +196,7 @@ test_case 'mail over [imap] max_size is skipped with a log line, never fetched' 
   sed "s/Message-Id: <.*>/Message-Id: <small-after-big@me.com>/" "$FIX/apple-mail-en.eml" > small.eml
   $IMAP_TOOL $DOVECOT_PORT append big.eml small.eml
   before=$(imap_rows)
-  start_daemon "${IMAP_ENV[@]}" TOCSIN_IMAP_MAX_SIZE=4096
+  start_reader "${IMAP_ENV[@]}" TOCSIN_IMAP_MAX_SIZE=4096
   wait_rows $((before + 1))
   sleep 0.3
   expect_eq "$(imap_rows)" $((before + 1))
@@ -191,7 +211,7 @@ test_case 'a connection cut mid-fetch loses and doubles nothing' '
   pport=$(free_port)
   /usr/bin/python3 "$SRC/tests/integration/cut_proxy.py" $pport $DOVECOT_PORT 6000 3 & PROXY_PID=$!
   sleep 0.3
-  start_daemon TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT=$pport TOCSIN_IMAP_TLS=off \
+  start_reader TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT=$pport TOCSIN_IMAP_TLS=off \
     TOCSIN_IMAP_USER=tocsin@example.org TOCSIN_IMAP_PASSWORD=secret
   wait_rows $((before + 40)) 30
   sleep 0.5
@@ -200,13 +220,12 @@ test_case 'a connection cut mid-fetch loses and doubles nothing' '
   expect_eq "$($IMAP_TOOL $DOVECOT_PORT count UNSEEN)" 0
   grep -q "event=imap_error" "$TEST_DIR/daemon.log"
   stop_daemon
-  kill $PROXY_PID; PROXY_PID=
 '
 
 test_case 'a new UIDVALIDITY does not re-apply old mail (Message-ID dedupe)' '
   before=$(sql "SELECT count(*) FROM inbound_messages")
   sql "UPDATE imap_mailboxes SET uidvalidity = uidvalidity + 1"
-  start_daemon "${IMAP_ENV[@]}"
+  start_reader "${IMAP_ENV[@]}"
   for _ in $(seq 1 40); do grep -q "imap_uidvalidity_changed" "$TEST_DIR/daemon.log" && break; sleep 0.1; done
   sleep 1.5
   grep -q "event=imap_uidvalidity_changed" "$TEST_DIR/daemon.log"
@@ -219,7 +238,7 @@ test_case 'done_mailbox: processed mail is moved there' '
   /usr/bin/python3 -c "
 import imaplib; m = imaplib.IMAP4(\"127.0.0.1\", $DOVECOT_PORT); m.login(\"tocsin@example.org\", \"secret\"); m.create(\"Done\"); m.logout()"
   before=$(imap_rows)
-  start_daemon "${IMAP_ENV[@]}" TOCSIN_IMAP_DONE_MAILBOX=Done
+  start_reader "${IMAP_ENV[@]}" TOCSIN_IMAP_DONE_MAILBOX=Done
   wait_rows $((before + 1))
   sleep 0.5
   expect_eq "$($IMAP_TOOL $DOVECOT_PORT count-box INBOX)" 0
@@ -228,7 +247,7 @@ import imaplib; m = imaplib.IMAP4(\"127.0.0.1\", $DOVECOT_PORT); m.login(\"tocsi
 '
 
 test_case 'two daemons: only one reads the mailbox (advisory lock)' '
-  start_daemon "${IMAP_ENV[@]}"
+  start_reader "${IMAP_ENV[@]}"
   first=$DAEMON_PID
   port=$(free_port)
   env TOCSIN_HTTP_LISTEN="127.0.0.1:$port" "${IMAP_ENV[@]}" "$TOCSIN" run > second.log 2>&1 & second=$!
@@ -255,7 +274,7 @@ if DOVECOT_CERT=$TEST_DIR/tls/server.pem DOVECOT_KEY=$TEST_DIR/tls/server.key do
   test_case 'implicit TLS: an untrusted certificate is refused, nothing is read' '
     : > "$TEST_DIR/daemon.log"
     before=$(imap_rows)
-    start_daemon "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_TLS_PORT TOCSIN_IMAP_TLS=on
+    start_reader "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_TLS_PORT TOCSIN_IMAP_TLS=on
     for _ in $(seq 1 40); do grep -q "event=imap_error" "$TEST_DIR/daemon.log" && break; sleep 0.1; done
     grep -q "certificate not trusted" "$TEST_DIR/daemon.log"
     expect_eq "$(imap_rows)" "$before"
@@ -267,7 +286,7 @@ if DOVECOT_CERT=$TEST_DIR/tls/server.pem DOVECOT_KEY=$TEST_DIR/tls/server.key do
     sql "DELETE FROM mail_message_ids WHERE message_id = '"'"'A1B2C3D4-1111-2222-3333-444455556666@me.com'"'"'"
     sql "DELETE FROM inbound_messages WHERE provider_id = '"'"'A1B2C3D4-1111-2222-3333-444455556666@me.com'"'"'"
     before=$(imap_rows)
-    start_daemon "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_TLS_PORT TOCSIN_IMAP_TLS=on SSL_CERT_FILE=$TEST_DIR/tls/ca.pem
+    start_reader "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_TLS_PORT TOCSIN_IMAP_TLS=on SSL_CERT_FILE=$TEST_DIR/tls/ca.pem
     wait_rows $((before + 1))
     ! grep -q "event=imap_error" "$TEST_DIR/daemon.log"
     stop_daemon
@@ -278,7 +297,7 @@ if DOVECOT_CERT=$TEST_DIR/tls/server.pem DOVECOT_KEY=$TEST_DIR/tls/server.key do
     $IMAP_TOOL $DOVECOT_PORT append "$FIX/thunderbird-fr.eml"
     sql "DELETE FROM mail_message_ids WHERE message_id = '"'"'aa11bb22-cc33@free.fr'"'"'"
     before=$(imap_rows)
-    start_daemon "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_PORT TOCSIN_IMAP_TLS=starttls TOCSIN_IMAP_TLS_VERIFY=off
+    start_reader "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_PORT TOCSIN_IMAP_TLS=starttls TOCSIN_IMAP_TLS_VERIFY=off
     wait_rows $((before + 1))
     grep -q "event=imap_connected" "$TEST_DIR/daemon.log"
     stop_daemon
