@@ -58,6 +58,9 @@ struct mail_source {
 int mail_parse(const char *raw, size_t len, reply_is_command_fn is_command,
                struct mail_parsed *parsed, char **error_r);
 void mail_parsed_release(struct mail_parsed *parsed);
+/* Whether a line is a command: the command grammar (handlers_grammar) matches it. This
+ * is mail_parse()'s matcher when `is_command` is NULL. */
+bool mail_is_command(const char *line);
 /* The id inside <…> of a Message-ID-like header value (the first one), or NULL. */
 char *mail_angle_id(const char *value);
 

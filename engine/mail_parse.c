@@ -1,5 +1,8 @@
 #include "mail_inbound.h"
 #include "autoreply.h"
+#include "grammar.h"
+#include "handlers.h"
+#include "log.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -36,6 +39,21 @@ char *mail_angle_id(const char *value)
     char *id = *t && !strpbrk(t, " \t") ? xstrdup(t) : NULL;
     free(copy);
     return id;
+}
+
+bool mail_is_command(const char *line)
+{
+    char *error = NULL;
+    const struct grammar *g = handlers_grammar(&error);
+    if (!g) {
+        free(error);
+        return reply_is_command_word(line);
+    }
+    struct grammar_match m;
+    grammar_match_init(&m);
+    bool matched = grammar_match(g, line, strlen(line), &m) == GRAMMAR_MATCHED;
+    grammar_match_release(&m);
+    return matched;
 }
 
 int mail_parse(const char *raw, size_t len, reply_is_command_fn is_command, struct mail_parsed *p,
@@ -86,7 +104,8 @@ int mail_parse(const char *raw, size_t len, reply_is_command_fn is_command, stru
     }
     p->new_text = reply_new_text(m->text);
     if (!p->automatic)
-        p->commands = reply_commands(p->new_text, p->subject, is_command, &p->from_subject);
+        p->commands = reply_commands(p->new_text, p->subject,
+                                     is_command ? is_command : mail_is_command, &p->from_subject);
     return 0;
 }
 

@@ -35,6 +35,8 @@ dsn() { # status token
 
 # A daemon for one test case: the case runs in a subshell, so it is stopped when the case
 # ends, also when an assertion fails half-way.
+# The daemon log since `mark=$(wc -l < "$TEST_DIR/daemon.log")` was taken.
+new_log() { tail -n +$((mark + 1)) "$TEST_DIR/daemon.log"; }
 start_reader() { start_daemon "$@" && trap 'stop_daemon; [ -n "$PROXY_PID" ] && kill $PROXY_PID 2>/dev/null' EXIT; }
 
 inbound_count() { sql "SELECT count(*) FROM inbound_messages WHERE channel = 'email'"; }
@@ -131,6 +133,36 @@ test_case 'a soft-bounce score older than a week starts again' '
   expect_eq "$(sql "SELECT score FROM bounce_scores b JOIN contacts c ON c.id = b.contact_id WHERE c.address = '"'"'soft2@example.net'"'"'")" 1
 '
 
+reply_mail() { # from to extra-header body
+  printf 'From: %s\nTo: %s\n%sSubject: Re: Rappel\nMessage-ID: <%s@example.net>\nContent-Type: text/plain; charset=utf-8\n\n%s\n\nLe 24 nov. 2026 à 09:00, Tocsin a écrit :\n> Répondez OUI ou NON.\n> STOP\n' \
+    "$1" "$2" "$3" "ctx-$RANDOM-$RANDOM" "$4"
+}
+
+test_case 'a bare OUI answers the event of the mail it replies to (reply+TOKEN address)' '
+  "$TOCSIN" team add paris-11 --name "Paris 11e" >/dev/null
+  "$TOCSIN" event add --team paris-11 --slug ctx-a --title "Réunion A" --starts "2030-03-14 18:30" >/dev/null
+  "$TOCSIN" event add --team paris-11 --slug ctx-b --title "Réunion B" --starts "2030-03-20 18:30" >/dev/null
+  printf "email,name,locale,teams\nalice@example.net,Alice,fr,paris-11\nbob@example.net,Bob,fr,paris-11\n" > ctx.csv
+  "$TOCSIN" import people ctx.csv >/dev/null
+  for who in alice bob; do
+    for ev in ctx-a ctx-b; do
+      sql "INSERT INTO outbound_messages (channel, recipient, subject, status, dedupe_key, kind, context)
+           SELECT '"'"'email'"'"', '"'"'$who@example.net'"'"', '"'"'Rappel'"'"', '"'"'sent'"'"', '"'"'ctx-$who-$ev'"'"', '"'"'reminder'"'"',
+                  jsonb_build_object('"'"'event_id'"'"', id) FROM events WHERE slug = '"'"'$ev'"'"'" >/dev/null
+    done
+  done
+  first=$(sql "SELECT id FROM outbound_messages WHERE dedupe_key = '"'"'ctx-alice-ctx-a'"'"'")
+  reply_mail "Alice <alice@example.net>" "reply+$(token reply "$first")@lists.example.org" "" "OUI" | "$TOCSIN" inject
+  expect_eq "$(sql "SELECT e.slug || '"'"' '"'"'|| r.status FROM rsvps r JOIN events e ON e.id = r.event_id JOIN contacts c ON c.person_id = r.person_id WHERE c.address = '"'"'alice@example.net'"'"'")" "ctx-a yes"
+'
+
+test_case 'a bare Oui finds its event through an In-Reply-To token' '
+  first=$(sql "SELECT id FROM outbound_messages WHERE dedupe_key = '"'"'ctx-bob-ctx-a'"'"'")
+  reply_mail "Bob <bob@example.net>" "reply@lists.example.org" "In-Reply-To: <$(token reply "$first")@lists.example.org>
+" "Oui" | "$TOCSIN" inject
+  expect_eq "$(sql "SELECT e.slug || '"'"' '"'"'|| r.status FROM rsvps r JOIN events e ON e.id = r.event_id JOIN contacts c ON c.person_id = r.person_id WHERE c.address = '"'"'bob@example.net'"'"'")" "ctx-a yes"
+'
+
 # ---- IMAP against a real Dovecot
 if ! dovecot_start "$TEST_DIR/dovecot"; then
   echo "not ok - dovecot did not start"; exit 1
@@ -158,10 +190,10 @@ test_case 'mail appended over IMAP is applied once and flagged \Seen after commi
 '
 
 test_case 'IDLE picks up a new mail within a second' '
-  : > "$TEST_DIR/daemon.log"
+  mark=$(wc -l < "$TEST_DIR/daemon.log")
   start_reader "${IMAP_ENV[@]}"
-  for _ in $(seq 1 50); do grep -q "event=imap_connected" "$TEST_DIR/daemon.log" && break; sleep 0.1; done
-  grep -q "event=imap_connected.*idle=yes" "$TEST_DIR/daemon.log"
+  for _ in $(seq 1 50); do new_log | grep -q "event=imap_connected" && break; sleep 0.1; done
+  new_log | grep -q "event=imap_connected.*idle=yes"
   sleep 0.5
   t0=$(date +%s%N)
   $IMAP_TOOL $DOVECOT_PORT append "$FIX/outlook-original-message.eml"
@@ -213,9 +245,11 @@ test_case 'a connection cut mid-fetch loses and doubles nothing' '
   sleep 0.3
   start_reader TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT=$pport TOCSIN_IMAP_TLS=off \
     TOCSIN_IMAP_USER=tocsin@example.org TOCSIN_IMAP_PASSWORD=secret
+  # Through the proxy the server is another host:port, so the reader starts from UID 1:
+  # the mail read before is skipped by Message-ID.
   wait_rows $((before + 40)) 30
   sleep 0.5
-  expect_eq "$(imap_rows)" $((before + 40))
+  expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider = '"'"'imap'"'"' AND sender LIKE '"'"'person%@example.net'"'"'")" 40
   expect_eq "$(sql "SELECT count(*) - count(DISTINCT provider_id) FROM inbound_messages WHERE provider = '"'"'imap'"'"'")" 0
   expect_eq "$($IMAP_TOOL $DOVECOT_PORT count UNSEEN)" 0
   grep -q "event=imap_error" "$TEST_DIR/daemon.log"
@@ -272,34 +306,34 @@ if DOVECOT_CERT=$TEST_DIR/tls/server.pem DOVECOT_KEY=$TEST_DIR/tls/server.key do
   $IMAP_TOOL $DOVECOT_PORT append "$FIX/apple-mail-en.eml"
 
   test_case 'implicit TLS: an untrusted certificate is refused, nothing is read' '
-    : > "$TEST_DIR/daemon.log"
+    mark=$(wc -l < "$TEST_DIR/daemon.log")
     before=$(imap_rows)
     start_reader "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_TLS_PORT TOCSIN_IMAP_TLS=on
-    for _ in $(seq 1 40); do grep -q "event=imap_error" "$TEST_DIR/daemon.log" && break; sleep 0.1; done
-    grep -q "certificate not trusted" "$TEST_DIR/daemon.log"
+    for _ in $(seq 1 40); do new_log | grep -q "event=imap_error" && break; sleep 0.1; done
+    new_log | grep -q "certificate not trusted"
     expect_eq "$(imap_rows)" "$before"
     stop_daemon
   '
 
   test_case 'implicit TLS with the CA trusted (SSL_CERT_FILE) verifies and reads' '
-    : > "$TEST_DIR/daemon.log"
+    mark=$(wc -l < "$TEST_DIR/daemon.log")
     sql "DELETE FROM mail_message_ids WHERE message_id = '"'"'A1B2C3D4-1111-2222-3333-444455556666@me.com'"'"'"
     sql "DELETE FROM inbound_messages WHERE provider_id = '"'"'A1B2C3D4-1111-2222-3333-444455556666@me.com'"'"'"
     before=$(imap_rows)
     start_reader "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_TLS_PORT TOCSIN_IMAP_TLS=on SSL_CERT_FILE=$TEST_DIR/tls/ca.pem
     wait_rows $((before + 1))
-    ! grep -q "event=imap_error" "$TEST_DIR/daemon.log"
+    ! new_log | grep -q "event=imap_error"
     stop_daemon
   '
 
   test_case 'STARTTLS with tls_verify = off reads the mailbox' '
-    : > "$TEST_DIR/daemon.log"
+    mark=$(wc -l < "$TEST_DIR/daemon.log")
     $IMAP_TOOL $DOVECOT_PORT append "$FIX/thunderbird-fr.eml"
     sql "DELETE FROM mail_message_ids WHERE message_id = '"'"'aa11bb22-cc33@free.fr'"'"'"
     before=$(imap_rows)
     start_reader "${TLS_ENV[@]}" TOCSIN_IMAP_PORT=$DOVECOT_PORT TOCSIN_IMAP_TLS=starttls TOCSIN_IMAP_TLS_VERIFY=off
     wait_rows $((before + 1))
-    grep -q "event=imap_connected" "$TEST_DIR/daemon.log"
+    new_log | grep -q "event=imap_connected"
     stop_daemon
   '
   dovecot_stop
@@ -309,6 +343,6 @@ fi
 DOVECOT_DIR=$PLAIN_DOVECOT_DIR DOVECOT_PORT=$PLAIN_DOVECOT_PORT
 
 test_case 'the daemon and Dovecot logged no error' '
-  ! grep -E "level=error" "$TEST_DIR/daemon.log"
+  ! grep -E "level=error" "$TEST_DIR/daemon.log" | grep -v "certificate not trusted"
   ! grep -iE "panic|fatal" "$DOVECOT_DIR/dovecot.log"
 '
