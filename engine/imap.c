@@ -22,6 +22,8 @@
 
 /* Messages fetched per round trip; their bodies are bounded by max_size each. */
 #define IMAP_BATCH 200
+/* Mails applied per transaction (a failure replays the group one mail at a time). */
+#define IMAP_GROUP 50
 /* RFC 2177: re-issue IDLE before the server's 30-minute inactivity timer. */
 #define IMAP_IDLE_SECONDS (25 * 60)
 #define IMAP_MAX_BACKOFF  60
@@ -441,6 +443,40 @@ static int fetch(struct session *s, const uint32_t *uids, size_t n, bool bodies,
     return 0;
 }
 
+/* Apply one fetched message (or skip it for its size); on success its UID joins done[]. */
+static int apply_one(struct session *s, uint32_t uid, const struct fetched *meta,
+                     const struct fetched *body, uint32_t *done, size_t *ndone, char **error_r)
+{
+    if (meta->uid == 0)
+        return 0; /* expunged meanwhile */
+    char provider_id[512];
+    snprintf(provider_id, sizeof(provider_id), "%s:%" PRIu32 ":%" PRIu32, s->mailbox,
+             s->uidvalidity, uid);
+    struct mail_source src = {.provider = "imap",
+                              .provider_id = provider_id,
+                              .mailbox = s->mailbox_key,
+                              .uidvalidity = s->uidvalidity,
+                              .uid = uid};
+    if (meta->size > (uint32_t)s->max_size) {
+        log_warn("imap_too_large",
+                 "mailbox=%s uid=%" PRIu32 " size=%" PRIu32 " max_size=%ld action=skipped",
+                 log_q(s->mailbox), uid, meta->size, s->max_size);
+        if (mail_inbound_skip(s->db, &src, error_r) < 0)
+            return -1;
+    } else {
+        if (!body || !body->body) {
+            *error_r = xasprintf("UID %" PRIu32 " came back without a body", uid);
+            return -1;
+        }
+        const char *outcome = NULL;
+        if (mail_inbound_process(s->db, body->body, body->len, &src, &outcome, error_r) < 0)
+            return -1;
+    }
+    done[(*ndone)++] = uid;
+    s->last_uid = uid;
+    return 0;
+}
+
 /* Process one batch of new UIDs (ascending). Returns 0, or -1 with *error_r. */
 static int process_batch(struct session *s, const uint32_t *uids, size_t n, char **error_r)
 {
@@ -464,41 +500,64 @@ static int process_batch(struct session *s, const uint32_t *uids, size_t n, char
         free(got);
         goto out;
     }
-    size_t w = 0;
-    for (size_t i = 0; i < n && !stopping(); i++) {
-        char provider_id[512];
-        snprintf(provider_id, sizeof(provider_id), "%s:%" PRIu32 ":%" PRIu32, s->mailbox,
-                 s->uidvalidity, uids[i]);
-        struct mail_source src = {.provider = "imap",
-                                  .provider_id = provider_id,
-                                  .mailbox = s->mailbox_key,
-                                  .uidvalidity = s->uidvalidity,
-                                  .uid = uids[i]};
-        if (meta[i].uid == 0)
-            continue;
-        if (meta[i].size > (uint32_t)s->max_size) {
-            log_warn("imap_too_large",
-                     "mailbox=%s uid=%" PRIu32 " size=%" PRIu32 " max_size=%ld action=skipped",
-                     log_q(s->mailbox), uids[i], meta[i].size, s->max_size);
+    /* got[] follows wanted[]: line each body up with its UID. */
+    const struct fetched **body = xcalloc(n, sizeof(*body));
+    for (size_t i = 0, w = 0; i < n; i++)
+        if (meta[i].uid != 0 && meta[i].size <= (uint32_t)s->max_size)
+            body[i] = w < nwanted ? &got[w++] : NULL;
+    for (size_t g = 0; g < n && !stopping(); g += IMAP_GROUP) {
+        size_t end = g + IMAP_GROUP < n ? g + IMAP_GROUP : n;
+        uint32_t mark_before = s->last_uid;
+        size_t done_before = ndone;
+        /* One transaction for the group: one commit (one fsync) for many mails. */
+        bool grouped = db_begin(s->db, error_r) == 0;
+        if (grouped) {
+            int r = 0;
+            for (size_t i = g; i < end && r == 0; i++)
+                r = apply_one(s, uids[i], &meta[i], body[i], done, &ndone, error_r);
+            if (r == 0 && db_commit(s->db, error_r) == 0)
+                continue;
+            db_rollback(s->db);
+            s->last_uid = mark_before;
+            ndone = done_before;
+            if (db_lost(s->db) || db_transient(s->db))
+                goto flag_body;
+            log_warn("imap_group_failed", "mailbox=%s error=%s action=one_by_one",
+                     log_q(s->mailbox_key), log_q(*error_r ? *error_r : ""));
+        }
+        free(*error_r);
+        *error_r = NULL;
+        /* One by one, so a mail the engine cannot take does not hold back the others. */
+        for (size_t i = g; i < end && !stopping(); i++) {
+            if (apply_one(s, uids[i], &meta[i], body[i], done, &ndone, error_r) == 0)
+                continue;
+            if (db_lost(s->db) || db_transient(s->db))
+                goto flag_body;
+            /* The engine refuses this mail for good: leave it unflagged for the operator
+             * and move on, rather than retrying it forever in front of all the others. */
+            log_error("imap_message_failed",
+                      "mailbox=%s uid=%" PRIu32 " error=%s action=left_unseen",
+                      log_q(s->mailbox_key), uids[i], log_q(*error_r ? *error_r : ""));
+            free(*error_r);
+            *error_r = NULL;
+            char provider_id[512];
+            snprintf(provider_id, sizeof(provider_id), "%s:%" PRIu32 ":%" PRIu32, s->mailbox,
+                     s->uidvalidity, uids[i]);
+            struct mail_source src = {.provider = "imap",
+                                      .provider_id = provider_id,
+                                      .mailbox = s->mailbox_key,
+                                      .uidvalidity = s->uidvalidity,
+                                      .uid = uids[i]};
             if (mail_inbound_skip(s->db, &src, error_r) < 0)
-                goto flag;
-            done[ndone++] = uids[i];
+                goto flag_body;
             s->last_uid = uids[i];
-            continue;
         }
-        const struct fetched *f = w < nwanted ? &got[w] : NULL;
-        w++;
-        if (!f || !f->body) {
-            *error_r = xasprintf("UID %" PRIu32 " came back without a body", uids[i]);
-            goto flag;
-        }
-        const char *outcome = NULL;
-        if (mail_inbound_process(s->db, f->body, f->len, &src, &outcome, error_r) < 0)
-            goto flag;
-        done[ndone++] = uids[i];
-        s->last_uid = uids[i];
     }
+    free(body);
     rc = 0;
+    goto flag;
+flag_body:
+    free(body);
 flag:
     free(got);
     /* Flag what was committed, even when a later message failed. */

@@ -105,6 +105,8 @@ static int move_mark(struct db *db, const struct mail_source *src, char **error_
 
 int mail_inbound_skip(struct db *db, const struct mail_source *src, char **error_r)
 {
+    if (db_in_transaction(db))
+        return move_mark(db, src, error_r);
     if (db_begin(db, error_r) < 0)
         return -1;
     if (move_mark(db, src, error_r) < 0 || db_commit(db, error_r) < 0) {
@@ -258,12 +260,15 @@ int mail_inbound_process(struct db *db, const char *raw, size_t len, const struc
              l && nlines < MAIL_MAX_COMMANDS; l = strtok_r(NULL, "\n", &save))
             lines[nlines++] = l;
 
+    /* Inside the caller's transaction (the IMAP reader groups a few mails per commit),
+     * the caller commits or rolls back; otherwise each line commits on its own. */
+    bool own_tx = !db_in_transaction(db);
     *outcome_r = "duplicate";
     int steps = nlines > 0 ? nlines : 1;
     for (int i = 0; i < steps; i++) {
         bool last = i == steps - 1;
         char *step_id = i == 0 ? xstrdup(provider_id) : xasprintf("%s#%d", provider_id, i + 1);
-        if (db_begin(db, error_r) < 0) {
+        if (own_tx && db_begin(db, error_r) < 0) {
             free(step_id);
             goto out;
         }
@@ -273,13 +278,14 @@ int mail_inbound_process(struct db *db, const char *raw, size_t len, const struc
             if (claim_key(db, key, provider_id, kind, &claimed, error_r) < 0 ||
                 move_mark(db, src, error_r) < 0) {
                 free(step_id);
-                db_rollback(db);
+                if (own_tx)
+                    db_rollback(db);
                 goto out;
             }
             if (!claimed) {
                 free(step_id);
                 *outcome_r = "duplicate";
-                if (finish(db, error_r) < 0)
+                if (own_tx && finish(db, error_r) < 0)
                     goto out;
                 break;
             }
@@ -300,10 +306,11 @@ int mail_inbound_process(struct db *db, const char *raw, size_t len, const struc
         }
         free(step_id);
         if (step_rc < 0) {
-            db_rollback(db);
+            if (own_tx)
+                db_rollback(db);
             goto out;
         }
-        if (finish(db, error_r) < 0)
+        if (own_tx && finish(db, error_r) < 0)
             goto out;
     }
     rc = 0;

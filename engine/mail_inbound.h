@@ -13,6 +13,8 @@
  * mark (imap_mailboxes) moves in that transaction. A reply's command lines each go to
  * inbound_process() (natural key provider_id, then provider_id#2, #3 …); machine mail is
  * recorded with automatic=true; a bounce is recorded and handed to bounce_apply().
+ * Called inside a transaction the caller opened, both functions join it and leave COMMIT or
+ * ROLLBACK (after -1) to the caller; otherwise they commit each step themselves.
  * Returns 0 with *outcome_r a static word (applied, ignored, automatic, bounce, duplicate,
  * rejected — not a mail: recorded nowhere but the high-water mark), or -1 with *error_r
  * (nothing written; db_transient(db) says whether to retry).

@@ -226,7 +226,9 @@ static void parse_headers(const char *raw, size_t len, struct mime_message *m)
             size_t i = 0;
             while (i < n && (line[i] == ' ' || line[i] == '\t'))
                 i++;
-            char *joined = xasprintf("%s %.*s", h->value, (int)(n - i), line + i);
+            char *more = mime_to_utf8("utf-8", line + i, n - i);
+            char *joined = xasprintf("%s %s", h->value, more);
+            free(more);
             free(h->value);
             h->value = joined;
             continue;
@@ -246,7 +248,9 @@ static void parse_headers(const char *raw, size_t len, struct mime_message *m)
         while (v < n && (line[v] == ' ' || line[v] == '\t'))
             v++;
         m->headers[m->nheaders].name = xstrndup(line, name_len);
-        m->headers[m->nheaders].value = xstrndup(line + v, n - v);
+        /* Raw 8-bit headers (Latin-1 from old clients) become valid UTF-8 here, so every
+         * string taken from a header is safe for PostgreSQL and the logs. */
+        m->headers[m->nheaders].value = mime_to_utf8("utf-8", line + v, n - v);
         m->nheaders++;
     }
 }

@@ -291,6 +291,39 @@ test_case 'two daemons: only one reads the mailbox (advisory lock)' '
   stop_daemon
 '
 
+# A trigger that makes the engine refuse one sender's mail for good (a stand-in for any
+# permanent error inside inbound_process()).
+poison_trigger() {
+  if [ "$1" = on ]; then
+    sql "CREATE FUNCTION t5_poison() RETURNS trigger LANGUAGE plpgsql AS \$\$
+         BEGIN IF NEW.sender = 'poison@example.net' THEN
+           RAISE EXCEPTION 'poisoned' USING ERRCODE = 'check_violation'; END IF;
+         RETURN NEW; END \$\$"
+    sql "CREATE TRIGGER t5_poison BEFORE INSERT ON inbound_messages FOR EACH ROW EXECUTE FUNCTION t5_poison()"
+  else
+    sql "DROP TRIGGER t5_poison ON inbound_messages"
+  fi
+}
+
+test_case 'a mail the engine refuses for good is left unseen; the mails around it are applied' '
+  poison_trigger on
+  for who in ok1 poison ok2; do
+    sed -e "s/^From: .*/From: <$who@example.net>/" -e "s/^Message-I[dD]: .*/Message-ID: <$who-poison@example.net>/" \
+      "$FIX/apple-mail-en.eml" > $who.eml
+  done
+  mark=$(wc -l < "$TEST_DIR/daemon.log")
+  $IMAP_TOOL $DOVECOT_PORT append ok1.eml poison.eml ok2.eml
+  start_reader "${IMAP_ENV[@]}"
+  for _ in $(seq 1 100); do new_log | grep -q "sender=\"ok2@example.net\"" && break; sleep 0.1; done
+  sleep 0.3
+  stop_daemon
+  poison_trigger off
+  expect_eq "$(sql "SELECT string_agg(sender, '"'"' '"'"' ORDER BY sender) FROM inbound_messages WHERE sender LIKE '"'"'%@example.net'"'"' AND sender ~ '"'"'^(ok|poison)'"'"'")" "ok1@example.net ok2@example.net"
+  new_log | grep -q "event=imap_group_failed"
+  new_log | grep -q "event=imap_message_failed.*action=left_unseen"
+  expect_eq "$($IMAP_TOOL $DOVECOT_PORT count UNSEEN)" 1
+'
+
 # ---- TLS: a second Dovecot with a certificate from a private CA
 mkdir -p tls && (
   cd tls
@@ -343,6 +376,6 @@ fi
 DOVECOT_DIR=$PLAIN_DOVECOT_DIR DOVECOT_PORT=$PLAIN_DOVECOT_PORT
 
 test_case 'the daemon and Dovecot logged no error' '
-  ! grep -E "level=error" "$TEST_DIR/daemon.log" | grep -v "certificate not trusted"
+  ! grep -E "level=error" "$TEST_DIR/daemon.log" | grep -v "event=imap_message_failed"
   ! grep -iE "panic|fatal" "$DOVECOT_DIR/dovecot.log"
 '
