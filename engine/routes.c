@@ -5,6 +5,7 @@
  */
 #include "buf.h"
 #include "http.h"
+#include "log.h"
 #include "metrics.h"
 #include "unsubscribe.h"
 #include "util.h"
@@ -34,8 +35,8 @@ static void queue_gauges(struct http_request *req, struct buf *out)
     PGresult *res =
         db ? db_exec(db,
                      "SELECT channel, status, count(*),"
-                     " coalesce(extract(epoch FROM now() - min(next_attempt_at))"
-                     "  FILTER (WHERE status = 'queued' AND next_attempt_at <= now()), 0)::bigint"
+                     " coalesce(extract(epoch FROM now() - min(next_attempt_at)"
+                     "  FILTER (WHERE status = 'queued' AND next_attempt_at <= now())), 0)::bigint"
                      " FROM outbound_messages WHERE status IN ('queued', 'sending')"
                      " GROUP BY channel, status ORDER BY channel, status",
                      0, NULL, &error)
@@ -43,6 +44,7 @@ static void queue_gauges(struct http_request *req, struct buf *out)
     buf_adds(out, "# TYPE tocsin_database_up gauge\n");
     buf_printf(out, "tocsin_database_up %d\n", res ? 1 : 0);
     if (!res) {
+        log_warn("metrics_queue", "error=%s", log_q(error));
         free(error);
         return;
     }
