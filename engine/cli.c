@@ -2,6 +2,7 @@
 #include "config.h"
 #include "log.h"
 #include "migrate.h"
+#include "queue.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -23,6 +24,7 @@ const struct cli_command cli_commands[] = {
     {"team", cli_team, "tocsin team add|list|show ...", "local teams"},
     {"event", cli_event, "tocsin event add|list|show ...", "events and their RSVPs"},
     {"config", cli_config, "tocsin config example|check", "print the example config, or check one"},
+    {"queue", cli_queue, "tocsin queue status [--json]", "outbound queue: counts and delay"},
     {"demo", cli_demo, "tocsin demo", "load the demo team, event and people (once)"},
     {"sms-inject", cli_sms_inject, "tocsin sms-inject --from N --to N --text T [--id ID]",
      "process one SMS as if a gateway had posted it; print the reply"},
