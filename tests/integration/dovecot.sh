@@ -1,6 +1,6 @@
 # Sourced by mail tests and bench/run-imap: a private Dovecot (IMAP, passwd-file auth,
 # Maildir) under $1 on a free loopback port. Sets DOVECOT_PORT, DOVECOT_DIR; stop with
-# dovecot_stop. User: tocsin@example.org / secret. With DOVECOT_CERT and DOVECOT_KEY set
+# dovecot_stop. DOVECOT_EXTRA is appended to the config. User: tocsin@example.org / secret. With DOVECOT_CERT and DOVECOT_KEY set
 # (PEM files), TLS is on: STARTTLS on DOVECOT_PORT and implicit TLS on DOVECOT_TLS_PORT.
 dovecot_start() {
   DOVECOT_DIR=$1
@@ -49,6 +49,7 @@ service imap-login {
 service anvil {
   chroot =
 }
+${DOVECOT_EXTRA:-}
 service imap {
   process_limit = 64
 }

@@ -375,6 +375,27 @@ else
 fi
 DOVECOT_DIR=$PLAIN_DOVECOT_DIR DOVECOT_PORT=$PLAIN_DOVECOT_PORT
 
+# ---- A server without IDLE: the reader polls every [imap] poll_interval
+if DOVECOT_EXTRA="imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UIDPLUS MOVE" \
+   dovecot_start "$TEST_DIR/dovecot-noidle"; then
+  test_case 'without IDLE the reader polls every poll_interval' '
+    mark=$(wc -l < "$TEST_DIR/daemon.log")
+    sed -e "s/^Message-I[dD]: .*/Message-ID: <noidle-1@example.net>/" -e "s/^From: .*/From: <noidle@example.net>/" "$FIX/apple-mail-en.eml" > noidle.eml
+    start_reader TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT=$DOVECOT_PORT TOCSIN_IMAP_TLS=off \
+      TOCSIN_IMAP_USER=tocsin@example.org TOCSIN_IMAP_PASSWORD=secret TOCSIN_IMAP_POLL_INTERVAL=1
+    for _ in $(seq 1 50); do new_log | grep -q "event=imap_connected" && break; sleep 0.1; done
+    new_log | grep -q "event=imap_connected.*idle=no"
+    $IMAP_TOOL $DOVECOT_PORT append noidle.eml
+    for _ in $(seq 1 60); do [ "$(sql "SELECT count(*) FROM inbound_messages WHERE sender = '"'"'noidle@example.net'"'"'")" = 1 ] && break; sleep 0.1; done
+    stop_daemon
+    expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE sender = '"'"'noidle@example.net'"'"'")" 1
+  '
+  dovecot_stop
+else
+  echo "not ok - dovecot without IDLE did not start"
+fi
+DOVECOT_DIR=$PLAIN_DOVECOT_DIR DOVECOT_PORT=$PLAIN_DOVECOT_PORT
+
 test_case 'the daemon and Dovecot logged no error' '
   ! grep -E "level=error" "$TEST_DIR/daemon.log" | grep -v "event=imap_message_failed"
   ! grep -iE "panic|fatal" "$DOVECOT_DIR/dovecot.log"
