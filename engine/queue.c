@@ -534,10 +534,11 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
     return rows;
 }
 
-/* Sleep until a notification, the stop signal or the timeout. */
+/* Sleep until a notification, the stop signal or the timeout. A NULL db (no connection,
+ * or backing off after a database error) waits for the stop signal or the timeout only. */
 static void wait_for_work(struct db *db, int64_t timeout_ms)
 {
-    PGconn *conn = db_conn(db);
+    PGconn *conn = db ? db_conn(db) : NULL;
     PGnotify *note;
     bool pending = false;
     if (conn && PQconsumeInput(conn))

@@ -1,0 +1,72 @@
+# Scenario: PostgreSQL stopped and restarted (pg_ctl -m fast) mid-newsletter and while
+# supporters' messages keep arriving. The shared test cluster serves other scripts, so
+# this scenario runs its own private cluster (scripts/pg) in $TEST_DIR.
+# Proves: the daemon stays up and reconnects with backoff; while the database is down an
+# inbound message is refused with "try later" (sms-inject exit 75, webhooks 503, /healthz
+# 503); the sender's retries land exactly once after; the newsletter completes.
+pg_n=$(scale 500 5000)
+pg_m=$(scale 20 100)
+pg_outage=$(scale 3 10)
+
+fault_case "PostgreSQL stopped for $pg_outage s then restarted (-m fast) mid-newsletter and mid-inbound load: daemon reconnects, inbound refused with try-later meanwhile, each retried message applied once" '
+  P=$TEST_DIR/pgp-run
+  echo "$TEST_DIR/pgp" >> "$CLUSTERS"
+  "$SRC/scripts/pg" start "$TEST_DIR/pgp" "$P" fast
+  export PGHOST=$P PGDATABASE=tocsin TOCSIN_DATABASE_URL="host=$P dbname=tocsin user=postgres"
+  "$TOCSIN" migrate > /dev/null
+  sql "INSERT INTO teams (slug, name) VALUES ('\''paris-10'\'', '\''Paris 10e'\'')" > /dev/null
+  start_sink pgmx
+  newsletter pg $pg_n
+  hport=$(free_port)
+  daemon_bg pg-daemon.log TOCSIN_HTTP_LISTEN=127.0.0.1:$hport TOCSIN_SMTP_HOST=127.0.0.1 TOCSIN_SMTP_PORT=$SINK_PORT \
+    TOCSIN_SMTP_RATE=$(scale 100 400) TOCSIN_ENGINE_BATCH=25 TOCSIN_ENGINE_LEASE_SECONDS=5 TOCSIN_ENGINE_RETRY_BASE=1
+  d=$BG_PID
+  health() { curl -s -o /dev/null -w "%{http_code}" --max-time 5 "http://127.0.0.1:$hport/healthz"; }
+  wait_until "[ \"\$(health)\" = 200 ]" 20
+  wait_until "[ \$(count_status pg sent) -ge $((pg_n / 5)) ]" 60
+
+  # The sender: each message retried until accepted, as a gateway or an MTA would.
+  (for i in $(seq 1 $pg_m); do
+     while :; do
+       rc=0; "$TOCSIN" sms-inject --from "+336100$(printf %05d $i)" --to +33700000000 --text "JOIN paris-10" --id "pg-$i" > /dev/null 2>>inject.log || rc=$?
+       echo "$rc" >> inject.rc
+       [ "$rc" = 0 ] && break
+       [ "$rc" = 75 ] || { echo "sms-inject exit $rc" >> inject.err; break; }
+       sleep 0.2
+     done
+     sleep 0.2
+   done) &
+  sender=$!
+  sleep 0.3
+  "$SRC/scripts/pg" stop "$TEST_DIR/pgp"
+  expect_eq "$(health)" 503
+  rc=0; "$TOCSIN" sms-inject --from +33610099999 --to +33700000000 --text "JOIN paris-10" --id pg-down > /dev/null 2>&1 || rc=$?
+  expect_eq "$rc" 75
+  frozen=$(date +%s)
+  sleep $pg_outage
+  "$SRC/scripts/pg" start "$TEST_DIR/pgp" "$P" fast
+  wait_until "[ \"\$(health)\" = 200 ]" 30
+  back_s=$(( $(date +%s) - frozen - pg_outage ))
+  sleep 1
+  "$SRC/scripts/pg" restart "$TEST_DIR/pgp"
+  "$TOCSIN" sms-inject --from +33610099999 --to +33700000000 --text "JOIN paris-10" --id pg-down > /dev/null
+  wait $sender
+  [ ! -s inject.err ] || { cat inject.err; false; }
+  wait_until "[ \$(count_status pg sent) -eq $pg_n ]" 120
+  wait_until "[ \$(sql \"SELECT count(*) FROM outbound_messages WHERE status IN ('\''queued'\'', '\''sending'\'')\") = 0 ]" 60
+  kill -0 $d
+  kill -TERM $d; wait $d
+
+  expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''pg-%'\''")" $((pg_m + 1))
+  expect_eq "$(sql "SELECT count(*) FROM memberships")" $((pg_m + 1))
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE inbound_id IS NOT NULL")" $((pg_m + 1))
+  expect_eq "$(count_status pg sending)" 0
+  read total distinct < <(received pgmx)
+  expect_eq "$distinct" $pg_n
+  dups=$((total - pg_n))
+  [ "$dups" -le 100 ]
+  refused=$(grep -c "^75$" inject.rc || true)
+  [ "$refused" -ge 1 ]
+  failures=$(grep -c "queue_claim_failed\|queue_record_failed" pg-daemon.log || true)
+  figure "PostgreSQL down ${pg_outage} s + a restart: $pg_m+1 inbound SMS applied once each ($refused refusals with exit 75 retried), newsletter $distinct/$pg_n received, $dups duplicate(s); daemon healthy $back_s s after the server came back; $failures claim/record failures logged while down (backoff 2, 4, 8 … s per worker)"
+'
