@@ -20,7 +20,7 @@ OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(filter-out build/embedded.c,$(LIB_SRC))) $
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOCSIN_BIN ?= tocsin
 
-.PHONY: all deps test check run bench clean fuzz fuzz-bins format unit-bins
+.PHONY: all deps test test-faults valgrind check run bench clean fuzz fuzz-bins format unit-bins
 all: $(TOCSIN_BIN) unit-bins
 
 $(TOCSIN_BIN): $(BUILD)/engine/main.o $(BUILD)/libtocsin.a
@@ -62,6 +62,17 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@bench/get-postfix-tools >/dev/null || echo "make test: could not fetch Postfix's smtp-sink; its case will be skipped"
 	@scripts/run-tests
+
+# The fault suite at full size (the reduced one is t0008 inside `make test`); see
+# docs/reliability.md.
+test-faults: deps
+	@$(MAKE) --no-print-directory all
+	@tests/faults/run
+
+# The daemon under valgrind --leak-check=full over a real run (docs/reliability.md).
+valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@tests/faults/valgrind
 
 # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
 check: deps

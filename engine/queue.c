@@ -327,8 +327,10 @@ static const char *status_word(enum send_status s)
     }
 }
 
-/* Write the results; retried for a while, since a row left 'sending' is sent again once
- * its lease expires. */
+/* Write the results, retrying every second until they are written or the daemon stops:
+ * a row left 'sending' is sent a second time once its lease expires, so giving up while
+ * the database restarts would turn a short outage into duplicates. Retrying is always
+ * safe: the claimed_by guard makes the write a no-op if another worker took the rows. */
 static void record_results(struct worker *w, struct db *db, json_t *rows)
 {
     char *text = json_dumps(rows, JSON_COMPACT);
@@ -338,12 +340,16 @@ static void record_results(struct worker *w, struct db *db, json_t *rows)
         PGresult *res = db_exec(db, record_sql, 2, params, &error);
         if (res) {
             PQclear(res);
+            if (attempt > 1)
+                log_info("queue_recorded", "worker=%s attempts=%d", w->name, attempt);
             break;
         }
-        log_error("queue_record_failed", "worker=%s attempt=%d error=%s", w->name, attempt,
-                  log_q(error));
+        /* One line at the first failure, then one every 30 s of outage. */
+        if (attempt % 30 == 1)
+            log_error("queue_record_failed", "worker=%s attempt=%d error=%s", w->name, attempt,
+                      log_q(error));
         free(error);
-        if (attempt >= 10)
+        if (stopping())
             break;
         sleep(1);
     }

@@ -29,6 +29,7 @@ fault_case "an SMTP relay answering 451 to 30% of messages, then away for $fl_ou
   down=$(sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''fl-%'\'' AND last_error NOT LIKE '\''%451%'\''")
   maxa=$(sql "SELECT max(attempts) FROM outbound_messages WHERE dedupe_key LIKE '\''fl-%'\''")
   figure "flaky relay: $fl_n/$fl_n delivered once; $retried needed a retry ($e451 last failed on a 451, $down on the outage), at most $maxa attempts"
-  [ "$e451" -gt 0 ] && [ "$down" -gt 0 ]
+  [ "$e451" -gt 0 ]
+  [ "$down" -gt 0 ]
   grep -q "queue_send_result.*result=transient" fl-daemon.log
 '

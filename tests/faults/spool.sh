@@ -11,7 +11,9 @@ fi
 
 if [ -n "$sp_mount_ok" ]; then
 fault_case "a read-only spool directory: a clear error, the row stays queued, then goes once writable" '
-  mkdir -p ro && mount -t tmpfs -o ro,size=1m tmpfs ro && echo "$TEST_DIR/ro" >> "$MOUNTS"
+  mkdir -p ro
+  mount -t tmpfs -o ro,size=1m tmpfs ro
+  echo "$TEST_DIR/ro" >> "$MOUNTS"
   sql "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, subject, body) VALUES
        ('\''email'\'', '\''ro@example.org'\'', '\''reply'\'', '\''sp-ro'\'', '\''Hi'\'', '\''Body'\''),
        ('\''sms'\'', '\''+33612345678'\'', '\''reply'\'', '\''sp-ro-sms'\'', '\'''\'', '\''Bienvenue'\'')" >/dev/null
@@ -30,7 +32,9 @@ fault_case "a read-only spool directory: a clear error, the row stays queued, th
 '
 
 fault_case "a full spool disk: a clear error, the row stays queued, then goes once space is freed; no half-written file" '
-  mkdir -p full && mount -t tmpfs -o size=64k tmpfs full && echo "$TEST_DIR/full" >> "$MOUNTS"
+  mkdir -p full
+  mount -t tmpfs -o size=64k tmpfs full
+  echo "$TEST_DIR/full" >> "$MOUNTS"
   mkdir -p full/spool/mail
   dd if=/dev/zero of=full/filler bs=4k count=64 2>/dev/null || true
   sql "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, subject, body)
