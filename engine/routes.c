@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "http.h"
 #include "metrics.h"
+#include "sms_webhook.h"
 #include "util.h"
 
 #include <string.h>
@@ -35,5 +36,12 @@ static void handle_metrics(struct http_request *req)
 const struct http_route http_routes[] = {
     {"GET", "/healthz", handle_healthz},
     {"GET", "/metrics", handle_metrics},
+    {"POST", "/sms/twilio", webhook_twilio},
+    {"POST", "/sms/twilio/status", webhook_twilio_status},
+    {"GET|POST", "/sms/vonage", webhook_vonage},
+    {"GET|POST", "/sms/vonage/dlr", webhook_vonage_dlr},
+    {"GET|POST", "/sms/kannel", webhook_kannel},
+    {"GET|POST", "/sms/kannel/dlr", webhook_kannel_dlr},
+    {"POST", "/sms/generic", webhook_generic},
     {NULL, NULL, NULL},
 };
