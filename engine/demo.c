@@ -16,7 +16,7 @@ static const char *const demo_sql[] = {
     " ON CONFLICT (slug) DO NOTHING",
     "INSERT INTO events (slug, team_id, title, starts_at, timezone, capacity, location)"
     " SELECT 'porte-a-porte', t.id, 'Porte-à-porte au marché Saint-Quentin',"
-    "  date_trunc('day', now() AT TIME ZONE 'Europe/Paris' + interval '3 days' + interval '10 hours')"
+    "  (date_trunc('day', now() AT TIME ZONE 'Europe/Paris') + interval '3 days 10 hours')"
     "   AT TIME ZONE 'Europe/Paris', 'Europe/Paris', 12, '85 bis boulevard de Magenta'"
     " FROM teams t WHERE t.slug = 'paris-10' ON CONFLICT (slug) DO NOTHING",
     "WITH p AS (INSERT INTO people (name, locale, timezone, source) VALUES"

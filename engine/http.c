@@ -295,13 +295,13 @@ int http_start(char **error_r)
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     daemon_handle = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config_int("http", "threads"),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config_int("http", "timeout"),
         MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_error, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
     if (!daemon_handle) {
         *error_r = xasprintf("cannot listen on %s (in use, or not permitted)",
                              config_str("http", "listen"));
