@@ -23,6 +23,8 @@ const struct cli_command cli_commands[] = {
     {"event", cli_event, "tocsin event add|list|show ...", "events and their RSVPs"},
     {"config", cli_config, "tocsin config example|check", "print the example config, or check one"},
     {"demo", cli_demo, "tocsin demo", "load the demo team, event and people (once)"},
+    {"sms-estimate", cli_sms_estimate, "tocsin sms-estimate [--recipients N] [--kind K] TEXT",
+     "what a text costs as SMS: GSM-7 or UCS-2, segments, total for N recipients"},
     {NULL, NULL, NULL, NULL},
 };
 

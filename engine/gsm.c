@@ -119,17 +119,15 @@ struct translit {
 /* Typography that has a plain GSM-7 form. Letters with diacritics are not here on
  * purpose: "Hélène" must not become "Helene" behind the organiser's back. */
 static const struct translit translit_table[] = {
-    {0x0009, " "},   {0x0060, "'"},   {0x00a0, " "},   {0x00ab, "\""},  {0x00ad, ""},
-    {0x00b4, "'"},   {0x00bb, "\""},  {0x0152, "OE"},  {0x0153, "oe"},  {0x02bc, "'"},
-    {0x02c6, "^"},   {0x02dc, "~"},   {0x2000, " "},   {0x2001, " "},   {0x2002, " "},
-    {0x2003, " "},   {0x2004, " "},   {0x2005, " "},   {0x2006, " "},   {0x2007, " "},
-    {0x2008, " "},   {0x2009, " "},   {0x200a, " "},   {0x200b, ""},    {0x200c, ""},
-    {0x200d, ""},    {0x2010, "-"},   {0x2011, "-"},   {0x2012, "-"},   {0x2013, "-"},
-    {0x2014, "-"},   {0x2015, "-"},   {0x2018, "'"},   {0x2019, "'"},   {0x201a, "'"},
-    {0x201b, "'"},   {0x201c, "\""},  {0x201d, "\""},  {0x201e, "\""},  {0x201f, "\""},
-    {0x2022, "-"},   {0x2026, "..."}, {0x202f, " "},   {0x2032, "'"},   {0x2033, "\""},
-    {0x2039, "'"},   {0x203a, "'"},   {0x205f, " "},   {0x2060, ""},    {0x2212, "-"},
-    {0x3000, " "},   {0xfb01, "fi"},  {0xfb02, "fl"},  {0xfeff, ""},
+    {0x0009, " "},  {0x0060, "'"},  {0x00a0, " "},  {0x00ab, "\""}, {0x00ad, ""},   {0x00b4, "'"},
+    {0x00bb, "\""}, {0x0152, "OE"}, {0x0153, "oe"}, {0x02bc, "'"},  {0x02c6, "^"},  {0x02dc, "~"},
+    {0x2000, " "},  {0x2001, " "},  {0x2002, " "},  {0x2003, " "},  {0x2004, " "},  {0x2005, " "},
+    {0x2006, " "},  {0x2007, " "},  {0x2008, " "},  {0x2009, " "},  {0x200a, " "},  {0x200b, ""},
+    {0x200c, ""},   {0x200d, ""},   {0x2010, "-"},  {0x2011, "-"},  {0x2012, "-"},  {0x2013, "-"},
+    {0x2014, "-"},  {0x2015, "-"},  {0x2018, "'"},  {0x2019, "'"},  {0x201a, "'"},  {0x201b, "'"},
+    {0x201c, "\""}, {0x201d, "\""}, {0x201e, "\""}, {0x201f, "\""}, {0x2022, "-"},  {0x2026, "..."},
+    {0x202f, " "},  {0x2032, "'"},  {0x2033, "\""}, {0x2039, "'"},  {0x203a, "'"},  {0x205f, " "},
+    {0x2060, ""},   {0x2212, "-"},  {0x3000, " "},  {0xfb01, "fi"}, {0xfb02, "fl"}, {0xfeff, ""},
 };
 
 char *gsm_transliterate(const char *utf8)
@@ -153,8 +151,7 @@ char *gsm_transliterate(const char *utf8)
     return buf_detach(&out);
 }
 
-char *gsm_compose(const char *body, const char *kind, bool transliterate,
-                  const char *stop_mention)
+char *gsm_compose(const char *body, const char *kind, bool transliterate, const char *stop_mention)
 {
     struct buf out = BUF_INIT;
     if (transliterate) {

@@ -28,16 +28,15 @@ enum sms_encoding { SMS_GSM7, SMS_UCS2 };
 
 struct gsm_info {
     enum sms_encoding encoding;
-    size_t units;  /* septets (GSM-7) or UTF-16 code units (UCS-2) */
-    size_t chars;  /* characters (code points) */
-    int segments;  /* 1 for an empty text: it is still one SMS */
+    size_t units; /* septets (GSM-7) or UTF-16 code units (UCS-2) */
+    size_t chars; /* characters (code points) */
+    int segments; /* 1 for an empty text: it is still one SMS */
 };
 
 void gsm_analyse(const char *utf8, struct gsm_info *info_r);
 const char *gsm_encoding_name(enum sms_encoding encoding); /* "gsm7" or "ucs2" */
 char *gsm_transliterate(const char *utf8);
-char *gsm_compose(const char *body, const char *kind, bool transliterate,
-                  const char *stop_mention);
+char *gsm_compose(const char *body, const char *kind, bool transliterate, const char *stop_mention);
 
 char *sms_compose(const char *body, const char *kind);
 

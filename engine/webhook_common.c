@@ -99,8 +99,8 @@ int webhook_params(struct http_request *req, struct form *params_r, const char *
 
 char *webhook_sender(const char *raw, const char **reason_r)
 {
-    char *e164 = raw ? phone_normalise(raw, config_str("engine", "default_country"), reason_r)
-                     : NULL;
+    char *e164 =
+        raw ? phone_normalise(raw, config_str("engine", "default_country"), reason_r) : NULL;
     if (!e164)
         *reason_r = raw ? "bad sender number" : "missing sender number";
     return e164;
@@ -124,8 +124,8 @@ static void answer_db_failure(struct http_request *req, struct db *db, const cha
                               const char *error)
 {
     bool transient = db_transient(db) || db_lost(db);
-    log_warn("sms_webhook_failed", "path=%s what=%s transient=%d error=%s",
-             log_q(http_path(req)), what, transient, log_q(error));
+    log_warn("sms_webhook_failed", "path=%s what=%s transient=%d error=%s", log_q(http_path(req)),
+             what, transient, log_q(error));
     if (transient)
         http_respond_text(req, 503, "database unavailable, retry later");
     else
@@ -148,8 +148,8 @@ int webhook_deliver(struct http_request *req, const struct inbound_message *msg)
     }
     static const char *const names[] = {"applied", "duplicate", "ignored"};
     log_info("sms_inbound", "provider=%s id=%s inbound_id=%" PRId64 " outcome=%s command=%s",
-             msg->provider, log_q(msg->provider_id), outcome.inbound_id,
-             names[outcome.status], outcome.command ? outcome.command : "-");
+             msg->provider, log_q(msg->provider_id), outcome.inbound_id, names[outcome.status],
+             outcome.command ? outcome.command : "-");
     inbound_outcome_release(&outcome);
     return 0;
 }
@@ -166,8 +166,13 @@ int webhook_report(struct http_request *req, const struct sms_report *r)
     snprintf(hint, sizeof(hint), "%" PRId64, r->outbound_hint);
     if (db_begin(db, &error) < 0)
         goto fail;
-    const char *p[] = {r->provider, r->provider_id, r->status, r->detail,
-                       r->error,    r->raw,         r->outbound_hint ? hint : NULL,
+    const char *p[] = {r->provider,
+                       r->provider_id,
+                       r->status,
+                       r->detail,
+                       r->error,
+                       r->raw,
+                       r->outbound_hint ? hint : NULL,
                        r->recipient};
     /* The report names its message by the provider's id, or by ours when the provider
      * echoes it back (several ids for one multi-part text). No row yet is fine: the
@@ -194,8 +199,8 @@ int webhook_report(struct http_request *req, const struct sms_report *r)
             goto fail;
     }
     if (fresh && r->carrier_opt_out && recipient) {
-        char *evidence = xasprintf("%s:%s:%s", r->provider, r->provider_id,
-                                   r->error ? r->error : r->detail);
+        char *evidence =
+            xasprintf("%s:%s:%s", r->provider, r->provider_id, r->error ? r->error : r->detail);
         const char *cp[] = {recipient, evidence};
         int rc = db_run(db,
                         "INSERT INTO consent (contact_id, channel, scope, action, source, evidence)"
@@ -207,8 +212,7 @@ int webhook_report(struct http_request *req, const struct sms_report *r)
         free(evidence);
         if (rc < 0)
             goto fail;
-        log_info("sms_carrier_opt_out", "provider=%s recipient=%s", r->provider,
-                 log_q(recipient));
+        log_info("sms_carrier_opt_out", "provider=%s recipient=%s", r->provider, log_q(recipient));
     }
     if (db_commit(db, &error) < 0)
         goto fail;
@@ -286,8 +290,8 @@ char *vonage_signature(const char *secret, const struct form *params)
     free(sorted);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned len = 0;
-    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)buf_str(&data),
-         data.len, mac, &len);
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)buf_str(&data), data.len,
+         mac, &len);
     buf_release(&data);
     struct buf out = BUF_INIT;
     hex_encode(mac, len, &out);

@@ -31,7 +31,9 @@ void webhook_generic(struct http_request *req)
     }
     if (!ok) {
         log_warn("sms_signature_refused", "provider=generic reason=%s",
-                 !*secret ? "[sms] signing_secret unset" : given ? "mismatch" : "no signature");
+                 !*secret ? "[sms] signing_secret unset"
+                 : given  ? "mismatch"
+                          : "no signature");
         http_respond_text(req, 403, given ? "bad signature" : "signature required");
         return;
     }

@@ -27,8 +27,8 @@ static int kannel_verified(struct http_request *req, const struct form *params)
     const char *given = form_get(params, "secret");
     if (given && webhook_equal(given, secret))
         return 0;
-    log_warn("sms_signature_refused", "provider=kannel path=%s reason=%s",
-             log_q(http_path(req)), given ? "mismatch" : "no secret");
+    log_warn("sms_signature_refused", "provider=kannel path=%s reason=%s", log_q(http_path(req)),
+             given ? "mismatch" : "no secret");
     http_respond_text(req, 403, given ? "bad secret" : "secret required");
     return -1;
 }
@@ -97,13 +97,12 @@ void webhook_kannel_dlr(struct http_request *req)
     if (kannel_verified(req, &params) < 0)
         goto out;
     long id, type;
-    if (str_to_long(form_get(&params, "id") ? form_get(&params, "id") : "", 1,
-                    0x7fffffffffffffffL, &id) < 0) {
+    if (str_to_long(form_get(&params, "id") ? form_get(&params, "id") : "", 1, 0x7fffffffffffffffL,
+                    &id) < 0) {
         http_respond_text(req, 400, "missing or bad id");
         goto out;
     }
-    if (str_to_long(form_get(&params, "type") ? form_get(&params, "type") : "", 1, 16, &type) <
-        0) {
+    if (str_to_long(form_get(&params, "type") ? form_get(&params, "type") : "", 1, 16, &type) < 0) {
         http_respond_text(req, 400, "missing or bad type");
         goto out;
     }

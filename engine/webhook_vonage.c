@@ -65,10 +65,10 @@ static const char *param(const struct form *params, const char *name)
 /* Store one part; when it completes the set, *whole_r gets the text in part order,
  * *first_id_r part 1's message id and *raw_r the parts' raw requests (all caller-owned).
  * 0 on success (complete or not), -1 with *error_r. */
-static int store_part(struct db *db, const char *sender, const char *recipient,
-                      const char *ref, const char *total, const char *part,
-                      const char *message_id, const char *text, const char *raw,
-                      char **whole_r, char **first_id_r, char **raw_r, char **error_r)
+static int store_part(struct db *db, const char *sender, const char *recipient, const char *ref,
+                      const char *total, const char *part, const char *message_id, const char *text,
+                      const char *raw, char **whole_r, char **first_id_r, char **raw_r,
+                      char **error_r)
 {
     PGresult *res = NULL;
     int rc = -1;
@@ -76,8 +76,8 @@ static int store_part(struct db *db, const char *sender, const char *recipient,
         return -1;
     /* Two parts arriving at once on two connections must not both count "2 of 3". */
     const char *lock[] = {sender, ref};
-    if (db_run(db, "SELECT pg_advisory_xact_lock(hashtext('vonage-concat:' || $1 || ':' || $2))",
-               2, lock, error_r) < 0)
+    if (db_run(db, "SELECT pg_advisory_xact_lock(hashtext('vonage-concat:' || $1 || ':' || $2))", 2,
+               lock, error_r) < 0)
         goto out;
     const char *ins[] = {sender, ref, total, part, message_id, recipient, text, raw};
     if (db_run(db,
@@ -171,7 +171,8 @@ void webhook_vonage(struct http_request *req)
     const char *ref = concat_value(&params, "concat-ref");
     const char *total = concat_value(&params, "concat-total");
     const char *part = concat_value(&params, "concat-part");
-    const char *raw = strcmp(http_method(req), "POST") == 0 ? http_body(req, NULL) : http_target(req);
+    const char *raw =
+        strcmp(http_method(req), "POST") == 0 ? http_body(req, NULL) : http_target(req);
     if ((concat && strcmp(concat, "true") == 0) || ref) {
         if (!ref || strlen(ref) > 64 || !small_number(total, 2, 255) ||
             !small_number(part, 1, 255) || atoi(part) > atoi(total)) {
@@ -194,8 +195,8 @@ void webhook_vonage(struct http_request *req)
             goto out;
         }
         if (!whole) {
-            log_info("sms_part_stored", "provider=vonage ref=%s part=%s total=%s", log_q(ref),
-                     part, total);
+            log_info("sms_part_stored", "provider=vonage ref=%s part=%s total=%s", log_q(ref), part,
+                     total);
             http_respond_text(req, 200, "part stored");
             goto out;
         }

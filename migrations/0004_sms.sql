@@ -32,7 +32,7 @@ BEGIN
     END LOOP;
     encoding := CASE WHEN gsm THEN 'gsm7' ELSE 'ucs2' END;
     units := CASE WHEN gsm THEN septets ELSE utf16 END;
-    IF units <= CASE WHEN gsm THEN 160 ELSE 70 END THEN
+    IF units <= (CASE WHEN gsm THEN 160 ELSE 70 END) THEN
         segments := 1;
         RETURN;
     END IF;

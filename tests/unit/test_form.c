@@ -61,7 +61,7 @@ static void test_malformed_is_refused(void **state)
     expect_refused("a=1&=2", "empty field name");
     expect_refused("a=%00", "NUL byte in a field");
     expect_refused("a=%FF", "field is not UTF-8");
-    expect_refused("a=%C0%80", "field is not UTF-8"); /* overlong NUL */
+    expect_refused("a=%C0%80", "field is not UTF-8");    /* overlong NUL */
     expect_refused("a=%ED%A0%80", "field is not UTF-8"); /* a UTF-16 surrogate */
     struct buf b = BUF_INIT;
     for (int i = 0; i <= FORM_MAX_FIELDS; i++)

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# SMS gateways: signed webhooks in (Twilio, Vonage, Kannel, generic), delivery reports,
+# concatenated parts, refusals with no effect, GSM-7/UCS-2 costs.
+. "$SRC/tests/integration/lib.sh"
+H="/usr/bin/python3 $SRC/tests/integration/sms_helper.py"
+TOKEN=twilio-auth-token-0123456789abcdef
+SECRET=shared-signing-secret
+
+start_daemon TOCSIN_SMS_TOKEN=$TOKEN TOCSIN_SMS_SIGNING_SECRET=$SECRET
+
+inbound() { sql "SELECT count(*) FROM inbound_messages WHERE provider = '$1'"; }
+# "BODY CODE" of a request, the body on one line.
+hit() { curl -s -w " %{http_code}" "$@" | tr -d "\n"; }
+
+# ---- Twilio ----------------------------------------------------------------------------
+test_case 'Twilio: a signed text is recorded once and answered with empty TwiML' '
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN MessageSid=SM0001 From=+33611111111 To=+33700000000 "Body=JOIN paris-10")
+  expect_eq "$out" "200 text/xml <?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
+  expect_eq "$(sql "SELECT sender || '"'"' '"'"' || recipient || '"'"' '"'"' || body FROM inbound_messages WHERE provider_id = '"'"'SM0001'"'"'")" "+33611111111 +33700000000 JOIN paris-10"
+'
+
+test_case 'Twilio: the same request replayed has no second effect' '
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN MessageSid=SM0001 From=+33611111111 To=+33700000000 "Body=JOIN paris-10")
+  expect_eq "${out%% *}" 200
+  expect_eq "$(inbound twilio)" 1
+'
+
+test_case 'Twilio: forged, altered, mis-addressed and unsigned requests get 403 and change nothing' '
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN --sign-token wrong-token MessageSid=SM0002 From=+33611111111 Body=STOP)
+  expect_eq "${out%% *}" 403
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN --tamper Body=STOPALL MessageSid=SM0003 From=+33611111111 Body=HELP)
+  expect_eq "${out%% *}" 403
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN --sign-url "$HTTP/sms/twilio?x=1" MessageSid=SM0004 From=+33611111111 Body=HELP)
+  expect_eq "${out%% *}" 403
+  code=$(curl -s -o /dev/null -w "%{http_code}" -d "MessageSid=SM0005&From=%2B33611111111&Body=HELP" "$HTTP/sms/twilio")
+  expect_eq "$code" 403
+  expect_eq "$(inbound twilio)" 1
+  grep -q "event=sms_signature_refused provider=twilio" "$TEST_DIR/daemon.log"
+'
+
+test_case 'Twilio: a query string is part of what is signed' '
+  out=$($H twilio "$HTTP/sms/twilio?campaign=7" $TOKEN MessageSid=SM0006 From=0611111112 Body=HELP)
+  expect_eq "${out%% *}" 200
+  expect_eq "$(sql "SELECT sender FROM inbound_messages WHERE provider_id = '"'"'SM0006'"'"'")" "+33611111112"
+'
+
+test_case 'Twilio: malformed or incomplete requests get 400 with a reason and change nothing' '
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN MessageSid=SM0007 Body=HELP)
+  expect_eq "$out" "400 text/plain; charset=utf-8 missing sender number"
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN MessageSid=SM0008 From=hello Body=HELP)
+  expect_eq "$out" "400 text/plain; charset=utf-8 bad sender number"
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN From=+33611111111 Body=HELP)
+  expect_eq "$out" "400 text/plain; charset=utf-8 missing MessageSid"
+  body=$(hit -H "X-Twilio-Signature: x" -d "Body=%ZZ" "$HTTP/sms/twilio")
+  expect_eq "$body" "bad percent escape 400"
+  expect_eq "$(inbound twilio)" 2
+'
+
+sql "INSERT INTO people (name) VALUES ('Camille');
+     INSERT INTO contacts (person_id, kind, address) VALUES (1, 'phone', '+33622222222');
+     INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key, kind)
+     VALUES ('sms', '+33611111111', 'Bienvenue', 'sent', 'SMout1', 'k1', 'reply'),
+            ('sms', '+33611111111', 'Rappel', 'sent', 'SMout2', 'k2', 'reminder'),
+            ('sms', '+33622222222', 'Manif', 'sent', 'SMout3', 'k3', 'campaign'),
+            ('sms', '+33611111111', 'Tard', 'sending', NULL, 'k4', 'reply')" >/dev/null
+
+test_case 'Twilio status callbacks: delivered, then a late "sent" does not undo it' '
+  out=$($H twilio "$HTTP/sms/twilio/status" $TOKEN MessageSid=SMout1 MessageStatus=delivered To=+33611111111)
+  expect_eq "${out%% *}" 204
+  out=$($H twilio "$HTTP/sms/twilio/status" $TOKEN MessageSid=SMout1 MessageStatus=sent To=+33611111111)
+  expect_eq "${out%% *}" 204
+  expect_eq "$(sql "SELECT status || '"'"' '"'"' || delivery_status || '"'"' '"'"' || (delivered_at IS NOT NULL) FROM outbound_messages WHERE provider_id = '"'"'SMout1'"'"'")" "delivered delivered true"
+'
+
+test_case 'Twilio status callbacks: undelivered keeps the ErrorCode' '
+  $H twilio "$HTTP/sms/twilio/status" $TOKEN MessageSid=SMout2 MessageStatus=undelivered ErrorCode=30005 To=+33611111111
+  expect_eq "$(sql "SELECT status || '"'"' / '"'"' || last_error FROM outbound_messages WHERE provider_id = '"'"'SMout2'"'"'")" "failed / twilio 30005: undelivered"
+'
+
+test_case 'Twilio 21610 (opted out at the carrier) is appended to the consent ledger once' '
+  for i in 1 2; do
+    $H twilio "$HTTP/sms/twilio/status" $TOKEN MessageSid=SMout3 MessageStatus=failed ErrorCode=21610 To=+33622222222
+  done
+  expect_eq "$(sql "SELECT action || '"'"' '"'"' || source || '"'"' '"'"' || channel FROM consent")" "opt_out carrier sms"
+  expect_eq "$(sql "SELECT consent_allows('"'"'sms'"'"', '"'"'+33622222222'"'"', NULL)")" f
+'
+
+test_case 'a report that arrives before the provider id is stored is applied when it is' '
+  $H twilio "$HTTP/sms/twilio/status" $TOKEN MessageSid=SMlate MessageStatus=delivered
+  expect_eq "$(sql "SELECT count(*) FROM sms_delivery_reports WHERE provider_id = '"'"'SMlate'"'"' AND outbound_id IS NULL")" 1
+  sql "UPDATE outbound_messages SET provider_id = '"'"'SMlate'"'"', status = '"'"'sent'"'"' WHERE dedupe_key = '"'"'k4'"'"'"
+  expect_eq "$(sql "SELECT status FROM outbound_messages WHERE dedupe_key = '"'"'k4'"'"'")" delivered
+'
+
+test_case 'Twilio status callbacks are signed too' '
+  out=$($H twilio "$HTTP/sms/twilio/status" $TOKEN --sign-token nope MessageSid=SMout2 MessageStatus=delivered)
+  expect_eq "${out%% *}" 403
+  expect_eq "$(sql "SELECT status FROM outbound_messages WHERE provider_id = '"'"'SMout2'"'"'")" failed
+'
+
+# ---- Vonage ----------------------------------------------------------------------------
+vonage_get() { # name=value ... → "CODE BODY", signed with $SECRET
+  local sig q
+  sig=$($H vonage-sig $SECRET "$@")
+  q=$(/usr/bin/python3 -c 'import sys,urllib.parse; print(urllib.parse.urlencode([tuple(a.split("=",1)) for a in sys.argv[1:]]))' "$@" "sig=$sig")
+  hit "$HTTP/sms/vonage${PATH_SUFFIX:-}?$q"
+}
+
+test_case 'Vonage: a text in three parts arriving 3, 1, 2 is read once, in order' '
+  C="concat=true concat-ref=0A7F concat-total=3 msisdn=33633333333 to=33700000000 type=text"
+  out=$(vonage_get $C concat-part=3 messageId=P3 "text=s au local.")
+  expect_eq "$out" "part stored 200"
+  out=$(vonage_get $C concat-part=1 messageId=P1 "text=JOIN paris-10 et rendez-vou")
+  expect_eq "$out" "part stored 200"
+  expect_eq "$(inbound vonage)" 0
+  out=$(vonage_get $C concat-part=2 messageId=P2 "text=s ce soir, tou")
+  expect_eq "$out" "ok 200"
+  expect_eq "$(sql "SELECT provider_id || '"'"'|'"'"' || sender || '"'"'|'"'"' || body FROM inbound_messages WHERE provider = '"'"'vonage'"'"'")" "P1|+33633333333|JOIN paris-10 et rendez-vous ce soir, tous au local."
+'
+
+test_case 'Vonage: a part replayed after completion has no second effect' '
+  out=$(vonage_get concat=true concat-ref=0A7F concat-total=3 msisdn=33633333333 to=33700000000 concat-part=2 messageId=P2 "text=s ce soir, tou")
+  expect_eq "$out" "ok 200"
+  expect_eq "$(inbound vonage)" 1
+  expect_eq "$(sql "SELECT count(*) FROM sms_parts")" 3
+'
+
+test_case 'Vonage: JSON POST with a signature, and a bad or missing sig is refused' '
+  sig=$($H vonage-sig $SECRET msisdn=33644444444 to=33700000000 messageId=J1 text=HELP)
+  code=$(curl -s -o /dev/null -w "%{http_code}" -H "Content-Type: application/json" \
+    -d "{\"msisdn\":\"33644444444\",\"to\":\"33700000000\",\"messageId\":\"J1\",\"text\":\"HELP\",\"sig\":\"$sig\"}" "$HTTP/sms/vonage")
+  expect_eq "$code" 200
+  code=$(curl -s -o /dev/null -w "%{http_code}" -H "Content-Type: application/json" \
+    -d "{\"msisdn\":\"33644444444\",\"to\":\"33700000000\",\"messageId\":\"J2\",\"text\":\"STOP\",\"sig\":\"$sig\"}" "$HTTP/sms/vonage")
+  expect_eq "$code" 403
+  code=$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/sms/vonage?msisdn=33644444444&messageId=J3&text=STOP")
+  expect_eq "$code" 403
+  expect_eq "$(inbound vonage)" 2
+'
+
+test_case 'Vonage: bad concat fields and malformed JSON get 400' '
+  out=$(vonage_get concat=true concat-ref=Z concat-total=3 concat-part=4 msisdn=33633333333 messageId=X1 text=a)
+  expect_eq "$out" "bad concat-ref, concat-total or concat-part 400"
+  out=$(hit -H "Content-Type: application/json" -d "{\"msisdn\":" "$HTTP/sms/vonage")
+  expect_eq "$out" "body is not valid JSON 400"
+  expect_eq "$(inbound vonage)" 2
+'
+
+sql "INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key)
+     VALUES ('sms', '+33633333333', 'Long', 'sent', 'V-part1', 'v1')" >/dev/null
+test_case 'Vonage DLR: every part names the row through client-ref' '
+  id=$(sql "SELECT id FROM outbound_messages WHERE dedupe_key = '"'"'v1'"'"'")
+  out=$(PATH_SUFFIX=/dlr vonage_get messageId=V-part2 status=delivered err-code=0 client-ref=$id msisdn=33633333333)
+  expect_eq "$out" "ok 200"
+  expect_eq "$(sql "SELECT status FROM outbound_messages WHERE id = $id")" delivered
+  out=$(PATH_SUFFIX=/dlr vonage_get messageId=V-part9 status=rejected err-code=6 msisdn=33633333333)
+  expect_eq "$out" "ok 200"
+  expect_eq "$(sql "SELECT outbound_id IS NULL FROM sms_delivery_reports WHERE provider_id = '"'"'V-part9'"'"'")" t
+'
+
+# ---- Kannel ----------------------------------------------------------------------------
+test_case 'Kannel: get-url with the shared secret is recorded once; a wrong secret is refused' '
+  q="from=%2B33655555555&to=36173&text=AIDE&id=6d1c7a52-2b1c-4f5e-9a51-0c3f1a2b3c4d"
+  expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/sms/kannel?$q&secret=$SECRET")" 200
+  expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/sms/kannel?$q&secret=$SECRET")" 200
+  expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/sms/kannel?${q/6d1c/7d1c}&secret=nope")" 403
+  expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/sms/kannel?${q/6d1c/8d1c}")" 403
+  expect_eq "$(inbound kannel)" 1
+  expect_eq "$(sql "SELECT recipient FROM inbound_messages WHERE provider = '"'"'kannel'"'"'")" 36173
+  out=$(hit "$HTTP/sms/kannel?from=%2B33655555555&text=x&secret=$SECRET")
+  expect_eq "$out" "missing id (use %I in the get-url) 400"
+'
+
+sql "INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key)
+     VALUES ('sms', '+33655555555', 'Salut', 'sent', 'tocsin-' || currval('outbound_messages_id_seq') + 1, 'kn1')" >/dev/null
+test_case 'Kannel DLR: 8 (SMSC accepted) then 1 (delivered); 16 is a failure; bad type is 400' '
+  id=$(sql "SELECT id FROM outbound_messages WHERE dedupe_key = '"'"'kn1'"'"'")
+  expect_eq "$(curl -s "$HTTP/sms/kannel/dlr?id=$id&type=8&secret=$SECRET")" ok
+  expect_eq "$(sql "SELECT status || '"'"' '"'"' || delivery_status FROM outbound_messages WHERE id = $id")" "sent submitted"
+  expect_eq "$(curl -s "$HTTP/sms/kannel/dlr?id=$id&type=1&secret=$SECRET")" ok
+  expect_eq "$(sql "SELECT status FROM outbound_messages WHERE id = $id")" delivered
+  expect_eq "$(hit "$HTTP/sms/kannel/dlr?id=$id&type=3&secret=$SECRET")" "unknown type (expected 1, 2, 4, 8 or 16) 400"
+  expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/sms/kannel/dlr?id=$id&type=16")" 403
+'
+
+# ---- generic ---------------------------------------------------------------------------
+test_case 'generic: signed JSON is recorded once; bad or missing signatures are refused' '
+  body="{\"id\":\"g-1\",\"from\":\"+33666666666\",\"to\":\"+33700000000\",\"text\":\"EVENTS\"}"
+  expect_eq "$($H post-json "$HTTP/sms/generic" $SECRET "$body")" "200 {\"status\":\"ok\"}"
+  expect_eq "$($H post-json "$HTTP/sms/generic" $SECRET "$body")" "200 {\"status\":\"ok\"}"
+  expect_eq "$($H post-json "$HTTP/sms/generic" $SECRET "${body/g-1/g-2}" --bad-sig)" "403 bad signature"
+  expect_eq "$($H post-json "$HTTP/sms/generic" $SECRET "${body/g-1/g-3}" --no-sig)" "403 signature required"
+  expect_eq "$($H post-json "$HTTP/sms/generic" $SECRET "[1,2]")" "400 JSON body is not an object"
+  expect_eq "$($H post-json "$HTTP/sms/generic" $SECRET "{\"id\":\"g-4\",\"text\":\"x\"}")" "400 missing sender number"
+  expect_eq "$(inbound generic)" 1
+'
+
+test_case 'every route answers 503 when the database is unreachable, and 405 on a wrong method' '
+  stop_daemon
+  port=$(free_port)
+  TOCSIN_DATABASE_URL="host=127.0.0.1 port=$port dbname=none user=postgres connect_timeout=2" \
+    start_daemon TOCSIN_SMS_TOKEN=$TOKEN TOCSIN_SMS_SIGNING_SECRET=$SECRET || true
+  # /healthz fails on purpose: wait for the port instead.
+  for _ in $(seq 1 50); do curl -s -o /dev/null "$HTTP/metrics" && break; sleep 0.1; done
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN MessageSid=SM0503 From=+33611111111 Body=HELP)
+  expect_eq "${out%% *}" 503
+  expect_eq "$($H post-json "$HTTP/sms/generic" $SECRET "{\"id\":\"g-503\",\"from\":\"+33666666666\",\"text\":\"x\"}")" "503 database unreachable, retry later"
+  expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/sms/kannel?from=%2B33655555555&text=x&id=u503&secret=$SECRET")" 503
+  expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/sms/twilio")" 405
+  stop_daemon
+  start_daemon TOCSIN_SMS_TOKEN=$TOKEN TOCSIN_SMS_SIGNING_SECRET=$SECRET
+'
+
+# ---- GSM-7 / UCS-2 ---------------------------------------------------------------------
+test_case 'the cost stored on SMS rows agrees with tocsin sms-estimate on edge cases' '
+  while IFS= read -r text; do
+    want=$("$TOCSIN" sms-estimate --format "%e %s" -- "$text")
+    sql "INSERT INTO outbound_messages (channel, recipient, body, dedupe_key) VALUES ('"'"'sms'"'"', '"'"'+33611111111'"'"', \$t\$$text\$t\$, md5(\$t\$$text\$t\$))" >/dev/null
+    got=$(sql "SELECT sms_encoding || '"'"' '"'"' || sms_segments FROM outbound_messages WHERE dedupe_key = md5(\$t\$$text\$t\$)")
+    expect_eq "$got" "$want"
+  done <<TEXTS
+Rendez-vous à 19h au local, café offert !
+Prix : 10€ [entrée libre] {membres} ~ | ^ \\
+« Rendez-vous » – c’est parti…
+$(printf "a%.0s" $(seq 1 160))
+$(printf "a%.0s" $(seq 1 161))
+$(printf "€%.0s" $(seq 1 77))
+$(printf "é%.0s" $(seq 1 153))x€
+$(printf "ç%.0s" $(seq 1 70))
+$(printf "ç%.0s" $(seq 1 71))
+$(printf "😀%.0s" $(seq 1 67))
+TEXTS
+'
+
+test_case 'sms-estimate: a campaign text gets the STOP mention and costs segments x recipients' '
+  out=$(TOCSIN_SMS_STOP_MENTION="STOP au 36173" TOCSIN_SMS_TRANSLITERATE=on "$TOCSIN" sms-estimate --recipients 1000 -- "« Manif » samedi – venez nombreux…")
+  echo "$out" | grep -qx "text: \"Manif\" samedi - venez nombreux... STOP au 36173"
+  echo "$out" | grep -qx "encoding: gsm7"
+  echo "$out" | grep -qx "segments: 1"
+  echo "$out" | grep -qx "total: 1000 SMS for 1000 recipients"
+'
