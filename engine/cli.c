@@ -25,6 +25,8 @@ const struct cli_command cli_commands[] = {
     {"demo", cli_demo, "tocsin demo", "load the demo team, event and people (once)"},
     {"sms-estimate", cli_sms_estimate, "tocsin sms-estimate [--recipients N] [--kind K] TEXT",
      "what a text costs as SMS: GSM-7 or UCS-2, segments, total for N recipients"},
+    {"sms-test", cli_sms_test, "tocsin sms-test [--provider P] --to NUMBER TEXT",
+     "send one text now through the SMS gateway (outside the queue) and show its answer"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -239,3 +239,81 @@ test_case 'sms-estimate: a campaign text gets the STOP mention and costs segment
   echo "$out" | grep -qx "segments: 1"
   echo "$out" | grep -qx "total: 1000 SMS for 1000 recipients"
 '
+
+# ---- outbound transports against a fake REST endpoint -----------------------------------
+/usr/bin/python3 "$SRC/tests/integration/fake_sms_api.py" "$TEST_DIR/api.port" "$TEST_DIR/api.log" $SECRET &
+API_PID=$!
+trap 'stop_daemon; kill $API_PID 2>/dev/null' EXIT
+for _ in $(seq 1 50); do [ -f "$TEST_DIR/api.port" ] && break; sleep 0.1; done
+API="http://127.0.0.1:$(cat "$TEST_DIR/api.port")"
+export TOCSIN_SMS_ACCOUNT=AC123 TOCSIN_SMS_TOKEN=tok TOCSIN_SMS_FROM=+33700000000 \
+  TOCSIN_SMS_SIGNING_SECRET=$SECRET TOCSIN_SMS_TIMEOUT=1 TOCSIN_HTTP_PUBLIC_URL=https://sms.example.org/
+last_request() { tail -n 1 "$TEST_DIR/api.log"; }
+field() { /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); v=r; [v:=v[k] for k in sys.argv[1:]]; print(v)' "$@"; }
+
+test_case 'Twilio transport: form, Basic auth and StatusCallback as documented; sid kept' '
+  out=$(TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider twilio --to +33611110001 "Rendez-vous à 19h")
+  expect_eq "$out" "ok provider_id=SMfake0001 retry_after=0 error=-"
+  expect_eq "$(last_request | field params StatusCallback)" "https://sms.example.org/sms/twilio/status"
+  expect_eq "$(last_request | field params Body)" "Rendez-vous à 19h"
+  expect_eq "$(last_request | field params From)" "+33700000000"
+'
+
+test_case 'Twilio transport: 400 is permanent with the provider error; 429 and 503 are transient' '
+  out=$(TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider twilio --to +33611110400 "x") && exit 1
+  expect_eq "$out" "permanent provider_id=- retry_after=0 error=twilio 21211: The '"'"'To'"'"' number is not a valid phone number."
+  out=$(TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider twilio --to +33611110429 "x") && exit 1
+  expect_eq "$out" "transient provider_id=- retry_after=7 error=twilio: HTTP 429 {\"code\": 20429, \"message\": \"Too Many Requests\"}"
+  out=$(TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider twilio --to +33611110503 "x") && exit 1
+  expect_eq "${out%% *}" transient
+'
+
+test_case 'a timeout after the request was sent is ambiguous; a refused connection is transient' '
+  set +e
+  out=$(TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider twilio --to +33611110999 "x"); rc=$?
+  set -e
+  expect_eq "$rc" 69
+  echo "$out" | grep -q "^ambiguous .*after the request was sent"
+  port=$(free_port)
+  set +e
+  out=$(TOCSIN_SMS_API_URL=http://127.0.0.1:$port "$TOCSIN" sms-test --provider twilio --to +33611110001 "x"); rc=$?
+  set -e
+  expect_eq "$rc" 75
+  echo "$out" | grep -q "^transient .*Couldn"
+'
+
+test_case 'Vonage transport: no + in numbers, unicode type for UCS-2, client-ref, callback' '
+  out=$(TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider vonage --id 42 --to +33611110002 "Prochaine réunion : jeudi, apportez vos idées ✊")
+  expect_eq "${out%% *} ${out#* }" "ok provider_id=V0002 retry_after=0 error=-"
+  expect_eq "$(last_request | field params to)" 33611110002
+  expect_eq "$(last_request | field params type)" unicode
+  expect_eq "$(last_request | field params client-ref)" 42
+  expect_eq "$(last_request | field params callback)" "https://sms.example.org/sms/vonage/dlr"
+  out=$(TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider vonage --to +33611110400 "x") && exit 1
+  expect_eq "$out" "permanent provider_id=- retry_after=0 error=vonage 3: Invalid to number"
+'
+
+test_case 'Kannel transport: sendsms GET with coding, dlr-mask 31 and a dlr-url carrying id and secret' '
+  out=$(TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider kannel --id 77 --to +33611110003 "Prix : 5€")
+  expect_eq "$out" "ok provider_id=tocsin-77 retry_after=0 error=-"
+  expect_eq "$(last_request | field params coding)" 0
+  expect_eq "$(last_request | field params dlr-mask)" 31
+  expect_eq "$(last_request | field params dlr-url)" "https://sms.example.org/sms/kannel/dlr?id=77&type=%d&reply=%A&secret=$SECRET"
+  out=$(TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider kannel --to +33611110003 "Bientôt")
+  expect_eq "$(last_request | field params coding)" 2
+'
+
+test_case 'generic transport: signed JSON with the cost; a 4xx is permanent' '
+  out=$(TOCSIN_SMS_API_URL=$API/generic "$TOCSIN" sms-test --provider generic --id 9 --to +33611110004 "JOIN")
+  expect_eq "$out" "ok provider_id=G0006 retry_after=0 error=-"
+  expect_eq "$(last_request | field params encoding) $(last_request | field params segments)" "gsm7 1"
+  out=$(TOCSIN_SMS_API_URL=$API/generic "$TOCSIN" sms-test --provider generic --to +33611110400 "x") && exit 1
+  expect_eq "${out%% *}" permanent
+'
+
+test_case 'campaign texts get the STOP mention, replies never do' '
+  TOCSIN_SMS_STOP_MENTION="STOP au 36173" TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider twilio --kind campaign --to +33611110005 "Manif samedi"
+  expect_eq "$(last_request | field params Body)" "Manif samedi STOP au 36173"
+  TOCSIN_SMS_STOP_MENTION="STOP au 36173" TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider twilio --kind reply --to +33611110005 "Bienvenue"
+  expect_eq "$(last_request | field params Body)" "Bienvenue"
+'
