@@ -1,8 +1,10 @@
 #include "queue.h"
+#include "gsm.h"
 #include "util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Render an id for a parameter; 0 means SQL NULL. `slot` holds the digits. */
 static const char *id_param(int64_t id, char slot[24])
@@ -17,10 +19,13 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
                   char **error_r)
 {
     char person[24], contact[24], inbound[24], campaign[24], scope[24];
+    /* An SMS is stored as it will leave (transliterated, STOP mention on campaigns), so
+     * the cost the database computes for the row is the cost paid. */
+    char *sms_text = strcmp(m->channel, "sms") == 0 ? sms_compose(m->body, m->kind) : NULL;
     const char *params[] = {m->channel,
                             m->recipient,
                             m->subject ? m->subject : "",
-                            m->body,
+                            sms_text ? sms_text : m->body,
                             m->kind,
                             m->dedupe_key,
                             m->context ? m->context : "{}",
@@ -41,6 +46,7 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
         " UNION ALL SELECT id, false FROM outbound_messages WHERE dedupe_key = $6"
         "  AND NOT EXISTS (SELECT 1 FROM ins)",
         12, params, error_r);
+    free(sms_text);
     if (!res)
         return -1;
     int rc = 0;
