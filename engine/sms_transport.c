@@ -1,5 +1,6 @@
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "sms_transports.h"
 #include "util.h"
 
@@ -105,6 +106,10 @@ static void send_one(struct transport *t, const struct outbound_msg *msg,
         break;
     }
     static const char *const names[] = {"ok", "transient", "permanent", "ambiguous"};
+    char *series = xasprintf("tocsin_sms_sent_total{provider=\"%s\",result=\"%s\"}",
+                             t->provider->name, names[result->status]);
+    metrics_add(series, 1);
+    free(series);
     log_info("sms_send",
              "provider=%s outbound_id=%" PRId64 " status=%s http=%ld encoding=%s "
              "segments=%d ms=%lld provider_id=%s error=%s",

@@ -61,6 +61,10 @@ struct sms_report {
 };
 int webhook_report(struct http_request *req, const struct sms_report *report);
 
+/* 403 with `answer`, a log line with `why`, a metric; nothing else happens. */
+void webhook_forbidden(struct http_request *req, const char *provider, const char *why,
+                       const char *answer);
+
 /* Constant-time equality of two NUL-terminated strings (lengths may leak). */
 bool webhook_equal(const char *a, const char *b);
 

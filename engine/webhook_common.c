@@ -6,6 +6,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "phone.h"
 #include "sms_webhook.h"
 #include "util.h"
@@ -147,6 +148,10 @@ int webhook_deliver(struct http_request *req, const struct inbound_message *msg)
         return -1;
     }
     static const char *const names[] = {"applied", "duplicate", "ignored"};
+    char *series = xasprintf("tocsin_sms_webhooks_total{provider=\"%s\",result=\"%s\"}",
+                             msg->provider, names[outcome.status]);
+    metrics_add(series, 1);
+    free(series);
     log_info("sms_inbound", "provider=%s id=%s inbound_id=%" PRId64 " outcome=%s command=%s",
              msg->provider, log_q(msg->provider_id), outcome.inbound_id, names[outcome.status],
              outcome.command ? outcome.command : "-");
@@ -216,6 +221,10 @@ int webhook_report(struct http_request *req, const struct sms_report *r)
     }
     if (db_commit(db, &error) < 0)
         goto fail;
+    char *series = xasprintf("tocsin_sms_reports_total{provider=\"%s\",status=\"%s\"}", r->provider,
+                             r->status);
+    metrics_add(series, 1);
+    free(series);
     log_info("sms_report", "provider=%s id=%s status=%s detail=%s outbound_id=%s new=%d",
              r->provider, log_q(r->provider_id), r->status, log_q(r->detail),
              outbound ? outbound : "-", fresh);
@@ -227,6 +236,18 @@ fail:
     free(error);
     PQclear(res);
     return -1;
+}
+
+void webhook_forbidden(struct http_request *req, const char *provider, const char *why,
+                       const char *answer)
+{
+    char *series =
+        xasprintf("tocsin_sms_webhooks_total{provider=\"%s\",result=\"forbidden\"}", provider);
+    metrics_add(series, 1);
+    free(series);
+    log_warn("sms_signature_refused", "provider=%s path=%s reason=%s", provider,
+             log_q(http_path(req)), why);
+    http_respond_text(req, 403, answer);
 }
 
 bool webhook_equal(const char *a, const char *b)

@@ -30,11 +30,11 @@ void webhook_generic(struct http_request *req)
         free(want);
     }
     if (!ok) {
-        log_warn("sms_signature_refused", "provider=generic reason=%s",
-                 !*secret ? "[sms] signing_secret unset"
-                 : given  ? "mismatch"
-                          : "no signature");
-        http_respond_text(req, 403, given ? "bad signature" : "signature required");
+        webhook_forbidden(req, "generic",
+                          !*secret ? "[sms] signing_secret unset"
+                          : given  ? "mismatch"
+                                   : "no signature",
+                          given ? "bad signature" : "signature required");
         return;
     }
     const char *type = http_header(req, "Content-Type");

@@ -27,9 +27,8 @@ static int kannel_verified(struct http_request *req, const struct form *params)
     const char *given = form_get(params, "secret");
     if (given && webhook_equal(given, secret))
         return 0;
-    log_warn("sms_signature_refused", "provider=kannel path=%s reason=%s", log_q(http_path(req)),
-             given ? "mismatch" : "no secret");
-    http_respond_text(req, 403, given ? "bad secret" : "secret required");
+    webhook_forbidden(req, "kannel", given ? "mismatch" : "no secret",
+                      given ? "bad secret" : "secret required");
     return -1;
 }
 

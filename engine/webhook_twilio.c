@@ -30,9 +30,8 @@ static int twilio_verified(struct http_request *req, struct form *params_r)
     const char *token = config_str("sms", "token");
     const char *given = http_header(req, "X-Twilio-Signature");
     if (!*token || !given) {
-        log_warn("sms_signature_refused", "provider=twilio path=%s reason=%s",
-                 log_q(http_path(req)), *token ? "no signature" : "[sms] token unset");
-        http_respond_text(req, 403, "signature required");
+        webhook_forbidden(req, "twilio", *token ? "no signature" : "[sms] token unset",
+                          "signature required");
         form_release(params_r);
         return -1;
     }
@@ -46,9 +45,7 @@ static int twilio_verified(struct http_request *req, struct form *params_r)
     free(url);
     free(want);
     if (!ok) {
-        log_warn("sms_signature_refused", "provider=twilio path=%s reason=mismatch",
-                 log_q(http_path(req)));
-        http_respond_text(req, 403, "bad signature");
+        webhook_forbidden(req, "twilio", "mismatch", "bad signature");
         form_release(params_r);
         return -1;
     }

@@ -48,9 +48,8 @@ static int vonage_verified(struct http_request *req, const struct form *params)
         free(lower);
     }
     if (!ok) {
-        log_warn("sms_signature_refused", "provider=vonage path=%s reason=%s",
-                 log_q(http_path(req)), given ? "mismatch" : "no sig");
-        http_respond_text(req, 403, given ? "bad signature" : "signature required");
+        webhook_forbidden(req, "vonage", given ? "mismatch" : "no sig",
+                          given ? "bad signature" : "signature required");
         return -1;
     }
     return 0;

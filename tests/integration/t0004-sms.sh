@@ -36,6 +36,7 @@ test_case 'Twilio: forged, altered, mis-addressed and unsigned requests get 403 
   expect_eq "$code" 403
   expect_eq "$(inbound twilio)" 1
   grep -q "event=sms_signature_refused provider=twilio" "$TEST_DIR/daemon.log"
+  curl -s "$HTTP/metrics" | grep -q "^tocsin_sms_webhooks_total{provider=\"twilio\",result=\"forbidden\"} 4$"
 '
 
 test_case 'Twilio: a query string is part of what is signed' '
