@@ -2,7 +2,7 @@
 # so adding a module or a handler is adding a file.
 
 CC      ?= cc
-PKGS    := libpq libpcre2-8 libmicrohttpd jansson libcrypto libcurl
+PKGS    := libpq libpcre2-8 libmicrohttpd jansson libssl libcrypto libcurl
 CPPFLAGS_ALL = -D_GNU_SOURCE -Iengine -Ihandlers -Ibuild $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
 CFLAGS_ALL = -std=c17 -Wall -Wextra -Werror -pthread $(CFLAGS)

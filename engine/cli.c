@@ -2,6 +2,7 @@
 #include "config.h"
 #include "log.h"
 #include "migrate.h"
+#include "queue.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -22,11 +23,14 @@ const struct cli_command cli_commands[] = {
     {"team", cli_team, "tocsin team add|list|show ...", "local teams"},
     {"event", cli_event, "tocsin event add|list|show ...", "events and their RSVPs"},
     {"config", cli_config, "tocsin config example|check", "print the example config, or check one"},
+    {"queue", cli_queue, "tocsin queue status [--json]", "outbound queue: counts and delay"},
     {"demo", cli_demo, "tocsin demo", "load the demo team, event and people (once)"},
     {"sms-estimate", cli_sms_estimate, "tocsin sms-estimate [--recipients N] [--kind K] TEXT",
      "what a text costs as SMS: GSM-7 or UCS-2, segments, total for N recipients"},
     {"sms-test", cli_sms_test, "tocsin sms-test [--provider P] --to NUMBER TEXT",
      "send one text now through the SMS gateway (outside the queue) and show its answer"},
+    {"sms-inject", cli_sms_inject, "tocsin sms-inject --from N --to N --text T [--id ID]",
+     "process one SMS as if a gateway had posted it; print the reply"},
     {NULL, NULL, NULL, NULL},
 };
 

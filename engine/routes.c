@@ -7,6 +7,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "sms_webhook.h"
+#include "unsubscribe.h"
 #include "util.h"
 
 #include <string.h>
@@ -43,5 +44,6 @@ const struct http_route http_routes[] = {
     {"GET|POST", "/sms/kannel", webhook_kannel},
     {"GET|POST", "/sms/kannel/dlr", webhook_kannel_dlr},
     {"POST", "/sms/generic", webhook_generic},
+    {"GET|POST", "/u/", unsubscribe_handle},
     {NULL, NULL, NULL},
 };

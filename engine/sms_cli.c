@@ -117,7 +117,7 @@ int cli_sms_test(int argc, char **argv)
     }
     if (!to || !text)
         return cli_fail(EX_USAGE, "sms-test", "usage: %s", test_usage);
-    const struct transport_ops *ops = sms_transport_named(provider);
+    const struct transport_ops *ops = transport_find(provider, "sms");
     if (!ops)
         return cli_fail(EX_USAGE, "sms-test", "no SMS gateway named %s", provider);
     struct transport *t = NULL;

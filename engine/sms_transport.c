@@ -13,16 +13,6 @@ struct transport {
     char *api_url;
 };
 
-const struct transport_ops *sms_transport_named(const char *name)
-{
-    static const struct transport_ops *const all[] = {&twilio_transport, &vonage_transport,
-                                                      &kannel_transport, &generic_transport};
-    for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-        if (strcmp(all[i]->name, name) == 0)
-            return all[i];
-    return NULL;
-}
-
 char *sms_public_url(const char *path)
 {
     const char *base = config_str("http", "public_url");

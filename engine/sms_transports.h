@@ -1,7 +1,8 @@
 /*
  * sms_transports — the SMS gateways as transports (engine/transport.h): Twilio REST,
  * Vonage SMS API, Kannel sendsms and a generic signed JSON POST. transport.c lists them
- * in its registry by name; [sms] provider chooses one.
+ * in its registry by name (their extern lines are in transport.h); [sms] provider
+ * chooses one.
  *
  * What they share (sms_transport.c): one keep-alive HTTP client per worker, the text
  * composed with sms_compose() (transliteration, STOP mention on campaigns — a no-op if
@@ -19,14 +20,6 @@
 #include "gsm.h"
 #include "httpc.h"
 #include "transport.h"
-
-extern const struct transport_ops twilio_transport;
-extern const struct transport_ops vonage_transport;
-extern const struct transport_ops kannel_transport;
-extern const struct transport_ops generic_transport;
-
-/* One of the four by name, or NULL. */
-const struct transport_ops *sms_transport_named(const char *name);
 
 /* What a provider file implements. */
 struct sms_outgoing {
