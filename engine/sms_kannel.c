@@ -25,8 +25,7 @@ static void kannel_build(const struct sms_outgoing *out, const char *api_url, st
     const char *secret = config_str("sms", "signing_secret");
     if (*secret) {
         struct buf with_secret = BUF_INIT;
-        buf_adds(&with_secret, dlr);
-        buf_adds(&with_secret, "&");
+        buf_adds(&with_secret, dlr); /* httpc_form_add() puts the '&' */
         httpc_form_add(&with_secret, "secret", secret);
         free(dlr);
         dlr = buf_detach(&with_secret);

@@ -196,20 +196,23 @@ test_case 'generic: signed JSON is recorded once; bad or missing signatures are 
   expect_eq "$(inbound generic)" 1
 '
 
-test_case 'every route answers 503 when the database is unreachable, and 405 on a wrong method' '
-  stop_daemon
-  port=$(free_port)
-  TOCSIN_DATABASE_URL="host=127.0.0.1 port=$port dbname=none user=postgres connect_timeout=2" \
-    start_daemon TOCSIN_SMS_TOKEN=$TOKEN TOCSIN_SMS_SIGNING_SECRET=$SECRET || true
-  # /healthz fails on purpose: wait for the port instead.
-  for _ in $(seq 1 50); do curl -s -o /dev/null "$HTTP/metrics" && break; sleep 0.1; done
+test_case 'every route answers 503 while the database is unreachable, and 405 on a wrong method' '
+  # Cut the daemon off: no new connections to this database, existing ones terminated.
+  PGDATABASE=postgres sql "ALTER DATABASE \"$TEST_DB\" ALLOW_CONNECTIONS false" >/dev/null
+  PGDATABASE=postgres sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '"'"'$TEST_DB'"'"'" >/dev/null
   out=$($H twilio "$HTTP/sms/twilio" $TOKEN MessageSid=SM0503 From=+33611111111 Body=HELP)
   expect_eq "${out%% *}" 503
-  expect_eq "$($H post-json "$HTTP/sms/generic" $SECRET "{\"id\":\"g-503\",\"from\":\"+33666666666\",\"text\":\"x\"}")" "503 database unreachable, retry later"
+  out=$($H post-json "$HTTP/sms/generic" $SECRET "{\"id\":\"g-503\",\"from\":\"+33666666666\",\"text\":\"x\"}")
+  expect_eq "${out%% *}" 503
   expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/sms/kannel?from=%2B33655555555&text=x&id=u503&secret=$SECRET")" 503
+  out=$(vonage_get concat=true concat-ref=DOWN concat-total=2 concat-part=1 msisdn=33633333333 messageId=D1 text=a)
+  expect_eq "${out##* }" 503
   expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/sms/twilio")" 405
-  stop_daemon
-  start_daemon TOCSIN_SMS_TOKEN=$TOKEN TOCSIN_SMS_SIGNING_SECRET=$SECRET
+  PGDATABASE=postgres sql "ALTER DATABASE \"$TEST_DB\" ALLOW_CONNECTIONS true" >/dev/null
+  # Back: the same request now goes through, once.
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN MessageSid=SM0503 From=+33611111111 Body=HELP)
+  expect_eq "${out%% *}" 200
+  expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id IN ('"'"'SM0503'"'"', '"'"'g-503'"'"', '"'"'u503'"'"')")" 1
 '
 
 # ---- GSM-7 / UCS-2 ---------------------------------------------------------------------
@@ -235,7 +238,7 @@ TEXTS
 
 test_case 'sms-estimate: a campaign text gets the STOP mention and costs segments x recipients' '
   out=$(TOCSIN_SMS_STOP_MENTION="STOP au 36173" TOCSIN_SMS_TRANSLITERATE=on "$TOCSIN" sms-estimate --recipients 1000 -- "« Manif » samedi – venez nombreux…")
-  echo "$out" | grep -qx "text: \"Manif\" samedi - venez nombreux... STOP au 36173"
+  echo "$out" | grep -qx "text: \" Manif \" samedi - venez nombreux... STOP au 36173"
   echo "$out" | grep -qx "encoding: gsm7"
   echo "$out" | grep -qx "segments: 1"
   echo "$out" | grep -qx "total: 1000 SMS for 1000 recipients"
@@ -285,7 +288,7 @@ test_case 'a timeout after the request was sent is ambiguous; a refused connecti
 
 test_case 'Vonage transport: no + in numbers, unicode type for UCS-2, client-ref, callback' '
   out=$(TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider vonage --id 42 --to +33611110002 "Prochaine réunion : jeudi, apportez vos idées ✊")
-  expect_eq "${out%% *} ${out#* }" "ok provider_id=V0002 retry_after=0 error=-"
+  echo "$out" | grep -Eqx "ok provider_id=V[0-9]{4} retry_after=0 error=-"
   expect_eq "$(last_request | field params to)" 33611110002
   expect_eq "$(last_request | field params type)" unicode
   expect_eq "$(last_request | field params client-ref)" 42
@@ -306,7 +309,7 @@ test_case 'Kannel transport: sendsms GET with coding, dlr-mask 31 and a dlr-url 
 
 test_case 'generic transport: signed JSON with the cost; a 4xx is permanent' '
   out=$(TOCSIN_SMS_API_URL=$API/generic "$TOCSIN" sms-test --provider generic --id 9 --to +33611110004 "JOIN")
-  expect_eq "$out" "ok provider_id=G0006 retry_after=0 error=-"
+  echo "$out" | grep -Eqx "ok provider_id=G[0-9]{4} retry_after=0 error=-"
   expect_eq "$(last_request | field params encoding) $(last_request | field params segments)" "gsm7 1"
   out=$(TOCSIN_SMS_API_URL=$API/generic "$TOCSIN" sms-test --provider generic --to +33611110400 "x") && exit 1
   expect_eq "${out%% *}" permanent
