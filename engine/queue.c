@@ -542,7 +542,7 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
 /* Sleep until a notification, the stop signal or the timeout. */
 static void wait_for_work(struct db *db, int64_t timeout_ms)
 {
-    PGconn *conn = db_conn(db);
+    PGconn *conn = db ? db_conn(db) : NULL; /* NULL: just sleep (database trouble) */
     PGnotify *note;
     bool pending = false;
     if (conn && PQconsumeInput(conn))
