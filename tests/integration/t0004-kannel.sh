@@ -68,6 +68,8 @@ for _ in $(seq 1 50); do curl -s "http://127.0.0.1:$ADMIN/status?password=admin-
 smsbox "$K/kannel.conf" >"$K/smsbox.out" 2>&1 & SB_PID=$!
 for _ in $(seq 1 50); do curl -s "http://127.0.0.1:$SENDSMS/" >/dev/null 2>&1 && break; sleep 0.1; done
 
+"$TOCSIN" team add paris-10 --name "Paris 10e" >/dev/null
+
 wait_for() { # seconds, shell condition
   local i
   for i in $(seq 1 $(($1 * 10))); do eval "$2" && return 0; sleep 0.1; done
@@ -80,6 +82,16 @@ test_case 'a text from the phone reaches tocsin through bearerbox and smsbox, on
   wait_for 10 "[ \"\$(sql \"SELECT count(*) FROM inbound_messages WHERE provider = '"'"'kannel'"'"'\")\" = 1 ]"
   expect_eq "$(sql "SELECT sender || '"'"' '"'"' || recipient || '"'"' '"'"' || body FROM inbound_messages WHERE provider = '"'"'kannel'"'"'")" "+33611111111 +33700000000 JOIN paris-10"
   sql "SELECT provider_id FROM inbound_messages WHERE provider = '"'"'kannel'"'"'" | grep -Eq "^[0-9a-f-]{36}$"
+'
+
+test_case 'the reply leaves through the queue and sendsms, reaches the phone, and is reported delivered' '
+  in_id=$(sql "SELECT id FROM inbound_messages WHERE provider = '"'"'kannel'"'"'")
+  wait_for 15 "[ \"\$(sql \"SELECT status FROM outbound_messages WHERE inbound_id = $in_id\")\" = delivered ]"
+  reply=$(sql "SELECT body FROM outbound_messages WHERE inbound_id = $in_id")
+  expect_eq "$(sql "SELECT provider_id = '"'"'tocsin-'"'"' || id FROM outbound_messages WHERE inbound_id = $in_id")" t
+  first_line=$(printf "%s" "$reply" | head -n 1)
+  grep -F "Got message" "$K/fakesmsc.out" | grep -qF "+33700000000 +33611111111 text ${first_line%% *}"
+  expect_eq "$(sql "SELECT sms_encoding IS NOT NULL AND sms_segments >= 1 FROM outbound_messages WHERE inbound_id = $in_id")" t
 '
 
 test_case 'a text from tocsin reaches the phone through smsbox and bearerbox, and its report comes back' '
