@@ -71,6 +71,8 @@ bool webhook_equal(const char *a, const char *b);
 /* base64(HMAC-SHA1(token, url + name1 + value1 + ...)), parameters sorted by name then
  * value, as Twilio signs X-Twilio-Signature. */
 char *twilio_signature(const char *token, const char *url, const struct form *params);
+/* The URL with the default port made explicit or implicit (both are tried), or NULL. */
+char *twilio_url_port_variant(const char *url);
 /* hex(HMAC-SHA256(secret, "&name=value" ...)) over the parameters sorted by name except
  * `sig`, '&' and '=' in values replaced by '_' — Vonage's "HMAC SHA-256" method. */
 char *vonage_signature(const char *secret, const struct form *params);

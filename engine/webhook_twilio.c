@@ -17,6 +17,32 @@
 
 static const char empty_twiml[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
 
+/* The same URL with the scheme's default port written out when it was implicit, or
+ * removed when it was explicit ("https://h/x" <-> "https://h:443/x"), as Twilio's own
+ * validators accept both; NULL for other ports. Caller frees. */
+char *twilio_url_port_variant(const char *url)
+{
+    const char *scheme_end = strstr(url, "://");
+    if (!scheme_end)
+        return NULL;
+    const char *port = NULL;
+    if (strncmp(url, "https://", 8) == 0)
+        port = "443";
+    else if (strncmp(url, "http://", 7) == 0)
+        port = "80";
+    else
+        return NULL;
+    const char *host = scheme_end + 3;
+    size_t host_len = strcspn(host, "/?#");
+    const char *colon = memchr(host, ':', host_len);
+    if (!colon)
+        return xasprintf("%.*s:%s%s", (int)(host + host_len - url), url, port, host + host_len);
+    size_t port_len = (size_t)(host + host_len - colon - 1);
+    if (port_len != strlen(port) || strncmp(colon + 1, port, port_len) != 0)
+        return NULL;
+    return xasprintf("%.*s%s", (int)(colon - url), url, host + host_len);
+}
+
 /* Parse the body and check the signature. 0: *params_r filled; -1: answered (400/403). */
 static int twilio_verified(struct http_request *req, struct form *params_r)
 {
@@ -42,6 +68,13 @@ static int twilio_verified(struct http_request *req, struct form *params_r)
     char *url = xasprintf("%.*s%s", (int)base_len, base, http_target(req));
     char *want = twilio_signature(token, url, params_r);
     bool ok = webhook_equal(given, want);
+    char *variant = ok ? NULL : twilio_url_port_variant(url);
+    if (variant) {
+        free(want);
+        want = twilio_signature(token, variant, params_r);
+        ok = webhook_equal(given, want);
+        free(variant);
+    }
     free(url);
     free(want);
     if (!ok) {

@@ -321,3 +321,18 @@ test_case 'campaign texts get the STOP mention, replies never do' '
   TOCSIN_SMS_STOP_MENTION="STOP au 36173" TOCSIN_SMS_API_URL=$API "$TOCSIN" sms-test --provider twilio --kind reply --to +33611110005 "Bienvenue"
   expect_eq "$(last_request | field params Body)" "Bienvenue"
 '
+
+# ---- behind a proxy: public_url is the outside URL --------------------------------------
+stop_daemon
+start_daemon TOCSIN_SMS_TOKEN=$TOKEN TOCSIN_HTTP_PUBLIC_URL=https://sms.example.org
+test_case 'behind a proxy, Twilio signs the public URL, with or without the default port' '
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN --sign-url https://sms.example.org/sms/twilio MessageSid=SMproxy1 From=+33611111111 Body=HELP)
+  expect_eq "${out%% *}" 200
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN --sign-url https://sms.example.org:443/sms/twilio MessageSid=SMproxy2 From=+33611111111 Body=HELP)
+  expect_eq "${out%% *}" 200
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN --sign-url https://sms.example.org:8443/sms/twilio MessageSid=SMproxy3 From=+33611111111 Body=HELP)
+  expect_eq "${out%% *}" 403
+  out=$($H twilio "$HTTP/sms/twilio" $TOKEN MessageSid=SMproxy4 From=+33611111111 Body=HELP)
+  expect_eq "${out%% *}" 403
+  expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '"'"'SMproxy%'"'"'")" 2
+'

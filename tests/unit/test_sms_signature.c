@@ -30,6 +30,28 @@ static void test_twilio_signature(void **state)
     form_release(&f);
 }
 
+static void expect_variant(const char *url, const char *want)
+{
+    char *got = twilio_url_port_variant(url);
+    if (want)
+        assert_string_equal(got, want);
+    else
+        assert_null(got);
+    free(got);
+}
+
+static void test_twilio_url_port_variants(void **state)
+{
+    (void)state;
+    expect_variant("https://sms.example.org/sms/twilio?a=1",
+                   "https://sms.example.org:443/sms/twilio?a=1");
+    expect_variant("https://sms.example.org:443/sms/twilio", "https://sms.example.org/sms/twilio");
+    expect_variant("http://h:80/x", "http://h/x");
+    expect_variant("http://h", "http://h:80");
+    expect_variant("https://h:8443/x", NULL);
+    expect_variant("ftp://h/x", NULL);
+}
+
 static void test_vonage_signature(void **state)
 {
     (void)state;
@@ -62,6 +84,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_twilio_signature),
+        cmocka_unit_test(test_twilio_url_port_variants),
         cmocka_unit_test(test_vonage_signature),
         cmocka_unit_test(test_generic_signature_and_compare),
     };
