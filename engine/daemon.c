@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "config.h"
 #include "http.h"
+#include "imap.h"
 #include "log.h"
 #include "migrate.h"
 #include "queue.h"
@@ -27,6 +28,7 @@ bool daemon_stopping(void)
  * while the rest is not ready or already winding down. */
 const struct daemon_duty daemon_duties[] = {
     {"outbound", queue_start, queue_stop},
+    {"imap", imap_start, imap_stop},
     {"http", http_start, http_stop},
     {NULL, NULL, NULL},
 };
