@@ -136,7 +136,12 @@ test_case 'Vonage: JSON POST with a signature, and a bad or missing sig is refus
   expect_eq "$code" 403
   code=$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/sms/vonage?msisdn=33644444444&messageId=J3&text=STOP")
   expect_eq "$code" 403
-  expect_eq "$(inbound vonage)" 2
+  sig=$($H vonage-sig $SECRET msisdn=33644444444 to=33700000000 messageId=F1 "text=RSVP a&b=c")
+  code=$(curl -s -o /dev/null -w "%{http_code}" --data-urlencode msisdn=33644444444 --data-urlencode to=33700000000 \
+    --data-urlencode messageId=F1 --data-urlencode "text=RSVP a&b=c" --data-urlencode sig=$sig "$HTTP/sms/vonage")
+  expect_eq "$code" 200
+  expect_eq "$(sql "SELECT body FROM inbound_messages WHERE provider_id = '"'"'F1'"'"'")" "RSVP a&b=c"
+  expect_eq "$(inbound vonage)" 3
 '
 
 test_case 'Vonage: bad concat fields and malformed JSON get 400' '
@@ -144,7 +149,7 @@ test_case 'Vonage: bad concat fields and malformed JSON get 400' '
   expect_eq "$out" "bad concat-ref, concat-total or concat-part 400"
   out=$(hit -H "Content-Type: application/json" -d "{\"msisdn\":" "$HTTP/sms/vonage")
   expect_eq "$out" "body is not valid JSON 400"
-  expect_eq "$(inbound vonage)" 2
+  expect_eq "$(inbound vonage)" 3
 '
 
 sql "INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key)
