@@ -56,6 +56,8 @@ int cli_team(int argc, char **argv);
 int cli_event(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_sms_estimate(int argc, char **argv);
+int cli_sms_test(int argc, char **argv);
 int cli_inject(int argc, char **argv);
 int cli_sms_inject(int argc, char **argv);
 

@@ -76,6 +76,9 @@ const struct config_key config_keys[] = {
      "Replace typographic quotes, dashes and similar to stay in GSM-7."},
     {"sms", "stop_mention", CONFIG_STRING, "", NULL,
      "Text appended to marketing SMS, e.g. \"STOP au 36173\". Empty: none."},
+    {"sms", "timeout", CONFIG_INT, "10", "1..120",
+     "Seconds an SMS API request may take; a timeout after sending is recorded as ambiguous, "
+     "never resent blindly."},
     {"sms", "rate", CONFIG_INT, "10", "0..100000",
      "Messages per second for the SMS transport, across all daemons (0: unlimited)."},
 

@@ -5,6 +5,7 @@
 #include "mail.h"
 #include "metrics.h"
 #include "token.h"
+#include "gsm.h"
 #include "transport.h"
 #include "util.h"
 
@@ -33,10 +34,13 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
                   char **error_r)
 {
     char person[24], contact[24], inbound[24], campaign[24], scope[24];
+    /* An SMS is stored as it will leave (transliterated, STOP mention on campaigns), so
+     * the cost the database computes for the row is the cost paid. */
+    char *sms_text = strcmp(m->channel, "sms") == 0 ? sms_compose(m->body, m->kind) : NULL;
     const char *params[] = {m->channel,
                             m->recipient,
                             m->subject ? m->subject : "",
-                            m->body,
+                            sms_text ? sms_text : m->body,
                             m->kind,
                             m->dedupe_key,
                             m->context ? m->context : "{}",
@@ -59,6 +63,7 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
         " UNION ALL SELECT id, false FROM outbound_messages WHERE dedupe_key = $6"
         "  AND NOT EXISTS (SELECT 1 FROM ins)",
         14, params, error_r);
+    free(sms_text);
     if (!res)
         return -1;
     int rc = 0;
@@ -544,7 +549,7 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
  * or backing off after a database error) waits for the stop signal or the timeout only. */
 static void wait_for_work(struct db *db, int64_t timeout_ms)
 {
-    PGconn *conn = db ? db_conn(db) : NULL;
+    PGconn *conn = db ? db_conn(db) : NULL; /* NULL: just sleep (database trouble) */
     PGnotify *note;
     bool pending = false;
     if (conn && PQconsumeInput(conn))

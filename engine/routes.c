@@ -7,6 +7,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "sms_webhook.h"
 #include "unsubscribe.h"
 #include "util.h"
 
@@ -72,6 +73,13 @@ static void handle_metrics(struct http_request *req)
 const struct http_route http_routes[] = {
     {"GET", "/healthz", handle_healthz},
     {"GET", "/metrics", handle_metrics},
+    {"POST", "/sms/twilio", webhook_twilio},
+    {"POST", "/sms/twilio/status", webhook_twilio_status},
+    {"GET|POST", "/sms/vonage", webhook_vonage},
+    {"GET|POST", "/sms/vonage/dlr", webhook_vonage_dlr},
+    {"GET|POST", "/sms/kannel", webhook_kannel},
+    {"GET|POST", "/sms/kannel/dlr", webhook_kannel_dlr},
+    {"POST", "/sms/generic", webhook_generic},
     {"GET|POST", "/u/", unsubscribe_handle},
     {NULL, NULL, NULL},
 };

@@ -14,8 +14,10 @@ static const struct transport_ops *const transports[] = {
     &smtp_transport,
     &spool_mail_transport,
     &spool_sms_transport,
-    /* SMS gateways: &twilio_transport, &vonage_transport, &kannel_transport,
-     * &generic_transport — added by their modules. */
+    &twilio_transport,
+    &vonage_transport,
+    &kannel_transport,
+    &generic_transport,
     NULL,
 };
 

@@ -70,6 +70,10 @@ long transport_rate(const struct transport_ops *t);
 extern const struct transport_ops smtp_transport;       /* smtp.c */
 extern const struct transport_ops spool_mail_transport; /* spool.c */
 extern const struct transport_ops spool_sms_transport;  /* spool.c */
+extern const struct transport_ops twilio_transport;     /* sms_twilio.c */
+extern const struct transport_ops vonage_transport;     /* sms_vonage.c */
+extern const struct transport_ops kannel_transport;     /* sms_kannel.c */
+extern const struct transport_ops generic_transport;    /* sms_generic.c */
 /* SMS gateways (twilio.c, vonage.c, kannel.c, generic.c) declare theirs here. */
 
 #endif

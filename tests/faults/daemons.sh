@@ -15,8 +15,7 @@ fault_case "$md_d daemon(s) on one database send a $md_n-recipient newsletter: e
   done
   wait_until "[ \$(count_status md$md_d sent) -eq $md_n ]" 120
   span=$(sql "SELECT extract(epoch FROM max(sent_at)) FROM outbound_messages WHERE dedupe_key LIKE '\''md$md_d-%'\''")
-  for p in "${started[@]}"; do kill -TERM $p; done
-  for p in "${started[@]}"; do wait $p; done
+  stop "${started[@]}"
   read total distinct < <(received md$md_d)
   expect_eq "$total $distinct" "$md_n $md_n"
   expect_eq "$(sql "SELECT max(attempts) FROM outbound_messages WHERE dedupe_key LIKE '\''md$md_d-%'\''")" 1

@@ -25,7 +25,7 @@ fault_case "kill -9 of the daemon $k9_kills time(s) during a $k9_n-recipient new
   daemon_bg k9-daemon.log "${env[@]}"
   wait_until "[ \$(count_status k9 sent) -eq $k9_n ]" 240
   t1=$(now_s)
-  kill -TERM $BG_PID; wait $BG_PID
+  stop $BG_PID
   expect_eq "$(count_status k9 sending)" 0
   read total distinct < <(received k9)
   expect_eq "$distinct" "$k9_n"

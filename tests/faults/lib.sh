@@ -14,6 +14,7 @@
 #   wait_until 'condition' [SECONDS]
 #   daemon_bg LOG [ENV=VALUE …]    one more `tocsin run` on a free port; sets BG_PID
 #   kill9 PID                 kill -9 and reap
+#   stop PID…                 SIGTERM and wait (the exit status of the last)
 FAULT_SCALE=${FAULT_SCALE:-small}
 PY=/usr/bin/python3
 PIDS=$TEST_DIR/background.pids
@@ -22,14 +23,17 @@ MOUNTS=$TEST_DIR/mounts
 scale() { if [ "$FAULT_SCALE" = full ]; then echo "$2"; else echo "$1"; fi; }
 
 track() { echo "$1" >> "$PIDS"; }
+# A process stopped and reaped by a case is forgotten at once: its pid may be reused.
+untrack() { [ -f "$PIDS" ] && sed -i "/^$1\$/d" "$PIDS"; return 0; }
 
 stop_tracked() {
   local p
   [ -f "$PIDS" ] || return 0
-  while read -r p; do kill -TERM "$p" 2>/dev/null || true; done < "$PIDS"
+  # kill_ours (lib.sh): a pid whose process ended may belong to someone else by now.
+  while read -r p; do kill_ours TERM "$p"; done < "$PIDS"
   while read -r p; do
     for _ in $(seq 1 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-    kill -9 "$p" 2>/dev/null || true
+    kill_ours KILL "$p"
   done < "$PIDS"
   rm -f "$PIDS"
 }
@@ -115,8 +119,16 @@ daemon_bg() {
 }
 
 kill9() {
-  kill -9 "$1" 2>/dev/null || true
+  kill_ours KILL "$1"
   wait "$1" 2>/dev/null || true
+  untrack "$1"
+}
+
+stop() {
+  local p rc=0
+  for p in "$@"; do kill_ours TERM "$p"; done
+  for p in "$@"; do wait "$p" || rc=$?; untrack "$p"; done
+  return $rc
 }
 
 now_s() { date +%s.%N; }

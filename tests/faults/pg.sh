@@ -55,7 +55,7 @@ fault_case "PostgreSQL stopped for $pg_outage s then restarted (-m fast) mid-new
   wait_until "[ \$(count_status pg sent) -eq $pg_n ]" 120
   wait_until "[ \$(sql \"SELECT count(*) FROM outbound_messages WHERE status IN ('\''queued'\'', '\''sending'\'')\") = 0 ]" 60
   kill -0 $d
-  kill -TERM $d; wait $d
+  stop $d
 
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''pg-%'\''")" $((pg_m + 1))
   expect_eq "$(sql "SELECT count(*) FROM memberships")" $((pg_m + 1))

@@ -14,13 +14,13 @@ fault_case "an SMTP relay answering 451 to 30% of messages, then away for $fl_ou
     TOCSIN_ENGINE_RETRY_MAX=4 TOCSIN_ENGINE_MAX_ATTEMPTS=30 TOCSIN_ENGINE_BATCH=20 TOCSIN_SMTP_RATE=$(scale 150 400)
   d=$BG_PID
   wait_until "[ \$(count_status fl sent) -ge $((fl_n / 3)) ]" 60
-  kill -TERM $SINK_PID; wait $SINK_PID || true
+  stop $SINK_PID || true
   down_at=$(count_status fl sent)
   sleep $fl_outage
   during=$(count_status fl sent)
   restart_sink flaky $port --tempfail-rate 0.3
   wait_until "[ \$(count_status fl sent) -eq $fl_n ]" 120
-  kill -TERM $d; wait $d
+  stop $d
   expect_eq "$during" "$down_at"
   read total distinct < <(received flaky)
   expect_eq "$total $distinct" "$fl_n $fl_n"

@@ -26,7 +26,7 @@ fault_case "a read-only spool directory: a clear error, the row stays queued, th
   grep -q "queue_send_result.*transport=spool result=transient.*Read-only file system" sp-daemon.log
   mount -o remount,rw ro
   wait_until "[ \$(sql \"SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''sp-ro%'\'' AND status = '\''sent'\''\") = 2 ]" 20
-  kill -TERM $d; wait $d
+  stop $d
   expect_eq "$(ls ro/spool/mail | wc -l) $(ls ro/spool/sms | wc -l)" "1 1"
   figure "read-only spool: rows stayed queued for $(sql "SELECT max(attempts) FROM outbound_messages WHERE dedupe_key LIKE '\''sp-ro%'\''") attempts, sent once writable"
 '
@@ -47,7 +47,7 @@ fault_case "a full spool disk: a clear error, the row stays queued, then goes on
   expect_eq "$(ls -A full/spool/mail | wc -l)" 0
   rm full/filler
   wait_until "[ \"\$(sql \"SELECT status FROM outbound_messages WHERE dedupe_key = '\''sp-full'\''\")\" = sent ]" 20
-  kill -TERM $d; wait $d
+  stop $d
   expect_eq "$(ls -A full/spool/mail | wc -l)" 1
 '
 else

@@ -50,6 +50,21 @@ expect_eq() {
   fi
 }
 
+# kill_ours SIGNAL PID…: signal only processes that are still ours (a tocsin binary or a
+# helper from this source tree). A pid whose process ended may already belong to another
+# process (pid_max is 32768 here): killing it blindly has ended unrelated test runs.
+kill_ours() {
+  local sig=$1 p cmd; shift
+  for p in "$@"; do
+    [ -n "$p" ] && [ "$p" -gt 1 ] 2>/dev/null || continue
+    cmd=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null) || continue
+    case "$cmd" in
+      *"$TOCSIN"*|*"$SRC"*|*"$TEST_DIR"*) kill -"$sig" "$p" 2>/dev/null ;;
+    esac
+  done
+  return 0
+}
+
 DAEMON_PID=
 start_daemon() {
   local port
@@ -69,7 +84,7 @@ start_daemon() {
 
 stop_daemon() {
   [ -n "$DAEMON_PID" ] || return 0
-  kill -TERM "$DAEMON_PID" 2>/dev/null
+  kill_ours TERM "$DAEMON_PID"
   wait "$DAEMON_PID" 2>/dev/null
   local rc=$?
   DAEMON_PID=

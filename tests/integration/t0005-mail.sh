@@ -6,7 +6,7 @@
 FIX=$SRC/tests/fixtures/mail
 IMAP_TOOL="/usr/bin/python3 $SRC/tests/integration/imap_tool.py"
 PROXY_PID=
-trap 'stop_daemon; dovecot_stop; [ -n "$PROXY_PID" ] && kill $PROXY_PID 2>/dev/null' EXIT
+trap 'stop_daemon; dovecot_stop; kill_ours TERM "$PROXY_PID"' EXIT
 
 # A signed token as token.c makes it, from the engine secret in the database.
 token() { # purpose id
@@ -37,7 +37,7 @@ dsn() { # status token
 # ends, also when an assertion fails half-way.
 # The daemon log since `mark=$(wc -l < "$TEST_DIR/daemon.log")` was taken.
 new_log() { tail -n +$((mark + 1)) "$TEST_DIR/daemon.log"; }
-start_reader() { start_daemon "$@" && trap 'stop_daemon; [ -n "$PROXY_PID" ] && kill $PROXY_PID 2>/dev/null' EXIT; }
+start_reader() { start_daemon "$@" && trap 'stop_daemon; kill_ours TERM "$PROXY_PID"' EXIT; }
 
 inbound_count() { sql "SELECT count(*) FROM inbound_messages WHERE channel = 'email'"; }
 

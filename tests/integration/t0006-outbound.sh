@@ -11,7 +11,7 @@ track() { echo "$1" >> "$PIDS"; }
 kill_tracked() { # [signal]
   [ -f "$PIDS" ] || return 0
   local p
-  while read -r p; do kill -"${1:-TERM}" "$p" 2>/dev/null || true; done < "$PIDS"
+  while read -r p; do kill_ours "${1:-TERM}" "$p"; done < "$PIDS"
   while read -r p; do
     for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
   done < "$PIDS"
