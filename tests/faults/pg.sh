@@ -2,8 +2,8 @@
 # supporters' messages keep arriving. The shared test cluster serves other scripts, so
 # this scenario runs its own private cluster (scripts/pg) in $TEST_DIR.
 # Proves: the daemon stays up and reconnects with backoff; while the database is down an
-# inbound message is refused with "try later" (sms-inject exit 75, webhooks 503, /healthz
-# 503); the sender's retries land exactly once after; the newsletter completes.
+# inbound message is refused with "try later" (webhooks 503, sms-inject exit 75, /healthz
+# 503); the senders' retries land exactly once after; the newsletter completes.
 pg_n=$(scale 500 5000)
 pg_m=$(scale 20 100)
 pg_outage=$(scale 3 10)
@@ -19,7 +19,8 @@ fault_case "PostgreSQL stopped for $pg_outage s then restarted (-m fast) mid-new
   newsletter pg $pg_n
   hport=$(free_port)
   daemon_bg pg-daemon.log TOCSIN_HTTP_LISTEN=127.0.0.1:$hport TOCSIN_SMTP_HOST=127.0.0.1 TOCSIN_SMTP_PORT=$SINK_PORT \
-    TOCSIN_SMTP_RATE=$(scale 100 400) TOCSIN_ENGINE_BATCH=25 TOCSIN_ENGINE_LEASE_SECONDS=5 TOCSIN_ENGINE_RETRY_BASE=1
+    TOCSIN_SMTP_RATE=$(scale 100 400) TOCSIN_ENGINE_BATCH=25 TOCSIN_ENGINE_LEASE_SECONDS=5 TOCSIN_ENGINE_RETRY_BASE=1 \
+    TOCSIN_HTTP_PUBLIC_URL=http://127.0.0.1:$hport TOCSIN_SMS_SIGNING_SECRET=pg-secret TOCSIN_SMS_TOKEN=pg-token
   d=$BG_PID
   health() { curl -s -o /dev/null -w "%{http_code}" --max-time 5 "http://127.0.0.1:$hport/healthz"; }
   wait_until "[ \"\$(health)\" = 200 ]" 20
@@ -37,9 +38,24 @@ fault_case "PostgreSQL stopped for $pg_outage s then restarted (-m fast) mid-new
      sleep 0.2
    done) &
   sender=$!
+  # A gateway: signed /sms/generic webhooks, each retried on 503 until accepted.
+  (for i in $(seq 1 $pg_m); do
+     while :; do
+       out=$($PY "$SRC/tests/integration/sms_helper.py" post-json "http://127.0.0.1:$hport/sms/generic" pg-secret \
+             "{\"id\":\"gw-$i\",\"from\":\"+336200$(printf %05d $i)\",\"to\":\"+33700000000\",\"text\":\"JOIN paris-10\"}")
+       echo "${out%% *}" >> webhook.codes
+       [ "${out%% *}" = 200 ] && break
+       [ "${out%% *}" = 503 ] || { echo "webhook: $out" >> inject.err; break; }
+       sleep 0.2
+     done
+     sleep 0.2
+   done) &
+  gateway=$!
   sleep 0.3
   "$SRC/scripts/pg" stop "$TEST_DIR/pgp"
   expect_eq "$(health)" 503
+  out=$($PY "$SRC/tests/integration/sms_helper.py" twilio "http://127.0.0.1:$hport/sms/twilio" pg-token MessageSid=SMdown From=+33610088888 To=+33700000000 "Body=JOIN paris-10")
+  expect_eq "${out%% *}" 503
   rc=0; "$TOCSIN" sms-inject --from +33610099999 --to +33700000000 --text "JOIN paris-10" --id pg-down > /dev/null 2>&1 || rc=$?
   expect_eq "$rc" 75
   frozen=$(date +%s)
@@ -50,7 +66,9 @@ fault_case "PostgreSQL stopped for $pg_outage s then restarted (-m fast) mid-new
   sleep 1
   "$SRC/scripts/pg" restart "$TEST_DIR/pgp"
   "$TOCSIN" sms-inject --from +33610099999 --to +33700000000 --text "JOIN paris-10" --id pg-down > /dev/null
+  $PY "$SRC/tests/integration/sms_helper.py" twilio "http://127.0.0.1:$hport/sms/twilio" pg-token MessageSid=SMdown From=+33610088888 To=+33700000000 "Body=JOIN paris-10" | grep -q "^200 "
   wait $sender
+  wait $gateway
   [ ! -s inject.err ] || { cat inject.err; false; }
   wait_until "[ \$(count_status pg sent) -eq $pg_n ]" 120
   wait_until "[ \$(sql \"SELECT count(*) FROM outbound_messages WHERE status IN ('\''queued'\'', '\''sending'\'')\") = 0 ]" 60
@@ -58,8 +76,10 @@ fault_case "PostgreSQL stopped for $pg_outage s then restarted (-m fast) mid-new
   stop $d
 
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''pg-%'\''")" $((pg_m + 1))
-  expect_eq "$(sql "SELECT count(*) FROM memberships")" $((pg_m + 1))
-  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE inbound_id IS NOT NULL")" $((pg_m + 1))
+  expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider = '\''generic'\'' AND provider_id LIKE '\''gw-%'\''")" $pg_m
+  expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider = '\''twilio'\''")" 1
+  expect_eq "$(sql "SELECT count(*) FROM memberships")" $((2 * pg_m + 2))
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE inbound_id IS NOT NULL")" $((2 * pg_m + 2))
   expect_eq "$(count_status pg sending)" 0
   read total distinct < <(received pgmx)
   expect_eq "$distinct" $pg_n
@@ -67,6 +87,8 @@ fault_case "PostgreSQL stopped for $pg_outage s then restarted (-m fast) mid-new
   [ "$dups" -le 100 ]
   refused=$(grep -c "^75$" inject.rc || true)
   [ "$refused" -ge 1 ]
+  refused_http=$(grep -c "^503$" webhook.codes || true)
+  [ "$refused_http" -ge 1 ]
   failures=$(grep -c "queue_claim_failed\|queue_record_failed" pg-daemon.log || true)
-  figure "PostgreSQL down ${pg_outage} s + a restart: $pg_m+1 inbound SMS applied once each ($refused refusals with exit 75 retried), newsletter $distinct/$pg_n received, $dups duplicate(s); daemon healthy $back_s s after the server came back; $failures claim/record failures logged while down (backoff 2, 4, 8 … s per worker)"
+  figure "PostgreSQL down ${pg_outage} s + a restart: $pg_m signed webhooks ($refused_http answered 503 and retried), $pg_m+1 sms-inject ($refused exit 75 retried) and one Twilio webhook (503, then 200): each applied once, newsletter $distinct/$pg_n received, $dups duplicate(s); daemon healthy $back_s s after the server came back; $failures claim/record failures logged while down (backoff 2, 4, 8 … s per worker)"
 '

@@ -1,0 +1,27 @@
+# Scenario: the same Twilio webhook delivered three times at once (Twilio retries a
+# request that timed out while the first is still being processed).
+# Proves: one inbound row, one effect (one membership), one reply queued and sent; every
+# copy is answered 200 so Twilio stops retrying.
+tw_rounds=$(scale 20 100)
+tw_token=twilio-auth-token-faults
+
+fault_case "the same signed Twilio webhook delivered 3 times concurrently, $tw_rounds times over: one effect and one reply each" '
+  sql "INSERT INTO teams (slug, name) VALUES ('\''paris-10'\'', '\''Paris 10e'\'') ON CONFLICT DO NOTHING" > /dev/null
+  port=$(free_port)
+  daemon_bg tw-daemon.log TOCSIN_HTTP_LISTEN=127.0.0.1:$port TOCSIN_HTTP_PUBLIC_URL=http://127.0.0.1:$port \
+    TOCSIN_SMS_TOKEN=$tw_token TOCSIN_ENGINE_SPOOL_DIR=$TEST_DIR/tw-spool
+  d=$BG_PID
+  wait_until "curl -fs http://127.0.0.1:$port/healthz > /dev/null" 20
+  $PY "$SRC/tests/faults/twilio_burst.py" "http://127.0.0.1:$port/sms/twilio" $tw_token $tw_rounds 3 > burst.out
+  cat burst.out
+  expect_eq "$(cat burst.out)" "200 $((tw_rounds * 3))"
+  q="FROM inbound_messages WHERE provider = '\''twilio'\'' AND provider_id LIKE '\''SMburst%'\''"
+  expect_eq "$(sql "SELECT count(*) $q")" $tw_rounds
+  expect_eq "$(sql "SELECT count(*) FROM memberships m JOIN contacts c ON c.person_id = m.person_id WHERE c.address LIKE '\''+3361300%'\''")" $tw_rounds
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE inbound_id IN (SELECT id $q)")" $tw_rounds
+  wait_until "[ \$(sql \"SELECT count(*) FROM outbound_messages WHERE inbound_id IN (SELECT id $q) AND status = '\''sent'\''\") = $tw_rounds ]" 30
+  stop $d
+  expect_eq "$(grep -l "^To: +3361300" tw-spool/sms/* | wc -l)" $tw_rounds
+  expect_eq "$(grep -h "^To: +3361300" tw-spool/sms/* | sort -u | wc -l)" $tw_rounds
+  figure "Twilio burst: $tw_rounds messages x 3 concurrent copies = $((tw_rounds * 3)) requests, all 200; $tw_rounds inbound rows, $tw_rounds memberships, $tw_rounds replies in the SMS spool"
+'
