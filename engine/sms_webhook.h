@@ -46,6 +46,13 @@ char *webhook_recipient(const char *raw);
 
 /* Process one inbound SMS; on failure the answer (503 or 500) is already sent. */
 int webhook_deliver(struct http_request *req, const struct inbound_message *msg);
+/* The checks every inbound SMS shares: a message id and a text (named as the provider names
+ * them, for the answer) and a sender that is a phone number. Answers 400 naming what is wrong and
+ * returns -1; otherwise 0 with *sender_r (E.164) and *recipient_r (E.164, or as given when it is
+ * not a number, e.g. a short code) owned by the caller. */
+int webhook_sms_fields(struct http_request *req, const char *id_name, const char *id,
+                       const char *text_name, const char *text, const char *from, const char *to,
+                       char **sender_r, char **recipient_r);
 
 /* A delivery report from `provider` about `provider_id`. `status` is "delivered",
  * "failed" or "sent" (intermediate), `detail` the provider's own word, `error` may be

@@ -121,6 +121,33 @@ char *webhook_recipient(const char *raw)
     return trimmed;
 }
 
+int webhook_sms_fields(struct http_request *req, const char *id_name, const char *id,
+                       const char *text_name, const char *text, const char *from, const char *to,
+                       char **sender_r, char **recipient_r)
+{
+    const char *reason = NULL;
+    *sender_r = *recipient_r = NULL;
+    if (!id || !*id) {
+        char *message = xasprintf("missing %s", id_name);
+        http_respond_text(req, 400, message);
+        free(message);
+        return -1;
+    }
+    if (!text) {
+        char *message = xasprintf("missing %s", text_name);
+        http_respond_text(req, 400, message);
+        free(message);
+        return -1;
+    }
+    *sender_r = webhook_sender(from, &reason);
+    if (!*sender_r) {
+        http_respond_text(req, 400, reason);
+        return -1;
+    }
+    *recipient_r = webhook_recipient(to);
+    return 0;
+}
+
 static void answer_db_failure(struct http_request *req, struct db *db, const char *what,
                               const char *error)
 {

@@ -48,20 +48,9 @@ void webhook_generic(struct http_request *req)
     }
     const char *id = form_get(&params, "id");
     const char *text = form_get(&params, "text");
-    if (!id || !*id) {
-        http_respond_text(req, 400, "missing id");
+    if (webhook_sms_fields(req, "id", id, "text", text, form_get(&params, "from"),
+                           form_get(&params, "to"), &sender, &recipient) < 0)
         goto out;
-    }
-    if (!text) {
-        http_respond_text(req, 400, "missing text");
-        goto out;
-    }
-    sender = webhook_sender(form_get(&params, "from"), &reason);
-    if (!sender) {
-        http_respond_text(req, 400, reason);
-        goto out;
-    }
-    recipient = webhook_recipient(form_get(&params, "to"));
     struct inbound_message msg = {
         .channel = "sms",
         .provider = "generic",

@@ -94,22 +94,10 @@ void webhook_twilio(struct http_request *req)
     if (!sid)
         sid = form_get(&params, "SmsSid");
     const char *body = form_get(&params, "Body");
-    const char *reason = NULL;
     char *sender = NULL, *recipient = NULL;
-    if (!sid || !*sid) {
-        http_respond_text(req, 400, "missing MessageSid");
+    if (webhook_sms_fields(req, "MessageSid", sid, "Body", body, form_get(&params, "From"),
+                           form_get(&params, "To"), &sender, &recipient) < 0)
         goto out;
-    }
-    if (!body) {
-        http_respond_text(req, 400, "missing Body");
-        goto out;
-    }
-    sender = webhook_sender(form_get(&params, "From"), &reason);
-    if (!sender) {
-        http_respond_text(req, 400, reason);
-        goto out;
-    }
-    recipient = webhook_recipient(form_get(&params, "To"));
     struct inbound_message msg = {
         .channel = "sms",
         .provider = "twilio",

@@ -150,22 +150,11 @@ void webhook_vonage(struct http_request *req)
         goto out;
     const char *message_id = param(&params, "messageId");
     const char *text = form_get(&params, "text");
-    if (!message_id) {
-        http_respond_text(req, 400, "missing messageId");
-        goto out;
-    }
-    if (!text) {
-        http_respond_text(req, 400, "missing text");
-        goto out;
-    }
     msisdn = vonage_number(param(&params, "msisdn"));
-    sender = webhook_sender(msisdn, &reason);
-    if (!sender) {
-        http_respond_text(req, 400, reason);
-        goto out;
-    }
     to = vonage_number(param(&params, "to"));
-    recipient = webhook_recipient(to);
+    if (webhook_sms_fields(req, "messageId", message_id, "text", text, msisdn, to, &sender,
+                           &recipient) < 0)
+        goto out;
     const char *concat = param(&params, "concat");
     const char *ref = concat_value(&params, "concat-ref");
     const char *total = concat_value(&params, "concat-total");

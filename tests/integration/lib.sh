@@ -50,14 +50,18 @@ expect_eq() {
   fi
 }
 
-# kill_ours SIGNAL PID…: signal only processes that are still ours (a tocsin binary or a
-# helper from this source tree). A pid whose process ended may already belong to another
+# kill_ours SIGNAL PID…: signal only processes that are still ours (a child of this script,
+# a tocsin binary, or a helper from this source tree or test directory). A pid whose process ended may already belong to another
 # process (pid_max is 32768 here): killing it blindly has ended unrelated test runs.
 kill_ours() {
   local sig=$1 p cmd; shift
   for p in "$@"; do
     [ -n "$p" ] && [ "$p" -gt 1 ] 2>/dev/null || continue
     cmd=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null) || continue
+    if [ "$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)" = "$$" ]; then
+      kill -"$sig" "$p" 2>/dev/null
+      continue
+    fi
     case "$cmd" in
       *"$TOCSIN"*|*"$SRC"*|*"$TEST_DIR"*) kill -"$sig" "$p" 2>/dev/null ;;
     esac

@@ -9,7 +9,7 @@ mkdir -p "$K"
 ADMIN=$(free_port) BOXES=$(free_port) SMSC=$(free_port) SENDSMS=$(free_port) WEB=$(free_port)
 BB_PID= SB_PID= FAKE_PID=
 stop_kannel() {
-  for p in $FAKE_PID $SB_PID $BB_PID; do kill "$p" 2>/dev/null; done
+  kill_ours TERM $FAKE_PID $SB_PID $BB_PID
   for p in $FAKE_PID $SB_PID $BB_PID; do wait "$p" 2>/dev/null; done
   FAKE_PID= SB_PID= BB_PID=
 }

@@ -252,7 +252,7 @@ test_case 'sms-estimate: a campaign text gets the STOP mention and costs segment
 # ---- outbound transports against a fake REST endpoint -----------------------------------
 /usr/bin/python3 "$SRC/tests/integration/fake_sms_api.py" "$TEST_DIR/api.port" "$TEST_DIR/api.log" $SECRET &
 API_PID=$!
-trap 'stop_daemon; kill $API_PID 2>/dev/null' EXIT
+trap 'stop_daemon; kill_ours TERM "$API_PID"' EXIT
 for _ in $(seq 1 50); do [ -f "$TEST_DIR/api.port" ] && break; sleep 0.1; done
 API="http://127.0.0.1:$(cat "$TEST_DIR/api.port")"
 export TOCSIN_SMS_ACCOUNT=AC123 TOCSIN_SMS_TOKEN=tok TOCSIN_SMS_FROM=+33700000000 \
