@@ -2,6 +2,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -71,10 +72,29 @@ PGconn *db_conn(struct db *db)
     return db->conn;
 }
 
+/* A connection the server closed while we were idle (a restart, pg_terminate_backend, an
+ * idle timeout) still says CONNECTION_OK until it is used, so the first statement after a
+ * database restart would fail (a 503 or a backed-off worker) although the server is back.
+ * The server's goodbye is already waiting on the socket: read it, and libpq marks the
+ * connection bad on the end of file. Outside a transaction only; a few rounds, since the
+ * FATAL message and the end of file may be read separately. Notifications read here stay
+ * queued for PQnotifies(). */
+static void notice_server_gone(struct db *db)
+{
+    if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+        return;
+    struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
+    for (int round = 0; round < 4 && pfd.fd >= 0 && poll(&pfd, 1, 0) > 0; round++)
+        if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK)
+            break;
+}
+
 /* Reconnect a broken connection, but never in the middle of a transaction: the
  * transaction's work is gone and the caller must learn that from the error. */
 static int ensure_connected(struct db *db, char **error_r)
 {
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+        notice_server_gone(db);
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
         return 0;
     if (db->conn && PQstatus(db->conn) != CONNECTION_OK)
