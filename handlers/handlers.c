@@ -290,6 +290,21 @@ int edit_distance(const char *a, const char *b, int max)
     return row[lb] > max ? max + 1 : row[lb];
 }
 
+int handler_reply_unknown(struct handler_ctx *ctx, const char *target, bool teams, bool events,
+                          const char *template, char **error_r)
+{
+    bool is_team = false;
+    char *close = handler_suggest(ctx, target, teams, events, &is_team, error_r);
+    if (!close && *error_r)
+        return -1;
+    json_object_set_new(ctx->vars, "target", json_string(target));
+    if (close)
+        json_object_set_new(ctx->vars, "suggestion", json_string(close));
+    free(close);
+    handler_reply(ctx, template, NULL);
+    return 1;
+}
+
 char *handler_suggest(struct handler_ctx *ctx, const char *line, bool teams, bool events,
                       bool *is_team_r, char **error_r)
 {
