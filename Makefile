@@ -20,7 +20,7 @@ OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(filter-out build/embedded.c,$(LIB_SRC))) $
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOCSIN_BIN ?= tocsin
 
-.PHONY: all deps test check run bench clean fuzz format unit-bins
+.PHONY: all deps test check run bench clean fuzz fuzz-bins format unit-bins
 all: $(TOCSIN_BIN) unit-bins
 
 $(TOCSIN_BIN): $(BUILD)/engine/main.o $(BUILD)/libtocsin.a
@@ -74,9 +74,26 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-local
 
-bench: deps
+bench:
+	@scripts/install-deps bench
 	@$(MAKE) --no-print-directory all
 	@scripts/run-bench
+
+# libFuzzer targets (clang): tests/fuzz/fuzz_NAME.c, each run by scripts/run-fuzz.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+
+fuzz:
+	@scripts/install-deps fuzz
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz/obj CFLAGS="$(FUZZ_FLAGS)" fuzz-bins
+	@scripts/run-fuzz
+
+fuzz-bins: $(FUZZ_BIN)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libtocsin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(BUILD)/libtocsin.a $(LDLIBS_ALL)
 
 format:
 	clang-format -i engine/*.[ch] handlers/*.[ch] tests/unit/*.c tools/*.c
