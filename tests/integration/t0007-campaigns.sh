@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# Campaigns and the scheduler: newsletters to segments, consent, quiet hours, pause/resume/
+# cancel, scheduled campaigns, reminders (once, even with two schedulers), event changes,
+# digests.
+. "$SRC/tests/integration/lib.sh"
+
+# Most cases are about who gets what, not the time of day the suite runs at.
+export TOCSIN_ENGINE_QUIET_HOURS=off
+clock() { # move tocsin_now() to the given Europe/Paris local time, or back with "reset"
+  sql "DELETE FROM settings WHERE name = 'test_clock_offset'"
+  [ "$1" = reset ] && return 0
+  sql "INSERT INTO settings (name, value) VALUES ('test_clock_offset',
+       (('$1'::timestamp AT TIME ZONE 'Europe/Paris') - now())::text)"
+}
+paris_in() { # local Paris time N (SQL interval) from now, as 'YYYY-MM-DD HH:MM'
+  sql "SELECT to_char((now() + interval '$1') AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD HH24:MI')"
+}
+outbound() { sql "SELECT count(*) FROM outbound_messages WHERE $1"; }
+
+"$TOCSIN" team add paris-10 --name "Paris 10e" >/dev/null
+"$TOCSIN" team add lyon-1 --name "Lyon 1er" >/dev/null
+cat > people.csv <<CSV
+email,phone,name,locale,timezone,teams,tags
+camille@example.org,0612345601,Camille Martin,fr,Europe/Paris,paris-10,tractage
+louis@example.org,0612345602,Louis Bernard,fr,Europe/Paris,paris-10 lyon-1,
+ana@example.org,0612345603,Ana Lopes,en,Europe/Paris,paris-10,tractage
+zoe@example.org,0612345604,Zoé Petit,fr,Europe/Paris,paris-10 lyon-1,
+yann@example.org,0612345605,Yann Le Gall,fr,America/Montreal,lyon-1,
+CSV
+"$TOCSIN" import people people.csv >/dev/null
+cat > news.tmpl <<'T'
+subject: Des nouvelles de {{team.name}}
+--- text
+Bonjour {{first_name}} ({{email}}),
+Samedi au marché. {{nickname}}
+Se désinscrire : {{unsubscribe_url}}
+--- html
+<p>Bonjour {{name}}</p>
+--- sms
+Bonjour {{first_name}}, samedi au marché ! {{stop_keyword}} pour arrêter.
+T
+# Louis leaves email for good; Zoé only for paris-10.
+sql "INSERT INTO consent (contact_id, channel, action, source)
+     SELECT id, 'email', 'opt_out', 'test' FROM contacts WHERE address = 'louis@example.org'"
+sql "INSERT INTO consent (contact_id, channel, scope, action, source)
+     SELECT c.id, 'email', t.id, 'opt_out', 'test' FROM contacts c, teams t
+     WHERE c.address = 'zoe@example.org' AND t.slug = 'paris-10'"
+
+test_case 'campaign create reports recipients and unknown variables, id on the last line' '
+  "$TOCSIN" campaign create --channel email --segment team:paris-10 --template news.tmpl > out
+  cat out
+  grep -qx "recipients: 2" out
+  grep -q "unknown variables, they will render empty: nickname" out
+  id=$(tail -n 1 out)
+  expect_eq "$(sql "SELECT status || '"'"' '"'"'|| segment FROM campaigns WHERE id = $id")" "draft team:paris-10"
+  expect_eq "$(outbound "true")" 0
+'
+
+test_case 'a team newsletter is enqueued once per member, opted-out people skipped' '
+  "$TOCSIN" campaign send 1 | grep -q "campaign 1: 2 enqueued"
+  expect_eq "$(sql "SELECT string_agg(recipient, '"'"' '"'"' ORDER BY recipient) FROM outbound_messages WHERE campaign_id = 1")" "ana@example.org camille@example.org"
+  expect_eq "$(sql "SELECT count(DISTINCT dedupe_key) FROM outbound_messages WHERE campaign_id = 1 AND dedupe_key LIKE '"'"'campaign:1:%'"'"' AND body = '"'"''"'"' AND kind = '"'"'campaign'"'"'")" 2
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages o JOIN teams t ON t.id = o.scope WHERE o.campaign_id = 1 AND t.slug = '"'"'paris-10'"'"'")" 2
+'
+
+test_case 'a second send enqueues nothing' '
+  "$TOCSIN" campaign send 1 | grep -q "campaign 1: 0 enqueued"
+  expect_eq "$(outbound "campaign_id = 1")" 2
+'
+
+test_case 'the fan-out skips exactly whom consent_allows() refuses (team-scoped opt-out too)' '
+  id=$("$TOCSIN" campaign create --channel email --segment "team:paris-10,team:lyon-1" --template news.tmpl | tail -n 1)
+  "$TOCSIN" campaign send $id >/dev/null
+  want=$(sql "SELECT string_agg(c.address, '"'"' '"'"' ORDER BY c.address) FROM people p JOIN contacts c ON c.person_id = p.id AND c.kind = '"'"'email'"'"'
+              WHERE consent_allows('"'"'email'"'"', c.address, (SELECT min(team_id) FROM memberships m WHERE m.person_id = p.id))")
+  got=$(sql "SELECT string_agg(recipient, '"'"' '"'"' ORDER BY recipient) FROM outbound_messages WHERE campaign_id = $id")
+  expect_eq "$got" "$want"
+  # Zoé opted out of paris-10 only: a lyon-1 newsletter reaches her.
+  id=$("$TOCSIN" campaign create --channel email --segment team:lyon-1 --template news.tmpl | tail -n 1)
+  "$TOCSIN" campaign send $id >/dev/null
+  expect_eq "$(sql "SELECT string_agg(recipient, '"'"' '"'"' ORDER BY recipient) FROM outbound_messages WHERE campaign_id = $id")" "yann@example.org zoe@example.org"
+'
+
+test_case 'each message is personalised at render time (name, email, unsubscribe link, HTML escaped)' '
+  sql "UPDATE people SET name = '"'"'Ana <b>Lopes</b>'"'"' WHERE name = '"'"'Ana Lopes'"'"'"
+  "$TOCSIN" campaign preview 1 --to ana@example.org > ana.txt
+  cat ana.txt
+  grep -q "^Subject: Des nouvelles de Paris 10e" ana.txt
+  grep -q "Bonjour Ana (ana@example.org)," ana.txt
+  grep -q "Se désinscrire : http://127.0.0.1:8025/u/[0-9a-z]*-[a-z2-7]\{16\}$" ana.txt
+  grep -q "<p>Bonjour Ana &lt;b&gt;Lopes&lt;/b&gt;</p>" ana.txt
+  sql "UPDATE people SET name = '"'"'Ana Lopes'"'"' WHERE name LIKE '"'"'Ana%'"'"'"
+'
+
+test_case 'segments: tag, intersection, event RSVPs; pending members get nothing' '
+  "$TOCSIN" campaign create --channel email --segment tag:tractage --template news.tmpl | grep -qx "recipients: 2"
+  "$TOCSIN" campaign create --channel email --segment "team:paris-10+tag:tractage" --template news.tmpl | grep -qx "recipients: 2"
+  "$TOCSIN" campaign create --channel email --segment "team:lyon-1+tag:tractage" --template news.tmpl | grep -qx "recipients: 0"
+  "$TOCSIN" event add --team paris-10 --slug marche --title "Marché" --starts "$(paris_in "10 days")" >/dev/null
+  sql "INSERT INTO rsvps (event_id, person_id, status) SELECT e.id, c.person_id, '"'"'yes'"'"' FROM events e, contacts c WHERE e.slug = '"'"'marche'"'"' AND c.address IN ('"'"'camille@example.org'"'"', '"'"'ana@example.org'"'"')"
+  "$TOCSIN" campaign create --channel email --segment event:marche --template news.tmpl | grep -qx "recipients: 2"
+  sql "UPDATE memberships SET status = '"'"'pending'"'"' WHERE person_id = (SELECT person_id FROM contacts WHERE address = '"'"'ana@example.org'"'"')"
+  "$TOCSIN" campaign create --channel email --segment all --template news.tmpl | grep -qx "recipients: 2"
+  sql "UPDATE memberships SET status = '"'"'active'"'"'"
+'
+
+test_case 'bad segments, templates and files are refused with a reason and no campaign row' '
+  before=$(sql "SELECT count(*) FROM campaigns")
+  set +e
+  "$TOCSIN" campaign create --channel email --segment "team:Bad Slug!" --template news.tmpl 2> e1; r1=$?
+  "$TOCSIN" campaign create --channel email --segment "team:nowhere" --template news.tmpl 2> e2; r2=$?
+  "$TOCSIN" campaign create --channel email --segment "region:x" --template news.tmpl 2> e3; r3=$?
+  printf "subject: x\n--- text\n{{#open}}never closed\n" > broken.tmpl
+  "$TOCSIN" campaign create --channel email --segment all --template broken.tmpl 2> e4; r4=$?
+  printf -- "--- text\nno subject\n" > nosubject.tmpl
+  "$TOCSIN" campaign create --channel email --segment all --template nosubject.tmpl 2> e5; r5=$?
+  "$TOCSIN" campaign create --channel email --segment all --template missing.tmpl 2> e6; r6=$?
+  "$TOCSIN" campaign create --channel fax --segment all --template news.tmpl 2> e7; r7=$?
+  set -e
+  cat e1 e2 e3 e4 e5 e6 e7
+  expect_eq "$r1 $r2 $r3 $r4 $r5 $r6 $r7" "65 65 65 65 65 66 65"
+  grep -q "lower-case letters" e1; grep -q "no team nowhere" e2; grep -q "expected team:, tag: or event:" e3
+  grep -q "line 1: section open is not closed" e4; grep -q "needs --subject" e5; grep -q "cannot read" e6
+  expect_eq "$(sql "SELECT count(*) FROM campaigns")" "$before"
+'
+
+test_case 'hostile segment values are data, never SQL' '
+  "$TOCSIN" campaign create --channel email --segment "tag:x'"'"'); DROP TABLE people;--" --template news.tmpl > out
+  grep -qx "recipients: 0" out
+  expect_eq "$(sql "SELECT count(*) FROM people")" 5
+'
+
+test_case 'an SMS campaign announces encoding and segments before sending' '
+  "$TOCSIN" campaign create --channel sms --segment team:paris-10 --template news.tmpl > out
+  cat out
+  grep -q "^sms: GSM-7, 1 segment per message, 4 segments in total$" out
+  printf -- "--- text\nПривет {{first_name}}! %s\n" "$(printf "x%.0s" $(seq 1 80))" > long.tmpl
+  "$TOCSIN" campaign create --channel sms --segment team:paris-10 --template long.tmpl | grep -q "^sms: UCS-2, 2 segments per message, 8 segments in total$"
+'
+
+test_case 'quiet hours hold a newsletter until 09:00 in each person'"'"'s zone; --urgent ignores them' '
+  tomorrow=$(sql "SELECT to_char((now() AT TIME ZONE '"'"'Europe/Paris'"'"')::date + 1, '"'"'YYYY-MM-DD'"'"')")
+  clock "$tomorrow 22:30"
+  id=$("$TOCSIN" campaign create --channel email --segment team:lyon-1 --template news.tmpl | tail -n 1)
+  TOCSIN_ENGINE_QUIET_HOURS=21:00-09:00 "$TOCSIN" campaign send $id >/dev/null
+  # Zoé in Paris waits for 09:00 Paris; Yann in Montréal (16:30 there) is not in quiet hours.
+  expect_eq "$(sql "SELECT to_char(next_attempt_at AT TIME ZONE '"'"'Europe/Paris'"'"', '"'"'YYYY-MM-DD HH24:MI'"'"') FROM outbound_messages WHERE campaign_id = $id AND recipient = '"'"'zoe@example.org'"'"'")" \
+    "$(sql "SELECT to_char('"'"'$tomorrow'"'"'::date + 1, '"'"'YYYY-MM-DD'"'"')") 09:00"
+  expect_eq "$(sql "SELECT next_attempt_at = tocsin_now() FROM outbound_messages WHERE campaign_id = $id AND recipient = '"'"'yann@example.org'"'"'")" t
+  id=$("$TOCSIN" campaign create --channel email --segment team:lyon-1 --template news.tmpl --urgent | tail -n 1)
+  TOCSIN_ENGINE_QUIET_HOURS=21:00-09:00 "$TOCSIN" campaign send $id >/dev/null
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE campaign_id = $id AND next_attempt_at = tocsin_now()")" 2
+  clock reset
+'
+
+test_case 'pause holds queued messages, resume releases them, cancel withdraws them' '
+  id=$("$TOCSIN" campaign create --channel sms --segment all --template news.tmpl | tail -n 1)
+  "$TOCSIN" campaign send $id >/dev/null
+  "$TOCSIN" campaign pause $id | grep -q "paused: 5 messages held"
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE campaign_id = $id AND next_attempt_at = '"'"'infinity'"'"'")" 5
+  ! "$TOCSIN" campaign send $id 2> err && grep -q "is paused" err
+  "$TOCSIN" campaign resume $id | grep -q "resumed (sending): 5 messages released"
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE campaign_id = $id AND next_attempt_at <= now()")" 5
+  "$TOCSIN" campaign cancel $id | grep -q "cancelled: 5 queued messages withdrawn"
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE campaign_id = $id AND status = '"'"'cancelled'"'"'")" 5
+  ! "$TOCSIN" campaign cancel $id 2> err && grep -q "already sent or cancelled" err
+  "$TOCSIN" campaign status $id --json | /usr/bin/python3 -c "import json,sys; s=json.load(sys.stdin)[0]; assert s[\"status\"]==\"cancelled\" and s[\"cancelled\"]==5 and s[\"queued\"]==0, s"
+'
+
+test_case 'a scheduled campaign goes out when its time comes, not before' '
+  at=$(paris_in "1 day")
+  id=$("$TOCSIN" campaign create --channel email --segment team:paris-10 --template news.tmpl --at "$at" --timezone Europe/Paris | tail -n 1)
+  expect_eq "$(sql "SELECT status FROM campaigns WHERE id = $id")" scheduled
+  "$TOCSIN" campaign tick >/dev/null
+  expect_eq "$(outbound "campaign_id = $id")" 0
+  clock "$(paris_in "1 day 1 minute")"
+  "$TOCSIN" campaign tick | grep -q "campaigns 1,"
+  expect_eq "$(outbound "campaign_id = $id")" 2
+  expect_eq "$(sql "SELECT status FROM campaigns WHERE id = $id")" sending
+  clock reset
+  ! "$TOCSIN" campaign create --channel email --segment all --template news.tmpl --at "tomorrow" 2> err && grep -q "YYYY-MM-DD HH:MM" err
+'
+
+test_case 'reminders: only those still ahead for a late event, once even with two schedulers at once' '
+  "$TOCSIN" event add --team paris-10 --slug reunion --title "Réunion" --starts "$(paris_in "3 hours")" --location "Café" >/dev/null
+  sql "INSERT INTO rsvps (event_id, person_id, status) SELECT e.id, c.person_id, '"'"'yes'"'"' FROM events e, contacts c WHERE e.slug = '"'"'reunion'"'"' AND c.kind = '"'"'email'"'"' AND c.address IN ('"'"'camille@example.org'"'"', '"'"'ana@example.org'"'"')"
+  "$TOCSIN" campaign tick >/dev/null
+  expect_eq "$(outbound "kind = '"'"'reminder'"'"'")" 0
+  clock "$(paris_in "1 hour 30 minutes")"
+  "$TOCSIN" campaign tick > a.out & a=$!
+  "$TOCSIN" campaign tick > b.out & b=$!
+  wait $a; wait $b
+  expect_eq "$(outbound "kind = '"'"'reminder'"'"'")" 2
+  expect_eq "$(sql "SELECT string_agg(dedupe_key, '"'"' '"'"' ORDER BY dedupe_key) FROM outbound_messages WHERE kind = '"'"'reminder'"'"'")" \
+    "$(sql "SELECT string_agg('"'"'reminder:'"'"' || e.id || '"'"':'"'"' || r.person_id || '"'"':7200'"'"', '"'"' '"'"' ORDER BY '"'"'reminder:'"'"' || e.id || '"'"':'"'"' || r.person_id || '"'"':7200'"'"') FROM events e JOIN rsvps r ON r.event_id = e.id WHERE e.slug = '"'"'reunion'"'"'")"
+  expect_eq "$(sql "SELECT context->>'"'"'prompt'"'"' || '"'"' '"'"' || (context->>'"'"'event_id'"'"' = (SELECT id::text FROM events WHERE slug = '"'"'reunion'"'"')) FROM outbound_messages WHERE kind = '"'"'reminder'"'"' AND recipient = '"'"'ana@example.org'"'"'")" "rsvp true"
+  # In the recipient'"'"'s language, the time in the event'"'"'s zone.
+  sql "SELECT body FROM outbound_messages WHERE kind = '"'"'reminder'"'"' AND recipient = '"'"'ana@example.org'"'"'" | grep -q "A reminder: Réunion is on [A-Z][a-z]*day [0-9]* [A-Z][a-z]* at [0-9][0-9]:[0-9][0-9], Café."
+  sql "SELECT body FROM outbound_messages WHERE kind = '"'"'reminder'"'"' AND recipient = '"'"'camille@example.org'"'"'" | grep -q "Petit rappel : Réunion a lieu [a-z]* [0-9]* [a-zéû]* à [0-9]*h[0-9]*, Café."
+  "$TOCSIN" campaign tick | grep -q "reminders 0"
+'
+
+test_case 'reminders: the 24h one for an event created long before, then the 2h one, never again after a restart' '
+  "$TOCSIN" event add --team paris-10 --slug demain --title "Demain" --starts "$(paris_in "20 hours")" >/dev/null
+  sql "UPDATE events SET created_at = now() - interval '"'"'2 days'"'"' WHERE slug = '"'"'demain'"'"'"
+  sql "INSERT INTO rsvps (event_id, person_id, status) SELECT e.id, c.person_id, '"'"'yes'"'"' FROM events e, contacts c WHERE e.slug = '"'"'demain'"'"' AND c.address = '"'"'camille@example.org'"'"'"
+  clock reset
+  start_daemon TOCSIN_ENGINE_SCHEDULER_INTERVAL=1
+  for _ in $(seq 1 50); do [ "$(outbound "dedupe_key LIKE '"'"'reminder:%:86400'"'"'")" = 1 ] && break; sleep 0.1; done
+  expect_eq "$(outbound "dedupe_key LIKE '"'"'reminder:%:86400'"'"'")" 1
+  stop_daemon
+  start_daemon TOCSIN_ENGINE_SCHEDULER_INTERVAL=1
+  sleep 1.5
+  stop_daemon
+  expect_eq "$(outbound "dedupe_key LIKE '"'"'reminder:%:86400'"'"'")" 1
+  clock "$(paris_in "19 hours")"
+  "$TOCSIN" campaign tick | grep -q "reminders 1"
+  expect_eq "$(outbound "dedupe_key LIKE '"'"'reminder:%:7200'"'"' AND recipient = '"'"'camille@example.org'"'"'")" 2
+  clock reset
+'
+
+test_case 'two daemons on one database: one scheduler is active, the other stands by' '
+  : > daemon.log
+  start_daemon TOCSIN_ENGINE_SCHEDULER_INTERVAL=1; first=$DAEMON_PID
+  start_daemon TOCSIN_ENGINE_SCHEDULER_INTERVAL=1; second=$DAEMON_PID
+  sleep 2
+  kill -TERM $first $second; wait $first $second 2>/dev/null || true
+  DAEMON_PID=
+  expect_eq "$(grep -c "event=scheduler_active" daemon.log)" 1
+  grep -q "event=scheduler_standby" daemon.log || expect_eq "$(grep -c scheduler_active daemon.log)" 1
+'
+
+test_case 'moving or cancelling an event tells everyone who said yes, once' '
+  "$TOCSIN" event move marche --starts "$(paris_in "12 days")" | grep -q "event marche moved: 2 people notified"
+  expect_eq "$(outbound "kind = '"'"'event_moved'"'"'")" 2
+  sql "SELECT subject FROM outbound_messages WHERE kind = '"'"'event_moved'"'"' AND recipient = '"'"'ana@example.org'"'"'" | grep -q "New time: Marché"
+  "$TOCSIN" event cancel marche | grep -q "event marche cancelled: 2 people notified"
+  ! "$TOCSIN" event cancel marche 2> err && grep -q "no scheduled event marche" err
+  expect_eq "$(outbound "kind = '"'"'event_cancelled'"'"'")" 2
+  expect_eq "$(sql "SELECT count(*) FROM activity WHERE kind IN ('"'"'event_moved'"'"', '"'"'event_cancelled'"'"')")" 2
+  ! "$TOCSIN" event move reunion --starts "soon" 2> err && grep -q "YYYY-MM-DD HH:MM" err
+'
+
+test_case 'digests: numbered items with the event ids in the context; nothing when nothing is new' '
+  sql "UPDATE people SET digest = '"'"'never'"'"'"
+  sql "UPDATE people SET digest = '"'"'daily'"'"' WHERE id = (SELECT person_id FROM contacts WHERE address = '"'"'yann@example.org'"'"')"
+  "$TOCSIN" event add --team lyon-1 --slug b-event --title "Second" --starts "$(paris_in "6 days")" >/dev/null
+  "$TOCSIN" event add --team lyon-1 --slug a-event --title "First" --starts "$(paris_in "5 days")" >/dev/null
+  "$TOCSIN" campaign tick | grep -q "digests 1"
+  body=$(sql "SELECT body FROM outbound_messages WHERE kind = '"'"'digest'"'"'")
+  echo "$body"
+  echo "$body" | grep -q "^1. First (Lyon 1er), "
+  echo "$body" | grep -q "^2. Second (Lyon 1er), "
+  expect_eq "$(sql "SELECT context->'"'"'digest_items'"'"' = jsonb_build_array((SELECT id FROM events WHERE slug = '"'"'a-event'"'"'), (SELECT id FROM events WHERE slug = '"'"'b-event'"'"')) FROM outbound_messages WHERE kind = '"'"'digest'"'"'")" t
+  clock "$(paris_in "1 day 1 hour")"
+  "$TOCSIN" campaign tick | grep -q "digests 0"
+  expect_eq "$(outbound "kind = '"'"'digest'"'"'")" 1
+  clock reset
+'
+
+test_case 'campaign status and list speak JSON' '
+  "$TOCSIN" campaign status 1 --json | /usr/bin/python3 -c "import json,sys; s=json.load(sys.stdin)[0]; assert s[\"enqueued\"]==2 and s[\"queued\"]==2 and s[\"segment\"]==\"team:paris-10\", s"
+  "$TOCSIN" campaign list --json | /usr/bin/python3 -c "import json,sys; l=json.load(sys.stdin); assert l[0][\"id\"]==1 and l[0][\"enqueued\"]==2, l"
+  ! "$TOCSIN" campaign status 999 2> err && grep -q "no campaign 999" err
+'
