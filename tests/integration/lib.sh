@@ -20,7 +20,12 @@ test_case() {
   local name=$1 body=$2 log
   _tap_n=$((_tap_n + 1))
   log="$TEST_DIR/case-$_tap_n.log"
-  if (set -e; eval "$body") >"$log" 2>&1; then
+  # The subshell must be a statement of its own: as an `if` condition or before `||`,
+  # bash ignores its set -e and only the body's last command would count.
+  local rc
+  (set -e; eval "$body") >"$log" 2>&1
+  rc=$?
+  if [ "$rc" -eq 0 ]; then
     echo "ok $_tap_n - $name"
   else
     echo "not ok $_tap_n - $name"
