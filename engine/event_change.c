@@ -72,9 +72,8 @@ int event_cancel_cli(struct db *db, int argc, char **argv)
 
 int event_move_cli(struct db *db, int argc, char **argv)
 {
-    static const struct option opts[] = {{"starts", required_argument, NULL, 'S'},
-                                         {"timezone", required_argument, NULL, 'z'},
-                                         {0}};
+    static const struct option opts[] = {
+        {"starts", required_argument, NULL, 'S'}, {"timezone", required_argument, NULL, 'z'}, {0}};
     const char *starts = NULL, *tz = NULL;
     int c;
     optind = 0;
@@ -84,8 +83,9 @@ int event_move_cli(struct db *db, int argc, char **argv)
         else if (c == 'z')
             tz = optarg;
         else
-            return cli_fail(EX_USAGE, "event move", "usage: tocsin event move SLUG --starts "
-                                                    "'YYYY-MM-DD HH:MM' [--timezone TZ]");
+            return cli_fail(EX_USAGE, "event move",
+                            "usage: tocsin event move SLUG --starts "
+                            "'YYYY-MM-DD HH:MM' [--timezone TZ]");
     }
     if (optind + 1 != argc || !starts)
         return cli_fail(EX_USAGE, "event move", "needs SLUG and --starts 'YYYY-MM-DD HH:MM'");
@@ -105,14 +105,14 @@ int event_move_cli(struct db *db, int argc, char **argv)
     if (db_begin(db, &error) < 0)
         return fail(db, "event move", error);
     const char *params[] = {slug, starts, tz};
-    PGresult *res = db_exec(
-        db,
-        "UPDATE events SET timezone = coalesce($3, timezone),"
-        " starts_at = to_timestamp($2, 'YYYY-MM-DD HH24:MI')::timestamp"
-        "  AT TIME ZONE coalesce($3, timezone)"
-        " WHERE slug = lower($1) AND status = 'scheduled'"
-        "  AND $2 ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{1,2}:[0-9]{2}$' RETURNING id",
-        3, params, &error);
+    PGresult *res =
+        db_exec(db,
+                "UPDATE events SET timezone = coalesce($3, timezone),"
+                " starts_at = to_timestamp($2, 'YYYY-MM-DD HH24:MI')::timestamp"
+                "  AT TIME ZONE coalesce($3, timezone)"
+                " WHERE slug = lower($1) AND status = 'scheduled'"
+                "  AND $2 ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{1,2}:[0-9]{2}$' RETURNING id",
+                3, params, &error);
     if (!res)
         return fail(db, "event move", error);
     if (PQntuples(res) != 1) {
