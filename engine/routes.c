@@ -4,6 +4,7 @@
  * in the module that owns the work.
  */
 #include "buf.h"
+#include "confirm.h"
 #include "http.h"
 #include "metrics.h"
 #include "util.h"
@@ -35,5 +36,6 @@ static void handle_metrics(struct http_request *req)
 const struct http_route http_routes[] = {
     {"GET", "/healthz", handle_healthz},
     {"GET", "/metrics", handle_metrics},
+    {"GET|POST", "/c/", confirm_handle},
     {NULL, NULL, NULL},
 };

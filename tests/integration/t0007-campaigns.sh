@@ -277,3 +277,13 @@ test_case 'campaign status and list speak JSON' '
   must_fail "$TOCSIN" campaign status 999 2> err
   grep -q "no campaign 999" err
 '
+
+test_case 'a forged confirmation link is refused and changes nothing; GET never confirms' '
+  sql "UPDATE memberships SET status = '"'"'pending'"'"' WHERE person_id = (SELECT person_id FROM contacts WHERE address = '"'"'yann@example.org'"'"')"
+  start_daemon
+  expect_eq "$(curl -s -o /dev/null -w "%{http_code}" -X POST "$HTTP/c/5-aaaaaaaaaaaaaaaa")" 403
+  expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/c/nonsense")" 403
+  stop_daemon
+  expect_eq "$(sql "SELECT count(*) FROM memberships WHERE status = '"'"'pending'"'"'")" 1
+  sql "UPDATE memberships SET status = '"'"'active'"'"'"
+'
