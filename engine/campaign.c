@@ -286,14 +286,15 @@ int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
                             count,
                             c->created_by ? creator : NULL,
                             c->source ? c->source : "cli",
-                            c->at ? "scheduled" : "draft",
+                            c->at || c->start_now ? "scheduled" : "draft",
                             seg.single_team};
     PGresult *res = db_exec(
         db,
         "INSERT INTO campaigns (channel, segment, subject, template, scheduled_at, timezone,"
         " urgent, recipients, created_by, source, status, team_id)"
-        " VALUES ($1, $2, $3, $4, to_timestamp($5, 'YYYY-MM-DD HH24:MI')::timestamp"
-        " AT TIME ZONE $6, $6, $7::boolean, $8::integer, $9::bigint, $10, $11,"
+        " VALUES ($1, $2, $3, $4, coalesce(to_timestamp($5, 'YYYY-MM-DD HH24:MI')::timestamp"
+        " AT TIME ZONE $6, CASE WHEN $11 = 'scheduled' THEN tocsin_now() END), $6, $7::boolean, "
+        "$8::integer, $9::bigint, $10, $11,"
         " (SELECT t.id FROM teams t WHERE t.slug = $12))"
         " RETURNING id",
         12, params, error_r);

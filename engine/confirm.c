@@ -40,8 +40,8 @@ int confirm_request(struct db *db, int64_t person_id, int64_t contact_id, int64_
     char *token = NULL, *dedupe = NULL, *context = NULL;
     struct rendered_message m = {0};
     int rc = -1;
-    json_t *team = json_pack("{s:s, s:s}", "slug", PQgetvalue(res, 0, 1), "name",
-                             PQgetvalue(res, 0, 2));
+    json_t *team =
+        json_pack("{s:s, s:s}", "slug", PQgetvalue(res, 0, 1), "name", PQgetvalue(res, 0, 2));
     PQclear(res);
     if (campaign_person_vars(db, person_id, contact_id, team_id, &vars, error_r) < 0)
         goto out;
@@ -86,22 +86,22 @@ int confirm_apply(struct db *db, int64_t person_id, const char *source, const ch
     char p[24];
     const char *params[] = {id_text(person_id, p), source, evidence};
     /* One statement: activate, log each team, and append the opt-in when anything changed. */
-    PGresult *res = db_exec(
-        db,
-        "WITH confirmed AS ("
-        "  UPDATE memberships SET status = 'active' WHERE person_id = $1::bigint"
-        "   AND status = 'pending' RETURNING team_id),"
-        " logged AS ("
-        "  INSERT INTO activity (team_id, kind, payload)"
-        "  SELECT team_id, 'member_confirmed', jsonb_build_object('person_id', $1::bigint,"
-        "   'source', $2::text) FROM confirmed),"
-        " consented AS ("
-        "  INSERT INTO consent (contact_id, channel, action, source, evidence)"
-        "  SELECT c.id, 'email', 'opt_in', $2, $3 FROM contacts c"
-        "  WHERE c.person_id = $1::bigint AND c.kind = 'email'"
-        "   AND EXISTS (SELECT 1 FROM confirmed))"
-        " SELECT count(*) FROM confirmed",
-        3, params, error_r);
+    PGresult *res =
+        db_exec(db,
+                "WITH confirmed AS ("
+                "  UPDATE memberships SET status = 'active' WHERE person_id = $1::bigint"
+                "   AND status = 'pending' RETURNING team_id),"
+                " logged AS ("
+                "  INSERT INTO activity (team_id, kind, payload)"
+                "  SELECT team_id, 'member_confirmed', jsonb_build_object('person_id', $1::bigint,"
+                "   'source', $2::text) FROM confirmed),"
+                " consented AS ("
+                "  INSERT INTO consent (contact_id, channel, action, source, evidence)"
+                "  SELECT c.id, 'email', 'opt_in', $2, $3 FROM contacts c"
+                "  WHERE c.person_id = $1::bigint AND c.kind = 'email'"
+                "   AND EXISTS (SELECT 1 FROM confirmed))"
+                " SELECT count(*) FROM confirmed",
+                3, params, error_r);
     if (!res)
         return -1;
     *confirmed_r = atoi(PQgetvalue(res, 0, 0));
