@@ -25,6 +25,8 @@ const struct cli_command cli_commands[] = {
      "newsletters to a segment, and the scheduler's tick"},
     {"config", cli_config, "tocsin config example|check", "print the example config, or check one"},
     {"demo", cli_demo, "tocsin demo", "load the demo team, event and people (once)"},
+    {"sms-inject", cli_sms_inject, "tocsin sms-inject --from N --to N --text T [--id ID]",
+     "process one SMS as if a gateway had posted it; print the reply"},
     {NULL, NULL, NULL, NULL},
 };
 

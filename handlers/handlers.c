@@ -1,0 +1,434 @@
+/*
+ * The command table, and what the command files share: finding teams and events, the
+ * context of a bare answer, "did you mean", activity rows, messages to other people.
+ */
+#include "handlers.h"
+#include "queue.h"
+#include "template.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Pattern fragments. Patterns see normalised text (grammar.h): lower-case ASCII words
+ * separated by one space, no punctuation but '+' and '-'. */
+#define SLUG   "[a-z0-9][a-z0-9-]{0,62}"
+#define YES    "yes|yeah|yep|y|oui|ouais|o"
+#define NO     "nope|non|nan|no|n"
+#define MAYBE  "maybe|perhaps|peut-etre|peut etre|peutetre|ptet|p-e|pe"
+#define ANSWER "(?:" YES "|" NO "|" MAYBE ")"
+/* A target word that is not itself an answer: "RSVP oui" answers, it names no event. */
+#define TARGET "(?<target>(?!" ANSWER "(?: |$))" SLUG ")"
+#define GUESTS "(?: ?\\+ ?(?<guests>[0-9]{1,3}))?"
+
+/* Opt-out words are honoured anywhere in the line ("please STOP", "oui stop"): missing an
+ * opt-out costs a complaint, a false one costs a START. The word after names a team. */
+static const struct grammar_pattern stop_patterns[] = {
+    {"", "^(?:.* )?(?:stopall|stop)(?: (?<target>" SLUG "))?(?: .*)?$", 0},
+    {"en", "^(?:.* )?(?:unsubscribe|unsub|optout|opt-out)(?: (?<target>" SLUG "))?(?: .*)?$", 0},
+    {"fr",
+     "^(?:.* )?(?:arreter|arretez|arrete|arret|desinscrire|desinscription|desabonner|desabonnement)"
+     "(?: (?<target>" SLUG "))?(?: .*)?$",
+     0},
+    /* Words that are also ordinary English only count alone (carrier rule). */
+    {"en", "^(?:end|quit|cancel)$", 0},
+    {NULL, NULL, 0},
+};
+static const struct grammar_pattern start_patterns[] = {
+    {"en", "^(?:start|unstop)(?: " TARGET ")?$", 0},
+    {"fr", "^(?:reprendre)(?: " TARGET ")?$", 0},
+    {NULL, NULL, 0},
+};
+static const struct grammar_pattern help_patterns[] = {
+    {"en", "^help(?: .*)?$", 0},
+    {"fr", "^(?:aide|aidez-moi)(?: .*)?$", 0},
+    {"", "^(?:infos|info)(?: .*)?$", 0},
+    {NULL, NULL, 0},
+};
+static const struct grammar_pattern events_patterns[] = {
+    {"en", "^(?:events|event|upcoming)$", 0},
+    {"fr", "^(?:agenda|evenements|evenement)$", 0},
+    {NULL, NULL, 0},
+};
+static const struct grammar_pattern join_patterns[] = {
+    {"en", "^join(?: " TARGET ")?$", 0},
+    {"fr", "^(?:rejoindre|adherer)(?: " TARGET ")?$", 0},
+    {NULL, NULL, 0},
+};
+static const struct grammar_pattern leave_patterns[] = {
+    {"en", "^leave(?: " TARGET ")?$", 0},
+    {"fr", "^quitter(?: " TARGET ")?$", 0},
+    {NULL, NULL, 0},
+};
+/* CANCEL alone is an opt-out (stop_patterns, earlier in the table); ANNULER alone is not a
+ * carrier keyword, so it withdraws the RSVP of the last prompt. */
+static const struct grammar_pattern cancel_patterns[] = {
+    {"en", "^cancel " TARGET "$", 0},
+    {"fr", "^annuler(?: " TARGET ")?$", 0},
+    {NULL, NULL, 0},
+};
+static const struct grammar_pattern rsvp_patterns[] = {
+    {"", "^rsvp(?: " TARGET ")?(?: (?<answer>" ANSWER "))?" GUESTS "$", 0},
+    /* A bare answer, maybe with an event and guests: "OUI", "oui 12 +2". */
+    {"", "^(?<answer>" ANSWER ")(?: " TARGET ")?" GUESTS "$", GRAMMAR_LOOSE_TARGET},
+    /* A bare answer followed by chatter: "oui merci", "non désolé". */
+    {"", "^(?<answer>" ANSWER ")" GUESTS "(?: .*)?$", GRAMMAR_LOOSE_TARGET},
+    {NULL, NULL, 0},
+};
+
+/* Precedence is this order; see docs/commands.md before moving a row. */
+const struct handler handlers[] = {
+    {"stop", stop_patterns, check_stop, run_stop, true, "STOP [team]", "STOP [equipe]",
+     "stop all messages on this channel, or a team's", "ne plus rien recevoir, ou d'une equipe"},
+    {"start", start_patterns, check_start, run_start, false, "START [team]", "REPRENDRE [equipe]",
+     "receive messages again", "recevoir a nouveau les messages"},
+    {"help", help_patterns, check_help, run_help, false, "HELP", "AIDE", "this help", "cette aide"},
+    {"events", events_patterns, check_events, run_events, false, "EVENTS", "AGENDA",
+     "upcoming events of your teams", "les prochains evenements de vos equipes"},
+    {"join", join_patterns, check_join, run_join, true, "JOIN <team>", "REJOINDRE <equipe>",
+     "join a local team", "rejoindre une equipe locale"},
+    {"leave", leave_patterns, check_leave, run_leave, false, "LEAVE <team>", "QUITTER <equipe>",
+     "leave a team", "quitter une equipe"},
+    {"cancel", cancel_patterns, check_cancel, run_cancel, false, "CANCEL <event>",
+     "ANNULER <evenement>", "withdraw your RSVP", "annuler votre participation"},
+    {"rsvp", rsvp_patterns, check_rsvp, run_rsvp, true, "RSVP <event> YES|NO|MAYBE [+N]",
+     "OUI|NON|PEUT-ETRE [evenement] [+N]", "answer for an event, with N guests",
+     "repondre pour un evenement, avec N invites"},
+    {NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL},
+};
+
+const struct handler *handler_find(const char *name)
+{
+    for (const struct handler *h = handlers; h->name; h++)
+        if (strcmp(h->name, name) == 0)
+            return h;
+    return NULL;
+}
+
+static pthread_once_t grammar_once = PTHREAD_ONCE_INIT;
+static struct grammar *grammar;
+static char *grammar_error;
+
+/* The grammar sees only {command, patterns} of each row; that copy, like the compiled
+ * grammar, lives for the whole process. */
+static void grammar_build(void)
+{
+    size_t n = 0;
+    while (handlers[n].name)
+        n++;
+    struct grammar_rule *rules = xcalloc(n + 1, sizeof(*rules));
+    for (size_t i = 0; i < n; i++)
+        rules[i] = (struct grammar_rule){handlers[i].name, handlers[i].patterns};
+    grammar = grammar_new(rules, &grammar_error);
+}
+
+const struct grammar *handlers_grammar(char **error_r)
+{
+    pthread_once(&grammar_once, grammar_build);
+    if (!grammar)
+        *error_r = xstrdup(grammar_error ? grammar_error : "grammar: not compiled");
+    return grammar;
+}
+
+void handler_reply(struct handler_ctx *ctx, const char *template_name, const char *kind)
+{
+    ctx->reply_template = template_name;
+    ctx->reply_kind = kind ? kind : "reply";
+}
+
+static const char *id_text(int64_t id, char slot[24])
+{
+    snprintf(slot, 24, "%" PRId64, id);
+    return slot;
+}
+
+void event_info_release(struct event_info *e)
+{
+    free(e->slug);
+    free(e->title);
+    free(e->when_en);
+    free(e->when_fr);
+    free(e->location);
+    memset(e, 0, sizeof(*e));
+}
+
+static void event_from_row(const PGresult *res, struct event_info *e)
+{
+    e->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    e->team_id = db_value(res, 0, 1) ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
+    e->slug = xstrdup(PQgetvalue(res, 0, 2));
+    e->title = xstrdup(PQgetvalue(res, 0, 3));
+    e->when_en = xstrdup(PQgetvalue(res, 0, 4));
+    e->when_fr = xstrdup(PQgetvalue(res, 0, 5));
+    e->location = xstrdup(PQgetvalue(res, 0, 6));
+    e->capacity = db_value(res, 0, 7) ? atoi(PQgetvalue(res, 0, 7)) : -1;
+    e->open = PQgetvalue(res, 0, 8)[0] == 't';
+}
+
+#define EVENT_COLUMNS                                                                              \
+    "id, team_id, slug, title,"                                                                    \
+    " to_char(starts_at AT TIME ZONE timezone, 'YYYY-MM-DD HH24:MI'),"                             \
+    " to_char(starts_at AT TIME ZONE timezone, 'DD/MM/YYYY HH24\"h\"MI'),"                         \
+    " coalesce(location, ''), capacity, status = 'scheduled' AND starts_at > now()"
+
+int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct event_info *e,
+                       char **error_r)
+{
+    char slot[24];
+    const char *params[] = {id_text(id, slot)};
+    PGresult *res =
+        lock ? db_exec(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = $1 FOR UPDATE", 1,
+                       params, error_r)
+             : db_exec(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = $1", 1, params,
+                       error_r);
+    if (!res)
+        return -1;
+    int found = PQntuples(res) > 0;
+    if (found)
+        event_from_row(res, e);
+    PQclear(res);
+    return found;
+}
+
+int handler_find_event(struct handler_ctx *ctx, const char *ref, bool lock, struct event_info *e,
+                       char **error_r)
+{
+    /* A slug first (slugs may be all digits), then a number as reminders print it. The
+     * two are separate queries because SQL does not promise to test "is it a number"
+     * before casting it. */
+    const char *params[] = {ref};
+    PGresult *res = db_exec(ctx->db, "SELECT id FROM events WHERE slug = $1", 1, params, error_r);
+    if (!res)
+        return -1;
+    int64_t id = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    size_t len = strlen(ref);
+    if (!id && len > 0 && len <= 18 && strspn(ref, "0123456789") == len)
+        id = strtoll(ref, NULL, 10);
+    if (!id)
+        return 0;
+    return handler_load_event(ctx, id, lock, e, error_r);
+}
+
+int handler_context_event(struct handler_ctx *ctx, int64_t *event_id_r, char **error_r)
+{
+    *event_id_r = 0;
+    PGresult *res;
+    if (ctx->msg->reply_to_id) {
+        char slot[24];
+        const char *params[] = {id_text(ctx->msg->reply_to_id, slot)};
+        res = db_exec(ctx->db,
+                      "SELECT (context->>'event_id')::bigint FROM outbound_messages"
+                      " WHERE id = $1 AND context ? 'event_id'",
+                      1, params, error_r);
+    } else {
+        const char *params[] = {ctx->msg->channel, ctx->msg->sender};
+        res = db_exec(ctx->db,
+                      "SELECT (context->>'event_id')::bigint FROM outbound_messages"
+                      " WHERE channel = $1 AND recipient = $2 AND context ? 'event_id'"
+                      " ORDER BY created_at DESC, id DESC LIMIT 1",
+                      2, params, error_r);
+    }
+    if (!res)
+        return -1;
+    if (PQntuples(res) && db_value(res, 0, 0))
+        *event_id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+int handler_find_team(struct handler_ctx *ctx, const char *slug, int64_t *id_r, char **name_r,
+                      char **error_r)
+{
+    const char *params[] = {slug};
+    PGresult *res =
+        db_exec(ctx->db, "SELECT id, name FROM teams WHERE slug = $1", 1, params, error_r);
+    if (!res)
+        return -1;
+    int found = PQntuples(res) > 0;
+    if (found) {
+        *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (name_r)
+            *name_r = xstrdup(PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return found;
+}
+
+int edit_distance(const char *a, const char *b, int max)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return max + 1;
+    if ((int)(la > lb ? la - lb : lb - la) > max)
+        return max + 1;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0], best;
+        row[0] = (int)i;
+        best = row[0];
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            int v = diag + cost;
+            if (up + 1 < v)
+                v = up + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+            if (v < best)
+                best = v;
+        }
+        if (best > max)
+            return max + 1;
+    }
+    return row[lb] > max ? max + 1 : row[lb];
+}
+
+char *handler_suggest(struct handler_ctx *ctx, const char *line, bool teams, bool events,
+                      bool *is_team_r, char **error_r)
+{
+    PGresult *res = db_exec(ctx->db,
+                            "SELECT slug, true FROM teams WHERE $1"
+                            " UNION ALL SELECT slug, false FROM events WHERE $2"
+                            " AND status = 'scheduled' AND starts_at > now()"
+                            " ORDER BY 2 DESC, 1 LIMIT 5000",
+                            2, (const char *[]){teams ? "t" : "f", events ? "t" : "f"}, error_r);
+    if (!res)
+        return NULL;
+    char *best = NULL;
+    int best_d = 3;
+    char *copy = xstrdup(line);
+    char *save = NULL;
+    int words = 0;
+    for (char *w = strtok_r(copy, " ", &save); w && words < 12; w = strtok_r(NULL, " ", &save)) {
+        words++;
+        size_t len = strlen(w);
+        if (len < 3)
+            continue;
+        /* Short words tolerate one typo, longer ones two. */
+        int max = len <= 5 ? 1 : 2;
+        for (int r = 0; r < PQntuples(res); r++) {
+            int d = edit_distance(w, PQgetvalue(res, r, 0), max);
+            if (d <= max && d < best_d) {
+                best_d = d;
+                free(best);
+                best = xstrdup(PQgetvalue(res, r, 0));
+                *is_team_r = PQgetvalue(res, r, 1)[0] == 't';
+            }
+        }
+    }
+    free(copy);
+    PQclear(res);
+    return best;
+}
+
+json_t *handler_event_vars(const struct event_info *e, const char *locale)
+{
+    const char *when = strncmp(locale, "fr", 2) == 0 ? e->when_fr : e->when_en;
+    return json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)e->id, "slug", e->slug, "title",
+                     e->title, "when", when, "location", e->location);
+}
+
+int handler_list_events(struct handler_ctx *ctx, int limit, char **error_r)
+{
+    char person[24], lim[24];
+    const char *params[] = {id_text(ctx->person_id, person), id_text(limit, lim),
+                            strcmp(ctx->locale, "fr") == 0 ? "t" : "f"};
+    /* The events of my teams; someone in no team sees every upcoming event. */
+    PGresult *res = db_exec(
+        ctx->db,
+        "SELECT e.id, e.slug, e.title,"
+        " CASE WHEN $3::bool THEN to_char(e.starts_at AT TIME ZONE e.timezone, 'DD/MM HH24\"h\"MI')"
+        " ELSE to_char(e.starts_at AT TIME ZONE e.timezone, 'YYYY-MM-DD HH24:MI') END"
+        " FROM events e WHERE e.status = 'scheduled' AND e.starts_at > now()"
+        " AND (e.team_id IN (SELECT team_id FROM memberships WHERE person_id = $1)"
+        "  OR NOT EXISTS (SELECT 1 FROM memberships WHERE person_id = $1))"
+        " ORDER BY e.starts_at, e.id LIMIT $2",
+        3, params, error_r);
+    if (!res)
+        return -1;
+    json_t *list = json_array();
+    for (int r = 0; r < PQntuples(res); r++)
+        json_array_append_new(list,
+                              json_pack("{s:I, s:s, s:s, s:s}", "id",
+                                        (json_int_t)strtoll(PQgetvalue(res, r, 0), NULL, 10),
+                                        "slug", PQgetvalue(res, r, 1), "title",
+                                        PQgetvalue(res, r, 2), "when", PQgetvalue(res, r, 3)));
+    json_object_set_new(ctx->vars, "events", list);
+    PQclear(res);
+    return 0;
+}
+
+int handler_activity(struct handler_ctx *ctx, int64_t team_id, const char *kind, json_t *payload,
+                     char **error_r)
+{
+    if (!payload)
+        payload = json_object();
+    json_object_set_new(payload, "person_id", json_integer(ctx->person_id));
+    json_object_set_new(payload, "inbound_id", json_integer(ctx->inbound_id));
+    json_object_set_new(payload, "channel", json_string(ctx->msg->channel));
+    char *text = json_dumps(payload, JSON_COMPACT);
+    json_decref(payload);
+    char team[24];
+    const char *params[] = {team_id ? id_text(team_id, team) : NULL, kind, text};
+    int rc = db_run(ctx->db, "INSERT INTO activity (team_id, kind, payload) VALUES ($1, $2, $3)", 3,
+                    params, error_r);
+    free(text);
+    return rc;
+}
+
+int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, int64_t scope,
+                           const char *template_name, json_t *vars, const char *kind,
+                           const char *context, const char *dedupe_key, char **error_r)
+{
+    char person[24], team[24];
+    const char *params[] = {id_text(person_id, person), ctx->msg->channel,
+                            scope ? id_text(scope, team) : NULL};
+    /* A contact that may receive it, on the channel the seat was freed on if possible:
+     * an offer nobody can receive must not hold seats for a day. */
+    PGresult *res = db_exec(ctx->db,
+                            "SELECT c.id, c.kind, c.address, p.locale, p.name FROM contacts c"
+                            " JOIN people p ON p.id = c.person_id WHERE c.person_id = $1"
+                            " AND consent_allows(CASE c.kind WHEN 'phone' THEN 'sms'"
+                            "  ELSE 'email' END, c.address, $3::bigint)"
+                            " ORDER BY (c.kind = CASE $2 WHEN 'sms' THEN 'phone' ELSE 'email'"
+                            " END) DESC, c.id LIMIT 1",
+                            3, params, error_r);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) == 0)
+        goto out;
+    const char *channel = strcmp(PQgetvalue(res, 0, 1), "phone") == 0 ? "sms" : "email";
+    json_object_set_new(vars, "name", json_string(PQgetvalue(res, 0, 4)));
+    struct rendered_message m;
+    if (template_message(template_name, PQgetvalue(res, 0, 3), vars, &m, error_r) < 0) {
+        rc = -1;
+        goto out;
+    }
+    struct queue_new q = {
+        .channel = channel,
+        .recipient = PQgetvalue(res, 0, 2),
+        .subject = strcmp(channel, "email") == 0 ? m.subject : NULL,
+        .body = strcmp(channel, "sms") == 0 ? m.sms : m.text,
+        .kind = kind,
+        .dedupe_key = dedupe_key,
+        .context = context,
+        .person_id = person_id,
+        .contact_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+        .inbound_id = ctx->inbound_id,
+        .scope = scope,
+    };
+    /* The queue checks consent again at send time. */
+    rc = queue_enqueue(ctx->db, &q, NULL, NULL, error_r) < 0 ? -1 : 1;
+    template_message_release(&m);
+out:
+    PQclear(res);
+    return rc;
+}

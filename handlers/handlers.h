@@ -1,0 +1,129 @@
+/*
+ * handlers — one table of supporter commands; one file per command.
+ *
+ * handlers[] (handlers.c) is in precedence order: its patterns are the grammar, tried
+ * row by row, first match wins (docs/commands.md gives the reasons for the order).
+ * For each command inbound_process() calls check() — parse and validate; it may read
+ * but never writes — then, if check() returned 0, run(), which acts inside the inbound
+ * transaction. check() returns 1 when it already set a reply that answers the problem
+ * (unknown team, no such event): run() is skipped and nothing changes. Both return -1
+ * with *error_r (caller frees) on a database error; the transaction is then rolled back.
+ *
+ * A handler answers by naming a template and filling ctx->vars (handler_reply()); the
+ * caller renders it in ctx->locale and enqueues it. Other messages (a waitlist offer to
+ * someone else) go through handler_enqueue_person().
+ */
+#ifndef TOCSIN_HANDLERS_H
+#define TOCSIN_HANDLERS_H
+
+#include "db.h"
+#include "grammar.h"
+#include "inbound.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct handler_ctx {
+    struct db *db;
+    const struct inbound_message *msg;
+    const struct grammar_match *match;
+    int64_t inbound_id;
+    int64_t person_id, contact_id; /* 0 while the sender is unknown */
+    const char *locale;            /* "en" or "fr": the reply's language */
+    const char *source;            /* consent source: sms_keyword or email_command */
+    /* The reply: template name (NULL: no reply), variables, queue kind, context. */
+    const char *reply_template;
+    json_t *vars;
+    const char *reply_kind;
+    char *reply_context;
+    const char *status; /* inbound_messages.status to record; NULL: "applied" */
+    /* What check() resolved for run(). */
+    int64_t event_id, team_id;
+    char *team_name;
+};
+
+struct handler {
+    const char *name;
+    const struct grammar_pattern *patterns;
+    int (*check)(struct handler_ctx *ctx, char **error_r);
+    int (*run)(struct handler_ctx *ctx, char **error_r);
+    bool creates_sender; /* an unknown sender becomes a person (JOIN, RSVP, STOP) */
+    const char *usage_en, *usage_fr;
+    const char *help_en, *help_fr;
+};
+
+extern const struct handler handlers[]; /* terminated by a NULL name */
+
+const struct handler *handler_find(const char *name);
+/* The grammar compiled from handlers[] once per process; NULL with *error_r on failure. */
+const struct grammar *handlers_grammar(char **error_r);
+
+/* Set the reply (kind "reply" unless `kind`). */
+void handler_reply(struct handler_ctx *ctx, const char *template_name, const char *kind);
+
+struct event_info {
+    int64_t id, team_id;
+    char *slug, *title, *location;
+    char *when_en, *when_fr; /* local start time, written for each language */
+    int capacity;            /* -1: unlimited */
+    bool open;               /* scheduled and not started */
+};
+void event_info_release(struct event_info *e);
+/* Find an event by number or slug: 1 found, 0 not found, -1 error. */
+int handler_find_event(struct handler_ctx *ctx, const char *ref, bool lock, struct event_info *e,
+                       char **error_r);
+/* Load event `id` (FOR UPDATE when lock): 1 found, 0 not, -1 error. */
+int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct event_info *e,
+                       char **error_r);
+/* The event a bare answer refers to: the newest prompt sent to the sender on this channel
+ * (SMS) or the message it replies to (mail token). *event_id_r = 0 when none. */
+int handler_context_event(struct handler_ctx *ctx, int64_t *event_id_r, char **error_r);
+/* Find a team by slug: 1 found (id and name set, name caller frees), 0 not, -1 error. */
+int handler_find_team(struct handler_ctx *ctx, const char *slug, int64_t *id_r, char **name_r,
+                      char **error_r);
+/* The closest team or event slug to any word of `line` within a small edit distance, or
+ * NULL (caller frees). *is_team_r says which. */
+char *handler_suggest(struct handler_ctx *ctx, const char *line, bool teams, bool events,
+                      bool *is_team_r, char **error_r);
+/* Template variables describing an event for a reader of `locale` (new reference). */
+json_t *handler_event_vars(const struct event_info *e, const char *locale);
+/* List upcoming events of the sender's teams (or all, when none) into ctx->vars "events". */
+int handler_list_events(struct handler_ctx *ctx, int limit, char **error_r);
+
+int handler_activity(struct handler_ctx *ctx, int64_t team_id, const char *kind, json_t *payload,
+                     char **error_r);
+/* Enqueue a templated message about team `scope` (0: none) to another person, on the
+ * sender's channel if they have it, else their other one, skipping contacts whose consent
+ * refuses it. 1 queued, 0 nobody reachable, -1 error. */
+int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, int64_t scope,
+                           const char *template_name, json_t *vars, const char *kind,
+                           const char *context, const char *dedupe_key, char **error_r);
+/* Levenshtein distance, bounded: returns max+1 as soon as it exceeds max. */
+int edit_distance(const char *a, const char *b, int max);
+
+/* One pair per command file. */
+int check_join(struct handler_ctx *ctx, char **error_r);
+int run_join(struct handler_ctx *ctx, char **error_r);
+int check_leave(struct handler_ctx *ctx, char **error_r);
+int run_leave(struct handler_ctx *ctx, char **error_r);
+int check_rsvp(struct handler_ctx *ctx, char **error_r);
+int run_rsvp(struct handler_ctx *ctx, char **error_r);
+int check_cancel(struct handler_ctx *ctx, char **error_r);
+int run_cancel(struct handler_ctx *ctx, char **error_r);
+int check_stop(struct handler_ctx *ctx, char **error_r);
+int run_stop(struct handler_ctx *ctx, char **error_r);
+int check_start(struct handler_ctx *ctx, char **error_r);
+int run_start(struct handler_ctx *ctx, char **error_r);
+int check_help(struct handler_ctx *ctx, char **error_r);
+int run_help(struct handler_ctx *ctx, char **error_r);
+int check_events(struct handler_ctx *ctx, char **error_r);
+int run_events(struct handler_ctx *ctx, char **error_r);
+/* Not in the table: a stranger's command that may not create them (help, rate-limited). */
+int check_stranger_help(struct handler_ctx *ctx, char **error_r);
+int run_stranger_help(struct handler_ctx *ctx, char **error_r);
+/* Not in the table: text no pattern matched. */
+int check_unknown(struct handler_ctx *ctx, char **error_r);
+int run_unknown(struct handler_ctx *ctx, char **error_r);
+
+#endif

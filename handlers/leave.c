@@ -1,0 +1,38 @@
+/* LEAVE <team> — leave a team (the membership row is removed; activity keeps the trace). */
+#include "handlers.h"
+#include "team_common.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+int check_leave(struct handler_ctx *ctx, char **error_r)
+{
+    return team_resolve(ctx, "leave_which", true, error_r);
+}
+
+int run_leave(struct handler_ctx *ctx, char **error_r)
+{
+    char person[24], team[24];
+    snprintf(person, sizeof(person), "%" PRId64, ctx->person_id);
+    snprintf(team, sizeof(team), "%" PRId64, ctx->team_id);
+    const char *params[] = {person, team};
+    PGresult *res = db_exec(ctx->db,
+                            "DELETE FROM memberships WHERE person_id = $1 AND team_id = $2"
+                            " RETURNING role",
+                            2, params, error_r);
+    if (!res)
+        return -1;
+    bool removed = PQntuples(res) > 0;
+    PQclear(res);
+    json_object_set_new(ctx->vars, "team", team_vars(ctx));
+    if (!removed) {
+        ctx->status = "applied_noop";
+        handler_reply(ctx, "leave_not_member", NULL);
+        return 0;
+    }
+    if (handler_activity(ctx, ctx->team_id, "leave", NULL, error_r) < 0)
+        return -1;
+    handler_reply(ctx, "leave_ok", NULL);
+    return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * START — opt back in on this channel (`START`), or to one team's messages (`START
+ * paris-10`), by appending an opt_in to the consent ledger. Only START/UNSTOP/REPRENDRE
+ * re-enable: a YES never does (docs/commands.md).
+ */
+#include "consent.h"
+#include "handlers.h"
+#include "util.h"
+
+int check_start(struct handler_ctx *ctx, char **error_r)
+{
+    const char *target = ctx->match->target;
+    if (!target)
+        return 0;
+    int found = handler_find_team(ctx, target, &ctx->team_id, &ctx->team_name, error_r);
+    if (found < 0)
+        return -1;
+    if (!found) {
+        bool is_team = false;
+        char *close = handler_suggest(ctx, target, true, false, &is_team, error_r);
+        if (!close && *error_r)
+            return -1;
+        json_object_set_new(ctx->vars, "target", json_string(target));
+        if (close)
+            json_object_set_new(ctx->vars, "suggestion", json_string(close));
+        free(close);
+        handler_reply(ctx, "team_unknown", NULL);
+        return 1;
+    }
+    return 0;
+}
+
+int run_start(struct handler_ctx *ctx, char **error_r)
+{
+    if (consent_append(ctx->db, ctx->contact_id, ctx->msg->channel, ctx->team_id, "opt_in",
+                       ctx->source, ctx->msg->provider_id, error_r) < 0)
+        return -1;
+    json_t *payload = json_pack("{s:s}", "action", "opt_in");
+    if (handler_activity(ctx, ctx->team_id, "consent", payload, error_r) < 0)
+        return -1;
+    if (ctx->team_name)
+        json_object_set_new(
+            ctx->vars, "team",
+            json_pack("{s:s, s:s}", "slug", ctx->match->target, "name", ctx->team_name));
+    handler_reply(ctx, "start_ok", NULL);
+    return 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * STOP — opt out of this channel, or of one team's messages on it (`STOP paris-10`).
+ *
+ * The opt-out is appended to the consent ledger with its evidence (the provider's message
+ * id); the queue refuses later messages at send time. One confirmation is sent — the
+ * only message an opted-out destination receives (queue kind stop_confirmation) — and
+ * only when this STOP changed something, so two robots cannot ping-pong confirmations.
+ * A word after STOP that is not a team is ignored: the opt-out is then global, the safe
+ * reading of "STOP please".
+ */
+#include "consent.h"
+#include "handlers.h"
+#include "util.h"
+
+int check_stop(struct handler_ctx *ctx, char **error_r)
+{
+    const char *target = ctx->match->target;
+    if (target) {
+        int found = handler_find_team(ctx, target, &ctx->team_id, &ctx->team_name, error_r);
+        if (found < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int run_stop(struct handler_ctx *ctx, char **error_r)
+{
+    bool allowed;
+    if (consent_allows_address(ctx->db, ctx->msg->channel, ctx->msg->sender, ctx->team_id, &allowed,
+                               error_r) < 0)
+        return -1;
+    if (consent_append(ctx->db, ctx->contact_id, ctx->msg->channel, ctx->team_id, "opt_out",
+                       ctx->source, ctx->msg->provider_id, error_r) < 0)
+        return -1;
+    json_t *payload = json_pack("{s:s}", "action", "opt_out");
+    if (handler_activity(ctx, ctx->team_id, "consent", payload, error_r) < 0)
+        return -1;
+    if (!allowed) {
+        ctx->status = "applied_repeat";
+        return 0;
+    }
+    if (ctx->team_name)
+        json_object_set_new(
+            ctx->vars, "team",
+            json_pack("{s:s, s:s}", "slug", ctx->match->target, "name", ctx->team_name));
+    handler_reply(ctx, "stop_confirmation", "stop_confirmation");
+    return 0;
+}

@@ -1,0 +1,56 @@
+#include "team_common.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+static int list_teams(struct handler_ctx *ctx, bool mine, char **error_r)
+{
+    char person[24];
+    snprintf(person, sizeof(person), "%" PRId64, ctx->person_id);
+    const char *params[] = {person, mine ? "t" : "f"};
+    PGresult *res = db_exec(ctx->db,
+                            "SELECT slug, name FROM teams t WHERE NOT $2::bool OR EXISTS"
+                            " (SELECT 1 FROM memberships m WHERE m.team_id = t.id"
+                            "  AND m.person_id = $1) ORDER BY slug LIMIT 6",
+                            2, params, error_r);
+    if (!res)
+        return -1;
+    json_t *list = json_array();
+    for (int r = 0; r < PQntuples(res); r++)
+        json_array_append_new(list, json_pack("{s:s, s:s}", "slug", PQgetvalue(res, r, 0), "name",
+                                              PQgetvalue(res, r, 1)));
+    json_object_set_new(ctx->vars, "teams", list);
+    PQclear(res);
+    return 0;
+}
+
+int team_resolve(struct handler_ctx *ctx, const char *which_template, bool mine, char **error_r)
+{
+    const char *target = ctx->match->target;
+    if (!target) {
+        /* JOIN alone lists teams to join; LEAVE alone lists mine. */
+        if (list_teams(ctx, mine, error_r) < 0)
+            return -1;
+        handler_reply(ctx, which_template, NULL);
+        return 1;
+    }
+    int found = handler_find_team(ctx, target, &ctx->team_id, &ctx->team_name, error_r);
+    if (found != 0)
+        return found < 0 ? -1 : 0;
+    bool is_team = false;
+    char *close = handler_suggest(ctx, target, true, false, &is_team, error_r);
+    if (!close && *error_r)
+        return -1;
+    json_object_set_new(ctx->vars, "target", json_string(target));
+    if (close)
+        json_object_set_new(ctx->vars, "suggestion", json_string(close));
+    free(close);
+    handler_reply(ctx, "team_unknown", NULL);
+    return 1;
+}
+
+json_t *team_vars(const struct handler_ctx *ctx)
+{
+    return json_pack("{s:s, s:s}", "slug", ctx->match->target, "name", ctx->team_name);
+}
