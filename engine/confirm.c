@@ -1,10 +1,7 @@
 #include "confirm.h"
 #include "buf.h"
-#include "campaign_render.h"
 #include "config.h"
 #include "log.h"
-#include "queue.h"
-#include "template.h"
 #include "token.h"
 #include "util.h"
 
@@ -18,66 +15,14 @@ static const char *id_text(int64_t id, char slot[24])
     return slot;
 }
 
-int confirm_request(struct db *db, int64_t person_id, int64_t contact_id, int64_t team_id,
-                    int64_t inbound_id, const char *locale, char **error_r)
+char *confirm_url(struct db *db, int64_t person_id, char **error_r)
 {
-    char p[24], t[24];
-    const char *params[] = {id_text(person_id, p), id_text(team_id, t)};
-    PGresult *res = db_exec(db,
-                            "SELECT c.address, t.slug, t.name FROM contacts c, teams t"
-                            " WHERE c.person_id = $1 AND c.kind = 'email' AND t.id = $2"
-                            " ORDER BY c.id LIMIT 1",
-                            2, params, error_r);
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        *error_r = xasprintf("confirm: person %s has no email address or team %s is gone", p, t);
-        return -1;
-    }
-    char *address = xstrdup(PQgetvalue(res, 0, 0));
-    json_t *vars = NULL;
-    char *token = NULL, *dedupe = NULL, *context = NULL;
-    struct rendered_message m = {0};
-    int rc = -1;
-    json_t *team =
-        json_pack("{s:s, s:s}", "slug", PQgetvalue(res, 0, 1), "name", PQgetvalue(res, 0, 2));
-    PQclear(res);
-    if (campaign_person_vars(db, person_id, contact_id, team_id, &vars, error_r) < 0)
-        goto out;
-    json_object_set(vars, "team", team);
-    if (!(token = token_make(db, "confirm", person_id, error_r)))
-        goto out;
+    char *token = token_make(db, "confirm", person_id, error_r);
+    if (!token)
+        return NULL;
     char *url = xasprintf("%s/c/%s", config_str("http", "public_url"), token);
-    json_object_set_new(vars, "confirm_url", json_string(url));
-    free(url);
-    if (template_message("join_confirm", locale, vars, &m, error_r) < 0)
-        goto out;
-    dedupe = xasprintf("confirm:%s:%s", p, t);
-    context = xasprintf("{\"prompt\": \"confirm\", \"team_id\": %s}", t);
-    struct queue_new q = {.channel = "email",
-                          .recipient = address,
-                          .subject = m.subject,
-                          .body = m.text,
-                          .kind = "confirmation",
-                          .dedupe_key = dedupe,
-                          .context = context,
-                          .person_id = person_id,
-                          .contact_id = contact_id,
-                          .inbound_id = inbound_id,
-                          .scope = team_id};
-    if (queue_enqueue(db, &q, NULL, NULL, error_r) < 0)
-        goto out;
-    rc = 0;
-out:
-    template_message_release(&m);
-    json_decref(team);
-    json_decref(vars);
     free(token);
-    free(dedupe);
-    free(context);
-    free(address);
-    return rc;
+    return url;
 }
 
 int confirm_apply(struct db *db, int64_t person_id, const char *source, const char *evidence,

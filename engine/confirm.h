@@ -6,15 +6,15 @@
  * replying CONFIRM. Until then segments, reminders and digests skip them: the
  * confirmation is the only message they get.
  *
- * confirm_request() runs in the caller's transaction: it enqueues the confirmation
- * (template join_confirm in `locale`; kind 'confirmation'; dedupe_key
- * 'confirm:<person>:<team>'; context {"prompt": "confirm", "team_id": N}) to the contact,
- * with confirm_url = [http] public_url + /c/ + token_make("confirm", person id).
- * confirm_apply() also runs in the caller's transaction: every pending membership of the
+ * confirm_url() is the one-click link for a person: [http] public_url + /c/ +
+ * token_make("confirm", person id); caller frees; NULL with *error_r.
+ * The JOIN handler (handlers/join.c) keeps the membership pending and answers with the
+ * template join_confirm (kind 'confirmation', context {"prompt": "confirm"}).
+ * confirm_apply() runs in the caller's transaction: every pending membership of the
  * person becomes active, the consent ledger gets an email opt-in for their address
  * (source `source`, evidence `evidence`), activity a 'member_confirmed' row per team.
  * *confirmed_r counts memberships activated (0: nothing was pending).
- * Both return 0, or -1 with *error_r (caller frees).
+ * confirm_apply() returns 0, or -1 with *error_r (caller frees).
  */
 #ifndef TOCSIN_CONFIRM_H
 #define TOCSIN_CONFIRM_H
@@ -24,8 +24,7 @@
 
 #include <stdint.h>
 
-int confirm_request(struct db *db, int64_t person_id, int64_t contact_id, int64_t team_id,
-                    int64_t inbound_id, const char *locale, char **error_r);
+char *confirm_url(struct db *db, int64_t person_id, char **error_r);
 int confirm_apply(struct db *db, int64_t person_id, const char *source, const char *evidence,
                   int *confirmed_r, char **error_r);
 

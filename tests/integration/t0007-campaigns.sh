@@ -287,3 +287,79 @@ test_case 'a forged confirmation link is refused and changes nothing; GET never 
   expect_eq "$(sql "SELECT count(*) FROM memberships WHERE status = '"'"'pending'"'"'")" 1
   sql "UPDATE memberships SET status = '"'"'active'"'"'"
 '
+
+# ---- by SMS: organiser commands and digest answers (the command engine) ----
+CAMILLE=+33612345601 LOUIS=+33612345602 YANN=+33612345605
+inject() {
+  "$TOCSIN" sms-inject --from "$1" --to 36173 --text "$2" ${3:+--id "$3"} 2>>"$TEST_DIR/inject.log" ||
+    { local rc=$?; echo "exit $rc"; return $rc; }
+}
+"$TOCSIN" team organiser paris-10 camille@example.org >/dev/null
+
+test_case 'an organiser texts MSG, gets a code and the count, CONFIRM sends it as a campaign' '
+  clock reset
+  out=$(inject $CAMILLE "MSG paris-10 Rendez-vous samedi 10h au marché, venez nombreux !")
+  echo "$out"
+  code=$(echo "$out" | grep -o "[0-9]\{6\}" | head -n 1)
+  [ -n "$code" ]
+  echo "$out" | grep -q "touchera 4 personnes"
+  expect_eq "$(sql "SELECT count(*) FROM activity WHERE kind = '"'"'organiser_draft'"'"'")" 1
+  expect_eq "$(sql "SELECT count(*) FROM campaigns WHERE source = '"'"'sms'"'"'")" 0
+  out=$(inject $CAMILLE "CONFIRMER $code")
+  echo "$out"
+  echo "$out" | grep -q "part vers 4 personnes de Paris 10e"
+  id=$(sql "SELECT id FROM campaigns WHERE source = '"'"'sms'"'"'")
+  expect_eq "$(sql "SELECT channel || '"'"' '"'"' || segment || '"'"' '"'"' || status FROM campaigns WHERE id = $id")" "sms team:paris-10 scheduled"
+  "$TOCSIN" campaign tick | grep -q "campaigns 1"
+  expect_eq "$(outbound "campaign_id = $id")" 4
+  "$TOCSIN" campaign preview $id --to +33612345603 | grep -qx "Rendez-vous samedi 10h au marché, venez nombreux !"
+  expect_eq "$(sql "SELECT count(*) FROM activity WHERE kind IN ('"'"'organiser_confirmed'"'"', '"'"'organiser_message'"'"')")" 2
+  # The same code again sends nothing more.
+  inject $CAMILLE "CONFIRMER $code" | grep -q "Aucun message n'"'"'attend le code $code"
+  expect_eq "$(sql "SELECT count(*) FROM campaigns WHERE source = '"'"'sms'"'"'")" 1
+'
+
+test_case 'a code older than 15 minutes sends nothing; a non-organiser is refused politely' '
+  clock reset
+  code=$(inject $CAMILLE "MSG paris-10 Trop tard" | grep -o "[0-9]\{6\}" | head -n 1)
+  clock "$(paris_in "16 minutes")"
+  inject $CAMILLE "CONFIRMER $code" | grep -q "a expiré"
+  clock reset
+  expect_eq "$(sql "SELECT count(*) FROM campaigns WHERE source = '"'"'sms'"'"'")" 1
+  out=$(inject $LOUIS "MSG paris-10 Coucou tout le monde")
+  echo "$out"
+  echo "$out" | grep -q "seuls les organisateurs de Paris 10e"
+  expect_eq "$(sql "SELECT count(*) FROM organiser_drafts d JOIN contacts c ON c.person_id = d.person_id WHERE c.address = '"'"'$LOUIS'"'"'")" 0
+  expect_eq "$(sql "SELECT count(*) FROM activity WHERE kind = '"'"'organiser_refused'"'"'")" 2
+  inject $CAMILLE "MSG nowhere hello" | grep -q "pas d'"'"'équipe nowhere"
+'
+
+test_case 'digest numbering round-trips: "2 OUI" by SMS answers the second item'"'"'s event' '
+  clock reset
+  sql "UPDATE people SET channel = '"'"'sms'"'"', digest = '"'"'daily'"'"' WHERE id = (SELECT person_id FROM contacts WHERE address = '"'"'$YANN'"'"')"
+  "$TOCSIN" event add --team lyon-1 --slug c-event --title "Third" --starts "$(paris_in "7 days")" >/dev/null
+  "$TOCSIN" event add --team lyon-1 --slug d-event --title "Fourth" --starts "$(paris_in "8 days")" >/dev/null
+  clock "$(paris_in "1 day 1 hour")"
+  # A day later (a new digest), covering the last two days: every lyon-1 event so far.
+  sql "UPDATE digest_state SET last_at = now() - interval '"'"'2 days'"'"'"
+  "$TOCSIN" campaign tick | grep -q "digests 1"
+  clock reset
+  sql "SELECT body FROM outbound_messages WHERE kind = '"'"'digest'"'"' AND recipient = '"'"'$YANN'"'"'"
+  second=$(sql "SELECT context->'"'"'digest_items'"'"'->>1 FROM outbound_messages WHERE kind = '"'"'digest'"'"' AND recipient = '"'"'$YANN'"'"'")
+  expect_eq "$second" "$(sql "SELECT id FROM events WHERE slug = '"'"'b-event'"'"'")"
+  out=$(inject $YANN "2 OUI")
+  echo "$out"
+  expect_eq "$(sql "SELECT r.status FROM rsvps r JOIN contacts c ON c.person_id = r.person_id WHERE c.address = '"'"'$YANN'"'"' AND r.event_id = $second")" yes
+  expect_eq "$(sql "SELECT count(*) FROM rsvps r JOIN contacts c ON c.person_id = r.person_id WHERE c.address = '"'"'$YANN'"'"'")" 1
+  inject $YANN "9 OUI" | grep -q "9"
+  expect_eq "$(sql "SELECT count(*) FROM rsvps r JOIN contacts c ON c.person_id = r.person_id WHERE c.address = '"'"'$YANN'"'"'")" 1
+'
+
+test_case 'CONFIRM alone activates a pending membership (double opt-in) and only then do campaigns reach it' '
+  sql "UPDATE memberships SET status = '"'"'pending'"'"' WHERE person_id = (SELECT person_id FROM contacts WHERE address = '"'"'$YANN'"'"')"
+  "$TOCSIN" campaign create --channel sms --segment team:lyon-1 --template news.tmpl | grep -qx "recipients: 2"
+  inject $YANN "CONFIRMER" | grep -q "confirmé"
+  expect_eq "$(sql "SELECT count(*) FROM memberships WHERE status = '"'"'pending'"'"'")" 0
+  "$TOCSIN" campaign create --channel sms --segment team:lyon-1 --template news.tmpl | grep -qx "recipients: 3"
+  inject $YANN "CONFIRMER" | grep -q "rien à confirmer"
+'
