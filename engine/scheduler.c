@@ -19,6 +19,11 @@
 /* Arbitrary constant naming the scheduler among advisory locks (migrate uses 7310473610). */
 #define SCHEDULER_LOCK 731047361
 
+/* Rows a query takes at once, and how long one round may keep going batch after batch. */
+#define BATCH           "500"
+#define BATCH_ROWS      500
+#define ROUND_BUDGET_MS 20000
+
 int scheduler_reminder_offsets(const char *text, long offsets_r[SCHEDULER_MAX_OFFSETS])
 {
     int n = 0;
@@ -138,7 +143,8 @@ static json_t *event_vars(const PGresult *res, int row, int first_col, const cha
  * in counts, so a scheduler that was down, or an RSVP given late, gets the nearest
  * reminder and not every missed one at once; and an event created after a reminder's
  * moment does not get that reminder. */
-static int reminders_for_offset(struct db *db, long offset, long next, int *count_r, char **error_r)
+static int reminders_for_offset(struct db *db, long offset, long next, int *count_r, int *rows_r,
+                                char **error_r)
 {
     char off[24], nxt[24];
     snprintf(off, sizeof(off), "%ld", offset);
@@ -165,10 +171,11 @@ static int reminders_for_offset(struct db *db, long offset, long next, int *coun
         "  AND NOT EXISTS (SELECT 1 FROM memberships pm WHERE pm.person_id = p.id"
         "   AND pm.status = 'pending' AND NOT EXISTS (SELECT 1 FROM memberships am"
         "   WHERE am.person_id = p.id AND am.status = 'active'))"
-        " ORDER BY e.starts_at, p.id LIMIT 500",
+        " ORDER BY e.starts_at, p.id LIMIT " BATCH,
         2, params, error_r);
     if (!res)
         return -1;
+    *rows_r += PQntuples(res);
     int rc = 0;
     for (int i = 0; i < PQntuples(res) && !daemon_stopping(); i++) {
         int64_t person = strtoll(PQgetvalue(res, i, 0), NULL, 10);
@@ -213,7 +220,7 @@ static int reminders_for_offset(struct db *db, long offset, long next, int *coun
     return rc;
 }
 
-static int run_reminders(struct db *db, int *count_r, char **error_r)
+static int run_reminders(struct db *db, int *count_r, int *rows_r, char **error_r)
 {
     long offsets[SCHEDULER_MAX_OFFSETS];
     int n = scheduler_reminder_offsets(config_str("engine", "reminders"), offsets);
@@ -223,8 +230,8 @@ static int run_reminders(struct db *db, int *count_r, char **error_r)
         return -1;
     }
     for (int i = 0; i < n; i++)
-        if (reminders_for_offset(db, offsets[i], i + 1 < n ? offsets[i + 1] : 0, count_r, error_r) <
-            0)
+        if (reminders_for_offset(db, offsets[i], i + 1 < n ? offsets[i + 1] : 0, count_r, rows_r,
+                                 error_r) < 0)
             return -1;
     return 0;
 }
@@ -351,7 +358,7 @@ fail:
     return -1;
 }
 
-static int run_digests(struct db *db, int *count_r, char **error_r)
+static int run_digests(struct db *db, int *count_r, int *rows_r, char **error_r)
 {
     /* Due: never digested, or the last one is a period old. The first digest covers the
      * period before it. The contact is the preferred channel the person has not left. */
@@ -372,10 +379,11 @@ static int run_digests(struct db *db, int *count_r, char **error_r)
         "   WHEN 'daily' THEN interval '1 day' ELSE interval '7 days' END)"
         "  AND EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = p.id"
         "   AND m.status = 'active')"
-        " ORDER BY p.id LIMIT 500",
+        " ORDER BY p.id LIMIT " BATCH,
         0, NULL, error_r);
     if (!res)
         return -1;
+    *rows_r = PQntuples(res);
     int rc = 0;
     for (int i = 0; i < PQntuples(res) && !daemon_stopping(); i++)
         if (digest_one(db, res, i, count_r, error_r) < 0) {
@@ -426,10 +434,23 @@ int scheduler_tick(struct db *db, struct scheduler_report *report, char **error_
         return -1;
     report->finished = atoi(PQcmdTuples(res));
     PQclear(res);
-    if (run_reminders(db, &report->reminders, error_r) < 0)
-        return -1;
-    if (run_digests(db, &report->digests, error_r) < 0)
-        return -1;
+    /* Batch after batch until the work is done or the round's time is up; the next round
+     * goes on. A batch of reminders that created nothing (another scheduler raced us to
+     * them) ends the loop rather than spin. */
+    int64_t deadline = now_monotonic_ms() + ROUND_BUDGET_MS;
+    int rows, before;
+    do {
+        rows = 0;
+        before = report->reminders;
+        if (run_reminders(db, &report->reminders, &rows, error_r) < 0)
+            return -1;
+    } while (rows >= BATCH_ROWS && report->reminders > before && now_monotonic_ms() < deadline &&
+             !daemon_stopping());
+    do {
+        rows = 0;
+        if (run_digests(db, &report->digests, &rows, error_r) < 0)
+            return -1;
+    } while (rows >= BATCH_ROWS && now_monotonic_ms() < deadline && !daemon_stopping());
     if (report->campaigns || report->reminders || report->digests || report->finished)
         log_info("scheduler_tick", "campaigns=%d finished=%d reminders=%d digests=%d",
                  report->campaigns, report->finished, report->reminders, report->digests);
