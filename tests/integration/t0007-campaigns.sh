@@ -240,6 +240,17 @@ test_case 'two daemons on one database: one scheduler is active, the other stand
   grep -q "event=scheduler_standby" daemon.log || expect_eq "$(grep -c scheduler_active daemon.log)" 1
 '
 
+test_case 'tocsin run refuses bad quiet hours or reminder offsets with the key named' '
+  set +e
+  TOCSIN_ENGINE_QUIET_HOURS=late TOCSIN_HTTP_LISTEN=127.0.0.1:$(free_port) "$TOCSIN" run 2> err1; r1=$?
+  TOCSIN_ENGINE_REMINDERS=soon TOCSIN_HTTP_LISTEN=127.0.0.1:$(free_port) "$TOCSIN" run 2> err2; r2=$?
+  set -e
+  cat err1 err2
+  expect_eq "$r1 $r2" "69 69"
+  grep -q "quiet_hours = late: expected HH:MM-HH:MM or off" err1
+  grep -q "reminders = soon: expected offsets like 24h,2h,90m" err2
+'
+
 test_case 'moving or cancelling an event tells everyone who said yes, once' '
   "$TOCSIN" event move marche --starts "$(paris_in "12 days")" | grep -q "event marche moved: 2 people notified"
   expect_eq "$(outbound "kind = '"'"'event_moved'"'"'")" 2
