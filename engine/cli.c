@@ -2,6 +2,7 @@
 #include "config.h"
 #include "log.h"
 #include "migrate.h"
+#include "queue.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -24,6 +25,7 @@ const struct cli_command cli_commands[] = {
     {"campaign", cli_campaign, "tocsin campaign create|send|pause|resume|cancel|status ...",
      "newsletters to a segment, and the scheduler's tick"},
     {"config", cli_config, "tocsin config example|check", "print the example config, or check one"},
+    {"queue", cli_queue, "tocsin queue status [--json]", "outbound queue: counts and delay"},
     {"demo", cli_demo, "tocsin demo", "load the demo team, event and people (once)"},
     {"sms-inject", cli_sms_inject, "tocsin sms-inject --from N --to N --text T [--id ID]",
      "process one SMS as if a gateway had posted it; print the reply"},

@@ -4,6 +4,7 @@
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
+#include "queue.h"
 #include "scheduler.h"
 #include "util.h"
 
@@ -26,6 +27,7 @@ bool daemon_stopping(void)
 /* The order matters: the HTTP server starts last and stops first, so no webhook is taken
  * while the rest is not ready or already winding down. */
 const struct daemon_duty daemon_duties[] = {
+    {"outbound", queue_start, queue_stop},
     {"scheduler", scheduler_start, scheduler_stop},
     {"http", http_start, http_stop},
     {NULL, NULL, NULL},

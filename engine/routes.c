@@ -7,6 +7,7 @@
 #include "confirm.h"
 #include "http.h"
 #include "metrics.h"
+#include "unsubscribe.h"
 #include "util.h"
 
 #include <string.h>
@@ -37,5 +38,6 @@ const struct http_route http_routes[] = {
     {"GET", "/healthz", handle_healthz},
     {"GET", "/metrics", handle_metrics},
     {"GET|POST", "/c/", confirm_handle},
+    {"GET|POST", "/u/", unsubscribe_handle},
     {NULL, NULL, NULL},
 };

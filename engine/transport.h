@@ -18,6 +18,7 @@
 #ifndef TOCSIN_TRANSPORT_H
 #define TOCSIN_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +27,8 @@ struct outbound_msg {
     const char *channel;   /* "email" or "sms" */
     const char *recipient; /* address or E.164 number */
     const char *subject;
-    const char *body;      /* for email: the complete RFC 5322 message, headers included */
-    const char *kind;      /* reply, campaign, reminder, digest, stop_confirmation ... */
+    const char *body;          /* for email: the complete RFC 5322 message, headers included */
+    const char *kind;          /* reply, campaign, reminder, digest, stop_confirmation ... */
     const char *envelope_from; /* email: the VERP return path; sms: the sender id */
     int attempts;
 };
@@ -39,6 +40,8 @@ struct send_result {
     char *provider_id; /* may be NULL */
     char *error;       /* human-readable reason, NULL on SEND_OK */
     int retry_after_s; /* a provider's Retry-After, 0 if none */
+    bool hard_bounce;  /* SEND_PERMANENT because the address does not exist: the queue
+                          records an opt_out (source 'bounce') so it is never tried again */
 };
 
 struct transport;
@@ -55,5 +58,18 @@ struct transport_ops {
 /* The transport configured for a channel ([smtp] host empty or [sms] provider = spool
  * select the spool), or NULL with *error_r. */
 const struct transport_ops *transport_for(const char *channel, char **error_r);
+
+/* The transport called `name` for `channel`, or NULL (tests, `tocsin queue`). */
+const struct transport_ops *transport_find(const char *name, const char *channel);
+
+/* Messages per second allowed through `t` across all daemons ([smtp] rate, [sms] rate;
+ * the spool is never limited); 0 = unlimited. */
+long transport_rate(const struct transport_ops *t);
+
+/* Every transport, one definition in its own file, one row in transports[] (transport.c). */
+extern const struct transport_ops smtp_transport;       /* smtp.c */
+extern const struct transport_ops spool_mail_transport; /* spool.c */
+extern const struct transport_ops spool_sms_transport;  /* spool.c */
+/* SMS gateways (twilio.c, vonage.c, kannel.c, generic.c) declare theirs here. */
 
 #endif
