@@ -360,8 +360,9 @@ fail:
 
 static int run_digests(struct db *db, int *count_r, int *rows_r, char **error_r)
 {
-    /* Due: never digested, or the last one is a period old. The first digest covers the
-     * period before it. The contact is the preferred channel the person has not left. */
+    /* Due: the last digest is a period old; someone new gets their first one a period
+     * after they arrived (not at the first round after an import), covering that period.
+     * The contact is the preferred channel the person has not left. */
     PGresult *res = db_exec(
         db,
         "SELECT p.id, p.locale, p.timezone,"
@@ -375,8 +376,8 @@ static int run_digests(struct db *db, int *count_r, int *rows_r, char **error_r)
         "  ORDER BY (c.kind = CASE p.channel WHEN 'sms' THEN 'phone' ELSE 'email' END) DESC,"
         "   c.id LIMIT 1) ct ON true"
         " WHERE p.digest <> 'never'"
-        "  AND (d.last_at IS NULL OR d.last_at <= tocsin_now() - CASE p.digest"
-        "   WHEN 'daily' THEN interval '1 day' ELSE interval '7 days' END)"
+        "  AND coalesce(d.last_at, p.created_at) <= tocsin_now() - CASE p.digest"
+        "   WHEN 'daily' THEN interval '1 day' ELSE interval '7 days' END"
         "  AND EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = p.id"
         "   AND m.status = 'active')"
         " ORDER BY p.id LIMIT " BATCH,
@@ -399,11 +400,13 @@ static int run_digests(struct db *db, int *count_r, int *rows_r, char **error_r)
 int scheduler_tick(struct db *db, struct scheduler_report *report, char **error_r)
 {
     memset(report, 0, sizeof(*report));
-    PGresult *res = db_exec(db,
-                            "SELECT id FROM campaigns WHERE (status = 'scheduled'"
-                            " AND scheduled_at <= tocsin_now())"
-                            " OR (status = 'sending' AND NOT fanout_done) ORDER BY id LIMIT 100",
-                            0, NULL, error_r);
+    PGresult *res =
+        db_exec(db,
+                "SELECT id FROM campaigns WHERE (status = 'scheduled'"
+                " AND scheduled_at <= tocsin_now())"
+                " OR (status = 'sending' AND started_at IS NOT NULL AND NOT fanout_done)"
+                " ORDER BY id LIMIT 100",
+                0, NULL, error_r);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res) && !daemon_stopping(); i++) {

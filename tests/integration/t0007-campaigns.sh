@@ -267,7 +267,9 @@ test_case 'moving or cancelling an event tells everyone who said yes, once' '
 test_case 'digests: numbered items with the event ids in the context; nothing when nothing is new' '
   clock reset
   sql "UPDATE people SET digest = '"'"'never'"'"'"
-  sql "UPDATE people SET digest = '"'"'daily'"'"' WHERE id = (SELECT person_id FROM contacts WHERE address = '"'"'yann@example.org'"'"')"
+  sql "UPDATE people SET digest = '"'"'daily'"'"', created_at = now() - interval '"'"'8 days'"'"' WHERE id = (SELECT person_id FROM contacts WHERE address = '"'"'yann@example.org'"'"')"
+  # Someone who arrived less than a period ago gets no digest yet.
+  sql "UPDATE people SET digest = '"'"'daily'"'"' WHERE id = (SELECT person_id FROM contacts WHERE address = '"'"'zoe@example.org'"'"')"
   "$TOCSIN" event add --team lyon-1 --slug b-event --title "Second" --starts "$(paris_in "6 days")" >/dev/null
   "$TOCSIN" event add --team lyon-1 --slug a-event --title "First" --starts "$(paris_in "5 days")" >/dev/null
   "$TOCSIN" campaign tick | grep -q "digests 1"
@@ -280,10 +282,11 @@ test_case 'digests: numbered items with the event ids in the context; nothing wh
   "$TOCSIN" campaign tick | grep -q "digests 0"
   expect_eq "$(outbound "kind = '"'"'digest'"'"'")" 1
   clock reset
+  sql "UPDATE people SET digest = '"'"'never'"'"' WHERE id = (SELECT person_id FROM contacts WHERE address = '"'"'zoe@example.org'"'"')"
 '
 
 test_case 'campaign status and list speak JSON' '
-  "$TOCSIN" campaign status 1 --json | /usr/bin/python3 -c "import json,sys; s=json.load(sys.stdin)[0]; assert s[\"enqueued\"]==2 and s[\"queued\"]==2 and s[\"segment\"]==\"team:paris-10\", s"
+  "$TOCSIN" campaign status 1 --json | /usr/bin/python3 -c "import json,sys; s=json.load(sys.stdin)[0]; assert s[\"enqueued\"]==2 and s[\"queued\"]+s[\"sent\"]==2 and s[\"segment\"]==\"team:paris-10\", s"
   "$TOCSIN" campaign list --json | /usr/bin/python3 -c "import json,sys; l=json.load(sys.stdin); assert l[0][\"id\"]==1 and l[0][\"enqueued\"]==2, l"
   must_fail "$TOCSIN" campaign status 999 2> err
   grep -q "no campaign 999" err
@@ -373,4 +376,63 @@ test_case 'CONFIRM alone activates a pending membership (double opt-in) and only
   expect_eq "$(sql "SELECT count(*) FROM memberships WHERE status = '"'"'pending'"'"'")" 0
   "$TOCSIN" campaign create --channel sms --segment team:lyon-1 --template news.tmpl | grep -qx "recipients: 3"
   inject $YANN "CONFIRMER" | grep -q "rien à confirmer"
+'
+
+# ---- through the queue to a real SMTP server (aiosmtpd, tests/integration/smtp_sink.py) ----
+SINK_PORT=$(free_port)
+/usr/bin/python3 "$SRC/tests/integration/smtp_sink.py" "$SINK_PORT" "$TEST_DIR/mx" > "$TEST_DIR/mx.out" 2>&1 &
+SINK_PID=$!
+trap 'stop_daemon; kill $SINK_PID 2>/dev/null' EXIT
+for _ in $(seq 1 50); do grep -q ready "$TEST_DIR/mx.out" 2>/dev/null && break; sleep 0.1; done
+export TOCSIN_SMTP_HOST=127.0.0.1 TOCSIN_SMTP_PORT=$SINK_PORT TOCSIN_ENGINE_POLL_INTERVAL=1
+wait_until() { # 'condition' [seconds]
+  for _ in $(seq 1 $((${2:-20} * 10))); do eval "$1" && return 0; sleep 0.1; done
+  echo "timed out waiting for: $1"; return 1
+}
+delivered_to() { grep -l "^To: $1" "$TEST_DIR"/mx/new/* 2>/dev/null | wc -l; }
+"$TOCSIN" team add nl --name "Newsletter" >/dev/null
+cat > nl.csv <<CSV
+email,name,locale,timezone,teams
+alice@example.net,Alice Martin,fr,Europe/Paris,nl
+bruno@example.net,Bruno Petit,en,Europe/Paris,nl
+chloe@example.net,Chloe Roux,fr,Europe/Paris,nl
+CSV
+"$TOCSIN" import people nl.csv >/dev/null
+sql "UPDATE people SET digest = 'never'"
+sql "INSERT INTO consent (contact_id, channel, action, source)
+     SELECT id, 'email', 'opt_out', 'test' FROM contacts WHERE address = 'chloe@example.net'"
+
+test_case 'a team newsletter reaches each member exactly once over SMTP, personalised, with List-Unsubscribe' '
+  clock reset
+  id=$("$TOCSIN" campaign create --channel email --segment team:nl --template news.tmpl | tail -n 1)
+  "$TOCSIN" campaign send $id | grep -q "2 enqueued"
+  start_daemon
+  wait_until "[ \"\$(sql \"SELECT count(*) FROM outbound_messages WHERE campaign_id = $id AND status = '"'"'sent'"'"'\")\" = 2 ]"
+  "$TOCSIN" campaign send $id | grep -q "0 enqueued"
+  sleep 1.5
+  stop_daemon
+  expect_eq "$(delivered_to alice@example.net) $(delivered_to bruno@example.net) $(delivered_to chloe@example.net)" "1 1 0"
+  f=$(grep -l "^To: alice@example.net" "$TEST_DIR"/mx/new/*)
+  grep -q "^Subject: " "$f"
+  grep -q "Bonjour Alice (alice@example.net)," "$f"
+  grep -q "^List-Unsubscribe: <http" "$f"
+  grep -q "Bonjour Bruno (bruno@example.net)," "$(grep -l "^To: bruno@example.net" "$TEST_DIR"/mx/new/*)"
+  "$TOCSIN" campaign tick >/dev/null
+  expect_eq "$(sql "SELECT status FROM campaigns WHERE id = $id")" sent
+'
+
+test_case 'quiet hours hold a newsletter over SMTP and release it at 09:00' '
+  tomorrow=$(sql "SELECT to_char((now() AT TIME ZONE '"'"'Europe/Paris'"'"')::date + 1, '"'"'YYYY-MM-DD'"'"')")
+  clock "$tomorrow 22:30"
+  id=$("$TOCSIN" campaign create --channel email --segment team:nl --subject "Held {{first_name}}" --template news.tmpl | tail -n 1)
+  TOCSIN_ENGINE_QUIET_HOURS=21:00-09:00 "$TOCSIN" campaign send $id | grep -q "2 enqueued"
+  start_daemon TOCSIN_ENGINE_QUIET_HOURS=21:00-09:00
+  sleep 2.5
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE campaign_id = $id AND status = '"'"'queued'"'"'")" 2
+  expect_eq "$(grep -l "^Subject: Held" "$TEST_DIR"/mx/new/* | wc -l)" 0
+  clock "$(sql "SELECT to_char('"'"'$tomorrow'"'"'::date + 1, '"'"'YYYY-MM-DD'"'"')") 09:01"
+  wait_until "[ \"\$(sql \"SELECT count(*) FROM outbound_messages WHERE campaign_id = $id AND status = '"'"'sent'"'"'\")\" = 2 ]"
+  stop_daemon
+  clock reset
+  expect_eq "$(grep -l "^Subject: Held Alice" "$TEST_DIR"/mx/new/* | wc -l)" 1
 '
