@@ -19,6 +19,7 @@
 const struct cli_command cli_commands[] = {
     {"migrate", cli_migrate, "tocsin migrate", "apply pending database migrations"},
     {"run", cli_run, "tocsin run", "the daemon: HTTP webhooks, IMAP reader, outbound workers"},
+    {"inject", cli_inject, "tocsin inject < MESSAGE", "process one email from stdin (for an MTA pipe)"},
     {"import", cli_import, "tocsin import people FILE.csv", "import or update supporters"},
     {"team", cli_team, "tocsin team add|list|show ...", "local teams"},
     {"event", cli_event, "tocsin event add|list|show ...", "events and their RSVPs"},

@@ -57,6 +57,7 @@ int cli_event(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_campaign(int argc, char **argv);
+int cli_inject(int argc, char **argv);
 int cli_sms_inject(int argc, char **argv);
 
 #endif

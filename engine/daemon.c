@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "config.h"
 #include "http.h"
+#include "imap.h"
 #include "log.h"
 #include "migrate.h"
 #include "queue.h"
@@ -29,6 +30,7 @@ bool daemon_stopping(void)
 const struct daemon_duty daemon_duties[] = {
     {"outbound", queue_start, queue_stop},
     {"scheduler", scheduler_start, scheduler_stop},
+    {"imap", imap_start, imap_stop},
     {"http", http_start, http_stop},
     {NULL, NULL, NULL},
 };

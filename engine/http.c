@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -27,6 +28,7 @@ struct http_request {
     struct header *headers;
     size_t nheaders;
     int64_t started_ms;
+    const char *route; /* the matched route's path: a bounded label for metrics */
 };
 
 static struct MHD_Daemon *daemon_handle;
@@ -156,6 +158,7 @@ static void dispatch(struct http_request *req)
         if (!match)
             continue;
         path_match = r;
+        req->route = r->path;
         if (method_allowed(r->methods, req->method)) {
             r->handle(req);
             if (!req->answered) {
@@ -231,7 +234,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (req->method) {
         int64_t ms = now_monotonic_ms() - req->started_ms;
-        metrics_observe_ms("tocsin_http_request_duration_seconds", ms);
+        char series[160];
+        snprintf(series, sizeof(series), "tocsin_http_request_duration_seconds{route=\"%s\"}",
+                 req->route ? req->route : "other");
+        metrics_observe_ms(series, ms);
+        snprintf(series, sizeof(series), "tocsin_http_responses_total{route=\"%s\",code=\"%u\"}",
+                 req->route ? req->route : "other", req->status);
+        metrics_add(series, 1);
         log_debug("http", "method=%s path=%s status=%u ms=%lld term=%d", req->method,
                   log_q(req->path), req->status, (long long)ms, (int)code);
     }

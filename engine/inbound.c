@@ -240,7 +240,10 @@ static int process_one(struct db *db, const struct inbound_message *msg,
     const char *command = NULL;
     int rc = -1;
 
-    if (db_begin(db, error_r) < 0)
+    /* A caller may fold this into its own transaction (the mail pipeline records the
+     * Message-ID and the IMAP high-water mark with the effect): then it commits. */
+    bool own_tx = !db_in_transaction(db);
+    if (own_tx && db_begin(db, error_r) < 0)
         goto out;
     /* The natural key decides first: a replay must not even take the sender's lock. */
     const char *ins[] = {msg->channel,
@@ -261,7 +264,8 @@ static int process_one(struct db *db, const struct inbound_message *msg,
         PQclear(res);
         if (load_duplicate(db, msg, outcome, error_r) < 0)
             goto fail;
-        db_rollback(db);
+        if (own_tx)
+            db_rollback(db);
         rc = 0;
         goto out;
     }
@@ -352,7 +356,7 @@ static int process_one(struct db *db, const struct inbound_message *msg,
                " WHERE id = $1",
                4, up, error_r) < 0)
         goto fail;
-    if (db_commit(db, error_r) < 0)
+    if (own_tx && db_commit(db, error_r) < 0)
         goto fail;
     outcome->status = ignored_status(status) ? INBOUND_IGNORED : INBOUND_APPLIED;
     outcome->inbound_id = ctx.inbound_id;
@@ -363,7 +367,8 @@ static int process_one(struct db *db, const struct inbound_message *msg,
     rc = 0;
     goto out;
 fail:
-    db_rollback(db);
+    if (own_tx)
+        db_rollback(db);
     free(outcome->reply);
     outcome->reply = NULL;
     outcome->reply_id = 0;

@@ -9,6 +9,8 @@
  * dedupe_key derived from the inbound row). A replay of the same natural key does nothing
  * and reports INBOUND_DUPLICATE with the first outcome's reply, if any.
  *
+ * Called inside a transaction the caller opened, it joins it and leaves COMMIT/ROLLBACK
+ * to the caller (the mail pipeline records the Message-ID and the IMAP mark with it).
  * The caller owns `msg` and its strings; inbound_process() copies what it keeps.
  * Return: 0 with *outcome filled (caller frees with inbound_outcome_release()), or -1 with
  * *error_r set (caller frees): nothing was written, and when db_transient(db) the caller

@@ -493,7 +493,7 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
         int64_t started = now_monotonic_ms();
         ops->send(w->instance[channel], msgs, nsend, results);
         char histogram[80];
-        snprintf(histogram, sizeof(histogram), "tocsin_outbound_batch_ms{transport=\"%s\"}",
+        snprintf(histogram, sizeof(histogram), "tocsin_send_duration_seconds{transport=\"%s\"}",
                  ops->name);
         metrics_observe_ms(histogram, now_monotonic_ms() - started);
     }

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "confirm.h"
 #include "http.h"
+#include "log.h"
 #include "metrics.h"
 #include "unsubscribe.h"
 #include "util.h"
@@ -26,9 +27,44 @@ static void handle_healthz(struct http_request *req)
     http_respond_text(req, 200, "ok");
 }
 
+/* Queue depth and age are read from the database at scrape time: they are shared by every
+ * daemon, so a per-process counter could not tell them. */
+static void queue_gauges(struct http_request *req, struct buf *out)
+{
+    struct db *db = http_db(req);
+    char *error = NULL;
+    PGresult *res =
+        db ? db_exec(db,
+                     "SELECT channel, status, count(*),"
+                     " coalesce(extract(epoch FROM now() - min(next_attempt_at)"
+                     "  FILTER (WHERE status = 'queued' AND next_attempt_at <= now())), 0)::bigint"
+                     " FROM outbound_messages WHERE status IN ('queued', 'sending')"
+                     " GROUP BY channel, status ORDER BY channel, status",
+                     0, NULL, &error)
+           : NULL;
+    buf_adds(out, "# TYPE tocsin_database_up gauge\n");
+    buf_printf(out, "tocsin_database_up %d\n", res ? 1 : 0);
+    if (!res) {
+        log_warn("metrics_queue", "error=%s", log_q(error));
+        free(error);
+        return;
+    }
+    buf_adds(out, "# TYPE tocsin_queue_depth gauge\n");
+    for (int i = 0; i < PQntuples(res); i++)
+        buf_printf(out, "tocsin_queue_depth{channel=\"%s\",status=\"%s\"} %s\n",
+                   PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+    buf_adds(out, "# TYPE tocsin_queue_oldest_due_seconds gauge\n");
+    for (int i = 0; i < PQntuples(res); i++)
+        if (strcmp(PQgetvalue(res, i, 1), "queued") == 0)
+            buf_printf(out, "tocsin_queue_oldest_due_seconds{channel=\"%s\"} %s\n",
+                       PQgetvalue(res, i, 0), PQgetvalue(res, i, 3));
+    PQclear(res);
+}
+
 static void handle_metrics(struct http_request *req)
 {
     struct buf out = BUF_INIT;
+    queue_gauges(req, &out);
     metrics_render(&out);
     http_respond(req, 200, "text/plain; version=0.0.4", buf_str(&out), out.len);
     buf_release(&out);

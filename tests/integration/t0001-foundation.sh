@@ -151,7 +151,10 @@ test_case 'the example config documents every key and is current' '
 test_case 'tocsin run serves /healthz and /metrics, and stops on SIGTERM with status 0' '
   start_daemon
   expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/healthz")" 200
-  curl -s "$HTTP/metrics" | grep -q "^# TYPE tocsin_http_request_duration_seconds histogram"
+  curl -s "$HTTP/metrics" > metrics.txt
+  grep -q "^# TYPE tocsin_http_request_duration_seconds histogram" metrics.txt
+  grep -q "^tocsin_http_responses_total{route=\"/healthz\",code=\"200\"} [1-9]" metrics.txt
+  grep -q "^tocsin_database_up 1" metrics.txt
   expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/nowhere")" 404
   expect_eq "$(curl -s -o /dev/null -w "%{http_code}" -X POST "$HTTP/healthz")" 405
   stop_daemon

@@ -1,0 +1,24 @@
+/*
+ * imap — the IMAP reader, a duty of `tocsin run` (the only module using libetpan's IMAP).
+ *
+ * One thread per daemon follows [imap] mailbox on [imap] host when a host is configured.
+ * Only one reader per mailbox across all daemons: the thread holds a PostgreSQL advisory
+ * lock on a dedicated connection and waits (retrying every few seconds) while another
+ * daemon holds it. It connects with implicit TLS, STARTTLS or none ([imap] tls), verifies
+ * the certificate chain and host name unless [imap] tls_verify = off, logs in (LOGIN, else
+ * AUTHENTICATE PLAIN), and reads every message above the mailbox's high-water mark
+ * (imap_mailboxes) in UID order: RFC822.SIZE first (larger than [imap] max_size: skipped
+ * with a log line, never fetched), then BODY.PEEK[] → mail_inbound_process(), which
+ * commits the effect and the mark together. Only after that commit is the message flagged
+ * \Seen or moved to [imap] done_mailbox. A changed UIDVALIDITY restarts the mark at 0 and
+ * relies on Message-ID dedupe. Between batches it waits in IDLE when the server has it,
+ * else polls every [imap] poll_interval; any error closes the session and reconnects with
+ * exponential backoff (1 s doubling to 60 s). imap_stop() returns once the thread ended.
+ */
+#ifndef TOCSIN_IMAP_H
+#define TOCSIN_IMAP_H
+
+int imap_start(char **error_r);
+void imap_stop(void);
+
+#endif
