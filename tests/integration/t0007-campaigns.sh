@@ -436,3 +436,51 @@ test_case 'quiet hours hold a newsletter over SMTP and release it at 09:00' '
   clock reset
   expect_eq "$(grep -l "^Subject: Held Alice" "$TEST_DIR"/mx/new/* | wc -l)" 1
 '
+
+# ---- by email: double opt-in and an organiser's MSG (tocsin inject) ----
+mail_in() { # FROM SUBJECT BODY [MESSAGE-ID]
+  printf "From: %s\r\nTo: equipe@example.org\r\nSubject: %s\r\nMessage-ID: <%s@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n" \
+    "$1" "$2" "${4:-$RANDOM$RANDOM}" "$3" | "$TOCSIN" inject 2>>"$TEST_DIR/inject.log"
+}
+
+test_case 'JOIN by email from an unknown address is pending; GET on the link changes nothing, POST confirms' '
+  clock reset
+  before=$("$TOCSIN" campaign create --channel email --segment team:paris-10 --template news.tmpl | grep "^recipients:")
+  mail_in "Nadia <nadia@example.com>" "inscription" "JOIN paris-10"
+  expect_eq "$(sql "SELECT m.status FROM memberships m JOIN contacts c ON c.person_id = m.person_id WHERE c.address = '"'"'nadia@example.com'"'"'")" pending
+  body=$(sql "SELECT body FROM outbound_messages WHERE kind = '"'"'confirmation'"'"' AND recipient = '"'"'nadia@example.com'"'"'")
+  echo "$body"
+  token=$(echo "$body" | grep -o "/c/[0-9a-z]*-[a-z2-7]*" | head -n 1)
+  [ -n "$token" ]
+  expect_eq "$("$TOCSIN" campaign create --channel email --segment team:paris-10 --template news.tmpl | grep "^recipients:")" "$before"
+  start_daemon
+  expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP$token")" 200
+  expect_eq "$(sql "SELECT m.status FROM memberships m JOIN contacts c ON c.person_id = m.person_id WHERE c.address = '"'"'nadia@example.com'"'"'")" pending
+  curl -s -X POST "$HTTP$token" | grep -q "bienvenue"
+  curl -s -X POST "$HTTP$token" | grep -q "Déjà confirmé"
+  stop_daemon
+  expect_eq "$(sql "SELECT m.status FROM memberships m JOIN contacts c ON c.person_id = m.person_id WHERE c.address = '"'"'nadia@example.com'"'"'")" active
+  expect_eq "$(sql "SELECT count(*) FROM consent k JOIN contacts c ON c.id = k.contact_id WHERE c.address = '"'"'nadia@example.com'"'"' AND k.action = '"'"'opt_in'"'"' AND k.source = '"'"'confirm_link'"'"'")" 1
+  expect_eq "$(sql "SELECT count(*) FROM activity WHERE kind = '"'"'member_confirmed'"'"'")" 2
+'
+
+test_case 'replying CONFIRM by email confirms a pending membership too' '
+  mail_in "omar@example.com" "hello" "REJOINDRE paris-10"
+  expect_eq "$(sql "SELECT m.status FROM memberships m JOIN contacts c ON c.person_id = m.person_id WHERE c.address = '"'"'omar@example.com'"'"'")" pending
+  mail_in "omar@example.com" "Re: confirmation" "CONFIRMER"
+  expect_eq "$(sql "SELECT m.status FROM memberships m JOIN contacts c ON c.person_id = m.person_id WHERE c.address = '"'"'omar@example.com'"'"'")" active
+'
+
+test_case 'an organiser mails Subject: MSG <team>; the body is the message, CONFIRM sends it' '
+  mail_in "camille@example.org" "MSG paris-10" "Oui, on se retrouve jeudi à 19h, salle des fêtes."
+  reply=$(sql "SELECT body FROM outbound_messages WHERE recipient = '"'"'camille@example.org'"'"' AND body LIKE '"'"'%CONFIRMER%'"'"' ORDER BY id DESC LIMIT 1")
+  echo "$reply"
+  code=$(echo "$reply" | grep -o "[0-9]\{6\}" | head -n 1)
+  [ -n "$code" ]
+  mail_in "camille@example.org" "Re: code" "CONFIRMER $code"
+  id=$(sql "SELECT id FROM campaigns WHERE source = '"'"'email'"'"'")
+  expect_eq "$(sql "SELECT channel || '"'"' '"'"' || segment FROM campaigns WHERE id = $id")" "email team:paris-10"
+  "$TOCSIN" campaign preview $id --to ana@example.org | grep -qx "Oui, on se retrouve jeudi à 19h, salle des fêtes."
+  # "Oui, …" in the body is the message, not an RSVP.
+  expect_eq "$(sql "SELECT string_agg(command, '"'"' '"'"' ORDER BY id) FROM inbound_messages WHERE channel = '"'"'email'"'"' AND sender = '"'"'camille@example.org'"'"'")" "msg confirm"
+'
