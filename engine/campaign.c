@@ -811,8 +811,11 @@ static int campaign_status_cli(struct db *db, int argc, char **argv)
         }
         long enqueued = atol(PQgetvalue(res, 0, 7)), queued = atol(PQgetvalue(res, 0, 8)),
              sending = atol(PQgetvalue(res, 0, 10));
-        bool busy = queued - atol(PQgetvalue(res, 0, 9)) + sending > 0 ||
-                    strcmp(PQgetvalue(res, 0, 1), "sending") == 0;
+        /* Following ends when nothing is left to send now: held messages (quiet hours, a
+         * pause) may wait for hours, and are shown as held. */
+        bool busy =
+            queued - atol(PQgetvalue(res, 0, 9)) + sending > 0 ||
+            (strcmp(PQgetvalue(res, 0, 1), "sending") == 0 && PQgetvalue(res, 0, 5)[0] != 't');
         if (follow && isatty(STDOUT_FILENO) && !json) {
             char detail[160];
             snprintf(detail, sizeof(detail), "%ld/%ld done, %s/s, ETA %ss",
