@@ -58,8 +58,8 @@ struct recipients_sql {
 };
 
 static int recipients_build(const char *channel, const char *segment_text, int extra,
-                            const char *const *extra_values, struct db *db,
-                            struct recipients_sql *r, char **error_r)
+                            const char *const *extra_values, struct recipients_sql *r,
+                            char **error_r)
 {
     memset(r, 0, sizeof(*r));
     int first = 3 + extra;
@@ -119,7 +119,6 @@ static int recipients_build(const char *channel, const char *segment_text, int e
                 "  AND NOT EXISTS (SELECT 1 FROM consent k2 WHERE k2.contact_id = k.contact_id"
                 "   AND k2.channel = k.channel AND (k2.scope IS NULL OR k2.scope = s.scope)"
                 "   AND k2.id > k.id AND k2.action = 'opt_in'))");
-    (void)db;
     return 0;
 }
 
@@ -155,7 +154,7 @@ int campaign_count(struct db *db, const char *channel, const char *segment, int6
                    int64_t *sample_person_r, char **error_r)
 {
     struct recipients_sql r;
-    if (recipients_build(channel, segment, 0, NULL, db, &r, error_r) < 0)
+    if (recipients_build(channel, segment, 0, NULL, &r, error_r) < 0)
         return -1;
     int rc = -1;
     if (check_names(db, &r.segment, error_r) < 0)
@@ -381,7 +380,7 @@ int campaign_fanout(struct db *db, int64_t campaign, campaign_progress_fn progre
         rc = 0;
         goto out_strings;
     }
-    if (recipients_build(channel, segment, 5, extra, db, &r, error_r) < 0)
+    if (recipients_build(channel, segment, 5, extra, &r, error_r) < 0)
         goto out_strings;
     struct buf q = BUF_INIT;
     buf_adds(&q, "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, person_id,"
