@@ -333,6 +333,19 @@ test_case 'an organiser texts MSG, gets a code and the count, CONFIRM sends it a
   expect_eq "$(sql "SELECT count(*) FROM campaigns WHERE source = '"'"'sms'"'"'")" 1
 '
 
+test_case 'a reminder by SMS in the chosen channel; a bare NON answers it' '
+  clock reset
+  "$TOCSIN" event add --team lyon-1 --slug soiree --title "Soirée" --starts "$(paris_in "3 hours")" >/dev/null
+  sql "UPDATE people SET channel = '"'"'sms'"'"' WHERE id = (SELECT person_id FROM contacts WHERE address = '"'"'$LOUIS'"'"')"
+  sql "INSERT INTO rsvps (event_id, person_id, status) SELECT e.id, c.person_id, '"'"'yes'"'"' FROM events e, contacts c WHERE e.slug = '"'"'soiree'"'"' AND c.address = '"'"'$LOUIS'"'"'"
+  clock "$(paris_in "1 hour 30 minutes")"
+  "$TOCSIN" campaign tick | grep -q "reminders 1"
+  clock reset
+  sql "SELECT body FROM outbound_messages WHERE kind = '"'"'reminder'"'"' AND recipient = '"'"'$LOUIS'"'"'" | grep -q "^Rappel : Soirée, "
+  inject $LOUIS "NON" > out; cat out
+  expect_eq "$(sql "SELECT r.status FROM rsvps r JOIN events e ON e.id = r.event_id JOIN contacts c ON c.person_id = r.person_id WHERE e.slug = '"'"'soiree'"'"' AND c.address = '"'"'$LOUIS'"'"'")" no
+'
+
 test_case 'a code older than 15 minutes sends nothing; a non-organiser is refused politely' '
   clock reset
   code=$(inject $CAMILLE "MSG paris-10 Trop tard" | grep -o "[0-9]\{6\}" | head -n 1)
