@@ -123,6 +123,11 @@ int check_help(struct handler_ctx *ctx, char **error_r);
 int run_help(struct handler_ctx *ctx, char **error_r);
 int check_events(struct handler_ctx *ctx, char **error_r);
 int run_events(struct handler_ctx *ctx, char **error_r);
+int check_msg(struct handler_ctx *ctx, char **error_r);
+int run_msg(struct handler_ctx *ctx, char **error_r);
+int check_confirm(struct handler_ctx *ctx, char **error_r);
+int run_confirm(struct handler_ctx *ctx, char **error_r);
+int check_digest_answer(struct handler_ctx *ctx, char **error_r);
 /* Not in the table: a stranger's command that may not create them (help, rate-limited). */
 int check_stranger_help(struct handler_ctx *ctx, char **error_r);
 int run_stranger_help(struct handler_ctx *ctx, char **error_r);
