@@ -1,4 +1,5 @@
 #include "campaign.h"
+#include "gsm.h"
 #include "buf.h"
 #include "campaign_render.h"
 #include "cli.h"
@@ -237,15 +238,13 @@ int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
             json_decref(vars);
         }
         free(ignored);
-        const char *params[] = {text};
-        PGresult *res =
-            db_exec(db, "SELECT encoding, per_message FROM sms_segments($1)", 1, params, error_r);
+        /* Estimated on the text as it will be sent: composed like every campaign SMS (the
+         * STOP mention appended, transliterated when configured). */
+        struct sms_estimate est;
+        sms_estimate(text, summary->recipients, &est, NULL);
         free(text);
-        if (!res)
-            goto out;
-        summary->sms_encoding = xstrdup(PQgetvalue(res, 0, 0));
-        summary->sms_segments = atoi(PQgetvalue(res, 0, 1));
-        PQclear(res);
+        summary->sms_encoding = xstrdup(est.info.encoding == SMS_GSM7 ? "GSM-7" : "UCS-2");
+        summary->sms_segments = est.info.segments;
     }
 
     const char *tz = c->timezone ? c->timezone : config_str("engine", "default_timezone");

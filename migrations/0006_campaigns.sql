@@ -80,17 +80,3 @@ RETURNS timestamptz LANGUAGE sql STABLE AS $$
              THEN split_part(p_quiet, '-', 2)::time END)
 $$;
 
--- Characters of the GSM 03.38 default alphabet, and those of its extension table (which
--- cost two septets). Used by `campaign create` to announce encoding and segments of an
--- SMS campaign before anything is sent.
-CREATE FUNCTION sms_segments(p_text text, OUT encoding text, OUT per_message integer)
-LANGUAGE sql IMMUTABLE AS $$
-    WITH t AS (
-        SELECT p_text ~ ('^[@£$¥èéùìòÇ' || E'\n' || 'Øø' || E'\r' || 'ÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&''()*+,\-./0-9:;<=>?¡A-ZÄÖÑÜ§¿a-zäöñüà^{}\\\[~\]|€' || E'\f' || ']*$') AS gsm,
-               length(p_text) + length(regexp_replace(p_text, '[^\^{}\\\[~\]|€' || E'\f' || ']', '', 'g')) AS septets,
-               length(p_text) AS chars)
-    SELECT CASE WHEN gsm THEN 'GSM-7' ELSE 'UCS-2' END,
-           CASE WHEN gsm THEN CASE WHEN septets <= 160 THEN 1 ELSE ceil(septets / 153.0)::int END
-                ELSE CASE WHEN chars <= 70 THEN 1 ELSE ceil(chars / 67.0)::int END END
-    FROM t
-$$;
