@@ -23,6 +23,8 @@ const struct cli_command cli_commands[] = {
     {"import", cli_import, "tocsin import people FILE.csv", "import or update supporters"},
     {"team", cli_team, "tocsin team add|list|show ...", "local teams"},
     {"event", cli_event, "tocsin event add|list|show ...", "events and their RSVPs"},
+    {"campaign", cli_campaign, "tocsin campaign create|send|pause|resume|cancel|status ...",
+     "newsletters to a segment, and the scheduler's tick"},
     {"config", cli_config, "tocsin config example|check", "print the example config, or check one"},
     {"queue", cli_queue, "tocsin queue status [--json]", "outbound queue: counts and delay"},
     {"demo", cli_demo, "tocsin demo", "load the demo team, event and people (once)"},

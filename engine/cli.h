@@ -58,6 +58,7 @@ int cli_config(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_sms_estimate(int argc, char **argv);
 int cli_sms_test(int argc, char **argv);
+int cli_campaign(int argc, char **argv);
 int cli_inject(int argc, char **argv);
 int cli_sms_inject(int argc, char **argv);
 

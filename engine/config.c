@@ -109,6 +109,8 @@ const struct config_key config_keys[] = {
      "On SIGTERM, seconds in-flight sends may take before their rows are released."},
     {"engine", "reminders", CONFIG_STRING, "24h,2h", NULL,
      "Event reminder offsets before the start (d, h, m units)."},
+    {"engine", "scheduler_interval", CONFIG_INT, "30", "1..3600",
+     "Seconds between scheduler rounds (scheduled campaigns, reminders, digests)."},
     {"engine", "templates_dir", CONFIG_STRING, "", NULL,
      "Directory whose <locale>/<name> files override the built-in templates."},
     {"engine", "spool_dir", CONFIG_STRING, "var/spool", NULL,

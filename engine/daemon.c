@@ -6,6 +6,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "queue.h"
+#include "scheduler.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -28,6 +29,7 @@ bool daemon_stopping(void)
  * while the rest is not ready or already winding down. */
 const struct daemon_duty daemon_duties[] = {
     {"outbound", queue_start, queue_stop},
+    {"scheduler", scheduler_start, scheduler_stop},
     {"imap", imap_start, imap_stop},
     {"http", http_start, http_stop},
     {NULL, NULL, NULL},

@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 #include "config.h"
+#include "scheduler.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -14,7 +15,9 @@ static const char *const event_usage =
     "tocsin event add --team SLUG --slug SLUG --title TITLE --starts 'YYYY-MM-DD HH:MM'\n"
     "                        [--timezone IANA] [--capacity N] [--location TEXT]\n"
     "       tocsin event list [--team SLUG] [--all] [--json]\n"
-    "       tocsin event show SLUG [--json]";
+    "       tocsin event show SLUG [--json]\n"
+    "       tocsin event move SLUG --starts 'YYYY-MM-DD HH:MM' [--timezone IANA]\n"
+    "       tocsin event cancel SLUG   (both notify everyone who said yes)";
 
 static int event_add(struct db *db, int argc, char **argv)
 {
@@ -158,6 +161,7 @@ static int event_show(struct db *db, int argc, char **argv)
 int cli_event(int argc, char **argv)
 {
     static const struct cli_sub subs[] = {
-        {"add", event_add}, {"list", event_list}, {"show", event_show}, {NULL, NULL}};
+        {"add", event_add},     {"list", event_list},         {"show", event_show},
+        {"move", event_move_cli}, {"cancel", event_cancel_cli}, {NULL, NULL}};
     return cli_dispatch(argc, argv, subs, event_usage);
 }

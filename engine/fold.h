@@ -18,9 +18,6 @@
 
 void fold_text(const char *in, size_t len, struct buf *out);
 
-/* NULL when `s` is valid UTF-8 (what PostgreSQL's text accepts); otherwise a copy the
- * caller frees in which every invalid byte is U+FFFD, so hostile bytes are kept visible
- * instead of failing the transaction forever. */
-char *utf8_sanitised(const char *s);
+#include "utf8.h"
 
 #endif

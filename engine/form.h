@@ -14,6 +14,8 @@
 #ifndef TOCSIN_FORM_H
 #define TOCSIN_FORM_H
 
+#include "utf8.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,7 +39,6 @@ void form_release(struct form *form);
 
 /* Percent-decode [s, s+len) into a fresh string; -1 (and *reason_r) on a bad escape or NUL. */
 int form_decode(const char *s, size_t len, bool plus_is_space, char **out_r, const char **reason_r);
-/* True when the len bytes are well-formed UTF-8 (no overlongs, no surrogates). */
-bool utf8_valid(const char *s, size_t len);
+
 
 #endif

@@ -1,4 +1,5 @@
 #include "gsm.h"
+#include "utf8.h"
 #include "buf.h"
 #include "config.h"
 #include "util.h"
@@ -33,37 +34,17 @@ static int gsm_cost(uint32_t cp)
     return 0;
 }
 
-/* Decode one code point at *s (advancing it); a malformed byte gives U+FFFD. */
+/* Decode one code point at *s (advancing it); a malformed byte gives U+FFFD. The text is
+ * NUL-terminated, and the decoder stops at the NUL, which is no continuation byte. */
 static uint32_t utf8_next(const unsigned char **s)
 {
-    const unsigned char *p = *s;
-    unsigned c = p[0];
-    size_t n;
     uint32_t cp;
-    if (c < 0x80) {
-        *s = p + 1;
-        return c;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-        n = 1;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 2;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 3;
-        cp = c & 0x07;
-    } else {
-        *s = p + 1;
+    size_t n = utf8_decode(*s, SIZE_MAX, &cp);
+    if (n == 0) {
+        *s += 1;
         return 0xfffd;
     }
-    for (size_t k = 1; k <= n; k++) {
-        if ((p[k] & 0xc0) != 0x80) { /* also stops at the terminating NUL */
-            *s = p + 1;
-            return 0xfffd;
-        }
-        cp = (cp << 6) | (p[k] & 0x3f);
-    }
-    *s = p + n + 1;
+    *s += n;
     return cp;
 }
 

@@ -297,7 +297,12 @@ static int process_one(struct db *db, const struct inbound_message *msg,
     if (msg->automatic) {
         ctx.status = "automatic";
     } else {
-        grammar_match(grammar, body, strlen(body), &match);
+        /* An organiser's mail names its command in the subject ("MSG paris-10") and the
+         * message is the body (handlers/msg.c): there the subject wins over the body. */
+        if (msg->subject)
+            grammar_match(grammar, msg->subject, strlen(msg->subject), &match);
+        if (!msg->subject || !match.command || strcmp(match.command, "msg") != 0)
+            grammar_match(grammar, body, strlen(body), &match);
         if (match.status == GRAMMAR_EMPTY && msg->subject)
             grammar_match(grammar, msg->subject, strlen(msg->subject), &match);
         if (match.status == GRAMMAR_EMPTY)

@@ -250,11 +250,19 @@ int mail_inbound_process(struct db *db, const char *raw, size_t len, const struc
     };
     if (!p.commands && !*p.new_text && *p.subject)
         msg.subject = p.subject;
+    /* An organiser's mail (Subject: MSG <team>, handlers/msg.c): the whole new text is the
+     * message to send, not command lines to split. */
+    char *clean_subject = *p.subject ? reply_clean_subject(p.subject) : NULL;
+    bool organiser_mail = clean_subject && strncasecmp(clean_subject, "msg ", 4) == 0;
+    if (organiser_mail) {
+        msg.body = p.new_text;
+        msg.subject = clean_subject;
+    }
 
     /* Split the command lines: each is one inbound row under its own natural key. */
     char *lines[MAIL_MAX_COMMANDS];
     int nlines = 0;
-    char *commands = p.commands ? xstrdup(p.commands) : NULL;
+    char *commands = p.commands && !organiser_mail ? xstrdup(p.commands) : NULL;
     if (commands)
         for (char *save = NULL, *l = strtok_r(commands, "\n", &save);
              l && nlines < MAIL_MAX_COMMANDS; l = strtok_r(NULL, "\n", &save))
@@ -317,6 +325,7 @@ int mail_inbound_process(struct db *db, const char *raw, size_t len, const struc
     log_info("mail_inbound", "provider=%s id=%s sender=%s kind=%s outcome=%s commands=%d",
              src->provider, log_q(provider_id), log_q(p.sender), kind, *outcome_r, nlines);
 out:
+    free(clean_subject);
     free(commands);
     free(raw_text);
     free(raw_copy);

@@ -1,4 +1,5 @@
 #include "queue.h"
+#include "campaign_render.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -151,7 +152,7 @@ static const char claim_sql[] =
     "   LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " fresh AS ("
     "  SELECT o.id FROM outbound_messages o"
-    "   WHERE o.status = 'queued' AND o.channel = $1 AND o.next_attempt_at <= now()"
+    "   WHERE o.status = 'queued' AND o.channel = $1 AND o.next_attempt_at <= tocsin_now()"
     "     AND NOT EXISTS (SELECT 1 FROM campaigns c"
     "                      WHERE c.id = o.campaign_id AND c.status = 'paused')"
     "   ORDER BY o.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
@@ -244,7 +245,9 @@ static const char *json_header(json_t *headers, const char *name)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static int compose_email(struct db *db, const PGresult *res, int row, struct composed *out,
+/* `rendered`: a campaign row's parts rendered now (campaign_render.h), else NULL. */
+static int compose_email(struct db *db, const PGresult *res, int row,
+                         const struct rendered_message *rendered, struct composed *out,
                          char **error_r)
 {
     int64_t id = strtoll(PQgetvalue(res, row, COL_ID), NULL, 10);
@@ -292,9 +295,9 @@ static int compose_email(struct db *db, const PGresult *res, int row, struct com
     struct mail_parts parts = {
         .from = cfg.from,
         .to = PQgetvalue(res, row, COL_RECIPIENT),
-        .subject = PQgetvalue(res, row, COL_SUBJECT),
-        .text = PQgetvalue(res, row, COL_BODY),
-        .html = db_value(res, row, COL_HTML),
+        .subject = rendered ? rendered->subject : PQgetvalue(res, row, COL_SUBJECT),
+        .text = rendered ? rendered->text : PQgetvalue(res, row, COL_BODY),
+        .html = rendered ? rendered->html : db_value(res, row, COL_HTML),
         .message_id = message_id,
         .in_reply_to = in_reply_to,
         .references = references,
@@ -434,6 +437,7 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
     struct outbound_msg *msgs = xcalloc((size_t)rows + 1, sizeof(*msgs));
     struct composed *mail = xcalloc((size_t)rows + 1, sizeof(*mail));
     struct send_result *results = xcalloc((size_t)rows + 1, sizeof(*results));
+    struct rendered_message *rendered = xcalloc((size_t)rows + 1, sizeof(*rendered));
     json_t *out = json_array();
     for (int r = 0; r < rows; r++) {
         const char *status = PQgetvalue(res, r, COL_STATUS);
@@ -453,9 +457,25 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
         m->subject = PQgetvalue(res, r, COL_SUBJECT);
         m->kind = PQgetvalue(res, r, COL_KIND);
         m->attempts = atoi(PQgetvalue(res, r, COL_ATTEMPTS));
+        /* A campaign's fan-out leaves the body empty: rendered here, per recipient. */
+        bool campaign = strcmp(m->kind, "campaign") == 0 && !*PQgetvalue(res, r, COL_BODY);
+        if (campaign) {
+            char *reason = NULL;
+            if (campaign_render(db, id, &rendered[nsend], &reason) < 0) {
+                json_array_append_new(out, json_pack("{sI ss ss sf}", "id", (json_int_t)id,
+                                                     "status", "queued", "error", reason,
+                                                     "delay", retry_delay_s(m->attempts, 0)));
+                free(reason);
+                template_message_release(&rendered[nsend]);
+                continue;
+            }
+            m->subject = rendered[nsend].subject;
+        }
         if (channel == CHANNEL_EMAIL) {
             char *reason = NULL;
-            if (compose_email(db, res, r, &mail[nsend], &reason) < 0) {
+            if (compose_email(db, res, r, campaign ? &rendered[nsend] : NULL, &mail[nsend],
+                              &reason) < 0) {
+                template_message_release(&rendered[nsend]);
                 /* No secret to sign with yet: a configuration problem an operator fixes. */
                 json_array_append_new(out, json_pack("{sI ss ss sf}", "id", (json_int_t)id,
                                                      "status", "queued", "error",
@@ -467,7 +487,7 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
             m->body = buf_str(&mail[nsend].message);
             m->envelope_from = mail[nsend].envelope_from;
         } else {
-            m->body = PQgetvalue(res, r, COL_BODY);
+            m->body = campaign ? rendered[nsend].sms : PQgetvalue(res, r, COL_BODY);
             m->envelope_from = cfg.sms_from;
         }
         nsend++;
@@ -537,7 +557,9 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
     for (int i = 0; i < rows; i++) {
         buf_release(&mail[i].message);
         free(mail[i].envelope_from);
+        template_message_release(&rendered[i]);
     }
+    free(rendered);
     free(mail);
     free(msgs);
     free(results);

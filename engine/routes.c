@@ -4,6 +4,7 @@
  * in the module that owns the work.
  */
 #include "buf.h"
+#include "confirm.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -80,6 +81,7 @@ const struct http_route http_routes[] = {
     {"GET|POST", "/sms/kannel", webhook_kannel},
     {"GET|POST", "/sms/kannel/dlr", webhook_kannel_dlr},
     {"POST", "/sms/generic", webhook_generic},
+    {"GET|POST", "/c/", confirm_handle},
     {"GET|POST", "/u/", unsubscribe_handle},
     {NULL, NULL, NULL},
 };

@@ -504,6 +504,63 @@ int template_message(const char *name, const char *locale, const json_t *vars,
     return 0;
 }
 
+struct message_template *template_message_compile(const char *source, const char *name,
+                                                  char **error_r)
+{
+    return compile_file(name, source, error_r);
+}
+
+void template_message_render(const struct message_template *m, const json_t *vars,
+                             struct rendered_message *out)
+{
+    out->subject = render_part(m->subject, vars, false);
+    out->text = render_part(m->text, vars, false);
+    out->html = m->html ? render_part(m->html, vars, true) : NULL;
+    out->sms = render_part(m->sms ? m->sms : m->text, vars, false);
+}
+
+char *template_message_missing(const struct message_template *m, const json_t *vars)
+{
+    struct buf all = BUF_INIT;
+    const struct template *parts[] = {m->subject, m->text, m->html, m->sms};
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+        if (!parts[i])
+            continue;
+        char *missing = template_missing(parts[i], vars);
+        if (!missing)
+            continue;
+        /* One name per entry, each once across the parts. */
+        for (char *save = NULL, *n = strtok_r(missing, ", ", &save); n;
+             n = strtok_r(NULL, ", ", &save)) {
+            bool seen = false;
+            for (const char *p = buf_str(&all); (p = strstr(p, n)) != NULL; p += strlen(n))
+                if ((p == buf_str(&all) || p[-1] == ' ') && (p[strlen(n)] == ',' || !p[strlen(n)]))
+                    seen = true;
+            if (seen)
+                continue;
+            if (all.len)
+                buf_adds(&all, ", ");
+            buf_adds(&all, n);
+        }
+        free(missing);
+    }
+    return all.len ? buf_detach(&all) : NULL;
+}
+
+void template_message_free(struct message_template **mp)
+{
+    struct message_template *m = *mp;
+    if (!m)
+        return;
+    template_free(&m->subject);
+    template_free(&m->text);
+    template_free(&m->html);
+    template_free(&m->sms);
+    free(m->key);
+    free(m);
+    *mp = NULL;
+}
+
 void template_message_release(struct rendered_message *m)
 {
     free(m->subject);

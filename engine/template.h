@@ -24,6 +24,12 @@
  * template_message() renders every part for a locale (falling back to
  * [engine] default_locale, then "en"); the result's strings are owned by the caller
  * (template_message_release()). Compiled templates are cached for the process.
+ *
+ * A message file that is not one of the named templates (a campaign's template, stored in
+ * the database) is compiled with template_message_compile() (NULL and *error_r on a syntax
+ * error; `name` only labels errors), rendered any number of times with
+ * template_message_render() and freed with template_message_free().
+ * template_message_missing() is template_missing() over every part.
  */
 #ifndef TOCSIN_TEMPLATE_H
 #define TOCSIN_TEMPLATE_H
@@ -50,5 +56,13 @@ struct rendered_message {
 int template_message(const char *name, const char *locale, const json_t *vars,
                      struct rendered_message *out, char **error_r);
 void template_message_release(struct rendered_message *m);
+
+struct message_template;
+struct message_template *template_message_compile(const char *source, const char *name,
+                                                  char **error_r);
+void template_message_render(const struct message_template *m, const json_t *vars,
+                             struct rendered_message *out);
+char *template_message_missing(const struct message_template *m, const json_t *vars);
+void template_message_free(struct message_template **m);
 
 #endif

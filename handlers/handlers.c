@@ -78,6 +78,23 @@ static const struct grammar_pattern rsvp_patterns[] = {
     {NULL, NULL, 0},
 };
 
+/* Organisers: MSG <team> <text>, then CONFIRM <code>; CONFIRM alone confirms a membership
+ * (double opt-in). The message text is read from the raw body (msg.c), not from here. */
+static const struct grammar_pattern msg_patterns[] = {
+    {"", "^msg (?<target>" SLUG ")(?: .*)?$", 0},
+    {NULL, NULL, 0},
+};
+static const struct grammar_pattern confirm_patterns[] = {
+    {"en", "^confirm(?: (?<target>[0-9]{6}))?$", 0},
+    {"fr", "^(?:confirmer|confirme|valider)(?: (?<target>[0-9]{6}))?$", 0},
+    {NULL, NULL, 0},
+};
+/* "2 OUI": the answer to item 2 of a digest. */
+static const struct grammar_pattern digest_answer_patterns[] = {
+    {"", "^(?<target>[0-9]{1,2}) (?<answer>" ANSWER ")" GUESTS "$", 0},
+    {NULL, NULL, 0},
+};
+
 /* Precedence is this order; see docs/commands.md before moving a row. */
 const struct handler handlers[] = {
     {"stop", stop_patterns, check_stop, run_stop, true, "STOP [team]", "STOP [equipe]",
@@ -93,6 +110,15 @@ const struct handler handlers[] = {
      "leave a team", "quitter une equipe"},
     {"cancel", cancel_patterns, check_cancel, run_cancel, false, "CANCEL <event>",
      "ANNULER <evenement>", "withdraw your RSVP", "annuler votre participation"},
+    {"msg", msg_patterns, check_msg, run_msg, false, "MSG <team> <text>", "MSG <equipe> <texte>",
+     "organisers: write to your team (a code to CONFIRM follows)",
+     "organisateurs : ecrire a votre equipe (un code a CONFIRMER suit)"},
+    {"confirm", confirm_patterns, check_confirm, run_confirm, false, "CONFIRM [code]",
+     "CONFIRMER [code]", "confirm your membership, or send a drafted MSG",
+     "confirmer votre inscription, ou envoyer un MSG"},
+    {"digest_answer", digest_answer_patterns, check_digest_answer, run_rsvp, false,
+     "<number> YES|NO", "<numero> OUI|NON", "answer an item of your digest",
+     "repondre a un element de votre resume"},
     {"rsvp", rsvp_patterns, check_rsvp, run_rsvp, true, "RSVP <event> YES|NO|MAYBE [+N]",
      "OUI|NON|PEUT-ETRE [evenement] [+N]", "answer for an event, with N guests",
      "repondre pour un evenement, avec N invites"},
@@ -288,6 +314,21 @@ int edit_distance(const char *a, const char *b, int max)
             return max + 1;
     }
     return row[lb] > max ? max + 1 : row[lb];
+}
+
+int handler_reply_unknown(struct handler_ctx *ctx, const char *target, bool teams, bool events,
+                          const char *template, char **error_r)
+{
+    bool is_team = false;
+    char *close = handler_suggest(ctx, target, teams, events, &is_team, error_r);
+    if (!close && *error_r)
+        return -1;
+    json_object_set_new(ctx->vars, "target", json_string(target));
+    if (close)
+        json_object_set_new(ctx->vars, "suggestion", json_string(close));
+    free(close);
+    handler_reply(ctx, template, NULL);
+    return 1;
 }
 
 char *handler_suggest(struct handler_ctx *ctx, const char *line, bool teams, bool events,

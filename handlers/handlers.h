@@ -86,6 +86,10 @@ int handler_find_team(struct handler_ctx *ctx, const char *slug, int64_t *id_r, 
  * NULL (caller frees). *is_team_r says which. */
 char *handler_suggest(struct handler_ctx *ctx, const char *line, bool teams, bool events,
                       bool *is_team_r, char **error_r);
+/* Answer "no team/event TARGET" with the closest slug as a suggestion, using `template`
+ * (team_unknown, event_unknown). Returns 1 (answered), or -1 with *error_r. */
+int handler_reply_unknown(struct handler_ctx *ctx, const char *target, bool teams, bool events,
+                          const char *template, char **error_r);
 /* Template variables describing an event for a reader of `locale` (new reference). */
 json_t *handler_event_vars(const struct event_info *e, const char *locale);
 /* List upcoming events of the sender's teams (or all, when none) into ctx->vars "events". */
@@ -119,6 +123,11 @@ int check_help(struct handler_ctx *ctx, char **error_r);
 int run_help(struct handler_ctx *ctx, char **error_r);
 int check_events(struct handler_ctx *ctx, char **error_r);
 int run_events(struct handler_ctx *ctx, char **error_r);
+int check_msg(struct handler_ctx *ctx, char **error_r);
+int run_msg(struct handler_ctx *ctx, char **error_r);
+int check_confirm(struct handler_ctx *ctx, char **error_r);
+int run_confirm(struct handler_ctx *ctx, char **error_r);
+int check_digest_answer(struct handler_ctx *ctx, char **error_r);
 /* Not in the table: a stranger's command that may not create them (help, rate-limited). */
 int check_stranger_help(struct handler_ctx *ctx, char **error_r);
 int run_stranger_help(struct handler_ctx *ctx, char **error_r);

@@ -3,6 +3,7 @@
  * person first (inbound.c; a text proves its number). Joining twice says so and changes
  * nothing.
  */
+#include "confirm.h"
 #include "handlers.h"
 #include "team_common.h"
 #include "util.h"
@@ -20,11 +21,25 @@ int run_join(struct handler_ctx *ctx, char **error_r)
     char person[24], team[24];
     snprintf(person, sizeof(person), "%" PRId64, ctx->person_id);
     snprintf(team, sizeof(team), "%" PRId64, ctx->team_id);
-    const char *params[] = {person, team};
+    /* Double opt-in (engine/confirm.h): a mail From: proves nothing, so an address that
+     * never opted in joins as 'pending' and gets the confirmation, nothing else. */
+    char contact[24];
+    snprintf(contact, sizeof(contact), "%" PRId64, ctx->contact_id);
+    const char *cp[] = {ctx->msg->channel, contact};
     PGresult *res = db_exec(ctx->db,
-                            "INSERT INTO memberships (person_id, team_id) VALUES ($1, $2)"
-                            " ON CONFLICT (person_id, team_id) DO NOTHING RETURNING 1",
-                            2, params, error_r);
+                            "SELECT $1 = 'email' AND NOT EXISTS (SELECT 1 FROM consent"
+                            " WHERE contact_id = $2::bigint AND channel = 'email'"
+                            " AND action = 'opt_in')",
+                            2, cp, error_r);
+    if (!res)
+        return -1;
+    bool pending = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    const char *params[] = {person, team, pending ? "pending" : "active"};
+    res = db_exec(ctx->db,
+                  "INSERT INTO memberships (person_id, team_id, status) VALUES ($1, $2, $3)"
+                  " ON CONFLICT (person_id, team_id) DO NOTHING RETURNING 1",
+                  3, params, error_r);
     if (!res)
         return -1;
     bool added = PQntuples(res) > 0;
@@ -35,8 +50,18 @@ int run_join(struct handler_ctx *ctx, char **error_r)
         handler_reply(ctx, "join_already", NULL);
         return 0;
     }
-    if (handler_activity(ctx, ctx->team_id, "join", NULL, error_r) < 0)
+    if (handler_activity(ctx, ctx->team_id, pending ? "join_pending" : "join", NULL, error_r) < 0)
         return -1;
+    if (pending) {
+        char *url = confirm_url(ctx->db, ctx->person_id, error_r);
+        if (!url)
+            return -1;
+        json_object_set_new(ctx->vars, "confirm_url", json_string(url));
+        free(url);
+        handler_reply(ctx, "join_confirm", "confirmation");
+        ctx->reply_context = xasprintf("{\"prompt\": \"confirm\", \"team_id\": %s}", team);
+        return 0;
+    }
     handler_reply(ctx, "join_ok", NULL);
     return 0;
 }

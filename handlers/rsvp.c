@@ -46,18 +46,8 @@ int rsvp_resolve_event(struct handler_ctx *ctx, const char *which_template, char
         found = handler_find_event(ctx, target, false, &e, error_r);
         if (found < 0)
             return -1;
-        if (!found && !loose) {
-            bool is_team = false;
-            char *close = handler_suggest(ctx, target, false, true, &is_team, error_r);
-            if (!close && *error_r)
-                return -1;
-            json_object_set_new(ctx->vars, "target", json_string(target));
-            if (close)
-                json_object_set_new(ctx->vars, "suggestion", json_string(close));
-            free(close);
-            handler_reply(ctx, "event_unknown", NULL);
-            return 1;
-        }
+        if (!found && !loose)
+            return handler_reply_unknown(ctx, target, false, true, "event_unknown", error_r);
     }
     if (!found) {
         int64_t id;

@@ -15,18 +15,8 @@ int check_start(struct handler_ctx *ctx, char **error_r)
     int found = handler_find_team(ctx, target, &ctx->team_id, &ctx->team_name, error_r);
     if (found < 0)
         return -1;
-    if (!found) {
-        bool is_team = false;
-        char *close = handler_suggest(ctx, target, true, false, &is_team, error_r);
-        if (!close && *error_r)
-            return -1;
-        json_object_set_new(ctx->vars, "target", json_string(target));
-        if (close)
-            json_object_set_new(ctx->vars, "suggestion", json_string(close));
-        free(close);
-        handler_reply(ctx, "team_unknown", NULL);
-        return 1;
-    }
+    if (!found)
+        return handler_reply_unknown(ctx, target, true, false, "team_unknown", error_r);
     return 0;
 }
 

@@ -79,14 +79,14 @@ wait_for() { # seconds, shell condition
 test_case 'a text from the phone reaches tocsin through bearerbox and smsbox, once' '
   /usr/lib/kannel/test/fakesmsc -H 127.0.0.1 -r $SMSC -i 0.1 -m 1 "+33611111111 +33700000000 text JOIN paris-10" >"$K/fakesmsc.out" 2>&1 &
   FAKE_PID=$!
-  wait_for 10 "[ \"\$(sql \"SELECT count(*) FROM inbound_messages WHERE provider = '"'"'kannel'"'"'\")\" = 1 ]"
+  wait_for 30 "[ \"\$(sql \"SELECT count(*) FROM inbound_messages WHERE provider = '"'"'kannel'"'"'\")\" = 1 ]"
   expect_eq "$(sql "SELECT sender || '"'"' '"'"' || recipient || '"'"' '"'"' || body FROM inbound_messages WHERE provider = '"'"'kannel'"'"'")" "+33611111111 +33700000000 JOIN paris-10"
   sql "SELECT provider_id FROM inbound_messages WHERE provider = '"'"'kannel'"'"'" | grep -Eq "^[0-9a-f-]{36}$"
 '
 
 test_case 'the reply leaves through the queue and sendsms, reaches the phone, and is reported delivered' '
   in_id=$(sql "SELECT id FROM inbound_messages WHERE provider = '"'"'kannel'"'"'")
-  wait_for 15 "[ \"\$(sql \"SELECT status FROM outbound_messages WHERE inbound_id = $in_id\")\" = delivered ]"
+  wait_for 30 "[ \"\$(sql \"SELECT status FROM outbound_messages WHERE inbound_id = $in_id\")\" = delivered ]"
   reply=$(sql "SELECT body FROM outbound_messages WHERE inbound_id = $in_id")
   expect_eq "$(sql "SELECT provider_id = '"'"'tocsin-'"'"' || id FROM outbound_messages WHERE inbound_id = $in_id")" t
   first_line=$(printf "%s" "$reply" | head -n 1)
@@ -99,8 +99,8 @@ test_case 'a text from tocsin reaches the phone through smsbox and bearerbox, an
   out=$("$TOCSIN" sms-test --provider kannel --id "$id" --to +33611111111 "Bienvenue dans paris-10")
   expect_eq "$out" "ok provider_id=tocsin-$id retry_after=0 error=-"
   sql "UPDATE outbound_messages SET provider_id = '"'"'tocsin-$id'"'"', status = '"'"'sent'"'"' WHERE id = $id"
-  wait_for 10 "grep -q \"Got message .*+33700000000 +33611111111 text Bienvenue dans paris-10\" \"$K/fakesmsc.out\""
-  wait_for 10 "[ \"\$(sql \"SELECT status FROM outbound_messages WHERE id = $id\")\" = delivered ]"
+  wait_for 30 "grep -q \"Got message .*+33700000000 +33611111111 text Bienvenue dans paris-10\" \"$K/fakesmsc.out\""
+  wait_for 30 "[ \"\$(sql \"SELECT status FROM outbound_messages WHERE id = $id\")\" = delivered ]"
   expect_eq "$(sql "SELECT string_agg(detail, '"'"','"'"' ORDER BY detail) FROM sms_delivery_reports WHERE outbound_id = $id")" "delivered,submitted"
 '
 
