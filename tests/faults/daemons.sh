@@ -14,11 +14,11 @@ fault_case "$md_d daemon(s) on one database send a $md_n-recipient newsletter: e
     started+=($BG_PID)
   done
   wait_until "[ \$(count_status md$md_d sent) -eq $md_n ]" 120
-  span=$(sql "SELECT extract(epoch FROM max(sent_at)) FROM outbound_messages WHERE dedupe_key LIKE '\''md$md_d-%'\''")
+  span=$(sql "SELECT extract(epoch FROM max(sent_at)) FROM outbound_messages WHERE recipient LIKE '\''md$md_d-%'\''")
   stop "${started[@]}"
   read total distinct < <(received md$md_d)
   expect_eq "$total $distinct" "$md_n $md_n"
-  expect_eq "$(sql "SELECT max(attempts) FROM outbound_messages WHERE dedupe_key LIKE '\''md$md_d-%'\''")" 1
+  expect_eq "$(sql "SELECT max(attempts) FROM outbound_messages WHERE recipient LIKE '\''md$md_d-%'\''")" 1
   rate=$(echo "scale=0; $md_n / ($span - $t0)" | bc)
   figure "$md_d daemon(s): $md_n messages in $(echo "scale=2; ($span - $t0) / 1" | bc) s = $rate msg/s into one aiosmtpd sink"
 '

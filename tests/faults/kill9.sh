@@ -18,7 +18,7 @@ fault_case "kill -9 of the daemon $k9_kills time(s) during a $k9_n-recipient new
     kill9 $BG_PID
     # In flight = the rows the killed daemon held (rows of an earlier kill may still be
     # waiting for their lease to expire).
-    inflight=$(sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''k9-%'\'' AND status = '\''sending'\'' AND claimed_by LIKE '\''%:$BG_PID:%'\''")
+    inflight=$(sql "SELECT count(*) FROM outbound_messages WHERE recipient LIKE '\''k9-%'\'' AND status = '\''sending'\'' AND claimed_by LIKE '\''%:$BG_PID:%'\''")
     echo "kill $k: $inflight rows were sending"
     inflight_total=$((inflight_total + inflight))
   done
@@ -29,10 +29,14 @@ fault_case "kill -9 of the daemon $k9_kills time(s) during a $k9_n-recipient new
   expect_eq "$(count_status k9 sending)" 0
   read total distinct < <(received k9)
   expect_eq "$distinct" "$k9_n"
+  # What arrived is the campaign as rendered for each reader.
+  f=$(grep -l "^Delivered-To: k9-7@example.org" k9/new/* | head -n 1)
+  grep -q "Subject: Des nouvelles de Newsletter k9" "$f"
+  grep -q "voici les nouvelles de la semaine" "$f"
   dups=$((total - k9_n))
   figure "kill -9 x$k9_kills, $k9_n recipients: $distinct/$k9_n received, $dups duplicate(s) (bound $((k9_kills * k9_workers * k9_batch)) = kills x workers x batch; rows the killed daemons held: $inflight_total), $(elapsed $t0 $t1) s with lease_seconds=$k9_lease"
   [ "$dups" -le "$inflight_total" ]
   [ "$inflight_total" -le $((k9_kills * k9_workers * k9_batch)) ]
   # Rows taken over after a lease expired were counted as a second attempt.
-  [ "$(sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''k9-%'\'' AND attempts > 1")" -ge 1 ]
+  [ "$(sql "SELECT count(*) FROM outbound_messages WHERE recipient LIKE '\''k9-%'\'' AND attempts > 1")" -ge 1 ]
 '

@@ -7,9 +7,9 @@
 #   start_sink NAME [ARGS…]   aiosmtpd sink (tests/integration/smtp_sink.py) delivering into
 #                             $TEST_DIR/NAME on a free port; sets SINK_PORT and SINK_PID;
 #                             restart_sink NAME PORT [ARGS…] starts it again on that port
-#   newsletter PREFIX N       N queued campaign rows, one INSERT … SELECT, recipients
-#                             PREFIX-1@example.org … with dedupe keys PREFIX-1 …
-#   count_status PREFIX [STATUS]   rows of that newsletter (in that status)
+#   newsletter PREFIX N       N people PREFIX-1@example.org … in a team PREFIX, and a
+#                             campaign to that team (tocsin campaign create + send)
+#   count_status PREFIX [STATUS]   rows to PREFIX-…@example.org (in that status)
 #   received NAME             "TOTAL DISTINCT" messages in the Maildir, by Delivered-To
 #   wait_until 'condition' [SECONDS]
 #   daemon_bg LOG [ENV=VALUE …]    one more `tocsin run` on a free port; sets BG_PID
@@ -73,17 +73,31 @@ restart_sink() {
 }
 
 newsletter() {
-  sql "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, subject, body)
-       SELECT 'email', '$1-' || g || '@example.org', 'campaign', '$1-' || g,
-              'Newsletter', 'Bonjour, voici les nouvelles (' || g || ').'
-       FROM generate_series(1, $2) g" >/dev/null
+  sql "INSERT INTO teams (slug, name) VALUES ('$1', 'Newsletter $1');
+       INSERT INTO people (name) SELECT '$1 reader ' || g FROM generate_series(1, $2) g;
+       INSERT INTO contacts (person_id, kind, address)
+         SELECT id, 'email', '$1-' || split_part(name, ' ', 3) || '@example.org'
+         FROM people WHERE name LIKE '$1 reader %';
+       INSERT INTO memberships (person_id, team_id)
+         SELECT p.id, t.id FROM people p JOIN teams t ON t.slug = '$1'
+         WHERE p.name LIKE '$1 reader %'" > /dev/null
+  cat > "$TEST_DIR/$1.tmpl" <<'T'
+subject: Des nouvelles de {{team.name}}
+--- text
+Bonjour {{first_name}},
+voici les nouvelles de la semaine : samedi, tractage au marché.
+Se désinscrire : {{unsubscribe_url}}
+T
+  local id
+  id=$("$TOCSIN" campaign create --channel email --segment "team:$1" --template "$TEST_DIR/$1.tmpl" | tail -n 1)
+  "$TOCSIN" campaign send "$id" > /dev/null
 }
 
 count_status() {
   if [ $# -gt 1 ]; then
-    sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '$1-%' AND status = '$2'"
+    sql "SELECT count(*) FROM outbound_messages WHERE recipient LIKE '$1-%' AND status = '$2'"
   else
-    sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '$1-%'"
+    sql "SELECT count(*) FROM outbound_messages WHERE recipient LIKE '$1-%'"
   fi
 }
 
@@ -137,3 +151,5 @@ elapsed() { echo "$2 - $1" | bc; }
 export TOCSIN_SMTP_RETURN_PATH_DOMAIN=lists.example.org
 export TOCSIN_SMTP_FROM=equipe@example.org
 export TOCSIN_ENGINE_POLL_INTERVAL=1
+# The suite runs at any hour: campaigns are not held for quiet hours.
+export TOCSIN_ENGINE_QUIET_HOURS=off

@@ -81,7 +81,7 @@ fault_case "PostgreSQL stopped for $pg_outage s then restarted (-m fast) mid-new
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''pg-%'\''")" $((pg_m + 1))
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider = '\''generic'\'' AND provider_id LIKE '\''gw-%'\''")" $pg_m
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider = '\''twilio'\''")" 1
-  expect_eq "$(sql "SELECT count(*) FROM memberships")" $((2 * pg_m + 2))
+  expect_eq "$(sql "SELECT count(*) FROM memberships m JOIN teams t ON t.id = m.team_id WHERE t.slug = '\''paris-10'\''")" $((2 * pg_m + 2))
   expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE inbound_id IS NOT NULL")" $((2 * pg_m + 2))
   expect_eq "$(count_status pg sending)" 0
   read total distinct < <(received pgmx)
