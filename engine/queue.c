@@ -567,8 +567,7 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
     return rows;
 }
 
-/* Sleep until a notification, the stop signal or the timeout. A NULL db (no connection,
- * or backing off after a database error) waits for the stop signal or the timeout only. */
+/* Sleep until a notification, the stop signal or the timeout. */
 static void wait_for_work(struct db *db, int64_t timeout_ms)
 {
     PGconn *conn = db ? db_conn(db) : NULL; /* NULL: just sleep (database trouble) */
