@@ -15,6 +15,8 @@ fault_case "an SMTP relay answering 451 to 30% of messages, then away for $fl_ou
   d=$BG_PID
   wait_until "[ \$(count_status fl sent) -ge $((fl_n / 3)) ]" 60
   stop $SINK_PID || true
+  # Results of a session the sink finished just before stopping may still be written.
+  sleep 1
   down_at=$(count_status fl sent)
   sleep $fl_outage
   during=$(count_status fl sent)
