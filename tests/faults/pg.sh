@@ -26,9 +26,13 @@ fault_case "PostgreSQL stopped for $pg_outage s then restarted (-m fast) mid-new
   wait_until "[ \"\$(health)\" = 200 ]" 20
   wait_until "[ \$(count_status pg sent) -ge $((pg_n / 5)) ]" 60
 
+  # The senders below stop when this case ends, passed or failed (they would otherwise
+  # retry against a stopped cluster), and give up a message after 30 s of refusals.
+  trap "touch $TEST_DIR/pg.stop" EXIT
   # The sender: each message retried until accepted, as a gateway or an MTA would.
-  (for i in $(seq 1 $pg_m); do
-     while :; do
+  (trap - EXIT; for i in $(seq 1 $pg_m); do
+     for try in $(seq 1 150); do
+       [ ! -e "$TEST_DIR/pg.stop" ] || exit 0
        rc=0; "$TOCSIN" sms-inject --from "+336100$(printf %05d $i)" --to +33700000000 --text "JOIN paris-10" --id "pg-$i" > /dev/null 2>>inject.log || rc=$?
        echo "$rc" >> inject.rc
        [ "$rc" = 0 ] && break
@@ -39,8 +43,9 @@ fault_case "PostgreSQL stopped for $pg_outage s then restarted (-m fast) mid-new
    done) &
   sender=$!
   # A gateway: signed /sms/generic webhooks, each retried on 503 until accepted.
-  (for i in $(seq 1 $pg_m); do
-     while :; do
+  (trap - EXIT; for i in $(seq 1 $pg_m); do
+     for try in $(seq 1 150); do
+       [ ! -e "$TEST_DIR/pg.stop" ] || exit 0
        out=$($PY "$SRC/tests/integration/sms_helper.py" post-json "http://127.0.0.1:$hport/sms/generic" pg-secret \
              "{\"id\":\"gw-$i\",\"from\":\"+336200$(printf %05d $i)\",\"to\":\"+33700000000\",\"text\":\"JOIN paris-10\"}")
        echo "${out%% *}" >> webhook.codes

@@ -32,10 +32,11 @@ second_daemon() {
   OTHER_PID=$!
   track "$OTHER_PID"
 }
-# hang_server: accepts TCP connections and never says a word; sets HANG_PORT.
+# hang_server: accepts TCP connections and never says a word; sets HANG_PORT. $TEST_DIR on
+# its command line (unused) lets kill_ours recognise it: without it, it was never stopped.
 hang_server() {
   HANG_PORT=$(free_port)
-  $PY -c "import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", int(sys.argv[1]))); s.listen(50); c=[]; [c.append(s.accept()) for _ in range(50)]; time.sleep(60)" "$HANG_PORT" &
+  $PY -c "import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", int(sys.argv[1]))); s.listen(50); c=[]; [c.append(s.accept()) for _ in range(50)]; time.sleep(60)" "$HANG_PORT" "$TEST_DIR" &
   echo $! >> "$SINKS"
   sleep 0.3
 }
