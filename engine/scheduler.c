@@ -124,6 +124,29 @@ static int enqueue_automatic(struct db *db, const struct automatic *a, const jso
     return 0;
 }
 
+/* Enqueue `name` (template and kind) for row i of an event-RSVP query, whose columns are
+ * 2 timezone, 4 contact kind, 5 address, 12 deadline: reminders and event notices share
+ * that row layout. */
+static int enqueue_event_row(struct db *db, const PGresult *res, int i, const char *name,
+                             const char *dedupe, const char *context, const char *locale,
+                             int64_t person, int64_t contact, int64_t team, const json_t *vars,
+                             bool *created_r, char **error_r)
+{
+    struct automatic a = {.template_name = name,
+                          .kind = name,
+                          .dedupe_key = dedupe,
+                          .context = context,
+                          .locale = locale,
+                          .timezone = PQgetvalue(res, i, 2),
+                          .deadline = PQgetvalue(res, i, 12),
+                          .contact_kind = PQgetvalue(res, i, 4),
+                          .address = PQgetvalue(res, i, 5),
+                          .person_id = person,
+                          .contact_id = contact,
+                          .scope = team};
+    return enqueue_automatic(db, &a, vars, created_r, error_r);
+}
+
 /* The event as templates see it: {id, slug, title, when, location}. */
 static json_t *event_vars(const PGresult *res, int row, int first_col, const char *locale)
 {
@@ -193,20 +216,9 @@ static int reminders_for_offset(struct db *db, long offset, long next, int *coun
             xasprintf("reminder:%s:%" PRId64 ":%ld", PQgetvalue(res, i, 7), person, offset);
         char *context =
             xasprintf("{\"event_id\": %s, \"prompt\": \"rsvp\"}", PQgetvalue(res, i, 7));
-        struct automatic a = {.template_name = "reminder",
-                              .kind = "reminder",
-                              .dedupe_key = dedupe,
-                              .context = context,
-                              .locale = locale,
-                              .timezone = PQgetvalue(res, i, 2),
-                              .deadline = PQgetvalue(res, i, 12),
-                              .contact_kind = PQgetvalue(res, i, 4),
-                              .address = PQgetvalue(res, i, 5),
-                              .person_id = person,
-                              .contact_id = contact,
-                              .scope = team};
         bool created = false;
-        int r = enqueue_automatic(db, &a, vars, &created, error_r);
+        int r = enqueue_event_row(db, res, i, "reminder", dedupe, context, locale, person, contact,
+                                  team, vars, &created, error_r);
         free(dedupe);
         free(context);
         json_decref(vars);
@@ -505,20 +517,9 @@ int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, i
         char *context =
             moved ? xasprintf("{\"event_id\": %s, \"prompt\": \"rsvp\"}", PQgetvalue(res, i, 7))
                   : xasprintf("{\"event_id\": %s}", PQgetvalue(res, i, 7));
-        struct automatic a = {.template_name = moved ? "event_moved" : "event_cancelled",
-                              .kind = moved ? "event_moved" : "event_cancelled",
-                              .dedupe_key = dedupe,
-                              .context = context,
-                              .locale = locale,
-                              .timezone = PQgetvalue(res, i, 2),
-                              .deadline = PQgetvalue(res, i, 12),
-                              .contact_kind = PQgetvalue(res, i, 4),
-                              .address = PQgetvalue(res, i, 5),
-                              .person_id = person,
-                              .contact_id = contact,
-                              .scope = team};
         bool created = false;
-        int r = enqueue_automatic(db, &a, vars, &created, error_r);
+        int r = enqueue_event_row(db, res, i, moved ? "event_moved" : "event_cancelled", dedupe,
+                                  context, locale, person, contact, team, vars, &created, error_r);
         free(dedupe);
         free(context);
         json_decref(vars);
