@@ -34,7 +34,7 @@ struct campaign_new {
     const char *at;       /* NULL: now (draft) */
     const char *timezone; /* of `at`; NULL: [engine] default_timezone */
     bool urgent;
-    bool start_now;       /* 'scheduled' for tocsin_now(): the scheduler's next round sends it */
+    bool start_now;     /* 'scheduled' for tocsin_now(): the scheduler's next round sends it */
     int64_t created_by; /* person id of an organiser, 0 for the CLI */
     const char *source; /* "cli", "sms", "email" */
 };

@@ -19,7 +19,8 @@
 const struct cli_command cli_commands[] = {
     {"migrate", cli_migrate, "tocsin migrate", "apply pending database migrations"},
     {"run", cli_run, "tocsin run", "the daemon: HTTP webhooks, IMAP reader, outbound workers"},
-    {"inject", cli_inject, "tocsin inject < MESSAGE", "process one email from stdin (for an MTA pipe)"},
+    {"inject", cli_inject, "tocsin inject < MESSAGE",
+     "process one email from stdin (for an MTA pipe)"},
     {"import", cli_import, "tocsin import people FILE.csv", "import or update supporters"},
     {"team", cli_team, "tocsin team add|list|show ...", "local teams"},
     {"event", cli_event, "tocsin event add|list|show ...", "events and their RSVPs"},
@@ -80,8 +81,8 @@ struct db *cli_db(void)
 static bool is_numeric_type(Oid type)
 {
     /* int2, int4, int8, float4, float8, numeric, oid */
-    return type == 20 || type == 21 || type == 23 || type == 700 || type == 701 ||
-           type == 1700 || type == 26;
+    return type == 20 || type == 21 || type == 23 || type == 700 || type == 701 || type == 1700 ||
+           type == 26;
 }
 
 static void print_json(const PGresult *res)

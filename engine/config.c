@@ -30,7 +30,8 @@ const struct config_key config_keys[] = {
      "HTTP worker threads, each with its own database connection."},
 
     {"imap", "host", CONFIG_STRING, "", NULL, "IMAP server. Empty: no IMAP reader."},
-    {"imap", "port", CONFIG_INT, "993", "1..65535", "IMAP port (993 implicit TLS, 143 plain/STARTTLS)."},
+    {"imap", "port", CONFIG_INT, "993", "1..65535",
+     "IMAP port (993 implicit TLS, 143 plain/STARTTLS)."},
     {"imap", "tls", CONFIG_CHOICE, "on", "on|starttls|off", "Implicit TLS, STARTTLS or none."},
     {"imap", "tls_verify", CONFIG_BOOL, "on", NULL, "Verify the server certificate."},
     {"imap", "user", CONFIG_STRING, "", NULL, "IMAP login."},
@@ -64,7 +65,8 @@ const struct config_key config_keys[] = {
 
     {"sms", "provider", CONFIG_CHOICE, "spool", "twilio|vonage|kannel|generic|spool",
      "SMS gateway for outbound texts; spool writes files."},
-    {"sms", "api_url", CONFIG_STRING, "", NULL, "Base URL of the provider's API (each has a default)."},
+    {"sms", "api_url", CONFIG_STRING, "", NULL,
+     "Base URL of the provider's API (each has a default)."},
     {"sms", "account", CONFIG_STRING, "", NULL,
      "Twilio Account SID, Vonage API key, Kannel sendsms username."},
     {"sms", "token", CONFIG_SECRET, "", NULL,
@@ -115,7 +117,8 @@ const struct config_key config_keys[] = {
      "Directory whose <locale>/<name> files override the built-in templates."},
     {"engine", "spool_dir", CONFIG_STRING, "var/spool", NULL,
      "Where the spool transports write outbound mail and SMS."},
-    {"engine", "log_level", CONFIG_CHOICE, "info", "debug|info|warn|error", "Least severe level logged."},
+    {"engine", "log_level", CONFIG_CHOICE, "info", "debug|info|warn|error",
+     "Least severe level logged."},
     {NULL, NULL, 0, NULL, NULL, NULL},
 };
 
@@ -165,7 +168,8 @@ static int validate(int i, const char *value, char **reason_r)
         if (k->choices)
             sscanf(k->choices, "%ld..%ld", &min, &max);
         if (str_to_long(value, min, max, &v) < 0) {
-            *reason_r = xasprintf("expected a whole number in %s", k->choices ? k->choices : "range");
+            *reason_r =
+                xasprintf("expected a whole number in %s", k->choices ? k->choices : "range");
             return -1;
         }
         return 0;

@@ -10,8 +10,8 @@ struct csv {
     FILE *in;
     char sep;
     long line, record_line;
-    int peeked;          /* a character read ahead, or EOF, or -2 for none */
-    struct buf head;     /* the first line, read ahead to guess the separator */
+    int peeked;      /* a character read ahead, or EOF, or -2 for none */
+    struct buf head; /* the first line, read ahead to guess the separator */
     size_t head_pos;
     struct buf *fields;
     char **ptrs;

@@ -33,14 +33,29 @@ static int event_add(struct db *db, int argc, char **argv)
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 't': team = optarg; break;
-        case 's': slug = optarg; break;
-        case 'T': title = optarg; break;
-        case 'S': starts = optarg; break;
-        case 'z': tz = optarg; break;
-        case 'c': capacity = optarg; break;
-        case 'l': location = optarg; break;
-        default: return cli_fail(EX_USAGE, "event add", "usage: %s", event_usage);
+        case 't':
+            team = optarg;
+            break;
+        case 's':
+            slug = optarg;
+            break;
+        case 'T':
+            title = optarg;
+            break;
+        case 'S':
+            starts = optarg;
+            break;
+        case 'z':
+            tz = optarg;
+            break;
+        case 'c':
+            capacity = optarg;
+            break;
+        case 'l':
+            location = optarg;
+            break;
+        default:
+            return cli_fail(EX_USAGE, "event add", "usage: %s", event_usage);
         }
     }
     if (optind != argc || !team || !slug || !title || !starts)
@@ -59,12 +74,13 @@ static int event_add(struct db *db, int argc, char **argv)
         return cli_fail(EX_DATAERR, "event add", "unknown time zone %s", tz);
 
     const char *params[] = {team, slug, title, starts, tz, capacity, location};
-    res = db_exec(db,
-                  "INSERT INTO events (team_id, slug, title, starts_at, timezone, capacity, location)"
-                  " SELECT t.id, lower($2), $3, ($4::timestamp AT TIME ZONE $5), $5, $6::integer, $7"
-                  " FROM teams t WHERE t.slug = lower($1)"
-                  " ON CONFLICT (slug) DO NOTHING RETURNING id, starts_at",
-                  7, params, &error);
+    res =
+        db_exec(db,
+                "INSERT INTO events (team_id, slug, title, starts_at, timezone, capacity, location)"
+                " SELECT t.id, lower($2), $3, ($4::timestamp AT TIME ZONE $5), $5, $6::integer, $7"
+                " FROM teams t WHERE t.slug = lower($1)"
+                " ON CONFLICT (slug) DO NOTHING RETURNING id, starts_at",
+                7, params, &error);
     if (!res) {
         const char *state = db_sqlstate(db);
         if (str_starts_with(state, "22"))
@@ -160,8 +176,8 @@ static int event_show(struct db *db, int argc, char **argv)
 
 int cli_event(int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {
-        {"add", event_add},     {"list", event_list},         {"show", event_show},
-        {"move", event_move_cli}, {"cancel", event_cancel_cli}, {NULL, NULL}};
+    static const struct cli_sub subs[] = {{"add", event_add},           {"list", event_list},
+                                          {"show", event_show},         {"move", event_move_cli},
+                                          {"cancel", event_cancel_cli}, {NULL, NULL}};
     return cli_dispatch(argc, argv, subs, event_usage);
 }

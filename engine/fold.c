@@ -91,7 +91,6 @@ static const char *punctuation_fold(uint32_t cp)
     }
 }
 
-
 void fold_text(const char *in, size_t len, struct buf *out)
 {
     const unsigned char *s = (const unsigned char *)in;
@@ -133,4 +132,3 @@ void fold_text(const char *in, size_t len, struct buf *out)
         i += n;
     }
 }
-

@@ -14,7 +14,6 @@ static int hex_value(char c)
     return -1;
 }
 
-
 int form_decode(const char *s, size_t len, bool plus_is_space, char **out_r, const char **reason_r)
 {
     char *out = xmalloc(len + 1);

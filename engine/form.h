@@ -40,5 +40,4 @@ void form_release(struct form *form);
 /* Percent-decode [s, s+len) into a fresh string; -1 (and *reason_r) on a bad escape or NUL. */
 int form_decode(const char *s, size_t len, bool plus_is_space, char **out_r, const char **reason_r);
 
-
 #endif

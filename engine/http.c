@@ -192,9 +192,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)cls;
     (void)version;
@@ -305,12 +304,12 @@ int http_start(char **error_r)
         flags |= MHD_USE_IPv6;
     daemon_handle = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config_int("http", "threads"),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config_int("http", "timeout"),
-        MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)config_int("http", "threads"), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)config_int("http", "timeout"), MHD_OPTION_CONNECTION_LIMIT, 1024u,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+        MHD_OPTION_END);
     if (!daemon_handle) {
         *error_r = xasprintf("cannot listen on %s (in use, or not permitted)",
                              config_str("http", "listen"));

@@ -26,17 +26,26 @@
 
 #define IMPORT_BATCH 10000
 
-enum column { COL_EMAIL, COL_PHONE, COL_NAME, COL_LOCALE, COL_TIMEZONE, COL_TEAMS, COL_TAGS, NCOLS };
+enum column {
+    COL_EMAIL,
+    COL_PHONE,
+    COL_NAME,
+    COL_LOCALE,
+    COL_TIMEZONE,
+    COL_TEAMS,
+    COL_TAGS,
+    NCOLS
+};
 static const char *const column_names[NCOLS] = {"email",    "phone", "name", "locale",
                                                 "timezone", "teams", "tags"};
 
 struct import {
     struct db *db;
     const char *file;
-    struct buf copy;    /* COPY text rows of the current batch */
+    struct buf copy; /* COPY text rows of the current batch */
     long batch_rows;
     long imported, rejected, created;
-    void *seen;         /* tsearch tree of struct seen: emails and phones in the file */
+    void *seen; /* tsearch tree of struct seen: emails and phones in the file */
 };
 
 static void report(struct import *im, long line, const char *fmt, ...)
@@ -60,11 +69,20 @@ static void copy_field(struct buf *out, const char *value, bool last)
     } else {
         for (const char *p = value; *p; p++) {
             switch (*p) {
-            case '\\': buf_adds(out, "\\\\"); break;
-            case '\t': buf_adds(out, "\\t"); break;
-            case '\n': buf_adds(out, "\\n"); break;
-            case '\r': buf_adds(out, "\\r"); break;
-            default: buf_addch(out, *p);
+            case '\\':
+                buf_adds(out, "\\\\");
+                break;
+            case '\t':
+                buf_adds(out, "\\t");
+                break;
+            case '\n':
+                buf_adds(out, "\\n");
+                break;
+            case '\r':
+                buf_adds(out, "\\r");
+                break;
+            default:
+                buf_addch(out, *p);
             }
         }
     }
@@ -205,7 +223,7 @@ static int flush_batch(struct import *im, char **error_r)
     const struct {
         int n;
         const char *const *params;
-    } args[] = {{0, NULL}, {0, NULL}, {0, NULL},          {0, NULL},
+    } args[] = {{0, NULL},     {0, NULL}, {0, NULL},           {0, NULL},
                 {2, defaults}, {0, NULL}, {1, evidence_param}, {0, NULL}};
     for (size_t i = 0; i < ARRAY_SIZE(apply_sql); i++) {
         res = db_exec(im->db, apply_sql[i], args[i].n, args[i].params, error_r);
@@ -384,8 +402,8 @@ int cli_import(int argc, char **argv)
         goto out;
     }
     printf("%ld imported (%ld new), %ld rejected\n", im.imported, im.created, im.rejected);
-    log_info("import", "file=%s imported=%ld created=%ld rejected=%ld", log_q(argv[2]),
-             im.imported, im.created, im.rejected);
+    log_info("import", "file=%s imported=%ld created=%ld rejected=%ld", log_q(argv[2]), im.imported,
+             im.created, im.rejected);
     if (im.rejected)
         rc = EX_DATAERR;
 out:

@@ -34,7 +34,7 @@ struct inbound_message {
     const char *raw;         /* the whole original, stored for evidence (may be NULL) */
     const char *subject;     /* mail only, may be NULL: read when the body has no command */
     int64_t reply_to_id;     /* outbound_messages.id this answers (mail token), or 0 */
-    bool automatic;          /* an auto-reply or list mail: record it, run nothing, answer nothing */
+    bool automatic; /* an auto-reply or list mail: record it, run nothing, answer nothing */
     const char *locale_hint; /* e.g. from Content-Language, may be NULL */
 };
 
@@ -47,9 +47,9 @@ enum inbound_status {
 struct inbound_outcome {
     enum inbound_status status;
     int64_t inbound_id;
-    char *command;       /* the command name that ran, e.g. "join"; NULL if none */
-    char *reply;         /* the reply text queued (SMS form), NULL if none */
-    int64_t reply_id;    /* outbound_messages.id of the reply, 0 if none */
+    char *command;    /* the command name that ran, e.g. "join"; NULL if none */
+    char *reply;      /* the reply text queued (SMS form), NULL if none */
+    int64_t reply_id; /* outbound_messages.id of the reply, 0 if none */
 };
 
 int inbound_process(struct db *db, const struct inbound_message *msg,

@@ -96,7 +96,9 @@ void metrics_render(struct buf *out)
         if (!strstr(buf_str(&seen), key.data)) {
             buf_add(&seen, key.data, key.len);
             buf_printf(out, "# TYPE %s %s\n", base.data,
-                       s->kind == COUNTER ? "counter" : s->kind == GAUGE ? "gauge" : "histogram");
+                       s->kind == COUNTER ? "counter"
+                       : s->kind == GAUGE ? "gauge"
+                                          : "histogram");
         }
         if (s->kind != HISTOGRAM) {
             buf_printf(out, "%s %lld\n", s->name, (long long)s->value);

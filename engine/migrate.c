@@ -28,8 +28,8 @@ static bool is_migration(const struct embedded_file *f)
 static int applied(struct db *db, const char *version, bool *yes_r, char **error_r)
 {
     const char *params[] = {version};
-    PGresult *res = db_exec(db, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params,
-                            error_r);
+    PGresult *res =
+        db_exec(db, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params, error_r);
     if (!res)
         return -1;
     *yes_r = PQntuples(res) > 0;
@@ -48,8 +48,8 @@ static int ensure_table(struct db *db, char **error_r)
 
 int migrate_pending(struct db *db, char **error_r)
 {
-    PGresult *res = db_exec(db, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL,
-                            error_r);
+    PGresult *res =
+        db_exec(db, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, error_r);
     if (!res)
         return -1;
     bool exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;

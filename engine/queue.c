@@ -463,8 +463,8 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
             char *reason = NULL;
             if (campaign_render(db, id, &rendered[nsend], &reason) < 0) {
                 json_array_append_new(out, json_pack("{sI ss ss sf}", "id", (json_int_t)id,
-                                                     "status", "queued", "error", reason,
-                                                     "delay", retry_delay_s(m->attempts, 0)));
+                                                     "status", "queued", "error", reason, "delay",
+                                                     retry_delay_s(m->attempts, 0)));
                 free(reason);
                 template_message_release(&rendered[nsend]);
                 continue;

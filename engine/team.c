@@ -40,10 +40,10 @@ static int team_add(struct db *db, int argc, char **argv)
                             3, params, &error);
     if (!res) {
         bool bad_slug = strcmp(db_sqlstate(db), "23514") == 0;
-        int rc = bad_slug ? cli_fail(EX_DATAERR, "team add",
-                                     "slug %s: use lower-case letters, digits and dashes",
-                                     argv[optind])
-                          : cli_fail(EX_SOFTWARE, "team add", "%s", error);
+        int rc = bad_slug
+                     ? cli_fail(EX_DATAERR, "team add",
+                                "slug %s: use lower-case letters, digits and dashes", argv[optind])
+                     : cli_fail(EX_SOFTWARE, "team add", "%s", error);
         free(error);
         return rc;
     }

@@ -18,7 +18,8 @@ struct node {
     size_t nchildren;
 };
 
-struct template {
+struct template
+{
     struct node root;
 };
 
@@ -132,8 +133,8 @@ static int parse(const char *start, const char **pos, struct node *parent, const
         }
         case '/':
             if (!close || strcmp(close, name) != 0) {
-                *error_r = xasprintf("line %d: {{/%s}} closes no open section", line_of(start, open),
-                                     name);
+                *error_r = xasprintf("line %d: {{/%s}} closes no open section",
+                                     line_of(start, open), name);
                 free(name);
                 return -1;
             }
@@ -221,12 +222,23 @@ static void append_escaped(struct buf *out, const char *s, size_t len, bool html
     }
     for (size_t i = 0; i < len; i++) {
         switch (s[i]) {
-        case '&': buf_adds(out, "&amp;"); break;
-        case '<': buf_adds(out, "&lt;"); break;
-        case '>': buf_adds(out, "&gt;"); break;
-        case '"': buf_adds(out, "&quot;"); break;
-        case '\'': buf_adds(out, "&#39;"); break;
-        default: buf_addch(out, s[i]);
+        case '&':
+            buf_adds(out, "&amp;");
+            break;
+        case '<':
+            buf_adds(out, "&lt;");
+            break;
+        case '>':
+            buf_adds(out, "&gt;");
+            break;
+        case '"':
+            buf_adds(out, "&quot;");
+            break;
+        case '\'':
+            buf_adds(out, "&#39;");
+            break;
+        default:
+            buf_addch(out, s[i]);
         }
     }
 }

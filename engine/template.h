@@ -49,8 +49,8 @@ char *template_missing(const struct template *t, const json_t *vars);
 struct rendered_message {
     char *subject; /* "" when the file has none */
     char *text;
-    char *html;    /* NULL when the file has no html part */
-    char *sms;     /* the sms part, else the text part */
+    char *html; /* NULL when the file has no html part */
+    char *sms;  /* the sms part, else the text part */
 };
 
 int template_message(const char *name, const char *locale, const json_t *vars,

@@ -12,7 +12,8 @@
 
 #define MAC_CHARS 16
 
-static void mac_text(const char *key, const char *purpose, const char *id36, char out[MAC_CHARS + 1])
+static void mac_text(const char *key, const char *purpose, const char *id36,
+                     char out[MAC_CHARS + 1])
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
     char *message = xasprintf("%s:%s", purpose, id36);

@@ -11,14 +11,8 @@
  * its extern line in transport.h, and one row here. The name is what [sms] provider
  * (or, for mail, the presence of [smtp] host) selects. */
 static const struct transport_ops *const transports[] = {
-    &smtp_transport,
-    &spool_mail_transport,
-    &spool_sms_transport,
-    &twilio_transport,
-    &vonage_transport,
-    &kannel_transport,
-    &generic_transport,
-    NULL,
+    &smtp_transport,   &spool_mail_transport, &spool_sms_transport, &twilio_transport,
+    &vonage_transport, &kannel_transport,     &generic_transport,   NULL,
 };
 
 const struct transport_ops *transport_find(const char *name, const char *channel)

@@ -51,8 +51,8 @@ static void test_rejects(void **state)
 {
     (void)state;
     expect_phone("", "FR", NULL);
-    expect_phone("612345679", "FR", NULL);    /* no trunk 0 */
-    expect_phone("06123456", "FR", NULL);     /* too short */
+    expect_phone("612345679", "FR", NULL); /* no trunk 0 */
+    expect_phone("06123456", "FR", NULL);  /* too short */
     expect_phone("06 12 34 56 79 ext 2", "FR", NULL);
     expect_phone("+0612345679", "FR", NULL);
     expect_phone("+1234", "FR", NULL);
@@ -68,8 +68,16 @@ static void test_email(void **state)
     char *e = email_normalise("  Camille.Martin@Example.ORG ", &reason);
     assert_string_equal(e, "camille.martin@example.org");
     free(e);
-    const char *bad[] = {"", "a", "a@b", "@example.org", "a@@example.org", "a b@example.org",
-                         "a@example..org", "a@.org", "a@example.", "<a@example.org>"};
+    const char *bad[] = {"",
+                         "a",
+                         "a@b",
+                         "@example.org",
+                         "a@@example.org",
+                         "a b@example.org",
+                         "a@example..org",
+                         "a@.org",
+                         "a@example.",
+                         "<a@example.org>"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         char *got = email_normalise(bad[i], &reason);
         if (got)

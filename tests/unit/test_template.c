@@ -46,7 +46,8 @@ static void test_variables_and_escaping(void **state)
 static void test_sections(void **state)
 {
     (void)state;
-    const char *items = "{\"team\":\"P10\",\"items\":[{\"n\":1,\"title\":\"A\"},{\"n\":2,\"title\":\"B\"}]}";
+    const char *items =
+        "{\"team\":\"P10\",\"items\":[{\"n\":1,\"title\":\"A\"},{\"n\":2,\"title\":\"B\"}]}";
     expect_render("{{#items}}\n{{n}}. {{title}} ({{team}})\n{{/items}}\n", items, false,
                   "1. A (P10)\n2. B (P10)\n");
     expect_render("{{^items}}none{{/items}}", "{\"items\":[]}", false, "none");
@@ -83,7 +84,8 @@ static void test_missing(void **state)
 {
     (void)state;
     char *error = NULL;
-    struct template *t = template_compile("{{name}} {{team}} {{#items}}{{title}}{{/items}}", &error);
+    struct template *t =
+        template_compile("{{name}} {{team}} {{#items}}{{title}}{{/items}}", &error);
     json_t *vars = json_pack("{s:s}", "name", "x");
     char *missing = template_missing(t, vars);
     assert_string_equal(missing, "team, items");

@@ -35,8 +35,14 @@ static void test_forgeries(void **state)
     changed[0] = changed[0] == '1' ? '2' : '1';
     assert_int_equal(token_check_with("k", "unsub", changed, &got), -1);
     free(changed);
-    const char *junk[] = {"", "-", "abc", "1-", "-aaaaaaaaaaaaaaaa", "1-aaaaaaaaaaaaaaa",
-                          "zzzzzzzzzzzzz-aaaaaaaaaaaaaaaa", "1/-aaaaaaaaaaaaaaaa"};
+    const char *junk[] = {"",
+                          "-",
+                          "abc",
+                          "1-",
+                          "-aaaaaaaaaaaaaaaa",
+                          "1-aaaaaaaaaaaaaaa",
+                          "zzzzzzzzzzzzz-aaaaaaaaaaaaaaaa",
+                          "1/-aaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < ARRAY_SIZE(junk); i++)
         assert_int_equal(token_check_with("k", "unsub", junk[i], &got), -1);
     assert_int_equal(token_check_with("k", "unsub", NULL, &got), -1);
