@@ -316,6 +316,20 @@ int edit_distance(const char *a, const char *b, int max)
     return row[lb] > max ? max + 1 : row[lb];
 }
 
+int handler_use_event(struct handler_ctx *ctx, struct event_info *e)
+{
+    json_object_set_new(ctx->vars, "event", handler_event_vars(e, ctx->locale));
+    ctx->event_id = e->id;
+    ctx->team_id = e->team_id;
+    bool open = e->open;
+    event_info_release(e);
+    if (!open) {
+        handler_reply(ctx, "event_closed", NULL);
+        return 1;
+    }
+    return 0;
+}
+
 int handler_reply_unknown(struct handler_ctx *ctx, const char *target, bool teams, bool events,
                           const char *template, char **error_r)
 {

@@ -90,6 +90,9 @@ char *handler_suggest(struct handler_ctx *ctx, const char *line, bool teams, boo
  * (team_unknown, event_unknown). Returns 1 (answered), or -1 with *error_r. */
 int handler_reply_unknown(struct handler_ctx *ctx, const char *target, bool teams, bool events,
                           const char *template, char **error_r);
+/* Make `e` the event this command is about (context, template variables) and release it.
+ * Returns 1 when the event no longer takes answers (the reply says so), else 0. */
+int handler_use_event(struct handler_ctx *ctx, struct event_info *e);
 /* Template variables describing an event for a reader of `locale` (new reference). */
 json_t *handler_event_vars(const struct event_info *e, const char *locale);
 /* List upcoming events of the sender's teams (or all, when none) into ctx->vars "events". */

@@ -65,16 +65,7 @@ int rsvp_resolve_event(struct handler_ctx *ctx, const char *which_template, char
         handler_reply(ctx, which_template, NULL);
         return 1;
     }
-    json_object_set_new(ctx->vars, "event", handler_event_vars(&e, ctx->locale));
-    ctx->event_id = e.id;
-    ctx->team_id = e.team_id;
-    bool open = e.open;
-    event_info_release(&e);
-    if (!open) {
-        handler_reply(ctx, "event_closed", NULL);
-        return 1;
-    }
-    return 0;
+    return handler_use_event(ctx, &e);
 }
 
 int check_rsvp(struct handler_ctx *ctx, char **error_r)
