@@ -627,43 +627,68 @@ static int campaign_send_cli(struct db *db, int argc, char **argv)
     return EX_OK;
 }
 
-static int campaign_pause_cli(struct db *db, int argc, char **argv)
+/*
+ * One state change of a campaign and of its queued rows, in one transaction:
+ * `campaign_sql` returns the id only when the campaign was in a state that allows the
+ * change, then `rows_sql` acts on its queued messages and `done` (a printf format taking
+ * the id and the row count) says what happened.
+ */
+struct transition {
+    const char *what;         /* "campaign pause" */
+    const char *campaign_sql; /* $1 = id */
+    const char *rows_sql;     /* $1 = id */
+    const char *refused;      /* printf format taking the id */
+    const char *done;         /* printf format taking the id and the row count */
+};
+
+static int campaign_transition(struct db *db, int argc, char **argv, const struct transition *t)
 {
     int64_t id;
     if (argc != 2 || !parse_id(argv[1], &id))
-        return cli_fail(EX_USAGE, "campaign pause", "usage: tocsin campaign pause ID");
+        return cli_fail(EX_USAGE, t->what, "usage: tocsin %s ID", t->what);
     const char *params[] = {argv[1]};
     char *error = NULL;
     if (db_begin(db, &error) < 0)
-        return fail_db(db, "campaign pause", error);
-    PGresult *res = db_exec(db,
-                            "UPDATE campaigns SET status = 'paused' WHERE id = $1"
-                            " AND status IN ('draft', 'scheduled', 'sending') RETURNING id",
-                            1, params, &error);
+        return fail_db(db, t->what, error);
+    PGresult *res = db_exec(db, t->campaign_sql, 1, params, &error);
     if (!res)
         goto fail;
     bool changed = PQntuples(res) == 1;
     PQclear(res);
     if (!changed) {
         db_rollback(db);
-        return cli_fail(EX_DATAERR, "campaign pause",
-                        "campaign %s is not draft, scheduled or sending", argv[1]);
+        return cli_fail(EX_DATAERR, t->what, t->refused, argv[1]);
     }
-    /* Held rows stay queued with no due time; the workers' claim never reaches them. */
-    res = db_exec(db,
-                  "UPDATE outbound_messages SET next_attempt_at = 'infinity'"
-                  " WHERE campaign_id = $1 AND status = 'queued'",
-                  1, params, &error);
+    res = db_exec(db, t->rows_sql, 1, params, &error);
     if (!res)
         goto fail;
-    printf("campaign %s paused: %s messages held\n", argv[1], PQcmdTuples(res));
+    char *rows = xstrdup(PQcmdTuples(res));
     PQclear(res);
-    if (db_commit(db, &error) < 0)
+    if (db_commit(db, &error) < 0) {
+        free(rows);
         goto fail;
+    }
+    printf(t->done, argv[1], rows);
+    free(rows);
     return EX_OK;
 fail:
     db_rollback(db);
-    return fail_db(db, "campaign pause", error);
+    return fail_db(db, t->what, error);
+}
+
+static int campaign_pause_cli(struct db *db, int argc, char **argv)
+{
+    /* Held rows stay queued with no due time; the workers' claim never reaches them. */
+    static const struct transition pause = {
+        "campaign pause",
+        "UPDATE campaigns SET status = 'paused' WHERE id = $1"
+        " AND status IN ('draft', 'scheduled', 'sending') RETURNING id",
+        "UPDATE outbound_messages SET next_attempt_at = 'infinity'"
+        " WHERE campaign_id = $1 AND status = 'queued'",
+        "campaign %s is not draft, scheduled or sending",
+        "campaign %s paused: %s messages held\n",
+    };
+    return campaign_transition(db, argc, argv, &pause);
 }
 
 static int campaign_resume_cli(struct db *db, int argc, char **argv)
@@ -728,43 +753,17 @@ fail:
 
 static int campaign_cancel_cli(struct db *db, int argc, char **argv)
 {
-    int64_t id;
-    if (argc != 2 || !parse_id(argv[1], &id))
-        return cli_fail(EX_USAGE, "campaign cancel", "usage: tocsin campaign cancel ID");
-    char *error = NULL;
-    if (db_begin(db, &error) < 0)
-        return fail_db(db, "campaign cancel", error);
-    const char *params[] = {argv[1]};
-    PGresult *res =
-        db_exec(db,
-                "UPDATE campaigns SET status = 'cancelled', finished_at = tocsin_now()"
-                " WHERE id = $1 AND status IN ('draft', 'scheduled', 'sending', 'paused')"
-                " RETURNING id",
-                1, params, &error);
-    if (!res)
-        goto fail;
-    bool changed = PQntuples(res) == 1;
-    PQclear(res);
-    if (!changed) {
-        db_rollback(db);
-        return cli_fail(EX_DATAERR, "campaign cancel", "campaign %s is already sent or cancelled",
-                        argv[1]);
-    }
-    res = db_exec(
-        db,
+    static const struct transition cancel = {
+        "campaign cancel",
+        "UPDATE campaigns SET status = 'cancelled', finished_at = tocsin_now()"
+        " WHERE id = $1 AND status IN ('draft', 'scheduled', 'sending', 'paused')"
+        " RETURNING id",
         "UPDATE outbound_messages SET status = 'cancelled', last_error = 'campaign cancelled'"
         " WHERE campaign_id = $1 AND status = 'queued'",
-        1, params, &error);
-    if (!res)
-        goto fail;
-    printf("campaign %s cancelled: %s queued messages withdrawn\n", argv[1], PQcmdTuples(res));
-    PQclear(res);
-    if (db_commit(db, &error) < 0)
-        goto fail;
-    return EX_OK;
-fail:
-    db_rollback(db);
-    return fail_db(db, "campaign cancel", error);
+        "campaign %s is already sent or cancelled",
+        "campaign %s cancelled: %s queued messages withdrawn\n",
+    };
+    return campaign_transition(db, argc, argv, &cancel);
 }
 
 static int campaign_status_cli(struct db *db, int argc, char **argv)
