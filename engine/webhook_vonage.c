@@ -136,18 +136,29 @@ static const char *concat_value(const struct form *params, const char *name)
     return v;
 }
 
+/* The parameters of a Vonage request (query, form or JSON), signature checked. Answers 400
+ * or 403 itself and returns -1; otherwise 0 and the caller releases *params. */
+static int vonage_params(struct http_request *req, struct form *params)
+{
+    const char *reason = NULL;
+    if (webhook_params(req, params, &reason) < 0) {
+        http_respond_text(req, 400, reason);
+        return -1;
+    }
+    if (vonage_verified(req, params) < 0) {
+        form_release(params);
+        return -1;
+    }
+    return 0;
+}
+
 void webhook_vonage(struct http_request *req)
 {
     struct form params = {0};
-    const char *reason = NULL;
     char *sender = NULL, *recipient = NULL, *msisdn = NULL, *to = NULL;
     char *whole = NULL, *first_id = NULL, *raws = NULL;
-    if (webhook_params(req, &params, &reason) < 0) {
-        http_respond_text(req, 400, reason);
+    if (vonage_params(req, &params) < 0)
         return;
-    }
-    if (vonage_verified(req, &params) < 0)
-        goto out;
     const char *message_id = param(&params, "messageId");
     const char *text = form_get(&params, "text");
     msisdn = vonage_number(param(&params, "msisdn"));
@@ -217,14 +228,9 @@ out:
 void webhook_vonage_dlr(struct http_request *req)
 {
     struct form params = {0};
-    const char *reason = NULL;
     char *error = NULL, *number = NULL, *recipient = NULL;
-    if (webhook_params(req, &params, &reason) < 0) {
-        http_respond_text(req, 400, reason);
+    if (vonage_params(req, &params) < 0)
         return;
-    }
-    if (vonage_verified(req, &params) < 0)
-        goto out;
     const char *message_id = param(&params, "messageId");
     const char *state = param(&params, "status");
     if (!message_id || !state) {
