@@ -3,12 +3,12 @@
 
 CC      ?= cc
 PKGS    := libpq libpcre2-8 libmicrohttpd jansson libssl libcrypto libcurl
-CPPFLAGS_ALL = -D_GNU_SOURCE -Iengine -Ihandlers -Ibuild $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CPPFLAGS_ALL = -D_GNU_SOURCE -Iengine -I. -Ibuild $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
 CFLAGS_ALL = -std=c17 -Wall -Wextra -Werror -pthread $(CFLAGS)
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lesmtp -letpan -lm -pthread
 
-ENGINE_SRC  := $(filter-out engine/main.c,$(wildcard engine/*.c))
+ENGINE_SRC  := $(wildcard engine/*/*.c)
 HANDLER_SRC := $(wildcard handlers/*.c)
 LIB_SRC     := $(ENGINE_SRC) $(HANDLER_SRC) build/embedded.c
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
@@ -30,7 +30,7 @@ $(BUILD)/libtocsin.a: $(OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/%.o: %.c $(wildcard engine/*.h handlers/*.h)
+$(BUILD)/%.o: %.c $(wildcard engine/*/*.h handlers/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
@@ -109,7 +109,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libtocsin.a
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(BUILD)/libtocsin.a $(LDLIBS_ALL)
 
 format:
-	clang-format -i engine/*.[ch] handlers/*.[ch] tests/unit/*.c tools/*.c
+	clang-format -i engine/*.c engine/*/*.[ch] handlers/*.[ch] tests/unit/*.c tools/*.c
 
 clean:
 	rm -rf build tocsin

@@ -5,10 +5,10 @@
  * JOIN from each creates the person). Needs team paris-10 and event reunion (run-commands
  * creates them). Usage: bench/commands SECONDS
  */
-#include "config.h"
-#include "db.h"
-#include "inbound.h"
-#include "util.h"
+#include "lib/db.h"
+#include "lib/util.h"
+#include "core/config.h"
+#include "decide/process.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,9 +6,9 @@
  * Usage: bench/grammar [SECONDS per measurement, default 2]
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "grammar.h"
-#include "handlers.h"
-#include "util.h"
+#include "lib/util.h"
+#include "decide/grammar.h"
+#include "handlers/handlers.h"
 
 #include <pcre2.h>
 #include <stdio.h>

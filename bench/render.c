@@ -5,11 +5,11 @@
  *                                     worker does (one query per row for the person)
  * Prints "renders/s".
  */
-#include "campaign_render.h"
-#include "config.h"
-#include "db.h"
-#include "template.h"
-#include "util.h"
+#include "lib/db.h"
+#include "lib/util.h"
+#include "core/config.h"
+#include "core/template.h"
+#include "outbound/campaign_render.h"
 
 #include <inttypes.h>
 #include <stdio.h>

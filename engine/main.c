@@ -1,5 +1,5 @@
 /* tocsin — a campaign engine where supporters act by replying. See README.md. */
-#include "cli.h"
+#include "cli/cli.h"
 
 int main(int argc, char **argv)
 {

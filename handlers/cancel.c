@@ -3,9 +3,9 @@
  * held are offered to the waitlist (rsvp.c). `CANCEL` alone is an opt-out, not this
  * (stop.c); `ANNULER` alone withdraws the RSVP of the last prompt.
  */
-#include "handlers.h"
-#include "rsvp.h"
-#include "util.h"
+#include "lib/util.h"
+#include "handlers/handlers.h"
+#include "handlers/rsvp.h"
 
 #include <string.h>
 

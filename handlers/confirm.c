@@ -3,10 +3,10 @@
  * CONFIRM alone — someone who joined by mail from an unknown address confirms their
  * membership (double opt-in, engine/confirm.c; the link in the mail does the same).
  */
-#include "confirm.h"
-#include "handlers.h"
-#include "organiser.h"
-#include "util.h"
+#include "lib/util.h"
+#include "campaigns/organiser.h"
+#include "decide/confirm.h"
+#include "handlers/handlers.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -4,8 +4,8 @@
  * message replied to (mail token) or the last digest sent to that number (SMS). The RSVP
  * itself is RSVP's (rsvp.c): same seats, waitlist and reply.
  */
-#include "handlers.h"
-#include "util.h"
+#include "lib/util.h"
+#include "handlers/handlers.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* EVENTS — the next upcoming events of my teams (of everyone's, when I am in none). */
-#include "handlers.h"
+#include "handlers/handlers.h"
 
 int check_events(struct handler_ctx *ctx, char **error_r)
 {

@@ -2,10 +2,10 @@
  * The command table, and what the command files share: finding teams and events, the
  * context of a bare answer, "did you mean", activity rows, messages to other people.
  */
-#include "handlers.h"
-#include "queue.h"
-#include "template.h"
-#include "util.h"
+#include "handlers/handlers.h"
+#include "lib/util.h"
+#include "core/template.h"
+#include "outbound/queue.h"
 
 #include <inttypes.h>
 #include <pthread.h>

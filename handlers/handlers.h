@@ -16,9 +16,9 @@
 #ifndef TOCSIN_HANDLERS_H
 #define TOCSIN_HANDLERS_H
 
-#include "db.h"
-#include "grammar.h"
-#include "inbound.h"
+#include "lib/db.h"
+#include "decide/grammar.h"
+#include "decide/message.h"
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -2,7 +2,7 @@
  * HELP — who we are, the commands (walked from handlers[]), how to stop. Answered even
  * after STOP, as carriers require: the queue lets kind "help" through.
  */
-#include "handlers.h"
+#include "handlers/handlers.h"
 
 #include <string.h>
 

@@ -3,10 +3,10 @@
  * person first (inbound.c; a text proves its number). Joining twice says so and changes
  * nothing.
  */
-#include "confirm.h"
-#include "handlers.h"
-#include "team_common.h"
-#include "util.h"
+#include "lib/util.h"
+#include "decide/confirm.h"
+#include "handlers/handlers.h"
+#include "handlers/team_common.h"
 
 #include <inttypes.h>
 #include <stdio.h>

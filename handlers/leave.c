@@ -1,7 +1,7 @@
 /* LEAVE <team> — leave a team (the membership row is removed; activity keeps the trace). */
-#include "handlers.h"
-#include "team_common.h"
-#include "util.h"
+#include "lib/util.h"
+#include "handlers/handlers.h"
+#include "handlers/team_common.h"
 
 #include <inttypes.h>
 #include <stdio.h>

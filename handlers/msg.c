@@ -4,9 +4,9 @@
  * and the number of people it would reach; CONFIRM <code> (confirm.c) sends it within 15
  * minutes. Anyone else is politely refused. Every step is in activity (organiser.c).
  */
-#include "handlers.h"
-#include "organiser.h"
-#include "util.h"
+#include "lib/util.h"
+#include "campaigns/organiser.h"
+#include "handlers/handlers.h"
 
 #include <ctype.h>
 #include <string.h>

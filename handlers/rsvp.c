@@ -9,8 +9,8 @@
  * parties that fit: the offer is a message with rsvp context, so their bare OUI takes the
  * seat, which is held for them for RSVP_OFFER_HOLD.
  */
-#include "rsvp.h"
-#include "util.h"
+#include "handlers/rsvp.h"
+#include "lib/util.h"
 
 #include <inttypes.h>
 #include <stdio.h>

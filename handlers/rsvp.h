@@ -6,7 +6,7 @@
 #ifndef TOCSIN_RSVP_H
 #define TOCSIN_RSVP_H
 
-#include "handlers.h"
+#include "handlers/handlers.h"
 
 struct rsvp_previous {
     bool exists, held; /* held: an open waitlist offer reserves seats for them */

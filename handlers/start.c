@@ -3,9 +3,9 @@
  * paris-10`), by appending an opt_in to the consent ledger. Only START/UNSTOP/REPRENDRE
  * re-enable: a YES never does (docs/commands.md).
  */
-#include "consent.h"
-#include "handlers.h"
-#include "util.h"
+#include "lib/util.h"
+#include "core/consent.h"
+#include "handlers/handlers.h"
 
 int check_start(struct handler_ctx *ctx, char **error_r)
 {

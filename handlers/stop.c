@@ -8,9 +8,9 @@
  * A word after STOP that is not a team is ignored: the opt-out is then global, the safe
  * reading of "STOP please".
  */
-#include "consent.h"
-#include "handlers.h"
-#include "util.h"
+#include "lib/util.h"
+#include "core/consent.h"
+#include "handlers/handlers.h"
 
 int check_stop(struct handler_ctx *ctx, char **error_r)
 {

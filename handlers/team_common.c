@@ -1,5 +1,5 @@
-#include "team_common.h"
-#include "util.h"
+#include "handlers/team_common.h"
+#include "lib/util.h"
 
 #include <inttypes.h>
 #include <stdio.h>

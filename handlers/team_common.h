@@ -6,7 +6,7 @@
 #ifndef TOCSIN_TEAM_COMMON_H
 #define TOCSIN_TEAM_COMMON_H
 
-#include "handlers.h"
+#include "handlers/handlers.h"
 
 int team_resolve(struct handler_ctx *ctx, const char *which_template, bool mine, char **error_r);
 json_t *team_vars(const struct handler_ctx *ctx);

@@ -4,8 +4,8 @@
  * sender and channel per UNKNOWN_REPLY_INTERVAL: two robots answering each other (an
  * auto-responder and us) stop after one exchange. Otherwise the message is only recorded.
  */
-#include "handlers.h"
-#include "util.h"
+#include "lib/util.h"
+#include "handlers/handlers.h"
 
 #include <string.h>
 

@@ -3,14 +3,14 @@
  *
  * Usage: embed FILE... > embedded.c
  * Emits `const struct embedded_file embedded_files[]`, terminated by a NULL name, with each
- * file's path as given on the command line. The table is declared in engine/embedded.h.
+ * file's path as given on the command line. The table is declared in engine/lib/embedded.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 int main(int argc, char **argv)
 {
-    printf("#include \"embedded.h\"\n");
+    printf("#include \"lib/embedded.h\"\n");
     for (int i = 1; i < argc; i++) {
         FILE *f = fopen(argv[i], "rb");
         if (!f) {

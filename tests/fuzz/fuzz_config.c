@@ -1,5 +1,5 @@
 /* libFuzzer target: the INI parser, through a real file as tocsin reads it. */
-#include "config.h"
+#include "core/config.h"
 
 #include <stdint.h>
 #include <stdio.h>

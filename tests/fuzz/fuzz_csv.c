@@ -1,5 +1,5 @@
 /* libFuzzer target: read every record of a CSV input. */
-#include "csv.h"
+#include "lib/csv.h"
 
 #include <stdint.h>
 #include <stdio.h>

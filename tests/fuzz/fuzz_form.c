@@ -1,7 +1,7 @@
 /* libFuzzer target: a webhook body as form fields, then each value's SMS cost and its
  * transliteration (which must stay valid UTF-8 when the input was). */
-#include "form.h"
-#include "gsm.h"
+#include "lib/form.h"
+#include "outbound/gsm.h"
 
 #include <stdint.h>
 #include <stdlib.h>

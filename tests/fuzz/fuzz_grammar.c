@@ -4,10 +4,10 @@
  * non-ASCII bytes, single spaces, at most GRAMMAR_MAX_LINE bytes when a rule matched;
  * answers are canonical; and utf8_sanitised() always yields valid UTF-8.
  */
-#include "fold.h"
-#include "grammar.h"
-#include "handlers.h"
-#include "util.h"
+#include "lib/fold.h"
+#include "lib/util.h"
+#include "decide/grammar.h"
+#include "handlers/handlers.h"
 
 #include <stdint.h>
 #include <stdlib.h>

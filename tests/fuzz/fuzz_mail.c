@@ -1,7 +1,7 @@
 /* libFuzzer target: one mail through MIME parsing, charset conversion, HTML to text,
  * auto-reply and bounce detection and reply extraction (mail_parse), as from IMAP. */
-#include "mail_inbound.h"
-#include "mime.h"
+#include "inbound/mail_inbound.h"
+#include "inbound/mime.h"
 
 #include <stdint.h>
 #include <stdlib.h>

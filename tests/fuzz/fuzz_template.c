@@ -1,6 +1,6 @@
 /* libFuzzer target: compile a template from the input and render it, text and HTML. */
-#include "template.h"
-#include "util.h"
+#include "lib/util.h"
+#include "core/template.h"
 
 #include <stdint.h>
 

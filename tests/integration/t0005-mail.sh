@@ -189,20 +189,17 @@ test_case 'mail appended over IMAP is applied once and flagged \Seen after commi
   expect_eq "$(sql "SELECT last_uid FROM imap_mailboxes")" 3
 '
 
-test_case 'IDLE picks up a new mail within a second' '
+# Whether IDLE is used, not how fast: with polling pushed out to 10 minutes, only IDLE
+# can bring the mail in before the wait ends (speed is for bench/run-imap).
+test_case 'IDLE picks up a new mail without waiting for a poll' '
   mark=$(wc -l < "$TEST_DIR/daemon.log")
-  start_reader "${IMAP_ENV[@]}"
-  for _ in $(seq 1 50); do new_log | grep -q "event=imap_connected" && break; sleep 0.1; done
+  start_reader "${IMAP_ENV[@]}" TOCSIN_IMAP_POLL_INTERVAL=600
+  for _ in $(seq 1 100); do new_log | grep -q "event=imap_connected" && break; sleep 0.1; done
   new_log | grep -q "event=imap_connected.*idle=yes"
   sleep 0.5
-  t0=$(date +%s%N)
   $IMAP_TOOL $DOVECOT_PORT append "$FIX/outlook-original-message.eml"
-  wait_rows 4 2
-  t1=$(date +%s%N)
+  wait_rows 4 30
   stop_daemon
-  ms=$(( (t1 - t0) / 1000000 ))
-  echo "picked up in ${ms} ms"
-  [ "$ms" -lt 1000 ]
 '
 
 test_case 'a daemon restart re-applies nothing' '

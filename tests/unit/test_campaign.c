@@ -5,12 +5,12 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "campaign.h"
-#include "campaign_render.h"
-#include "scheduler.h"
-#include "segment.h"
-#include "template.h"
-#include "util.h"
+#include "lib/util.h"
+#include "core/template.h"
+#include "outbound/campaign_render.h"
+#include "campaigns/campaign.h"
+#include "campaigns/scheduler.h"
+#include "campaigns/segment.h"
 
 static void test_segment_union_and_intersection(void **state)
 {

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "csv.h"
-#include "util.h"
+#include "lib/csv.h"
+#include "lib/util.h"
 
 static FILE *from(const char *text)
 {

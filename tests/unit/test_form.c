@@ -5,9 +5,9 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "buf.h"
-#include "form.h"
-#include "util.h"
+#include "lib/buf.h"
+#include "lib/form.h"
+#include "lib/util.h"
 
 static void test_twilio_body(void **state)
 {

@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
-#include "fold.h"
-#include "grammar.h"
-#include "handlers.h"
-#include "util.h"
+#include "lib/buf.h"
+#include "lib/fold.h"
+#include "lib/util.h"
+#include "decide/grammar.h"
+#include "handlers/handlers.h"
 
 #define FIXTURE "tests/fixtures/grammar.tsv"
 

@@ -5,8 +5,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "gsm.h"
-#include "util.h"
+#include "lib/util.h"
+#include "outbound/gsm.h"
 
 static char *repeat(const char *unit, size_t n)
 {

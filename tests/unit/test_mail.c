@@ -5,8 +5,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "mail.h"
-#include "util.h"
+#include "lib/util.h"
+#include "outbound/mail.h"
 
 static void test_plain_header_untouched(void **state)
 {

@@ -6,10 +6,10 @@
  * message_id, reply_token, locale_hint, from_subject, text_from_html, text_contains,
  * new_text, reason, bounce (hard|soft|none), status, bounce_recipient, bounce_token.
  */
-#include "buf.h"
-#include "mail_inbound.h"
-#include "mime.h"
-#include "util.h"
+#include "lib/buf.h"
+#include "lib/util.h"
+#include "inbound/mail_inbound.h"
+#include "inbound/mime.h"
 
 #include <dirent.h>
 #include <setjmp.h>

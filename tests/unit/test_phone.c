@@ -5,8 +5,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "phone.h"
-#include "util.h"
+#include "lib/phone.h"
+#include "lib/util.h"
 
 static void expect_phone(const char *in, const char *country, const char *want)
 {

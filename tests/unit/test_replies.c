@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "embedded.h"
-#include "handlers.h"
-#include "template.h"
-#include "util.h"
+#include "lib/embedded.h"
+#include "lib/util.h"
+#include "core/config.h"
+#include "core/template.h"
+#include "handlers/handlers.h"
 
 static const char *const replies[] = {
     "cancel_none",

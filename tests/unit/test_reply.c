@@ -1,6 +1,6 @@
 /* Reply extraction and charset helpers, case by case (the corpus covers whole mails). */
-#include "mime.h"
-#include "reply.h"
+#include "inbound/mime.h"
+#include "inbound/reply.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

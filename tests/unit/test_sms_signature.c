@@ -6,9 +6,9 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "form.h"
-#include "sms_webhook.h"
-#include "util.h"
+#include "lib/form.h"
+#include "lib/util.h"
+#include "inbound/sms_webhook.h"
 
 static void test_twilio_signature(void **state)
 {

@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "template.h"
-#include "util.h"
+#include "lib/util.h"
+#include "core/config.h"
+#include "core/template.h"
 
 static void expect_render(const char *source, const char *vars_json, bool html, const char *want)
 {

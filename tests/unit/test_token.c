@@ -5,8 +5,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "token.h"
-#include "util.h"
+#include "lib/util.h"
+#include "core/token.h"
 
 static void test_round_trip(void **state)
 {

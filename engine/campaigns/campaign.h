@@ -1,0 +1,65 @@
+/*
+ * campaign — newsletters to a segment: `tocsin campaign create|send|pause|resume|cancel|
+ * status|list|preview|tick`, and the fan-out the scheduler and organiser commands share.
+ *
+ * campaign_create() checks and stores a campaign (template compiled, segment compiled, the
+ * teams and events it names known) and returns its id; nothing is enqueued. `at` (local
+ * time 'YYYY-MM-DD HH:MM' in `timezone`) makes it 'scheduled', else 'draft'.
+ *
+ * campaign_fanout() enqueues the campaign's recipients SET-BASED: one INSERT … SELECT per
+ * chunk of person ids, each chunk its own transaction that also advances
+ * campaigns.fanout_cursor, so an interrupted fan-out resumes where it stopped. Rows get
+ * dedupe_key 'campaign:<id>:<person id>', an empty body (rendered at send time by
+ * campaign_render()), and next_attempt_at after the person's quiet hours unless the
+ * campaign is urgent. People whose consent_allows() is false are skipped. Running it again
+ * enqueues nothing twice. It stops early, without error, when the campaign is paused or
+ * cancelled. *enqueued_r counts rows inserted now. 0, or -1 with *error_r (caller frees).
+ *
+ * campaign_quiet_hours() is [engine] quiet_hours as quiet_release() reads it ("off" or
+ * "HH:MM-HH:MM"); campaign_quiet_valid() checks a value.
+ */
+#ifndef TOCSIN_CAMPAIGN_H
+#define TOCSIN_CAMPAIGN_H
+
+#include "lib/db.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct campaign_new {
+    const char *channel; /* "email" or "sms" */
+    const char *segment;
+    const char *subject;  /* may be NULL: the template's own subject line */
+    const char *template; /* the message file text */
+    const char *at;       /* NULL: now (draft) */
+    const char *timezone; /* of `at`; NULL: [engine] default_timezone */
+    bool urgent;
+    bool start_now;     /* 'scheduled' for tocsin_now(): the scheduler's next round sends it */
+    int64_t created_by; /* person id of an organiser, 0 for the CLI */
+    const char *source; /* "cli", "sms", "email" */
+};
+
+struct campaign_summary {
+    int64_t recipients;
+    char *missing;      /* variables the template uses that no message provides, or NULL */
+    char *sms_encoding; /* SMS only: "GSM-7" or "UCS-2" (estimated on one recipient) */
+    int sms_segments;   /* per message */
+};
+
+int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
+                    struct campaign_summary *summary, char **error_r);
+void campaign_summary_release(struct campaign_summary *s);
+
+/* Count who a segment reaches on a channel now (consent and pending members applied). */
+int campaign_count(struct db *db, const char *channel, const char *segment, int64_t *count_r,
+                   int64_t *sample_person_r, char **error_r);
+
+typedef void (*campaign_progress_fn)(int64_t done_ids, int64_t total_ids, int64_t enqueued);
+
+int campaign_fanout(struct db *db, int64_t id, campaign_progress_fn progress, int64_t *enqueued_r,
+                    char **error_r);
+
+const char *campaign_quiet_hours(void);
+bool campaign_quiet_valid(const char *value);
+
+#endif

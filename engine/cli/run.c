@@ -1,0 +1,36 @@
+/*
+ * `tocsin run`: the daemon's duties, in the order they start. The HTTP server starts last
+ * and stops first, so no webhook is taken while the rest is not ready or already winding
+ * down.
+ */
+#include "core/daemon.h"
+#include "core/http.h"
+#include "outbound/queue.h"
+#include "campaigns/scheduler.h"
+#include "inbound/imap.h"
+#include "cli/cli.h"
+
+#include <stdlib.h>
+#include <sysexits.h>
+
+static const struct daemon_duty duties[] = {
+    {"outbound", queue_start, queue_stop},
+    {"scheduler", scheduler_start, scheduler_stop},
+    {"imap", imap_start, imap_stop},
+    {"http", http_start, http_stop},
+    {NULL, NULL, NULL},
+};
+
+int cli_run(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv, "tocsin run   (the daemon; SIGTERM or SIGINT stops it)"))
+        return EX_OK;
+    if (argc > 1)
+        return cli_fail(EX_USAGE, "run", "takes no arguments");
+    char *error = NULL;
+    int rc = daemon_run(duties, &error);
+    if (rc != EX_OK)
+        cli_fail(rc, "run", "%s", error ? error : "failed");
+    free(error);
+    return rc;
+}

@@ -1,0 +1,38 @@
+#include "core/consent.h"
+#include "lib/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+int consent_append(struct db *db, int64_t contact_id, const char *channel, int64_t scope,
+                   const char *action, const char *source, const char *evidence, char **error_r)
+{
+    char contact[24], team[24];
+    snprintf(contact, sizeof(contact), "%" PRId64, contact_id);
+    snprintf(team, sizeof(team), "%" PRId64, scope);
+    const char *params[] = {contact, channel, scope ? team : NULL, action, source, evidence};
+    return db_run(db,
+                  "INSERT INTO consent (contact_id, channel, scope, action, source, evidence)"
+                  " VALUES ($1, $2, $3, $4, $5, $6)",
+                  6, params, error_r);
+}
+
+int consent_allows_address(struct db *db, const char *channel, const char *address, int64_t scope,
+                           bool *allowed_r, char **error_r)
+{
+    char team[24];
+    snprintf(team, sizeof(team), "%" PRId64, scope);
+    const char *params[] = {channel, address, scope ? team : NULL};
+    PGresult *res = db_exec(db, "SELECT consent_allows($1, $2, $3::bigint)", 3, params, error_r);
+    if (!res)
+        return -1;
+    *allowed_r = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return 0;
+}
+
+const char *consent_keyword_source(const char *channel)
+{
+    return strcmp(channel, "sms") == 0 ? "sms_keyword" : "email_command";
+}

@@ -1,0 +1,328 @@
+#include "core/http.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "lib/util.h"
+#include "core/config.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+struct header {
+    char *name, *value;
+};
+
+struct http_request {
+    struct MHD_Connection *conn;
+    char *target;
+    const char *method, *path;
+    struct buf body;
+    bool too_large;
+    bool answered;
+    unsigned status;
+    struct header *headers;
+    size_t nheaders;
+    int64_t started_ms;
+    const char *route; /* the matched route's path: a bounded label for metrics */
+};
+
+static struct MHD_Daemon *daemon_handle;
+static size_t max_body;
+static pthread_key_t db_key;
+static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
+
+static void close_thread_db(void *p)
+{
+    struct db *db = p;
+    db_close(&db);
+}
+
+static void make_db_key(void)
+{
+    pthread_key_create(&db_key, close_thread_db);
+}
+
+struct db *http_db(struct http_request *req)
+{
+    (void)req;
+    pthread_once(&db_key_once, make_db_key);
+    struct db *db = pthread_getspecific(db_key);
+    if (db && !db_lost(db))
+        return db;
+    if (db) {
+        db_close(&db);
+        pthread_setspecific(db_key, NULL);
+    }
+    char *url = config_database_url();
+    char *error = NULL;
+    db = db_open(url, &error);
+    free(url);
+    if (!db) {
+        log_warn("http_db_unreachable", "error=%s", log_q(error));
+        free(error);
+        return NULL;
+    }
+    pthread_setspecific(db_key, db);
+    return db;
+}
+
+const char *http_method(const struct http_request *req)
+{
+    return req->method;
+}
+
+const char *http_path(const struct http_request *req)
+{
+    return req->path;
+}
+
+const char *http_target(const struct http_request *req)
+{
+    return req->target;
+}
+
+const char *http_body(const struct http_request *req, size_t *len_r)
+{
+    if (len_r)
+        *len_r = req->body.len;
+    return buf_str(&req->body);
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void http_add_header(struct http_request *req, const char *name, const char *value)
+{
+    req->headers = xrealloc(req->headers, (req->nheaders + 1) * sizeof(*req->headers));
+    req->headers[req->nheaders].name = xstrdup(name);
+    req->headers[req->nheaders].value = xstrdup(value);
+    req->nheaders++;
+}
+
+void http_respond(struct http_request *req, unsigned status, const char *content_type,
+                  const char *body, size_t len)
+{
+    if (req->answered)
+        return;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(resp, "Content-Type", content_type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    for (size_t i = 0; i < req->nheaders; i++)
+        MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+    MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    req->answered = true;
+    req->status = status;
+}
+
+void http_respond_text(struct http_request *req, unsigned status, const char *message)
+{
+    char *text = xasprintf("%s\n", message);
+    http_respond(req, status, "text/plain; charset=utf-8", text, strlen(text));
+    free(text);
+}
+
+static bool method_allowed(const char *methods, const char *method)
+{
+    size_t n = strlen(method);
+    for (const char *m = methods; *m;) {
+        const char *bar = strchr(m, '|');
+        size_t len = bar ? (size_t)(bar - m) : strlen(m);
+        if (len == n && strncmp(m, method, n) == 0)
+            return true;
+        m = bar ? bar + 1 : m + len;
+    }
+    return false;
+}
+
+static void dispatch(struct http_request *req)
+{
+    const struct http_route *path_match = NULL;
+    for (const struct http_route *r = http_routes; r->path; r++) {
+        size_t n = strlen(r->path);
+        bool match = r->path[n - 1] == '/' && n > 1 ? strncmp(req->path, r->path, n) == 0
+                                                    : strcmp(req->path, r->path) == 0;
+        if (!match)
+            continue;
+        path_match = r;
+        req->route = r->path;
+        if (method_allowed(r->methods, req->method)) {
+            r->handle(req);
+            if (!req->answered) {
+                log_error("http_no_answer", "path=%s", log_q(req->path));
+                http_respond_text(req, 500, "internal error");
+            }
+            return;
+        }
+    }
+    if (path_match) {
+        char *allow = xstrdup(path_match->methods);
+        for (char *p = allow; *p; p++)
+            if (*p == '|')
+                *p = ',';
+        http_add_header(req, "Allow", allow);
+        free(allow);
+        http_respond_text(req, 405, "method not allowed");
+    } else {
+        http_respond_text(req, 404, "not found");
+    }
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    struct http_request *req = xcalloc(1, sizeof(*req));
+    req->conn = conn;
+    req->target = xstrdup(uri);
+    req->started_ms = now_monotonic_ms();
+    return req;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    struct http_request *req = *con_cls;
+    if (!req) /* no URI callback: cannot happen with our options, refuse defensively */
+        return MHD_NO;
+    if (!req->method) {
+        req->method = method;
+        req->path = url;
+        const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (length && strtoull(length, NULL, 10) > max_body)
+            req->too_large = true;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (req->body.len + *upload_data_size > max_body)
+            req->too_large = true;
+        else
+            buf_add(&req->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->too_large)
+        http_respond_text(req, 413, "request body too large");
+    else
+        dispatch(req);
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)cls;
+    (void)conn;
+    struct http_request *req = *con_cls;
+    if (!req)
+        return;
+    if (req->method) {
+        int64_t ms = now_monotonic_ms() - req->started_ms;
+        char series[160];
+        snprintf(series, sizeof(series), "tocsin_http_request_duration_seconds{route=\"%s\"}",
+                 req->route ? req->route : "other");
+        metrics_observe_ms(series, ms);
+        snprintf(series, sizeof(series), "tocsin_http_responses_total{route=\"%s\",code=\"%u\"}",
+                 req->route ? req->route : "other", req->status);
+        metrics_add(series, 1);
+        log_debug("http", "method=%s path=%s status=%u ms=%lld term=%d", req->method,
+                  log_q(req->path), req->status, (long long)ms, (int)code);
+    }
+    buf_release(&req->body);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        free(req->headers[i].name);
+        free(req->headers[i].value);
+    }
+    free(req->headers);
+    free(req->target);
+    free(req);
+    *con_cls = NULL;
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    struct buf b = BUF_INIT;
+    buf_vprintf(&b, fmt, ap);
+    log_warn("http_server", "message=%s", log_q(str_trim(b.data ? b.data : (char *)"")));
+    buf_release(&b);
+}
+
+/* "host:port" or "[v6]:port" into a socket address. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, char **error_r)
+{
+    memset(ss, 0, sizeof(*ss));
+    const char *colon = strrchr(listen, ':');
+    long port;
+    if (!colon || str_to_long(colon + 1, 0, 65535, &port) < 0) {
+        *error_r = xasprintf("[http] listen %s: expected HOST:PORT", listen);
+        return -1;
+    }
+    char *host = xstrndup(listen, (size_t)(colon - listen));
+    int rc = 0;
+    if (host[0] == '[') {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        host[strlen(host) - 1] = '\0';
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        rc = inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1 ? 0 : -1;
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        rc = inet_pton(AF_INET, *host ? host : "0.0.0.0", &s4->sin_addr) == 1 ? 0 : -1;
+    }
+    if (rc < 0)
+        *error_r = xasprintf("[http] listen %s: not a numeric address", listen);
+    free(host);
+    return rc;
+}
+
+int http_start(char **error_r)
+{
+    struct sockaddr_storage ss;
+    if (parse_listen(config_str("http", "listen"), &ss, error_r) < 0)
+        return -1;
+    max_body = (size_t)config_int("http", "max_body");
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    daemon_handle = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)config_int("http", "threads"), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)config_int("http", "timeout"), MHD_OPTION_CONNECTION_LIMIT, 1024u,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+        MHD_OPTION_END);
+    if (!daemon_handle) {
+        *error_r = xasprintf("cannot listen on %s (in use, or not permitted)",
+                             config_str("http", "listen"));
+        return -1;
+    }
+    log_info("http_listen", "address=%s", config_str("http", "listen"));
+    return 0;
+}
+
+void http_stop(void)
+{
+    if (!daemon_handle)
+        return;
+    MHD_stop_daemon(daemon_handle);
+    daemon_handle = NULL;
+}

@@ -1,0 +1,55 @@
+#include "decide/confirm.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "core/config.h"
+#include "core/token.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *id_text(int64_t id, char slot[24])
+{
+    snprintf(slot, 24, "%" PRId64, id);
+    return slot;
+}
+
+char *confirm_url(struct db *db, int64_t person_id, char **error_r)
+{
+    char *token = token_make(db, "confirm", person_id, error_r);
+    if (!token)
+        return NULL;
+    char *url = xasprintf("%s/c/%s", config_str("http", "public_url"), token);
+    free(token);
+    return url;
+}
+
+int confirm_apply(struct db *db, int64_t person_id, const char *source, const char *evidence,
+                  int *confirmed_r, char **error_r)
+{
+    char p[24];
+    const char *params[] = {id_text(person_id, p), source, evidence};
+    /* One statement: activate, log each team, and append the opt-in when anything changed. */
+    PGresult *res =
+        db_exec(db,
+                "WITH confirmed AS ("
+                "  UPDATE memberships SET status = 'active' WHERE person_id = $1::bigint"
+                "   AND status = 'pending' RETURNING team_id),"
+                " logged AS ("
+                "  INSERT INTO activity (team_id, kind, payload)"
+                "  SELECT team_id, 'member_confirmed', jsonb_build_object('person_id', $1::bigint,"
+                "   'source', $2::text) FROM confirmed),"
+                " consented AS ("
+                "  INSERT INTO consent (contact_id, channel, action, source, evidence)"
+                "  SELECT c.id, 'email', 'opt_in', $2, $3 FROM contacts c"
+                "  WHERE c.person_id = $1::bigint AND c.kind = 'email'"
+                "   AND EXISTS (SELECT 1 FROM confirmed))"
+                " SELECT count(*) FROM confirmed",
+                3, params, error_r);
+    if (!res)
+        return -1;
+    *confirmed_r = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}

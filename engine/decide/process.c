@@ -1,0 +1,432 @@
+/*
+ * inbound_process(): one transaction from a supporter's words to a change and a reply.
+ * The order of steps matters and is explained where it happens.
+ */
+#include "decide/process.h"
+#include "lib/fold.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "lib/phone.h"
+#include "lib/util.h"
+#include "core/config.h"
+#include "core/consent.h"
+#include "core/template.h"
+#include "outbound/queue.h"
+#include "decide/grammar.h"
+#include "handlers/handlers.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *id_text(int64_t id, char slot[24])
+{
+    snprintf(slot, 24, "%" PRId64, id);
+    return slot;
+}
+
+static const char *contact_kind(const char *channel)
+{
+    return strcmp(channel, "sms") == 0 ? "phone" : "email";
+}
+
+static bool utf8_ok(const char *s)
+{
+    char *copy = utf8_sanitised(s);
+    free(copy);
+    return copy == NULL;
+}
+
+static int validate(const struct inbound_message *msg, char **error_r)
+{
+    if (!msg->channel || (strcmp(msg->channel, "sms") != 0 && strcmp(msg->channel, "email") != 0))
+        *error_r = xstrdup("inbound: channel must be sms or email");
+    else if (!msg->provider || !*msg->provider)
+        *error_r = xstrdup("inbound: no provider");
+    else if (!msg->provider_id || !*msg->provider_id)
+        *error_r = xstrdup("inbound: no provider message id");
+    else if (!msg->sender || !*msg->sender)
+        *error_r = xstrdup("inbound: no sender");
+    else if (!utf8_ok(msg->provider) || !utf8_ok(msg->provider_id) || !utf8_ok(msg->sender) ||
+             (msg->recipient && !utf8_ok(msg->recipient)))
+        *error_r = xstrdup("inbound: provider, message id, sender and recipient must be UTF-8");
+    else
+        return 0;
+    return -1;
+}
+
+/* A replay: report the first outcome, write nothing. */
+static int load_duplicate(struct db *db, const struct inbound_message *msg,
+                          struct inbound_outcome *outcome, char **error_r)
+{
+    const char *params[] = {msg->channel, msg->provider, msg->provider_id};
+    PGresult *res = db_exec(db,
+                            "SELECT i.id, i.command, o.id, o.body FROM inbound_messages i"
+                            " LEFT JOIN outbound_messages o ON o.dedupe_key = 'reply:' || i.id"
+                            " WHERE i.channel = $1 AND i.provider = $2 AND i.provider_id = $3",
+                            3, params, error_r);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        *error_r = xstrdup("inbound: duplicate key but no first message found");
+        return -1;
+    }
+    outcome->status = INBOUND_DUPLICATE;
+    outcome->inbound_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (db_value(res, 0, 1))
+        outcome->command = xstrdup(PQgetvalue(res, 0, 1));
+    if (db_value(res, 0, 2)) {
+        outcome->reply_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        outcome->reply = xstrdup(PQgetvalue(res, 0, 3));
+    }
+    PQclear(res);
+    return 0;
+}
+
+static bool address_valid(const char *channel, const char *address)
+{
+    if (strcmp(channel, "email") == 0) {
+        const char *reason;
+        char *norm = email_normalise(address, &reason);
+        bool ok = norm && strcmp(norm, address) == 0;
+        free(norm);
+        return ok;
+    }
+    /* The contacts table accepts E.164 only; adapters normalise before calling us. */
+    size_t n = strlen(address);
+    if (n < 8 || n > 16 || address[0] != '+' || address[1] < '1' || address[1] > '9')
+        return false;
+    return strspn(address + 1, "0123456789") == n - 1;
+}
+
+static const char *choose_locale(const char *person_locale, const struct grammar_match *m,
+                                 const struct inbound_message *msg)
+{
+    if (person_locale && strncmp(person_locale, "fr", 2) == 0)
+        return "fr";
+    if (person_locale && strncmp(person_locale, "en", 2) == 0)
+        return "en";
+    /* A stranger is answered in the language of the words they used. */
+    if (m->status == GRAMMAR_MATCHED && m->pattern && *m->pattern->locale)
+        return m->pattern->locale;
+    if (msg->locale_hint && strncmp(msg->locale_hint, "fr", 2) == 0)
+        return "fr";
+    if (msg->locale_hint && strncmp(msg->locale_hint, "en", 2) == 0)
+        return "en";
+    return strcmp(config_str("engine", "default_locale"), "en") == 0 ? "en" : "fr";
+}
+
+static int create_sender(struct handler_ctx *ctx, const char *command, char **error_r)
+{
+    char *source = xasprintf("%s:%s", ctx->msg->channel, command);
+    const char *params[] = {ctx->locale, config_str("engine", "default_timezone"), source};
+    PGresult *res = db_exec(ctx->db,
+                            "INSERT INTO people (locale, timezone, source) VALUES ($1, $2, $3)"
+                            " RETURNING id",
+                            3, params, error_r);
+    free(source);
+    if (!res)
+        return -1;
+    ctx->person_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    char person[24];
+    const char *cp[] = {id_text(ctx->person_id, person), contact_kind(ctx->msg->channel),
+                        ctx->msg->sender};
+    res = db_exec(ctx->db,
+                  "INSERT INTO contacts (person_id, kind, address) VALUES ($1, $2, $3)"
+                  " RETURNING id",
+                  3, cp, error_r);
+    if (!res)
+        return -1;
+    ctx->contact_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    /* A text from a number proves the number: JOIN by SMS is an opt-in with evidence. A
+     * mail From: proves nothing, so email joins wait for double opt-in (campaigns). */
+    if (strcmp(command, "join") == 0 && strcmp(ctx->msg->channel, "sms") == 0 &&
+        consent_append(ctx->db, ctx->contact_id, "sms", 0, "opt_in", ctx->source,
+                       ctx->msg->provider_id, error_r) < 0)
+        return -1;
+    json_t *payload = json_pack("{s:s}", "command", command);
+    return handler_activity(ctx, 0, "person_created", payload, error_r);
+}
+
+static void add_common_vars(struct handler_ctx *ctx, const char *name)
+{
+    bool fr = strcmp(ctx->locale, "fr") == 0;
+    json_object_set_new(ctx->vars, "name", json_string(name));
+    json_object_set_new(ctx->vars, "first_name", json_stringn(name, strcspn(name, " ")));
+    json_object_set_new(ctx->vars, "help_keyword", json_string(fr ? "AIDE" : "HELP"));
+    json_object_set_new(ctx->vars, "stop_keyword", json_string("STOP"));
+    json_object_set_new(ctx->vars, strcmp(ctx->msg->channel, "sms") == 0 ? "phone" : "email",
+                        json_string(ctx->msg->sender));
+}
+
+static int enqueue_reply(struct handler_ctx *ctx, const char *name, struct inbound_outcome *outcome,
+                         char **error_r)
+{
+    /* Nothing reaches an opted-out sender but the STOP confirmation and HELP (carrier
+     * rules). The queue checks consent again at send time; not enqueueing here keeps the
+     * record honest: no reply was ever meant to be sent. */
+    bool exempt =
+        strcmp(ctx->reply_kind, "stop_confirmation") == 0 || strcmp(ctx->reply_kind, "help") == 0;
+    if (!exempt) {
+        bool allowed;
+        if (consent_allows_address(ctx->db, ctx->msg->channel, ctx->msg->sender, 0, &allowed,
+                                   error_r) < 0)
+            return -1;
+        if (!allowed) {
+            ctx->status = "opted_out";
+            return 0;
+        }
+    }
+    add_common_vars(ctx, name);
+    struct rendered_message m;
+    if (template_message(ctx->reply_template, ctx->locale, ctx->vars, &m, error_r) < 0)
+        return -1;
+    bool sms = strcmp(ctx->msg->channel, "sms") == 0;
+    char *key = xasprintf("reply:%" PRId64, ctx->inbound_id);
+    struct queue_new q = {
+        .channel = ctx->msg->channel,
+        .recipient = ctx->msg->sender,
+        .subject = sms ? NULL : m.subject,
+        .body = sms ? m.sms : m.text,
+        .kind = ctx->reply_kind,
+        .dedupe_key = key,
+        .context = ctx->reply_context,
+        .person_id = ctx->person_id,
+        .contact_id = ctx->contact_id,
+        .inbound_id = ctx->inbound_id,
+    };
+    int rc = queue_enqueue(ctx->db, &q, &outcome->reply_id, NULL, error_r);
+    if (rc == 0)
+        outcome->reply = xstrdup(q.body);
+    free(key);
+    template_message_release(&m);
+    return rc;
+}
+
+static bool ignored_status(const char *status)
+{
+    return strcmp(status, "rate_limited") == 0 || strcmp(status, "automatic") == 0 ||
+           strcmp(status, "empty") == 0 || strcmp(status, "too_long") == 0;
+}
+
+static int process_one(struct db *db, const struct inbound_message *msg,
+                       struct inbound_outcome *outcome, char **error_r)
+{
+    memset(outcome, 0, sizeof(*outcome));
+    *error_r = NULL;
+    if (validate(msg, error_r) < 0)
+        return -1;
+    const struct grammar *grammar = handlers_grammar(error_r);
+    if (!grammar)
+        return -1;
+    /* PostgreSQL refuses invalid UTF-8; such a message would fail on every retry. */
+    char *clean_body = utf8_sanitised(msg->body ? msg->body : "");
+    char *clean_raw = msg->raw ? utf8_sanitised(msg->raw) : NULL;
+    const char *body = clean_body ? clean_body : msg->body ? msg->body : "";
+    const char *raw = clean_raw ? clean_raw : msg->raw;
+    struct grammar_match match;
+    grammar_match_init(&match);
+    struct handler_ctx ctx = {
+        .db = db,
+        .msg = msg,
+        .match = &match,
+        .source = consent_keyword_source(msg->channel),
+        .vars = json_object(),
+    };
+    char *person_name = NULL, *person_locale = NULL;
+    const char *command = NULL;
+    int rc = -1;
+
+    /* A caller may fold this into its own transaction (the mail pipeline records the
+     * Message-ID and the IMAP high-water mark with the effect): then it commits. */
+    bool own_tx = !db_in_transaction(db);
+    if (own_tx && db_begin(db, error_r) < 0)
+        goto out;
+    /* The natural key decides first: a replay must not even take the sender's lock. */
+    const char *ins[] = {msg->channel,
+                         msg->provider,
+                         msg->provider_id,
+                         msg->sender,
+                         msg->recipient ? msg->recipient : "",
+                         body,
+                         raw};
+    PGresult *res = db_exec(db,
+                            "INSERT INTO inbound_messages (channel, provider, provider_id, sender,"
+                            " recipient, body, raw) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                            " ON CONFLICT (channel, provider, provider_id) DO NOTHING RETURNING id",
+                            7, ins, error_r);
+    if (!res)
+        goto fail;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        if (load_duplicate(db, msg, outcome, error_r) < 0)
+            goto fail;
+        if (own_tx)
+            db_rollback(db);
+        rc = 0;
+        goto out;
+    }
+    ctx.inbound_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+
+    /* One sender's messages are handled one at a time, so STOP then YES sent a second
+     * apart are applied in order and the hourly limit cannot be raced. */
+    const char *lk[] = {msg->channel, msg->sender};
+    if (db_run(db, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", 2, lk,
+               error_r) < 0)
+        goto fail;
+
+    const char *who[] = {contact_kind(msg->channel), msg->sender};
+    res = db_exec(db,
+                  "SELECT c.id, c.person_id, p.name, p.locale FROM contacts c"
+                  " JOIN people p ON p.id = c.person_id WHERE c.kind = $1 AND c.address = $2",
+                  2, who, error_r);
+    if (!res)
+        goto fail;
+    if (PQntuples(res)) {
+        ctx.contact_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        ctx.person_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        person_name = xstrdup(PQgetvalue(res, 0, 2));
+        person_locale = xstrdup(PQgetvalue(res, 0, 3));
+    }
+    PQclear(res);
+
+    if (msg->automatic) {
+        ctx.status = "automatic";
+    } else {
+        /* An organiser's mail names its command in the subject ("MSG paris-10") and the
+         * message is the body (handlers/msg.c): there the subject wins over the body. */
+        if (msg->subject)
+            grammar_match(grammar, msg->subject, strlen(msg->subject), &match);
+        if (!msg->subject || !match.command || strcmp(match.command, "msg") != 0)
+            grammar_match(grammar, body, strlen(body), &match);
+        if (match.status == GRAMMAR_EMPTY && msg->subject)
+            grammar_match(grammar, msg->subject, strlen(msg->subject), &match);
+        if (match.status == GRAMMAR_EMPTY)
+            ctx.status = "empty";
+        else if (match.status == GRAMMAR_TOO_LONG)
+            ctx.status = "too_long";
+    }
+    ctx.locale = choose_locale(person_locale, &match, msg);
+
+    if (!ctx.status) {
+        int (*check)(struct handler_ctx *, char **) = check_unknown;
+        int (*run)(struct handler_ctx *, char **) = run_unknown;
+        bool create = false;
+        if (match.status == GRAMMAR_MATCHED) {
+            const struct handler *h = handler_find(match.command);
+            command = match.command;
+            /* Strangers may only join, answer an invitation or opt out; anything else
+             * gets the help text (and creates nobody). */
+            if (!ctx.person_id) {
+                create = h->creates_sender && address_valid(msg->channel, msg->sender);
+            }
+            check = h->check;
+            run = h->run;
+            if (!ctx.person_id && !create) {
+                command = "help";
+                ctx.status = "unknown_sender";
+                check = check_stranger_help;
+                run = run_stranger_help;
+            }
+        }
+        int c = check(&ctx, error_r);
+        if (c < 0)
+            goto fail;
+        if (c == 0) {
+            if (create && create_sender(&ctx, command, error_r) < 0)
+                goto fail;
+            if (run(&ctx, error_r) < 0)
+                goto fail;
+        }
+        if (ctx.reply_template &&
+            enqueue_reply(&ctx, person_name ? person_name : "", outcome, error_r) < 0)
+            goto fail;
+    }
+
+    const char *status = ctx.status ? ctx.status : "applied";
+    char inbound[24], person[24];
+    const char *up[] = {id_text(ctx.inbound_id, inbound), status, command,
+                        ctx.person_id ? id_text(ctx.person_id, person) : NULL};
+    if (db_run(db,
+               "UPDATE inbound_messages SET status = $2, command = $3, person_id = $4"
+               " WHERE id = $1",
+               4, up, error_r) < 0)
+        goto fail;
+    if (own_tx && db_commit(db, error_r) < 0)
+        goto fail;
+    outcome->status = ignored_status(status) ? INBOUND_IGNORED : INBOUND_APPLIED;
+    outcome->inbound_id = ctx.inbound_id;
+    outcome->command = command ? xstrdup(command) : NULL;
+    log_info("inbound", "id=%" PRId64 " channel=%s provider=%s sender=%s command=%s status=%s",
+             ctx.inbound_id, msg->channel, log_q(msg->provider), log_q(msg->sender),
+             command ? command : "-", status);
+    rc = 0;
+    goto out;
+fail:
+    if (own_tx)
+        db_rollback(db);
+    free(outcome->reply);
+    outcome->reply = NULL;
+    outcome->reply_id = 0;
+    if (!*error_r)
+        *error_r = xstrdup("inbound: failed");
+out:
+    grammar_match_release(&match);
+    json_decref(ctx.vars);
+    free(ctx.reply_context);
+    free(ctx.team_name);
+    free(person_name);
+    free(person_locale);
+    free(clean_body);
+    free(clean_raw);
+    return rc;
+}
+
+static const char *result_name(int rc, const struct inbound_outcome *outcome)
+{
+    if (rc < 0)
+        return "error";
+    switch (outcome->status) {
+    case INBOUND_APPLIED:
+        return "applied";
+    case INBOUND_DUPLICATE:
+        return "duplicate";
+    case INBOUND_IGNORED:
+        return "ignored";
+    }
+    return "error";
+}
+
+int inbound_process(struct db *db, const struct inbound_message *msg,
+                    struct inbound_outcome *outcome, char **error_r)
+{
+    int64_t start = now_monotonic_ms();
+    int rc = process_one(db, msg, outcome, error_r);
+    /* Label values come from fixed sets only (validated channel, handler names). */
+    const char *channel = rc < 0 && (!msg->channel || (strcmp(msg->channel, "sms") != 0 &&
+                                                       strcmp(msg->channel, "email") != 0))
+                              ? "invalid"
+                              : msg->channel;
+    char *series = xasprintf("tocsin_inbound_total{channel=\"%s\",result=\"%s\"}", channel,
+                             result_name(rc, outcome));
+    metrics_add(series, 1);
+    free(series);
+    if (rc == 0 && outcome->status == INBOUND_APPLIED && outcome->command) {
+        series = xasprintf("tocsin_commands_total{command=\"%s\"}", outcome->command);
+        metrics_add(series, 1);
+        free(series);
+    }
+    metrics_observe_ms("tocsin_inbound_duration_seconds", now_monotonic_ms() - start);
+    return rc;
+}
+
+void inbound_outcome_release(struct inbound_outcome *outcome)
+{
+    free(outcome->command);
+    free(outcome->reply);
+    memset(outcome, 0, sizeof(*outcome));
+}

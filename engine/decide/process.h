@@ -1,0 +1,46 @@
+/*
+ * process — the one entry point for everything a supporter sends.
+ *
+ * Every adapter (IMAP reader, `tocsin inject`, `tocsin sms-inject`, the SMS webhooks)
+ * turns bytes into a struct inbound_message and calls inbound_process(). It runs, in ONE
+ * transaction: record the inbound_messages row under its natural key (channel, provider,
+ * provider_id), parse the command(s) with the grammar, run the handler(s), append to the
+ * consent ledger and activity, and enqueue the reply (outbound_messages, with a
+ * dedupe_key derived from the inbound row). A replay of the same natural key does nothing
+ * and reports INBOUND_DUPLICATE with the first outcome's reply, if any.
+ *
+ * Called inside a transaction the caller opened, it joins it and leaves COMMIT/ROLLBACK
+ * to the caller (the mail pipeline records the Message-ID and the IMAP mark with it).
+ * The caller owns `msg` and its strings; inbound_process() copies what it keeps.
+ * Return: 0 with *outcome filled (caller frees with inbound_outcome_release()), or -1 with
+ * *error_r set (caller frees): nothing was written, and when db_transient(db) the caller
+ * must make the sender retry (HTTP 503, exit 75, leave the mail unflagged).
+ */
+#ifndef TOCSIN_PROCESS_H
+#define TOCSIN_PROCESS_H
+
+#include "lib/db.h"
+#include "decide/message.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum inbound_status {
+    INBOUND_APPLIED,   /* a command ran (or the help reply was sent) */
+    INBOUND_DUPLICATE, /* this natural key was processed before: nothing done now */
+    INBOUND_IGNORED,   /* recorded only (automatic mail, rate-limited unknown text) */
+};
+
+struct inbound_outcome {
+    enum inbound_status status;
+    int64_t inbound_id;
+    char *command;    /* the command name that ran, e.g. "join"; NULL if none */
+    char *reply;      /* the reply text queued (SMS form), NULL if none */
+    int64_t reply_id; /* outbound_messages.id of the reply, 0 if none */
+};
+
+int inbound_process(struct db *db, const struct inbound_message *msg,
+                    struct inbound_outcome *outcome, char **error_r);
+void inbound_outcome_release(struct inbound_outcome *outcome);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * mail_inbound — one raw RFC 5322 message through the email pipeline.
+ *
+ * mail_parse() (mail_parse.c) is pure: MIME (mime.h), the new words and command lines (reply.h),
+ * the machine checks (autoreply.h) and the bounce report (bounce.h), plus the addresses and the
+ * context candidates (a reply+TOKEN@ address, In-Reply-To/References ids). It fills *parsed
+ * (release with mail_parsed_release()) and returns 0, or -1 with *error_r when the bytes are not a
+ * mail (no header block, or no From address).
+ *
+ * mail_inbound_process() applies one message exactly once. Its dedupe key is the
+ * Message-ID (or "sha256:…" of the bytes), recorded in mail_message_ids in the same
+ * transaction as the effect; for IMAP `src` also names the mailbox whose high-water
+ * mark (imap_mailboxes) moves in that transaction. A reply's command lines each go to
+ * inbound_process() (natural key provider_id, then provider_id#2, #3 …); machine mail is
+ * recorded with automatic=true; a bounce is recorded and handed to bounce_apply().
+ * Called inside a transaction the caller opened, both functions join it and leave COMMIT or
+ * ROLLBACK (after -1) to the caller; otherwise they commit each step themselves.
+ * Returns 0 with *outcome_r a static word (applied, ignored, automatic, bounce, duplicate,
+ * rejected — not a mail: recorded nowhere but the high-water mark), or -1 with *error_r
+ * (nothing written; db_transient(db) says whether to retry).
+ */
+#ifndef TOCSIN_MAIL_INBOUND_H
+#define TOCSIN_MAIL_INBOUND_H
+
+#include "lib/db.h"
+#include "inbound/bounce.h"
+#include "inbound/mime.h"
+#include "inbound/reply.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mail_parsed {
+    struct mime_message *mime;
+    char *sender;      /* From address, lower-case */
+    char *recipient;   /* Delivered-To, X-Original-To or To address, or "" */
+    char *subject;     /* decoded, "" when absent */
+    char *message_id;  /* without <>, or NULL */
+    char *new_text;    /* the new words (reply_new_text) */
+    char *commands;    /* command lines, '\n'-separated, or NULL */
+    bool from_subject; /* the command came from the Subject */
+    bool automatic;    /* from a machine: record only */
+    const char *automatic_reason;
+    bool is_bounce;
+    struct bounce_info bounce;
+    char *reply_token; /* from a reply+TOKEN@ recipient, or NULL */
+    char *thread_ids;  /* In-Reply-To then References, space-separated ids, or NULL */
+    char *locale_hint; /* "fr", "en" from Content-Language, or NULL */
+};
+
+struct mail_source {
+    const char *provider;    /* "imap" or "inject" */
+    const char *provider_id; /* "mailbox:UIDVALIDITY:UID", or NULL: the dedupe key */
+    const char *mailbox;     /* imap_mailboxes key, or NULL */
+    int64_t uidvalidity;
+    int64_t uid;
+};
+
+int mail_parse(const char *raw, size_t len, reply_is_command_fn is_command,
+               struct mail_parsed *parsed, char **error_r);
+void mail_parsed_release(struct mail_parsed *parsed);
+/* Whether a line is a command: the command grammar (handlers_grammar) matches it. This
+ * is mail_parse()'s matcher when `is_command` is NULL. */
+bool mail_is_command(const char *line);
+/* The id inside <…> of a Message-ID-like header value (the first one), or NULL. */
+char *mail_angle_id(const char *value);
+
+int mail_inbound_process(struct db *db, const char *raw, size_t len, const struct mail_source *src,
+                         const char **outcome_r, char **error_r);
+/* Move the mailbox's high-water mark alone (a message skipped for its size). */
+int mail_inbound_skip(struct db *db, const struct mail_source *src, char **error_r);
+
+#endif

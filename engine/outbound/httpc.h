@@ -1,0 +1,50 @@
+/*
+ * httpc — the HTTP client the SMS transports share (libcurl is included here only).
+ *
+ * httpc_new() makes a client for one thread; it keeps connections alive between
+ * requests. httpc_perform() runs one request within the client's timeout and always
+ * fills *resp (release it with httpc_response_release()): `outcome` tells whether an
+ * answer came (HTTPC_ANSWERED, with `status`, `body` and `retry_after_s` from a
+ * Retry-After header), whether the request certainly never reached the server
+ * (HTTPC_NOT_SENT: DNS, connection refused, TLS handshake — safe to retry), or whether it
+ * was sent and no answer came (HTTPC_AMBIGUOUS: the provider may have accepted it).
+ * `error` is a human-readable reason for the last two (NULL when answered).
+ * httpc_form_add() appends "name=value" percent-encoded to a form body or query string.
+ */
+#ifndef TOCSIN_HTTPC_H
+#define TOCSIN_HTTPC_H
+
+#include "lib/buf.h"
+
+#include <stddef.h>
+
+struct httpc;
+
+enum httpc_outcome { HTTPC_ANSWERED, HTTPC_NOT_SENT, HTTPC_AMBIGUOUS };
+
+struct httpc_request {
+    const char *method; /* "GET" or "POST" */
+    const char *url;
+    const char *content_type; /* POST only */
+    const char *body;         /* POST only */
+    size_t body_len;
+    const char *user, *password; /* HTTP Basic when user is non-NULL */
+    const char *header;          /* one extra "Name: value" header, or NULL */
+};
+
+struct httpc_response {
+    enum httpc_outcome outcome;
+    long status;
+    struct buf body;
+    long retry_after_s;
+    char *error;
+};
+
+struct httpc *httpc_new(long timeout_ms);
+void httpc_free(struct httpc **client);
+void httpc_perform(struct httpc *client, const struct httpc_request *req,
+                   struct httpc_response *resp);
+void httpc_response_release(struct httpc_response *resp);
+void httpc_form_add(struct buf *form, const char *name, const char *value);
+
+#endif

@@ -1,0 +1,753 @@
+#include "outbound/queue.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "lib/util.h"
+#include "core/config.h"
+#include "core/daemon.h"
+#include "core/token.h"
+#include "outbound/campaign_render.h"
+#include "outbound/gsm.h"
+#include "outbound/mail.h"
+#include "outbound/transport.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Render an id for a parameter; 0 means SQL NULL. `slot` holds the digits. */
+static const char *id_param(int64_t id, char slot[24])
+{
+    if (!id)
+        return NULL;
+    snprintf(slot, 24, "%" PRId64, id);
+    return slot;
+}
+
+int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool *created_r,
+                  char **error_r)
+{
+    char person[24], contact[24], inbound[24], campaign[24], scope[24];
+    /* An SMS is stored as it will leave (transliterated, STOP mention on campaigns), so
+     * the cost the database computes for the row is the cost paid. */
+    char *sms_text = strcmp(m->channel, "sms") == 0 ? sms_compose(m->body, m->kind) : NULL;
+    const char *params[] = {m->channel,
+                            m->recipient,
+                            m->subject ? m->subject : "",
+                            sms_text ? sms_text : m->body,
+                            m->kind,
+                            m->dedupe_key,
+                            m->context ? m->context : "{}",
+                            id_param(m->person_id, person),
+                            id_param(m->contact_id, contact),
+                            id_param(m->inbound_id, inbound),
+                            id_param(m->campaign_id, campaign),
+                            id_param(m->scope, scope),
+                            m->html,
+                            m->headers ? m->headers : "{}"};
+    /* ON CONFLICT DO NOTHING returns no row for a duplicate, so fetch the first one. */
+    PGresult *res = db_exec(
+        db,
+        "WITH ins AS ("
+        " INSERT INTO outbound_messages (channel, recipient, subject, body, kind, dedupe_key,"
+        "  context, person_id, contact_id, inbound_id, campaign_id, scope, html, headers)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb)"
+        " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
+        " SELECT id, true FROM ins"
+        " UNION ALL SELECT id, false FROM outbound_messages WHERE dedupe_key = $6"
+        "  AND NOT EXISTS (SELECT 1 FROM ins)",
+        14, params, error_r);
+    free(sms_text);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) != 1) {
+        *error_r = xstrdup("enqueue: no row inserted or found");
+        rc = -1;
+    } else {
+        if (id_r)
+            *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (created_r)
+            *created_r = PQgetvalue(res, 0, 1)[0] == 't';
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* ---- workers ------------------------------------------------------------------------ */
+
+enum { CHANNEL_EMAIL, CHANNEL_SMS, CHANNELS };
+static const char *const channel_names[CHANNELS] = {"email", "sms"};
+
+/* Read once at queue_start(); the configuration does not change while the daemon runs. */
+static struct {
+    long workers, batch, lease_s, max_attempts, retry_base_s, retry_max_s, poll_s, shutdown_s;
+    const char *from, *domain, *public_url, *sms_from;
+    const struct transport_ops *ops[CHANNELS];
+    long rate[CHANNELS];
+    char *db_url;
+} cfg;
+
+struct worker {
+    pthread_t thread;
+    char *name; /* claimed_by: host:pid:wN */
+    atomic_bool finished;
+    struct transport *instance[CHANNELS];
+};
+
+static struct worker *workers;
+static atomic_bool stop_requested;
+static int stop_fd = -1;
+
+static bool stopping(void)
+{
+    return atomic_load(&stop_requested) || daemon_stopping();
+}
+
+/* Exponential backoff with "equal jitter": half the delay fixed, half random, so workers
+ * of many daemons retrying the same failing relay spread out instead of arriving together. */
+static double retry_delay_s(int attempts, int retry_after_s)
+{
+    double d = (double)cfg.retry_base_s;
+    for (int i = 1; i < attempts && d < (double)cfg.retry_max_s; i++)
+        d *= 2;
+    if (d > (double)cfg.retry_max_s)
+        d = (double)cfg.retry_max_s;
+    unsigned seed = (unsigned)now_monotonic_ms() ^ (unsigned)(uintptr_t)&d;
+    d = d / 2 + (d / 2) * ((double)rand_r(&seed) / RAND_MAX);
+    return retry_after_s > d ? retry_after_s : d;
+}
+
+/* Columns of a claimed row, in the order of the claim statement's RETURNING list. */
+enum {
+    COL_ID,
+    COL_STATUS,
+    COL_RECIPIENT,
+    COL_SUBJECT,
+    COL_BODY,
+    COL_HTML,
+    COL_KIND,
+    COL_ATTEMPTS,
+    COL_HEADERS,
+    COL_CONTACT,
+    COL_INBOUND,
+    COL_IN_REPLY_TO,
+    COL_REFERENCES
+};
+
+/* Claim up to $2 due rows of channel $1 for worker $4 with a lease of $3 seconds. Expired
+ * leases (their worker died) come first. Consent and campaign state are decided here, in
+ * the claim, so a row is never handed to a transport after an opt-out was committed. */
+static const char claim_sql[] =
+    "WITH expired AS ("
+    "  SELECT id FROM outbound_messages"
+    "   WHERE status = 'sending' AND channel = $1 AND lease_until < now()"
+    "   LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " fresh AS ("
+    "  SELECT o.id FROM outbound_messages o"
+    "   WHERE o.status = 'queued' AND o.channel = $1 AND o.next_attempt_at <= tocsin_now()"
+    "     AND NOT EXISTS (SELECT 1 FROM campaigns c"
+    "                      WHERE c.id = o.campaign_id AND c.status = 'paused')"
+    "   ORDER BY o.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " picked AS (SELECT id FROM expired UNION ALL SELECT id FROM fresh LIMIT $2),"
+    " verdict AS ("
+    "  SELECT p.id, CASE"
+    "    WHEN c.status = 'cancelled' THEN 'cancelled'"
+    "    WHEN m.kind NOT IN ('stop_confirmation', 'help')"
+    "         AND NOT consent_allows(m.channel, m.recipient, m.scope) THEN 'suppressed'"
+    "    ELSE 'sending' END AS status"
+    "  FROM picked p JOIN outbound_messages m ON m.id = p.id"
+    "  LEFT JOIN campaigns c ON c.id = m.campaign_id)"
+    " UPDATE outbound_messages o SET"
+    "  status = v.status,"
+    "  attempts = o.attempts + (v.status = 'sending')::int,"
+    "  lease_until = CASE WHEN v.status = 'sending'"
+    "                THEN now() + make_interval(secs => $3::int) END,"
+    "  claimed_by = CASE WHEN v.status = 'sending' THEN $4 END,"
+    "  last_error = CASE v.status WHEN 'suppressed' THEN 'consent: the recipient opted out'"
+    "               WHEN 'cancelled' THEN 'campaign cancelled' ELSE o.last_error END"
+    " FROM verdict v WHERE o.id = v.id"
+    " RETURNING o.id, o.status, o.recipient, o.subject, o.body, o.html, o.kind, o.attempts,"
+    "  o.headers::text,"
+    "  coalesce(o.contact_id, (SELECT k.id FROM contacts k"
+    "    WHERE k.kind = CASE o.channel WHEN 'sms' THEN 'phone' ELSE 'email' END"
+    "      AND k.address = o.recipient)),"
+    "  o.inbound_id,"
+    "  (SELECT mail_header(i.raw, 'message-id') FROM inbound_messages i"
+    "    WHERE i.id = o.inbound_id AND i.channel = 'email'),"
+    "  (SELECT mail_header(i.raw, 'references') FROM inbound_messages i"
+    "    WHERE i.id = o.inbound_id AND i.channel = 'email')";
+
+/* Write a batch of results ($1, a JSON array) for worker $2. The claimed_by guard keeps a
+ * worker whose lease expired (and whose rows another worker took over) from writing. */
+static const char record_sql[] =
+    "WITH done AS ("
+    " UPDATE outbound_messages o SET"
+    "  status = r.status,"
+    "  provider_id = coalesce(r.provider_id, o.provider_id),"
+    "  last_error = coalesce(r.error, o.last_error),"
+    "  sent_at = CASE WHEN r.status = 'sent' THEN now() ELSE o.sent_at END,"
+    "  next_attempt_at = CASE WHEN r.status = 'queued'"
+    "    THEN now() + make_interval(secs => r.delay) ELSE o.next_attempt_at END,"
+    "  lease_until = NULL, claimed_by = NULL"
+    " FROM jsonb_to_recordset($1::jsonb)"
+    "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean)"
+    " WHERE o.id = r.id AND o.status = 'sending' AND o.claimed_by = $2"
+    " RETURNING o.channel, o.recipient, o.contact_id, r.bounce, r.error)"
+    /* A hard bounce is a consent event: the address is opted out at once, with the
+     * server's answer as evidence, so no later message is even tried. */
+    " INSERT INTO consent (contact_id, channel, scope, action, source, evidence)"
+    " SELECT DISTINCT ON (k.id) k.id, d.channel, NULL::bigint, 'opt_out', 'bounce', d.error"
+    " FROM done d JOIN contacts k"
+    "   ON k.id = d.contact_id OR (d.contact_id IS NULL AND k.address = d.recipient"
+    "      AND k.kind = CASE d.channel WHEN 'sms' THEN 'phone' ELSE 'email' END)"
+    " WHERE d.bounce AND consent_allows(d.channel, d.recipient, NULL)";
+
+/* Give a worker's claimed rows back, as if never claimed (shutdown). */
+static const char release_sql[] =
+    "UPDATE outbound_messages SET status = 'queued', lease_until = NULL, claimed_by = NULL,"
+    "  attempts = greatest(attempts - 1, 0)"
+    " WHERE status = 'sending' AND claimed_by = $1";
+
+static int release_claims(struct db *db, const char *name)
+{
+    char *error = NULL;
+    const char *params[] = {name};
+    PGresult *res = db_exec(db, release_sql, 1, params, &error);
+    if (!res) {
+        log_error("queue_release_failed", "worker=%s error=%s", name, log_q(error));
+        free(error);
+        return -1;
+    }
+    int n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    if (n > 0)
+        log_info("queue_released", "worker=%s messages=%d", name, n);
+    return n;
+}
+
+/* One email, composed at send time so tokens, Date and the configuration are current. */
+struct composed {
+    struct buf message;
+    char *envelope_from;
+};
+
+static const char *json_header(json_t *headers, const char *name)
+{
+    json_t *v = headers ? json_object_get(headers, name) : NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* `rendered`: a campaign row's parts rendered now (campaign_render.h), else NULL. */
+static int compose_email(struct db *db, const PGresult *res, int row,
+                         const struct rendered_message *rendered, struct composed *out,
+                         char **error_r)
+{
+    int64_t id = strtoll(PQgetvalue(res, row, COL_ID), NULL, 10);
+    const char *kind = PQgetvalue(res, row, COL_KIND);
+    const char *contact = db_value(res, row, COL_CONTACT);
+    char *reply = token_make(db, "reply", id, error_r);
+    char *bounce = reply ? token_make(db, "bounce", id, error_r) : NULL;
+    char *unsub = NULL;
+    if (!bounce) {
+        free(reply);
+        return -1;
+    }
+    /* An answer to an inbound message is transactional whatever its kind. */
+    bool transactional = mail_kind_is_transactional(kind) || db_value(res, row, COL_INBOUND);
+    if (!transactional && contact)
+        unsub = token_make(db, "unsub", strtoll(contact, NULL, 10), error_r);
+    if (!transactional && !unsub)
+        log_warn("queue_no_unsubscribe", "id=%" PRId64 " reason=%s", id,
+                 contact ? "token" : "no contact for the recipient");
+
+    json_t *headers = json_loads(PQgetvalue(res, row, COL_HEADERS), 0, NULL);
+    const char *in_reply_to = json_header(headers, "In-Reply-To");
+    const char *references = json_header(headers, "References");
+    char *refs = NULL;
+    if (!in_reply_to)
+        in_reply_to = db_value(res, row, COL_IN_REPLY_TO);
+    if (!references && in_reply_to) {
+        const char *earlier = db_value(res, row, COL_REFERENCES);
+        refs = earlier ? xasprintf("%s %s", earlier, in_reply_to) : xstrdup(in_reply_to);
+        references = refs;
+    }
+    const char *auto_submitted = NULL;
+    if (db_value(res, row, COL_INBOUND) || strcmp(kind, "reply") == 0 ||
+        strcmp(kind, "stop_confirmation") == 0 || strcmp(kind, "help") == 0)
+        auto_submitted = "auto-replied";
+    else if (strcmp(kind, "reminder") == 0 || strcmp(kind, "digest") == 0)
+        auto_submitted = "auto-generated";
+
+    char *message_id = xasprintf("<tocsin.%s@%s>", reply, cfg.domain);
+    char *reply_to = xasprintf("reply+%s@%s", reply, cfg.domain);
+    char *list_unsub = unsub
+                           ? xasprintf("<%s/u/%s>, <mailto:unsubscribe+%s@%s?subject=unsubscribe>",
+                                       cfg.public_url, unsub, unsub, cfg.domain)
+                           : NULL;
+    struct mail_parts parts = {
+        .from = cfg.from,
+        .to = PQgetvalue(res, row, COL_RECIPIENT),
+        .subject = rendered ? rendered->subject : PQgetvalue(res, row, COL_SUBJECT),
+        .text = rendered ? rendered->text : PQgetvalue(res, row, COL_BODY),
+        .html = rendered ? rendered->html : db_value(res, row, COL_HTML),
+        .message_id = message_id,
+        .in_reply_to = in_reply_to,
+        .references = references,
+        .reply_to = reply_to,
+        .auto_submitted = auto_submitted,
+        .list_unsubscribe = list_unsub,
+        .boundary_seed = PQgetvalue(res, row, COL_ID),
+        .date = time(NULL),
+    };
+    buf_init(&out->message);
+    mail_compose(&parts, &out->message);
+    out->envelope_from = xasprintf("bounce+%s@%s", bounce, cfg.domain);
+    free(message_id);
+    free(reply_to);
+    free(list_unsub);
+    free(refs);
+    json_decref(headers);
+    free(reply);
+    free(bounce);
+    free(unsub);
+    return 0;
+}
+
+static const char *status_word(enum send_status s)
+{
+    switch (s) {
+    case SEND_OK:
+        return "sent";
+    case SEND_TRANSIENT:
+        return "transient";
+    case SEND_PERMANENT:
+        return "permanent";
+    default:
+        return "ambiguous";
+    }
+}
+
+/* Write the results, retrying every second until they are written or the daemon stops:
+ * a row left 'sending' is sent a second time once its lease expires, so giving up while
+ * the database restarts would turn a short outage into duplicates. Retrying is always
+ * safe: the claimed_by guard makes the write a no-op if another worker took the rows. */
+static void record_results(struct worker *w, struct db *db, json_t *rows)
+{
+    char *text = json_dumps(rows, JSON_COMPACT);
+    const char *params[] = {text, w->name};
+    for (int attempt = 1;; attempt++) {
+        char *error = NULL;
+        PGresult *res = db_exec(db, record_sql, 2, params, &error);
+        if (res) {
+            PQclear(res);
+            if (attempt > 1)
+                log_info("queue_recorded", "worker=%s attempts=%d", w->name, attempt);
+            break;
+        }
+        /* One line at the first failure, then one every 30 s of outage. */
+        if (attempt % 30 == 1)
+            log_error("queue_record_failed", "worker=%s attempt=%d error=%s", w->name, attempt,
+                      log_q(error));
+        free(error);
+        if (stopping())
+            break;
+        sleep(1);
+    }
+    free(text);
+}
+
+/* Take up to `want` tokens of the transport's shared bucket. */
+static long take_tokens(struct db *db, int channel, long want)
+{
+    char rate[24], n[24];
+    snprintf(rate, sizeof(rate), "%ld", cfg.rate[channel]);
+    snprintf(n, sizeof(n), "%ld", want);
+    const char *params[] = {cfg.ops[channel]->name, rate, n};
+    char *error = NULL;
+    PGresult *res =
+        db_exec(db, "SELECT transport_take($1, $2::float8, $3::int)", 3, params, &error);
+    if (!res) {
+        log_warn("queue_rate_failed", "error=%s", log_q(error));
+        free(error);
+        return -1;
+    }
+    long got = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return got;
+}
+
+static void give_tokens(struct db *db, int channel, long unused)
+{
+    char rate[24], n[24];
+    snprintf(rate, sizeof(rate), "%ld", cfg.rate[channel]);
+    snprintf(n, sizeof(n), "%ld", unused);
+    const char *params[] = {cfg.ops[channel]->name, rate, n};
+    char *error = NULL;
+    if (db_run(db, "SELECT transport_give($1, $2::float8, $3::int)", 3, params, &error) < 0)
+        free(error);
+}
+
+/* Claim, send and record one batch of a channel. Returns the number of rows claimed
+ * (0: nothing due), -1 on a database error; *wait_ms_r is lowered when the rate limit
+ * says when the next token comes. */
+static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait_ms_r)
+{
+    const struct transport_ops *ops = cfg.ops[channel];
+    if (!w->instance[channel]) {
+        char *error = NULL;
+        if (ops->open(&w->instance[channel], &error) < 0) {
+            log_error("transport_open_failed", "transport=%s error=%s", ops->name, log_q(error));
+            free(error);
+            return 0;
+        }
+    }
+    long limit = cfg.batch;
+    if (cfg.rate[channel] > 0) {
+        limit = take_tokens(db, channel, cfg.batch);
+        if (limit < 0)
+            return -1;
+        if (limit == 0) {
+            int64_t next = 1000 / cfg.rate[channel] + 1;
+            if (next < *wait_ms_r)
+                *wait_ms_r = next;
+            return 0;
+        }
+    }
+    char n[24], lease[24];
+    snprintf(n, sizeof(n), "%ld", limit);
+    snprintf(lease, sizeof(lease), "%ld", cfg.lease_s);
+    const char *params[] = {channel_names[channel], n, lease, w->name};
+    char *error = NULL;
+    PGresult *res = db_exec(db, claim_sql, 4, params, &error);
+    if (!res) {
+        log_error("queue_claim_failed", "worker=%s error=%s", w->name, log_q(error));
+        free(error);
+        return -1;
+    }
+    int rows = PQntuples(res);
+    size_t nsend = 0;
+    struct outbound_msg *msgs = xcalloc((size_t)rows + 1, sizeof(*msgs));
+    struct composed *mail = xcalloc((size_t)rows + 1, sizeof(*mail));
+    struct send_result *results = xcalloc((size_t)rows + 1, sizeof(*results));
+    struct rendered_message *rendered = xcalloc((size_t)rows + 1, sizeof(*rendered));
+    json_t *out = json_array();
+    for (int r = 0; r < rows; r++) {
+        const char *status = PQgetvalue(res, r, COL_STATUS);
+        int64_t id = strtoll(PQgetvalue(res, r, COL_ID), NULL, 10);
+        if (strcmp(status, "sending") != 0) {
+            char series[96];
+            snprintf(series, sizeof(series), "tocsin_outbound_total{channel=\"%s\",result=\"%s\"}",
+                     channel_names[channel], status);
+            metrics_add(series, 1);
+            log_info("queue_skipped", "id=%" PRId64 " status=%s", id, status);
+            continue;
+        }
+        struct outbound_msg *m = &msgs[nsend];
+        m->id = id;
+        m->channel = channel_names[channel];
+        m->recipient = PQgetvalue(res, r, COL_RECIPIENT);
+        m->subject = PQgetvalue(res, r, COL_SUBJECT);
+        m->kind = PQgetvalue(res, r, COL_KIND);
+        m->attempts = atoi(PQgetvalue(res, r, COL_ATTEMPTS));
+        /* A campaign's fan-out leaves the body empty: rendered here, per recipient. */
+        bool campaign = strcmp(m->kind, "campaign") == 0 && !*PQgetvalue(res, r, COL_BODY);
+        if (campaign) {
+            char *reason = NULL;
+            if (campaign_render(db, id, &rendered[nsend], &reason) < 0) {
+                json_array_append_new(out, json_pack("{sI ss ss sf}", "id", (json_int_t)id,
+                                                     "status", "queued", "error", reason, "delay",
+                                                     retry_delay_s(m->attempts, 0)));
+                free(reason);
+                template_message_release(&rendered[nsend]);
+                continue;
+            }
+            m->subject = rendered[nsend].subject;
+        }
+        if (channel == CHANNEL_EMAIL) {
+            char *reason = NULL;
+            if (compose_email(db, res, r, campaign ? &rendered[nsend] : NULL, &mail[nsend],
+                              &reason) < 0) {
+                template_message_release(&rendered[nsend]);
+                /* No secret to sign with yet: a configuration problem an operator fixes. */
+                json_array_append_new(out, json_pack("{sI ss ss sf}", "id", (json_int_t)id,
+                                                     "status", "queued", "error",
+                                                     reason ? reason : "cannot compose", "delay",
+                                                     retry_delay_s(m->attempts, 0)));
+                free(reason);
+                continue;
+            }
+            m->body = buf_str(&mail[nsend].message);
+            m->envelope_from = mail[nsend].envelope_from;
+        } else {
+            m->body = campaign ? rendered[nsend].sms : PQgetvalue(res, r, COL_BODY);
+            m->envelope_from = cfg.sms_from;
+        }
+        nsend++;
+    }
+    if (cfg.rate[channel] > 0 && (long)nsend < limit)
+        give_tokens(db, channel, limit - (long)nsend);
+
+    if (nsend > 0 && stopping()) {
+        /* SIGTERM arrived between the claim and the send: hand the batch back. */
+        release_claims(db, w->name);
+        nsend = 0;
+        json_array_clear(out);
+    } else if (nsend > 0) {
+        int64_t started = now_monotonic_ms();
+        ops->send(w->instance[channel], msgs, nsend, results);
+        char histogram[80];
+        snprintf(histogram, sizeof(histogram), "tocsin_send_duration_seconds{transport=\"%s\"}",
+                 ops->name);
+        metrics_observe_ms(histogram, now_monotonic_ms() - started);
+    }
+    for (size_t i = 0; i < nsend; i++) {
+        struct send_result *sr = &results[i];
+        const char *status = "sent";
+        char *error = sr->error ? xstrdup(sr->error) : NULL;
+        double delay = 0;
+        if (sr->status == SEND_PERMANENT) {
+            status = sr->hard_bounce ? "bounced" : "failed";
+        } else if (sr->status == SEND_TRANSIENT && msgs[i].attempts >= cfg.max_attempts) {
+            status = "failed";
+            char *why = xasprintf("gave up after %d attempts: %s", msgs[i].attempts,
+                                  error ? error : "transient failure");
+            free(error);
+            error = why;
+        } else if (sr->status == SEND_TRANSIENT) {
+            status = "queued";
+            delay = retry_delay_s(msgs[i].attempts, sr->retry_after_s);
+        } else if (sr->status == SEND_AMBIGUOUS) {
+            /* The provider may have taken it: resending could send it twice. */
+            char *why = xasprintf("unconfirmed: %s", error ? error : "no answer after sending");
+            free(error);
+            error = why;
+        }
+        json_t *row =
+            json_pack("{sI ss sf}", "id", (json_int_t)msgs[i].id, "status", status, "delay", delay);
+        json_object_set_new(row, "provider_id",
+                            sr->provider_id ? json_string(sr->provider_id) : json_null());
+        json_object_set_new(row, "error", error ? json_string(error) : json_null());
+        json_object_set_new(row, "bounce", json_boolean(sr->hard_bounce));
+        json_array_append_new(out, row);
+        if (sr->status != SEND_OK)
+            log_info("queue_send_result",
+                     "id=%" PRId64 " transport=%s result=%s attempts=%d "
+                     "next=%s error=%s",
+                     msgs[i].id, ops->name, status_word(sr->status), msgs[i].attempts, status,
+                     log_q(error));
+        char series[96];
+        snprintf(series, sizeof(series), "tocsin_outbound_total{channel=\"%s\",result=\"%s\"}",
+                 channel_names[channel], status);
+        metrics_add(series, 1);
+        free(error);
+        free(sr->error);
+        free(sr->provider_id);
+    }
+    if (json_array_size(out) > 0)
+        record_results(w, db, out);
+    json_decref(out);
+    for (int i = 0; i < rows; i++) {
+        buf_release(&mail[i].message);
+        free(mail[i].envelope_from);
+        template_message_release(&rendered[i]);
+    }
+    free(rendered);
+    free(mail);
+    free(msgs);
+    free(results);
+    PQclear(res);
+    return rows;
+}
+
+/* Sleep until a notification, the stop signal or the timeout. */
+static void wait_for_work(struct db *db, int64_t timeout_ms)
+{
+    PGconn *conn = db ? db_conn(db) : NULL; /* NULL: just sleep (database trouble) */
+    PGnotify *note;
+    bool pending = false;
+    if (conn && PQconsumeInput(conn))
+        while ((note = PQnotifies(conn))) {
+            pending = true;
+            PQfreemem(note);
+        }
+    if (pending)
+        return;
+    struct pollfd fds[2] = {{.fd = stop_fd, .events = POLLIN},
+                            {.fd = conn ? PQsocket(conn) : -1, .events = POLLIN}};
+    if (poll(fds, fds[1].fd >= 0 ? 2 : 1, (int)timeout_ms) > 0 && fds[1].revents && conn &&
+        PQconsumeInput(conn))
+        while ((note = PQnotifies(conn)))
+            PQfreemem(note);
+}
+
+/* LISTEN again whenever the connection is new (first use, or reopened after a loss). */
+static void ensure_listening(struct db *db, int *backend_r)
+{
+    PGconn *conn = db_conn(db);
+    int backend = conn && PQstatus(conn) == CONNECTION_OK ? PQbackendPID(conn) : 0;
+    if (backend != 0 && backend == *backend_r)
+        return;
+    char *error = NULL;
+    PGresult *res = db_exec_once(db, "LISTEN tocsin_outbound", 0, NULL, &error);
+    if (!res) {
+        free(error);
+        *backend_r = 0;
+        return;
+    }
+    PQclear(res);
+    *backend_r = PQbackendPID(db_conn(db));
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    char *error = NULL;
+    struct db *db = db_open(cfg.db_url, &error);
+    if (!db) {
+        /* db_exec reconnects; a handle that failed to connect retries on first use. */
+        log_warn("queue_db_unreachable", "worker=%s error=%s", w->name, log_q(error));
+        free(error);
+        db = NULL;
+    }
+    int backend = 0, failures = 0;
+    while (!stopping()) {
+        if (!db) {
+            db = db_open(cfg.db_url, &error);
+            if (!db) {
+                free(error);
+                error = NULL;
+                wait_for_work(NULL, 1000);
+                continue;
+            }
+        }
+        ensure_listening(db, &backend);
+        int64_t wait_ms = cfg.poll_s * 1000;
+        int claimed = 0;
+        bool failed = false;
+        for (int c = 0; c < CHANNELS && !stopping(); c++) {
+            if (!cfg.ops[c])
+                continue;
+            int n = run_batch(w, db, c, &wait_ms);
+            if (n < 0)
+                failed = true;
+            else
+                claimed += n;
+        }
+        if (failed) {
+            /* Database trouble: back off up to 30 s, then the next exec reconnects. */
+            failures = failures < 5 ? failures + 1 : 5;
+            wait_for_work(NULL, 1000L << failures);
+            continue;
+        }
+        failures = 0;
+        if (claimed == 0 && !stopping())
+            wait_for_work(db, wait_ms);
+    }
+    for (int c = 0; c < CHANNELS; c++)
+        if (w->instance[c])
+            cfg.ops[c]->close(&w->instance[c]);
+    db_close(&db);
+    atomic_store(&w->finished, true);
+    return NULL;
+}
+
+int queue_start(char **error_r)
+{
+    cfg.workers = config_int("engine", "workers");
+    cfg.batch = config_int("engine", "batch");
+    cfg.lease_s = config_int("engine", "lease_seconds");
+    cfg.max_attempts = config_int("engine", "max_attempts");
+    cfg.retry_base_s = config_int("engine", "retry_base");
+    cfg.retry_max_s = config_int("engine", "retry_max");
+    cfg.poll_s = config_int("engine", "poll_interval");
+    cfg.shutdown_s = config_int("engine", "shutdown_timeout");
+    cfg.from = config_str("smtp", "from");
+    cfg.domain = config_str("smtp", "return_path_domain");
+    cfg.public_url = config_str("http", "public_url");
+    cfg.sms_from = config_str("sms", "from");
+    for (int c = 0; c < CHANNELS; c++) {
+        cfg.ops[c] = transport_for(channel_names[c], error_r);
+        if (!cfg.ops[c])
+            return -1;
+        cfg.rate[c] = transport_rate(cfg.ops[c]);
+        /* Open one instance now so a configuration the transport refuses stops the
+         * daemon at start, not silently in every worker later. */
+        struct transport *probe = NULL;
+        if (cfg.ops[c]->open(&probe, error_r) < 0)
+            return -1;
+        cfg.ops[c]->close(&probe);
+    }
+    if (cfg.workers == 0) {
+        log_info("queue_disabled", "reason=%s", log_q("[engine] workers = 0"));
+        return 0;
+    }
+    stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (stop_fd < 0) {
+        *error_r = xasprintf("eventfd: %s", strerror(errno));
+        return -1;
+    }
+    cfg.db_url = config_database_url();
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    workers = xcalloc((size_t)cfg.workers, sizeof(*workers));
+    for (long i = 0; i < cfg.workers; i++) {
+        workers[i].name = xasprintf("%s:%d:w%ld", host, (int)getpid(), i);
+        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+            *error_r = xstrdup("cannot start a queue worker thread");
+            cfg.workers = i;
+            queue_stop();
+            return -1;
+        }
+    }
+    log_info("queue_started", "workers=%ld email=%s sms=%s batch=%ld", cfg.workers,
+             cfg.ops[CHANNEL_EMAIL]->name, cfg.ops[CHANNEL_SMS]->name, cfg.batch);
+    return 0;
+}
+
+void queue_stop(void)
+{
+    if (!workers)
+        return;
+    atomic_store(&stop_requested, true);
+    uint64_t one = 1;
+    if (write(stop_fd, &one, sizeof(one)) < 0)
+        log_warn("queue_stop_signal", "error=%s", log_q(strerror(errno)));
+    int64_t deadline = now_monotonic_ms() + cfg.shutdown_s * 1000;
+    bool all = false;
+    while (!all && now_monotonic_ms() < deadline) {
+        all = true;
+        for (long i = 0; i < cfg.workers; i++)
+            all = all && atomic_load(&workers[i].finished);
+        if (!all)
+            usleep(20 * 1000);
+    }
+    struct db *db = NULL;
+    for (long i = 0; i < cfg.workers; i++) {
+        if (atomic_load(&workers[i].finished)) {
+            pthread_join(workers[i].thread, NULL);
+            free(workers[i].name);
+            continue;
+        }
+        /* Still inside a send past the timeout: its rows go back to the queue now, and
+         * the thread is left to die with the process. */
+        char *error = NULL;
+        if (!db && !(db = db_open(cfg.db_url, &error))) {
+            log_error("queue_release_failed", "error=%s", log_q(error));
+            free(error);
+            break;
+        }
+        log_warn("queue_worker_busy", "worker=%s timeout_s=%ld", workers[i].name, cfg.shutdown_s);
+        release_claims(db, workers[i].name);
+        pthread_detach(workers[i].thread);
+    }
+    db_close(&db);
+    log_info("queue_stopped", "workers=%ld", cfg.workers);
+}
