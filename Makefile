@@ -13,6 +13,11 @@ HANDLER_SRC := $(wildcard handlers/*.c)
 LIB_SRC     := $(ENGINE_SRC) $(HANDLER_SRC) build/embedded.c
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 EMBED_FILES := $(sort $(wildcard migrations/*.sql) $(wildcard templates/*/*))
+# The console's assets, pinned by web/package-lock.json (installed by `npm ci` in
+# scripts/install-deps), embedded under short names: no CDN, no Node.js at run time.
+WEB_ASSETS := web/static/htmx.min.js=web/node_modules/htmx.org/dist/htmx.min.js \
+              web/static/pico.min.css=web/node_modules/@picocss/pico/css/pico.min.css
+WEB_FILES  := $(sort $(wildcard web/console/* web/static/*))
 
 # BUILD is the object directory; `make check` reuses every rule with a sanitizer build.
 BUILD ?= build/obj
@@ -42,8 +47,12 @@ $(BUILD)/embedded.o: build/embedded.c
 
 # Migrations and default templates are compiled into the binary, so an installed tocsin
 # needs no data directory; templates can still be overridden from [engine] templates_dir.
-build/embedded.c: build/embed $(EMBED_FILES)
-	build/embed $(EMBED_FILES) > $@.tmp && mv $@.tmp $@
+build/embedded.c: build/embed $(EMBED_FILES) $(WEB_FILES) web/node_modules/.package-lock.json
+	build/embed $(EMBED_FILES) $(WEB_FILES) $(WEB_ASSETS) > $@.tmp && mv $@.tmp $@
+
+# npm ci writes this file; a newer lock file means the pinned versions changed.
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
 
 build/embed: tools/embed.c
 	@mkdir -p build
