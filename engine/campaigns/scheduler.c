@@ -2,6 +2,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/database.h"
 #include "core/daemon.h"
 #include "core/template.h"
 #include "outbound/campaign_render.h"
@@ -561,13 +562,14 @@ static int hold_lock(struct db *db, bool *held_r, char **error_r)
 static void *scheduler_main(void *arg)
 {
     (void)arg;
-    char *url = config_database_url();
     struct db *db = NULL;
     bool was_held = false;
     long interval = config_int("engine", "scheduler_interval");
     while (!atomic_load(&stop_requested)) {
         char *error = NULL;
-        if (!db && !(db = db_open(url, &error))) {
+        /* The lock lives in the session, so the scheduler works on a direct connection,
+         * never through a transaction pooler. */
+        if (!db && !(db = database_open_session(&error))) {
             log_warn("scheduler_db", "error=%s", log_q(error));
             free(error);
         } else {
@@ -598,7 +600,6 @@ static void *scheduler_main(void *arg)
         pthread_mutex_unlock(&wake_lock);
     }
     db_close(&db); /* closing the session releases the advisory lock */
-    free(url);
     return NULL;
 }
 

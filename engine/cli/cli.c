@@ -2,6 +2,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/database.h"
 #include "core/migrate.h"
 #include "outbound/queue.h"
 
@@ -69,10 +70,17 @@ bool cli_wants_help(int argc, char **argv, const char *text)
 
 struct db *cli_db(void)
 {
-    char *url = config_database_url();
     char *error = NULL;
-    struct db *db = db_open(url, &error);
-    free(url);
+    struct db *db = database_open(&error);
+    if (!db)
+        die(EX_UNAVAILABLE, "database: %s", error);
+    return db;
+}
+
+struct db *cli_db_session(void)
+{
+    char *error = NULL;
+    struct db *db = database_open_session(&error);
     if (!db)
         die(EX_UNAVAILABLE, "database: %s", error);
     return db;
@@ -226,7 +234,8 @@ int cli_migrate(int argc, char **argv)
         return EX_OK;
     if (argc > 1)
         return cli_fail(EX_USAGE, "migrate", "takes no arguments");
-    struct db *db = cli_db();
+    /* Migrations hold a session advisory lock: never through a transaction pooler. */
+    struct db *db = cli_db_session();
     char *error = NULL;
     int n = migrate_apply(db, &error);
     int rc = EX_OK;

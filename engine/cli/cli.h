@@ -6,7 +6,9 @@
  * gets argv with argv[0] = its own name and returns a sysexits.h code; it prints results
  * on stdout and a one-line reason on stderr on failure.
  *
- * cli_db() opens the configured database or exits EX_UNAVAILABLE with the reason.
+ * cli_db() opens the configured database or exits EX_UNAVAILABLE with the reason;
+ * cli_db_session() opens the direct connection ([database] direct_url) for commands
+ * that need a session of their own (migrate's advisory lock, import's temporary table).
  * cli_print_result() prints rows as an aligned table, or as a JSON array of objects with
  * numbers, booleans and jsonb columns typed (--json).
  */
@@ -28,6 +30,7 @@ extern const struct cli_command cli_commands[];
 
 int cli_main(int argc, char **argv);
 struct db *cli_db(void);
+struct db *cli_db_session(void);
 void cli_print_result(const PGresult *res, bool json);
 /* Print "tocsin: NAME: MESSAGE" on stderr and return `code`. */
 int cli_fail(int code, const char *command, const char *fmt, ...)

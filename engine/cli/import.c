@@ -335,6 +335,33 @@ static void free_seen(struct import *im)
     im->seen = NULL;
 }
 
+/* The planner's statistics are stale right after a bulk import: autovacuum analyses the
+ * tables on its next round, a minute or more later, and until then a campaign to the new
+ * people is planned as if the tables were small (387 s instead of 0.4 s to count 100,000
+ * recipients). Analyse what the import wrote now, when it is a tenth of the people or more
+ * — autovacuum's own threshold — or when the tables were never analysed. */
+static int analyze_if_changed(struct import *im, char **error_r)
+{
+    if (im->imported == 0)
+        return 0;
+    PGresult *res = db_exec(im->db,
+                            "SELECT reltuples::bigint FROM pg_class"
+                            " WHERE oid = 'people'::regclass",
+                            0, NULL, error_r);
+    if (!res)
+        return -1;
+    long long estimate = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (estimate >= 0 && im->imported * 10 < estimate)
+        return 0;
+    int64_t started = now_monotonic_ms();
+    if (db_run(im->db, "ANALYZE people, contacts, memberships, consent", 0, NULL, error_r) < 0)
+        return -1;
+    log_info("import_analyzed", "imported=%ld people_before=%lld ms=%lld", im->imported, estimate,
+             (long long)(now_monotonic_ms() - started));
+    return 0;
+}
+
 int cli_import(int argc, char **argv)
 {
     const char *text = "tocsin import people FILE.csv\n"
@@ -377,7 +404,8 @@ int cli_import(int argc, char **argv)
         rc = cli_fail(EX_DATAERR, "import", "%s:1: needs an email or a phone column", argv[2]);
         goto out;
     }
-    im.db = cli_db();
+    /* The staging table is temporary, i.e. lives in the session: a direct connection. */
+    im.db = cli_db_session();
     if (db_run(im.db, staging_sql, 0, NULL, &error) < 0) {
         rc = cli_fail(EX_SOFTWARE, "import", "%s", error);
         goto out;
@@ -399,6 +427,11 @@ int cli_import(int argc, char **argv)
     if (error) {
         rc = cli_fail(db_transient(im.db) ? EX_TEMPFAIL : EX_SOFTWARE, "import",
                       "%s (%ld rows were imported before this)", error, im.imported);
+        goto out;
+    }
+    if (analyze_if_changed(&im, &error) < 0) {
+        rc = cli_fail(db_transient(im.db) ? EX_TEMPFAIL : EX_SOFTWARE, "import",
+                      "statistics: %s (all %ld rows were imported)", error, im.imported);
         goto out;
     }
     printf("%ld imported (%ld new), %ld rejected\n", im.imported, im.created, im.rejected);

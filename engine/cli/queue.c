@@ -15,15 +15,22 @@ static int queue_status(struct db *db, int argc, char **argv)
     bool json = cli_take_flag(&argc, argv, "--json");
     if (argc > 1)
         return cli_fail(EX_USAGE, "queue status", "unexpected argument %s", argv[1]);
+    /* The counts come from the maintained counters (outbound_totals), not from grouping
+     * the table; the oldest due message and the expired leases are read from the partial
+     * indexes of queued and sending rows, which hold only the rows still in flight. */
     return cli_query_print(
         db,
-        "SELECT channel, status, count(*) AS messages,"
-        "  round(extract(epoch FROM now() - min(next_attempt_at)"
-        "    FILTER (WHERE status = 'queued' AND next_attempt_at <= now())))::bigint"
-        "    AS oldest_due_seconds,"
-        "  count(*) FILTER (WHERE status = 'sending' AND lease_until < now())"
-        "    AS expired_leases"
-        " FROM outbound_messages GROUP BY channel, status ORDER BY channel, status",
+        "SELECT t.channel, t.status, t.messages,"
+        "  CASE WHEN t.status = 'queued' THEN"
+        "   (SELECT round(extract(epoch FROM now() - min(o.next_attempt_at)))::bigint"
+        "    FROM outbound_messages o WHERE o.status = 'queued' AND o.channel = t.channel"
+        "     AND o.next_attempt_at <= now()) END AS oldest_due_seconds,"
+        "  CASE WHEN t.status = 'sending' THEN"
+        "   (SELECT count(*) FROM outbound_messages o WHERE o.status = 'sending'"
+        "     AND o.channel = t.channel AND o.lease_until < now()) ELSE 0 END AS expired_leases"
+        " FROM (SELECT channel, status, sum(messages)::bigint AS messages FROM outbound_totals"
+        "       GROUP BY channel, status HAVING sum(messages) <> 0) t"
+        " ORDER BY t.channel, t.status",
         0, NULL, json, "queue status");
 }
 

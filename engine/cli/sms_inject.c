@@ -9,6 +9,7 @@
 #include "lib/phone.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/database.h"
 #include "decide/process.h"
 #include "cli/cli.h"
 
@@ -105,10 +106,8 @@ int cli_sms_inject(int argc, char **argv)
         rc = cli_fail(EX_SOFTWARE, "sms-inject", "no random bytes for a message id");
         goto out;
     }
-    char *url = config_database_url();
     char *error = NULL;
-    db = db_open(url, &error);
-    free(url);
+    db = database_open(&error);
     if (!db) {
         rc = cli_fail(EX_TEMPFAIL, "sms-inject", "database: %s", error);
         free(error);
