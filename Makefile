@@ -92,8 +92,9 @@ check: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		TOCSIN=$(CURDIR)/build/asan/tocsin UNIT_DIR=build/asan/tests scripts/run-tests
 
+# Builds only the binary it runs (not the unit tests).
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(TOCSIN_BIN)
 	@scripts/run-local
 
 bench:
