@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/config_check.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "core/config.h"
@@ -67,14 +68,31 @@ bool cli_wants_help(int argc, char **argv, const char *text)
     return false;
 }
 
+const char *cli_config_source(void)
+{
+    return strcmp(config_source(), "(none)") == 0
+               ? "the defaults and environment (no ./tocsin.conf nor /etc/tocsin/tocsin.conf)"
+               : config_source();
+}
+
 struct db *cli_db(void)
 {
     char *url = config_database_url();
     char *error = NULL;
     struct db *db = db_open(url, &error);
+    if (!db) {
+        /* Say where the connection string came from: a command run from another directory
+         * than the checkout otherwise fails with a socket path that explains nothing. */
+        str_trim(error); /* libpq ends its messages with a newline */
+        if (*config_str("database", "url"))
+            die(EX_UNAVAILABLE, "database: %s (url from %s)", error,
+                config_origin("database", "url"));
+        die(EX_UNAVAILABLE,
+            "database: %s\n(no [database] url in %s, so tocsin tried the `make run` cluster of "
+            "the current directory: %s)",
+            error, cli_config_source(), url);
+    }
     free(url);
-    if (!db)
-        die(EX_UNAVAILABLE, "database: %s", error);
     return db;
 }
 
@@ -213,8 +231,12 @@ int cli_config(int argc, char **argv)
         return EX_OK;
     }
     if (argc == 2 && strcmp(argv[1], "check") == 0) {
-        /* Loading already validated everything; say what was read. */
-        printf("ok: %s\n", config_source());
+        /* Loading validated each key's type; config_check() what `tocsin run` checks. */
+        int errors = config_check(stderr);
+        if (errors)
+            return cli_fail(EX_CONFIG, "config", "%d error%s in %s", errors, errors == 1 ? "" : "s",
+                            cli_config_source());
+        printf("ok: %s\n", cli_config_source());
         return EX_OK;
     }
     return cli_fail(EX_USAGE, "config", "usage: %s", text);

@@ -28,6 +28,8 @@ extern const struct cli_command cli_commands[];
 
 int cli_main(int argc, char **argv);
 struct db *cli_db(void);
+/* The configuration file read, or a phrase saying none was found and where we looked. */
+const char *cli_config_source(void);
 void cli_print_result(const PGresult *res, bool json);
 /* Print "tocsin: NAME: MESSAGE" on stderr and return `code`. */
 int cli_fail(int code, const char *command, const char *fmt, ...)

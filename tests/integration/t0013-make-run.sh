@@ -55,3 +55,14 @@ test_case 'a cluster left running is reused, and the start says so' '
   signal_run INT
   ! cluster_running
 '
+
+test_case 'a command run in another directory says where it looked for the database' '
+  mkdir -p elsewhere
+  rc=0; (cd elsewhere && env -u TOCSIN_DATABASE_URL "$TOCSIN" team list) 2> err || rc=$?
+  expect_eq "$rc" 69
+  grep -F "no [database] url in the defaults and environment" err
+  grep -F "the \`make run\` cluster of the current directory: host=$TEST_DIR/elsewhere/var/run" err
+  rc=0; (cd elsewhere && TOCSIN_DATABASE_URL="host=$TEST_DIR/nowhere dbname=x" "$TOCSIN" team list) 2> err || rc=$?
+  expect_eq "$rc" 69
+  grep -F "(url from environment TOCSIN_DATABASE_URL)" err
+'
