@@ -14,8 +14,6 @@
 #include <string.h>
 #include <sysexits.h>
 
-#define TOCSIN_VERSION "0.1.0"
-
 /* One row per subcommand; `tocsin --help` walks this table. */
 const struct cli_command cli_commands[] = {
     {"migrate", cli_migrate, "tocsin migrate", "apply pending database migrations"},
@@ -36,6 +34,10 @@ const struct cli_command cli_commands[] = {
      "send one text now through the SMS gateway (outside the queue) and show its answer"},
     {"sms-inject", cli_sms_inject, "tocsin sms-inject --from N --to N --text T [--id ID]",
      "process one SMS as if a gateway had posted it; print the reply"},
+    {"help", cli_help, "tocsin help [COMMAND]", "this list, or a command's options"},
+    {"version", cli_version, "tocsin version", "the version of this binary"},
+    {"man", cli_man, "tocsin man tocsin|tocsin.conf",
+     "the manual pages, generated from the tables"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -262,6 +264,29 @@ int cli_migrate(int argc, char **argv)
     return rc;
 }
 
+int cli_version(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv, "tocsin version"))
+        return EX_OK;
+    printf("tocsin %s\n", TOCSIN_VERSION);
+    return EX_OK;
+}
+
+int cli_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return EX_OK;
+    }
+    for (const struct cli_command *c = cli_commands; c->name; c++)
+        if (strcmp(c->name, argv[1]) == 0) {
+            /* Every command answers --help itself, with its full usage. */
+            char *args[] = {argv[1], "--help", NULL};
+            return c->run(2, args);
+        }
+    return cli_fail(EX_USAGE, "help", "unknown command %s (tocsin help lists them)", argv[1]);
+}
+
 int cli_main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -284,6 +309,13 @@ int cli_main(int argc, char **argv)
     if (i >= argc) {
         usage(stderr);
         return EX_USAGE;
+    }
+    /* Help, version and the manual need no configuration: they work with a broken one. */
+    if (strcmp(argv[i], "help") == 0 || strcmp(argv[i], "version") == 0 ||
+        strcmp(argv[i], "man") == 0) {
+        for (const struct cli_command *c = cli_commands; c->name; c++)
+            if (strcmp(c->name, argv[i]) == 0)
+                return c->run(argc - i, argv + i);
     }
     char *error = NULL;
     if (config_load(config_path, &error) < 0) {

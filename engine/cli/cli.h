@@ -17,6 +17,8 @@
 
 #include <stdbool.h>
 
+#define TOCSIN_VERSION "0.2.0"
+
 struct cli_command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -63,5 +65,8 @@ int cli_sms_test(int argc, char **argv);
 int cli_campaign(int argc, char **argv);
 int cli_inject(int argc, char **argv);
 int cli_sms_inject(int argc, char **argv);
+int cli_help(int argc, char **argv);
+int cli_version(int argc, char **argv);
+int cli_man(int argc, char **argv);
 
 #endif
