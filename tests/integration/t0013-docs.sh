@@ -56,3 +56,22 @@ test_case 'the runnable examples of README.md and docs/ run against a fresh data
   mkdir -p bin && ln -sf "$TOCSIN" bin/tocsin
   (cd "$SRC" && PATH="$TEST_DIR/bin:$PATH" bash -ex "$TEST_DIR/examples.sh") > examples.out 2>&1 || { cat examples.out; false; }
 '
+
+test_case 'the example queries of docs/schema.md run against the schema' '
+  "$SRC/scripts/doc-blocks" sql "$SRC/docs/schema.md" > queries.sql
+  test "$(grep -c "^SELECT" queries.sql)" -ge 5
+  "$TOCSIN" demo >/dev/null
+  "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -f queries.sql > queries.out
+'
+
+test_case 'no document names a file that is not there' '
+  cd "$SRC"
+  missing=0
+  for f in README.md docs/*.md engine/README.md engine/*/README.md; do
+    for p in $(grep -oE "\`(engine|handlers|scripts|tests|bench|templates|migrations|tools|web|contrib|docs)/[A-Za-z0-9_./-]+\`" "$f" | tr -d "\`" | sort -u); do
+      case "$p" in *NAME*|*NNNN*|*\**) continue ;; esac
+      [ -e "$p" ] || [ -e "${p%/}" ] || { echo "$f: $p"; missing=$((missing + 1)); }
+    done
+  done
+  expect_eq "$missing" 0
+'
