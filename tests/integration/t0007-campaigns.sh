@@ -246,7 +246,7 @@ test_case 'tocsin run refuses bad quiet hours or reminder offsets with the key n
   TOCSIN_ENGINE_REMINDERS=soon TOCSIN_HTTP_LISTEN=127.0.0.1:$(free_port) "$TOCSIN" run 2> err2; r2=$?
   set -e
   cat err1 err2
-  expect_eq "$r1 $r2" "69 69"
+  expect_eq "$r1 $r2" "78 78"
   grep -q "quiet_hours = late: expected HH:MM-HH:MM or off" err1
   grep -q "reminders = soon: expected offsets like 24h,2h,90m" err2
 '
