@@ -164,12 +164,6 @@ void handler_reply(struct handler_ctx *ctx, const char *template_name, const cha
     ctx->reply_kind = kind ? kind : "reply";
 }
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 void event_info_release(struct event_info *e)
 {
     free(e->slug);
@@ -202,8 +196,8 @@ static void event_from_row(const PGresult *res, struct event_info *e)
 int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct event_info *e,
                        char **error_r)
 {
-    char slot[24];
-    const char *params[] = {id_text(id, slot)};
+    char slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, slot)};
     PGresult *res =
         lock ? db_exec(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = $1 FOR UPDATE", 1,
                        params, error_r)
@@ -243,8 +237,8 @@ int handler_context_event(struct handler_ctx *ctx, int64_t *event_id_r, char **e
     *event_id_r = 0;
     PGresult *res;
     if (ctx->msg->reply_to_id) {
-        char slot[24];
-        const char *params[] = {id_text(ctx->msg->reply_to_id, slot)};
+        char slot[DB_PARAM_SIZE];
+        const char *params[] = {db_param_int(ctx->msg->reply_to_id, slot)};
         res = db_exec(ctx->db,
                       "SELECT (context->>'event_id')::bigint FROM outbound_messages"
                       " WHERE id = $1 AND context ? 'event_id'",
@@ -392,8 +386,8 @@ json_t *handler_event_vars(const struct event_info *e, const char *locale)
 
 int handler_list_events(struct handler_ctx *ctx, int limit, char **error_r)
 {
-    char person[24], lim[24];
-    const char *params[] = {id_text(ctx->person_id, person), id_text(limit, lim),
+    char person[DB_PARAM_SIZE], lim[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(ctx->person_id, person), db_param_int(limit, lim),
                             strcmp(ctx->locale, "fr") == 0 ? "t" : "f"};
     /* The events of my teams; someone in no team sees every upcoming event. */
     PGresult *res = db_exec(
@@ -430,8 +424,8 @@ int handler_activity(struct handler_ctx *ctx, int64_t team_id, const char *kind,
     json_object_set_new(payload, "channel", json_string(ctx->msg->channel));
     char *text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
-    char team[24];
-    const char *params[] = {team_id ? id_text(team_id, team) : NULL, kind, text};
+    char team[DB_PARAM_SIZE];
+    const char *params[] = {db_param_id_or_null(team_id, team), kind, text};
     int rc = db_run(ctx->db, "INSERT INTO activity (team_id, kind, payload) VALUES ($1, $2, $3)", 3,
                     params, error_r);
     free(text);
@@ -442,9 +436,9 @@ int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, int64_t s
                            const char *template_name, json_t *vars, const char *kind,
                            const char *context, const char *dedupe_key, char **error_r)
 {
-    char person[24], team[24];
-    const char *params[] = {id_text(person_id, person), ctx->msg->channel,
-                            scope ? id_text(scope, team) : NULL};
+    char person[DB_PARAM_SIZE], team[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, person), ctx->msg->channel,
+                            db_param_id_or_null(scope, team)};
     /* A contact that may receive it, on the channel the seat was freed on if possible:
      * an offer nobody can receive must not hold seats for a day. */
     PGresult *res = db_exec(ctx->db,

@@ -267,9 +267,7 @@ int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
     struct segment seg;
     if (segment_compile(c->segment, 1, &seg, error_r) < 0)
         goto out;
-    char creator[24], count[24];
-    snprintf(creator, sizeof(creator), "%" PRId64, c->created_by);
-    snprintf(count, sizeof(count), "%" PRId64, summary->recipients);
+    char creator[DB_PARAM_SIZE], count[DB_PARAM_SIZE];
     const char *params[] = {c->channel,
                             c->segment,
                             c->subject ? c->subject : "",
@@ -277,8 +275,8 @@ int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
                             c->at,
                             tz,
                             c->urgent ? "t" : "f",
-                            count,
-                            c->created_by ? creator : NULL,
+                            db_param_int(summary->recipients, count),
+                            db_param_id_or_null(c->created_by, creator),
                             c->source ? c->source : "cli",
                             c->at || c->start_now ? "scheduled" : "draft",
                             seg.single_team};
@@ -331,9 +329,8 @@ int campaign_fanout(struct db *db, int64_t campaign, campaign_progress_fn progre
                     int64_t *enqueued_r, char **error_r)
 {
     *enqueued_r = 0;
-    char id[24];
-    snprintf(id, sizeof(id), "%" PRId64, campaign);
-    const char *idp[] = {id};
+    char id[DB_PARAM_SIZE];
+    const char *idp[] = {db_param_int(campaign, id)};
     PGresult *res = db_exec(
         db,
         "UPDATE campaigns SET status = 'sending', started_at = coalesce(started_at, tocsin_now())"

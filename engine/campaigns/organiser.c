@@ -14,12 +14,6 @@
  * old code seen over a shoulder is worthless. */
 #define DRAFT_TTL "15 minutes"
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 static int activity(struct db *db, const char *team_id, const char *kind, json_t *payload,
                     char **error_r)
 {
@@ -49,8 +43,8 @@ int organiser_draft(struct db *db, int64_t person_id, const char *team_slug, con
                     char **error_r)
 {
     memset(out, 0, sizeof(*out));
-    char p[24];
-    const char *params[] = {id_text(person_id, p), team_slug};
+    char p[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, p), team_slug};
     PGresult *res = db_exec(db,
                             "SELECT t.id, t.name, coalesce((SELECT m.role = 'organiser'"
                             " AND m.status = 'active' FROM memberships m WHERE m.team_id = t.id"
@@ -107,14 +101,14 @@ int organiser_draft(struct db *db, int64_t person_id, const char *team_slug, con
         goto out;
     }
     snprintf(out->code, sizeof(out->code), "%06u", (unsigned)(random % 1000000));
-    char recipients[24];
+    char recipients[DB_PARAM_SIZE];
     const char *ins[] = {out->code,
                          p,
                          team_id,
                          channel,
                          subject ? subject : "",
                          body,
-                         id_text(out->recipients, recipients)};
+                         db_param_int(out->recipients, recipients)};
     res = db_exec(db,
                   "INSERT INTO organiser_drafts (code, person_id, team_id, channel, subject, body,"
                   " recipients, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
@@ -140,8 +134,8 @@ int organiser_confirm(struct db *db, int64_t person_id, const char *code,
                       struct organiser_outcome *out, char **error_r)
 {
     memset(out, 0, sizeof(*out));
-    char p[24];
-    const char *params[] = {id_text(person_id, p), code};
+    char p[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, p), code};
     /* The newest unused draft of this sender with this code; locked so two CONFIRMs of the
      * same code (a resent SMS) make one campaign. */
     PGresult *res = db_exec(db,
@@ -192,8 +186,8 @@ int organiser_confirm(struct db *db, int64_t person_id, const char *code,
         goto out;
     out->recipients = summary.recipients;
     campaign_summary_release(&summary);
-    char campaign[24];
-    const char *up[] = {draft, id_text(out->campaign_id, campaign)};
+    char campaign[DB_PARAM_SIZE];
+    const char *up[] = {draft, db_param_int(out->campaign_id, campaign)};
     if (db_run(db, "UPDATE organiser_drafts SET campaign_id = $2 WHERE id = $1", 2, up, error_r) <
         0)
         goto out;

@@ -58,14 +58,6 @@ int scheduler_reminder_offsets(const char *text, long offsets_r[SCHEDULER_MAX_OF
     return n;
 }
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    if (!id)
-        return NULL;
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 /*
  * One automatic message, rendered now from a named template in the person's locale and
  * enqueued in the caller's transaction. next_attempt_at respects the person's quiet hours,
@@ -92,7 +84,7 @@ static int enqueue_automatic(struct db *db, const struct automatic *a, const jso
     if (template_message(a->template_name, a->locale, vars, &m, error_r) < 0)
         return -1;
     bool sms = strcmp(a->contact_kind, "phone") == 0;
-    char person[24], contact[24], scope[24];
+    char person[DB_PARAM_SIZE], contact[DB_PARAM_SIZE], scope[DB_PARAM_SIZE];
     const char *params[] = {sms ? "sms" : "email",
                             a->address,
                             sms ? "" : m.subject,
@@ -100,9 +92,9 @@ static int enqueue_automatic(struct db *db, const struct automatic *a, const jso
                             a->kind,
                             a->dedupe_key,
                             a->context ? a->context : "{}",
-                            id_text(a->person_id, person),
-                            id_text(a->contact_id, contact),
-                            id_text(a->scope, scope),
+                            db_param_id_or_null(a->person_id, person),
+                            db_param_id_or_null(a->contact_id, contact),
+                            db_param_id_or_null(a->scope, scope),
                             a->timezone,
                             campaign_quiet_hours(),
                             a->deadline};
@@ -478,8 +470,8 @@ int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, i
                             char **error_r)
 {
     *notified_r = 0;
-    char slot[24];
-    const char *params[] = {id_text(event_id, slot)};
+    char slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(event_id, slot)};
     PGresult *res = db_exec(
         db,
         "SELECT p.id, p.locale, p.timezone, ct.id, ct.kind, ct.address, coalesce(e.team_id, 0),"

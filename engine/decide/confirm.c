@@ -9,12 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 char *confirm_url(struct db *db, int64_t person_id, char **error_r)
 {
     char *token = token_make(db, "confirm", person_id, error_r);
@@ -28,8 +22,8 @@ char *confirm_url(struct db *db, int64_t person_id, char **error_r)
 int confirm_apply(struct db *db, int64_t person_id, const char *source, const char *evidence,
                   int *confirmed_r, char **error_r)
 {
-    char p[24];
-    const char *params[] = {id_text(person_id, p), source, evidence};
+    char p[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, p), source, evidence};
     /* One statement: activate, log each team, and append the opt-in when anything changed. */
     PGresult *res =
         db_exec(db,

@@ -19,12 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 static const char *contact_kind(const char *channel)
 {
     return strcmp(channel, "sms") == 0 ? "phone" : "email";
@@ -130,8 +124,8 @@ static int create_sender(struct handler_ctx *ctx, const char *command, char **er
         return -1;
     ctx->person_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    char person[24];
-    const char *cp[] = {id_text(ctx->person_id, person), contact_kind(ctx->msg->channel),
+    char person[DB_PARAM_SIZE];
+    const char *cp[] = {db_param_int(ctx->person_id, person), contact_kind(ctx->msg->channel),
                         ctx->msg->sender};
     res = db_exec(ctx->db,
                   "INSERT INTO contacts (person_id, kind, address) VALUES ($1, $2, $3)"
@@ -348,9 +342,9 @@ static int process_one(struct db *db, const struct inbound_message *msg,
     }
 
     const char *status = ctx.status ? ctx.status : "applied";
-    char inbound[24], person[24];
-    const char *up[] = {id_text(ctx.inbound_id, inbound), status, command,
-                        ctx.person_id ? id_text(ctx.person_id, person) : NULL};
+    char inbound[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
+    const char *up[] = {db_param_int(ctx.inbound_id, inbound), status, command,
+                        db_param_id_or_null(ctx.person_id, person)};
     if (db_run(db,
                "UPDATE inbound_messages SET status = $2, command = $3, person_id = $4"
                " WHERE id = $1",

@@ -222,9 +222,8 @@ int bounce_apply(struct db *db, const struct bounce_info *info, const char *evid
     }
     if (!info->token || token_check(db, "bounce", info->token, &outbound) < 0)
         return 0;
-    char id[24];
-    snprintf(id, sizeof(id), "%" PRId64, outbound);
-    const char *p[] = {id};
+    char id[DB_PARAM_SIZE];
+    const char *p[] = {db_param_int(outbound, id)};
     PGresult *res =
         db_exec(db,
                 "SELECT o.id, coalesce(o.contact_id, c.id) FROM outbound_messages o "

@@ -89,10 +89,9 @@ static int move_mark(struct db *db, const struct mail_source *src, char **error_
 {
     if (!src || !src->mailbox)
         return 0;
-    char validity[24], uid[24];
-    snprintf(validity, sizeof(validity), "%" PRId64, src->uidvalidity);
-    snprintf(uid, sizeof(uid), "%" PRId64, src->uid);
-    const char *params[] = {src->mailbox, validity, uid};
+    char validity[DB_PARAM_SIZE], uid[DB_PARAM_SIZE];
+    const char *params[] = {src->mailbox, db_param_int(src->uidvalidity, validity),
+                            db_param_int(src->uid, uid)};
     return db_run(
         db,
         "INSERT INTO imap_mailboxes AS m (mailbox, uidvalidity, last_uid) "

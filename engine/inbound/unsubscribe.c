@@ -61,9 +61,8 @@ void unsubscribe_handle(struct http_request *req)
         respond_page(req, 403, "<p>This unsubscribe link is not valid.</p>");
         return;
     }
-    char id[24];
-    snprintf(id, sizeof(id), "%" PRId64, contact);
-    const char *params[] = {id, NULL};
+    char id[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(contact, id), NULL};
     char *error = NULL;
     PGresult *res = db_exec(db,
                             "SELECT address, CASE kind WHEN 'phone' THEN 'sms' ELSE 'email' END,"

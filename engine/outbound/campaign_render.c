@@ -39,18 +39,10 @@ static void cached_put(struct cached_campaign *c)
     }
 }
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    if (!id)
-        return NULL;
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 static struct cached_campaign *load_campaign(struct db *db, int64_t id, char **error_r)
 {
-    char slot[24];
-    const char *params[] = {id_text(id, slot)};
+    char slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, slot)};
     PGresult *res =
         db_exec(db, "SELECT template, subject FROM campaigns WHERE id = $1", 1, params, error_r);
     if (!res)
@@ -150,8 +142,8 @@ json_t *campaign_sample_vars(void)
 int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, int64_t scope,
                          json_t **vars_r, char **error_r)
 {
-    char p_slot[24], t_slot[24];
-    const char *params[] = {id_text(person_id, p_slot), id_text(scope, t_slot)};
+    char p_slot[DB_PARAM_SIZE], t_slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, p_slot), db_param_id_or_null(scope, t_slot)};
     PGresult *res = db_exec(
         db,
         "SELECT p.name, p.locale,"
@@ -229,8 +221,8 @@ int campaign_render_for(struct db *db, int64_t campaign_id, int64_t person_id, i
 int campaign_render(struct db *db, int64_t outbound_id, struct rendered_message *out,
                     char **error_r)
 {
-    char slot[24];
-    const char *params[] = {id_text(outbound_id, slot)};
+    char slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(outbound_id, slot)};
     PGresult *res = db_exec(db,
                             "SELECT campaign_id, person_id, coalesce(contact_id, 0),"
                             " coalesce(scope, 0) FROM outbound_messages WHERE id = $1",

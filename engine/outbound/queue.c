@@ -22,19 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Render an id for a parameter; 0 means SQL NULL. `slot` holds the digits. */
-static const char *id_param(int64_t id, char slot[24])
-{
-    if (!id)
-        return NULL;
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool *created_r,
                   char **error_r)
 {
-    char person[24], contact[24], inbound[24], campaign[24], scope[24];
+    char person[DB_PARAM_SIZE], contact[DB_PARAM_SIZE], inbound[DB_PARAM_SIZE],
+        campaign[DB_PARAM_SIZE], scope[DB_PARAM_SIZE];
     /* An SMS is stored as it will leave (transliterated, STOP mention on campaigns), so
      * the cost the database computes for the row is the cost paid. */
     char *sms_text = strcmp(m->channel, "sms") == 0 ? sms_compose(m->body, m->kind) : NULL;
@@ -45,11 +37,11 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
                             m->kind,
                             m->dedupe_key,
                             m->context ? m->context : "{}",
-                            id_param(m->person_id, person),
-                            id_param(m->contact_id, contact),
-                            id_param(m->inbound_id, inbound),
-                            id_param(m->campaign_id, campaign),
-                            id_param(m->scope, scope),
+                            db_param_id_or_null(m->person_id, person),
+                            db_param_id_or_null(m->contact_id, contact),
+                            db_param_id_or_null(m->inbound_id, inbound),
+                            db_param_id_or_null(m->campaign_id, campaign),
+                            db_param_id_or_null(m->scope, scope),
                             m->html,
                             m->headers ? m->headers : "{}"};
     /* ON CONFLICT DO NOTHING returns no row for a duplicate, so fetch the first one. */
