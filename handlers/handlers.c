@@ -442,12 +442,9 @@ int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, int64_t s
     /* A contact that may receive it, on the channel the seat was freed on if possible:
      * an offer nobody can receive must not hold seats for a day. */
     PGresult *res = db_exec(ctx->db,
-                            "SELECT c.id, c.kind, c.address, p.locale, p.name FROM contacts c"
-                            " JOIN people p ON p.id = c.person_id WHERE c.person_id = $1"
-                            " AND consent_allows(CASE c.kind WHEN 'phone' THEN 'sms'"
-                            "  ELSE 'email' END, c.address, $3::bigint)"
-                            " ORDER BY (c.kind = CASE $2 WHEN 'sms' THEN 'phone' ELSE 'email'"
-                            " END) DESC, c.id LIMIT 1",
+                            "SELECT c.id, c.kind, c.address, p.locale, p.name FROM people p"
+                            " CROSS JOIN LATERAL contact_choice(p.id, $2, $3::bigint) c"
+                            " WHERE p.id = $1::bigint",
                             3, params, error_r);
     if (!res)
         return -1;

@@ -234,8 +234,8 @@ int webhook_report(struct http_request *req, const struct sms_report *r)
             xasprintf("%s:%s:%s", r->provider, r->provider_id, r->error ? r->error : r->detail);
         const char *cp[] = {recipient, evidence};
         int rc = db_run(db,
-                        "INSERT INTO consent (contact_id, channel, scope, action, source, evidence)"
-                        " SELECT c.id, 'sms', NULL, 'opt_out', 'carrier', $2 FROM contacts c"
+                        "SELECT consent_append(array_agg(ROW(c.id, 'sms', NULL, 'opt_out',"
+                        " 'carrier', $2::text)::consent_entry)) FROM contacts c"
                         " WHERE c.kind = 'phone' AND c.address = $1"
                         " AND NOT EXISTS (SELECT 1 FROM consent k WHERE k.contact_id = c.id"
                         "  AND k.source = 'carrier' AND k.evidence = $2)",

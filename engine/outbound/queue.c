@@ -194,13 +194,15 @@ static const char record_sql[] =
     " WHERE o.id = r.id AND o.status = 'sending' AND o.claimed_by = $2"
     " RETURNING o.channel, o.recipient, o.contact_id, r.bounce, r.error)"
     /* A hard bounce is a consent event: the address is opted out at once, with the
-     * server's answer as evidence, so no later message is even tried. */
-    " INSERT INTO consent (contact_id, channel, scope, action, source, evidence)"
-    " SELECT DISTINCT ON (k.id) k.id, d.channel, NULL::bigint, 'opt_out', 'bounce', d.error"
-    " FROM done d JOIN contacts k"
+     * server's answer as evidence, so no later message is even tried. The rows go
+     * through the consent module's consent_append() (core/consent.h). */
+    " SELECT consent_append(array_agg(ROW(b.id, b.channel, NULL, 'opt_out', 'bounce',"
+    "  b.error)::consent_entry))"
+    " FROM (SELECT DISTINCT ON (k.id) k.id, d.channel, d.error"
+    "  FROM done d JOIN contacts k"
     "   ON k.id = d.contact_id OR (d.contact_id IS NULL AND k.address = d.recipient"
     "      AND k.kind = CASE d.channel WHEN 'sms' THEN 'phone' ELSE 'email' END)"
-    " WHERE d.bounce AND consent_allows(d.channel, d.recipient, NULL)";
+    "  WHERE d.bounce AND consent_allows(d.channel, d.recipient, NULL)) b";
 
 /* Give a worker's claimed rows back, as if never claimed (shutdown). */
 static const char release_sql[] =
