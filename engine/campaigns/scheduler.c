@@ -5,6 +5,7 @@
 #include "core/daemon.h"
 #include "core/template.h"
 #include "outbound/campaign_render.h"
+#include "outbound/queue.h"
 #include "campaigns/campaign.h"
 
 #include <ctype.h>
@@ -77,43 +78,52 @@ struct automatic {
     int64_t person_id, contact_id, scope;
 };
 
+/* When an automatic message may leave (timestamptz text, caller frees): after the
+ * person's quiet hours, or now when that would be within 30 minutes of `deadline`. */
+static char *release_time(struct db *db, const char *timezone, const char *deadline, char **error_r)
+{
+    const char *params[] = {timezone, campaign_quiet_hours(), deadline};
+    PGresult *res = db_exec(db,
+                            "SELECT CASE WHEN $3::timestamptz IS NOT NULL"
+                            "  AND q.at > $3::timestamptz - interval '30 minutes'"
+                            "  THEN q.now ELSE q.at END"
+                            " FROM (SELECT tocsin_now() AS now,"
+                            "  quiet_release(tocsin_now(), $1, $2) AS at) q",
+                            3, params, error_r);
+    if (!res)
+        return NULL;
+    char *at = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return at;
+}
+
 static int enqueue_automatic(struct db *db, const struct automatic *a, const json_t *vars,
                              bool *created_r, char **error_r)
 {
     struct rendered_message m;
     if (template_message(a->template_name, a->locale, vars, &m, error_r) < 0)
         return -1;
+    int rc = -1;
+    char *not_before = release_time(db, a->timezone, a->deadline, error_r);
+    if (!not_before)
+        goto out;
     bool sms = strcmp(a->contact_kind, "phone") == 0;
-    char person[DB_PARAM_SIZE], contact[DB_PARAM_SIZE], scope[DB_PARAM_SIZE];
-    const char *params[] = {sms ? "sms" : "email",
-                            a->address,
-                            sms ? "" : m.subject,
-                            sms ? m.sms : m.text,
-                            a->kind,
-                            a->dedupe_key,
-                            a->context ? a->context : "{}",
-                            db_param_id_or_null(a->person_id, person),
-                            db_param_id_or_null(a->contact_id, contact),
-                            db_param_id_or_null(a->scope, scope),
-                            a->timezone,
-                            campaign_quiet_hours(),
-                            a->deadline};
-    PGresult *res = db_exec(
-        db,
-        "INSERT INTO outbound_messages (channel, recipient, subject, body, kind, dedupe_key,"
-        " context, person_id, contact_id, scope, next_attempt_at)"
-        " SELECT $1, $2, $3, $4, $5, $6, $7::jsonb, $8::bigint, $9::bigint, $10::bigint,"
-        "  CASE WHEN $13::timestamptz IS NOT NULL"
-        "   AND q.at > $13::timestamptz - interval '30 minutes' THEN q.now ELSE q.at END"
-        " FROM (SELECT tocsin_now() AS now, quiet_release(tocsin_now(), $11, $12) AS at) q"
-        " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-        13, params, error_r);
+    struct queue_new q = {.channel = sms ? "sms" : "email",
+                          .recipient = a->address,
+                          .subject = sms ? NULL : m.subject,
+                          .body = sms ? m.sms : m.text,
+                          .kind = a->kind,
+                          .dedupe_key = a->dedupe_key,
+                          .context = a->context,
+                          .person_id = a->person_id,
+                          .contact_id = a->contact_id,
+                          .scope = a->scope,
+                          .not_before = not_before};
+    rc = queue_enqueue(db, &q, NULL, created_r, error_r);
+out:
+    free(not_before);
     template_message_release(&m);
-    if (!res)
-        return -1;
-    *created_r = PQntuples(res) == 1;
-    PQclear(res);
-    return 0;
+    return rc;
 }
 
 /* Enqueue `name` (template and kind) for row i of an event-RSVP query, whose columns are

@@ -1,4 +1,5 @@
 #include "outbound/queue.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/util.h"
@@ -22,6 +23,27 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The id of the row holding `dedupe_key`, read by a statement of its own: in READ
+ * COMMITTED a new statement sees a row that a concurrent transaction committed while the
+ * INSERT waited on its key, which the INSERT's own snapshot does not. */
+static int find_by_dedupe_key(struct db *db, const char *dedupe_key, int64_t *id_r, char **error_r)
+{
+    const char *params[] = {dedupe_key};
+    PGresult *res =
+        db_exec(db, "SELECT id FROM outbound_messages WHERE dedupe_key = $1", 1, params, error_r);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) != 1) {
+        *error_r = xasprintf("enqueue: no row inserted or found for %s", dedupe_key);
+        rc = -1;
+    } else {
+        *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+    return rc;
+}
+
 int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool *created_r,
                   char **error_r)
 {
@@ -43,34 +65,73 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
                             db_param_id_or_null(m->campaign_id, campaign),
                             db_param_id_or_null(m->scope, scope),
                             m->html,
-                            m->headers ? m->headers : "{}"};
+                            m->headers ? m->headers : "{}",
+                            m->not_before};
     /* ON CONFLICT DO NOTHING returns no row for a duplicate, so fetch the first one. */
     PGresult *res = db_exec(
         db,
         "WITH ins AS ("
         " INSERT INTO outbound_messages (channel, recipient, subject, body, kind, dedupe_key,"
-        "  context, person_id, contact_id, inbound_id, campaign_id, scope, html, headers)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb)"
+        "  context, person_id, contact_id, inbound_id, campaign_id, scope, html, headers,"
+        "  next_attempt_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb,"
+        "  coalesce($15::timestamptz, now()))"
         " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
         " SELECT id, true FROM ins"
         " UNION ALL SELECT id, false FROM outbound_messages WHERE dedupe_key = $6"
         "  AND NOT EXISTS (SELECT 1 FROM ins)",
-        14, params, error_r);
+        15, params, error_r);
     free(sms_text);
     if (!res)
         return -1;
+    int64_t id = 0;
+    bool created = false;
     int rc = 0;
-    if (PQntuples(res) != 1) {
-        *error_r = xstrdup("enqueue: no row inserted or found");
-        rc = -1;
+    if (PQntuples(res) == 1) {
+        id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        created = PQgetvalue(res, 0, 1)[0] == 't';
     } else {
-        if (id_r)
-            *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        if (created_r)
-            *created_r = PQgetvalue(res, 0, 1)[0] == 't';
+        rc = find_by_dedupe_key(db, m->dedupe_key, &id, error_r);
     }
     PQclear(res);
+    if (rc == 0 && id_r)
+        *id_r = id;
+    if (rc == 0 && created_r)
+        *created_r = created;
     return rc;
+}
+
+int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_id,
+                           const char *recipients_sql, int nparams, const char *const *params,
+                           int64_t *enqueued_r, char **error_r)
+{
+    /* The caller's parameters keep their numbers; channel and campaign id follow them. */
+    const char **all = xcalloc((size_t)nparams + 2, sizeof(*all));
+    for (int i = 0; i < nparams; i++)
+        all[i] = params[i];
+    char id[DB_PARAM_SIZE];
+    all[nparams] = channel;
+    all[nparams + 1] = db_param_int(campaign_id, id);
+    struct buf sql = BUF_INIT;
+    buf_printf(
+        &sql,
+        "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, person_id,"
+        " contact_id, campaign_id, scope, next_attempt_at)"
+        " SELECT $%d, r.recipient, 'campaign', 'campaign:' || $%d::text || ':' || r.person_id,"
+        " r.person_id, r.contact_id, $%d::bigint, r.scope, r.not_before"
+        " FROM (",
+        nparams + 1, nparams + 2, nparams + 2);
+    buf_adds(&sql, recipients_sql);
+    buf_adds(&sql, ") AS r (recipient, person_id, contact_id, scope, not_before)"
+                   " ON CONFLICT (dedupe_key) DO NOTHING");
+    PGresult *res = db_exec_once(db, buf_str(&sql), nparams + 2, all, error_r);
+    buf_release(&sql);
+    free(all);
+    if (!res)
+        return -1;
+    *enqueued_r = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
 }
 
 /* ---- workers ------------------------------------------------------------------------ */
