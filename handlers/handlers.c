@@ -174,24 +174,38 @@ void event_info_release(struct event_info *e)
     memset(e, 0, sizeof(*e));
 }
 
-static void event_from_row(const PGresult *res, struct event_info *e)
-{
-    e->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    e->team_id = db_value(res, 0, 1) ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
-    e->slug = xstrdup(PQgetvalue(res, 0, 2));
-    e->title = xstrdup(PQgetvalue(res, 0, 3));
-    e->when_en = xstrdup(PQgetvalue(res, 0, 4));
-    e->when_fr = xstrdup(PQgetvalue(res, 0, 5));
-    e->location = xstrdup(PQgetvalue(res, 0, 6));
-    e->capacity = db_value(res, 0, 7) ? atoi(PQgetvalue(res, 0, 7)) : -1;
-    e->open = PQgetvalue(res, 0, 8)[0] == 't';
-}
-
 #define EVENT_COLUMNS                                                                              \
     "id, team_id, slug, title,"                                                                    \
     " to_char(starts_at AT TIME ZONE timezone, 'YYYY-MM-DD HH24:MI'),"                             \
     " to_char(starts_at AT TIME ZONE timezone, 'DD/MM/YYYY HH24\"h\"MI'),"                         \
     " coalesce(location, ''), capacity, status = 'scheduled' AND starts_at > now()"
+
+/* Columns of EVENT_COLUMNS, in order. */
+enum {
+    EVENT_ID,
+    EVENT_TEAM,
+    EVENT_SLUG,
+    EVENT_TITLE,
+    EVENT_WHEN_EN,
+    EVENT_WHEN_FR,
+    EVENT_LOCATION,
+    EVENT_CAPACITY,
+    EVENT_OPEN
+};
+
+static void event_from_row(const PGresult *res, struct event_info *e)
+{
+    e->id = strtoll(PQgetvalue(res, 0, EVENT_ID), NULL, 10);
+    e->team_id =
+        db_value(res, 0, EVENT_TEAM) ? strtoll(PQgetvalue(res, 0, EVENT_TEAM), NULL, 10) : 0;
+    e->slug = xstrdup(PQgetvalue(res, 0, EVENT_SLUG));
+    e->title = xstrdup(PQgetvalue(res, 0, EVENT_TITLE));
+    e->when_en = xstrdup(PQgetvalue(res, 0, EVENT_WHEN_EN));
+    e->when_fr = xstrdup(PQgetvalue(res, 0, EVENT_WHEN_FR));
+    e->location = xstrdup(PQgetvalue(res, 0, EVENT_LOCATION));
+    e->capacity = db_value(res, 0, EVENT_CAPACITY) ? atoi(PQgetvalue(res, 0, EVENT_CAPACITY)) : -1;
+    e->open = PQgetvalue(res, 0, EVENT_OPEN)[0] == 't';
+}
 
 int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct event_info *e,
                        char **error_r)

@@ -130,6 +130,18 @@ out:
     return rc;
 }
 
+/* Columns of the draft a CONFIRM code names, in order. */
+enum {
+    DRAFT_ID,
+    DRAFT_TEAM,
+    DRAFT_TEAM_SLUG,
+    DRAFT_TEAM_NAME,
+    DRAFT_CHANNEL,
+    DRAFT_SUBJECT,
+    DRAFT_BODY,
+    DRAFT_EXPIRED
+};
+
 int organiser_confirm(struct db *db, int64_t person_id, const char *code,
                       struct organiser_outcome *out, char **error_r)
 {
@@ -154,10 +166,10 @@ int organiser_confirm(struct db *db, int64_t person_id, const char *code,
         return 0;
     }
     char draft[24], team_id[24];
-    snprintf(draft, sizeof(draft), "%s", PQgetvalue(res, 0, 0));
-    snprintf(team_id, sizeof(team_id), "%s", PQgetvalue(res, 0, 1));
-    out->team_name = xstrdup(PQgetvalue(res, 0, 3));
-    if (PQgetvalue(res, 0, 7)[0] == 't') {
+    snprintf(draft, sizeof(draft), "%s", PQgetvalue(res, 0, DRAFT_ID));
+    snprintf(team_id, sizeof(team_id), "%s", PQgetvalue(res, 0, DRAFT_TEAM));
+    out->team_name = xstrdup(PQgetvalue(res, 0, DRAFT_TEAM_NAME));
+    if (PQgetvalue(res, 0, DRAFT_EXPIRED)[0] == 't') {
         PQclear(res);
         out->result = ORGANISER_EXPIRED;
         return activity(db, team_id, "organiser_refused",
@@ -165,11 +177,12 @@ int organiser_confirm(struct db *db, int64_t person_id, const char *code,
                                   "code expired", "draft", draft),
                         error_r);
     }
-    char *segment = xasprintf("team:%s", PQgetvalue(res, 0, 2));
-    char *template_text = as_template(PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6));
-    char *text = xstrdup(PQgetvalue(res, 0, 6));
-    char *channel = xstrdup(PQgetvalue(res, 0, 4));
-    char *subject = xstrdup(PQgetvalue(res, 0, 5));
+    char *segment = xasprintf("team:%s", PQgetvalue(res, 0, DRAFT_TEAM_SLUG));
+    char *template_text =
+        as_template(PQgetvalue(res, 0, DRAFT_SUBJECT), PQgetvalue(res, 0, DRAFT_BODY));
+    char *text = xstrdup(PQgetvalue(res, 0, DRAFT_BODY));
+    char *channel = xstrdup(PQgetvalue(res, 0, DRAFT_CHANNEL));
+    char *subject = xstrdup(PQgetvalue(res, 0, DRAFT_SUBJECT));
     PQclear(res);
     struct campaign_new c = {.channel = channel,
                              .segment = segment,

@@ -139,6 +139,9 @@ json_t *campaign_sample_vars(void)
     return v;
 }
 
+/* Columns of the person query of campaign_person_vars(), in order. */
+enum { PERSON_NAME, PERSON_LOCALE, PERSON_EMAIL, PERSON_PHONE, TEAM_SLUG, TEAM_NAME };
+
 int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, int64_t scope,
                          json_t **vars_r, char **error_r)
 {
@@ -162,20 +165,20 @@ int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, i
         return -1;
     }
     json_t *v = json_object();
-    const char *name = PQgetvalue(res, 0, 0), *locale = PQgetvalue(res, 0, 1);
+    const char *name = PQgetvalue(res, 0, PERSON_NAME), *locale = PQgetvalue(res, 0, PERSON_LOCALE);
     set_string(v, "name", name);
     size_t first = strcspn(name, " ");
     json_object_set_new(v, "first_name", json_stringn(name, first));
     set_string(v, "locale", locale);
-    set_string(v, "email", db_value(res, 0, 2));
-    set_string(v, "phone", db_value(res, 0, 3));
+    set_string(v, "email", db_value(res, 0, PERSON_EMAIL));
+    set_string(v, "phone", db_value(res, 0, PERSON_PHONE));
     bool french = strncmp(locale, "fr", 2) == 0;
     set_string(v, "help_keyword", french ? "AIDE" : "HELP");
     set_string(v, "stop_keyword", "STOP");
-    if (db_value(res, 0, 4))
-        json_object_set_new(
-            v, "team",
-            json_pack("{s:s, s:s}", "slug", PQgetvalue(res, 0, 4), "name", PQgetvalue(res, 0, 5)));
+    if (db_value(res, 0, TEAM_SLUG))
+        json_object_set_new(v, "team",
+                            json_pack("{s:s, s:s}", "slug", PQgetvalue(res, 0, TEAM_SLUG), "name",
+                                      PQgetvalue(res, 0, TEAM_NAME)));
     PQclear(res);
     if (contact_id) {
         char *token = token_make(db, "unsub", contact_id, error_r);
