@@ -422,10 +422,9 @@ static void record_results(struct worker *w, struct db *db, json_t *rows)
 /* Take up to `want` tokens of the transport's shared bucket. */
 static long take_tokens(struct db *db, int channel, long want)
 {
-    char rate[24], n[24];
-    snprintf(rate, sizeof(rate), "%ld", cfg.rate[channel]);
-    snprintf(n, sizeof(n), "%ld", want);
-    const char *params[] = {cfg.ops[channel]->name, rate, n};
+    char rate[DB_PARAM_SIZE], n[DB_PARAM_SIZE];
+    const char *params[] = {cfg.ops[channel]->name, db_param_int(cfg.rate[channel], rate),
+                            db_param_int(want, n)};
     char *error = NULL;
     PGresult *res =
         db_exec(db, "SELECT transport_take($1, $2::float8, $3::int)", 3, params, &error);
@@ -441,185 +440,299 @@ static long take_tokens(struct db *db, int channel, long want)
 
 static void give_tokens(struct db *db, int channel, long unused)
 {
-    char rate[24], n[24];
-    snprintf(rate, sizeof(rate), "%ld", cfg.rate[channel]);
-    snprintf(n, sizeof(n), "%ld", unused);
-    const char *params[] = {cfg.ops[channel]->name, rate, n};
+    char rate[DB_PARAM_SIZE], n[DB_PARAM_SIZE];
+    const char *params[] = {cfg.ops[channel]->name, db_param_int(cfg.rate[channel], rate),
+                            db_param_int(unused, n)};
     char *error = NULL;
     if (db_run(db, "SELECT transport_give($1, $2::float8, $3::int)", 3, params, &error) < 0)
         free(error);
 }
 
-/* Claim, send and record one batch of a channel. Returns the number of rows claimed
- * (0: nothing due), -1 on a database error; *wait_ms_r is lowered when the rate limit
- * says when the next token comes. */
-static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait_ms_r)
+/* One claimed row on its way through run_batch(). */
+struct batch_row {
+    int64_t id;
+    const char *claimed; /* 'sending', or 'suppressed' / 'cancelled' decided by the claim */
+    int attempts;
+    struct rendered_message rendered; /* a campaign row, rendered for its recipient now */
+    struct composed mail;             /* an email as it leaves */
+    struct outbound_msg msg;          /* what the transport is handed */
+    bool ready;                       /* prepared, so handed to the transport */
+    struct send_result result;        /* what the transport answered */
+};
+
+/*
+ * One batch of one channel: claim → prepare → send → classify → record. `results` is
+ * what record_results() writes back, one JSON object per row that was tried or could
+ * not be prepared.
+ */
+struct batch {
+    struct worker *w;
+    struct db *db;
+    int channel;
+    const struct transport_ops *ops;
+    long limit; /* rows this batch may claim (rate-limit tokens taken) */
+    PGresult *claimed;
+    struct batch_row *rows;
+    int nrows;
+    size_t nready;
+    json_t *results;
+};
+
+static void count_outcome(int channel, const char *status)
 {
-    const struct transport_ops *ops = cfg.ops[channel];
+    char series[96];
+    snprintf(series, sizeof(series), "tocsin_outbound_total{channel=\"%s\",result=\"%s\"}",
+             channel_names[channel], status);
+    metrics_add(series, 1);
+}
+
+/* A row that goes back to the queue for a later attempt, with the reason. */
+static void retry_later(struct batch *b, const struct batch_row *row, const char *reason)
+{
+    json_array_append_new(b->results,
+                          json_pack("{sI ss ss sf}", "id", (json_int_t)row->id, "status", "queued",
+                                    "error", reason, "delay", retry_delay_s(row->attempts, 0)));
+}
+
+/* The worker's instance of the channel's transport, opened on first use. */
+static struct transport *batch_transport(struct worker *w, int channel)
+{
     if (!w->instance[channel]) {
         char *error = NULL;
-        if (ops->open(&w->instance[channel], &error) < 0) {
-            log_error("transport_open_failed", "transport=%s error=%s", ops->name, log_q(error));
+        if (cfg.ops[channel]->open(&w->instance[channel], &error) < 0) {
+            log_error("transport_open_failed", "transport=%s error=%s", cfg.ops[channel]->name,
+                      log_q(error));
             free(error);
-            return 0;
         }
     }
-    long limit = cfg.batch;
-    if (cfg.rate[channel] > 0) {
-        limit = take_tokens(db, channel, cfg.batch);
-        if (limit < 0)
-            return -1;
-        if (limit == 0) {
-            int64_t next = 1000 / cfg.rate[channel] + 1;
-            if (next < *wait_ms_r)
-                *wait_ms_r = next;
-            return 0;
-        }
+    return w->instance[channel];
+}
+
+/* How many rows to claim under the transport's rate limit: 0 when no token is left (then
+ * *wait_ms_r is lowered to when the next one comes), -1 on a database error. */
+static long batch_limit(struct db *db, int channel, int64_t *wait_ms_r)
+{
+    if (cfg.rate[channel] <= 0)
+        return cfg.batch;
+    long limit = take_tokens(db, channel, cfg.batch);
+    if (limit == 0) {
+        int64_t next = 1000 / cfg.rate[channel] + 1;
+        if (next < *wait_ms_r)
+            *wait_ms_r = next;
     }
-    char n[24], lease[24];
-    snprintf(n, sizeof(n), "%ld", limit);
-    snprintf(lease, sizeof(lease), "%ld", cfg.lease_s);
-    const char *params[] = {channel_names[channel], n, lease, w->name};
+    return limit;
+}
+
+/* Claim due rows for this worker (claim_sql); consent and campaign state are decided in
+ * the claim. 0, or -1 on a database error. */
+static int batch_claim(struct batch *b)
+{
+    char n[DB_PARAM_SIZE], lease[DB_PARAM_SIZE];
+    const char *params[] = {channel_names[b->channel], db_param_int(b->limit, n),
+                            db_param_int(cfg.lease_s, lease), b->w->name};
     char *error = NULL;
-    PGresult *res = db_exec(db, claim_sql, 4, params, &error);
-    if (!res) {
-        log_error("queue_claim_failed", "worker=%s error=%s", w->name, log_q(error));
+    b->claimed = db_exec(b->db, claim_sql, 4, params, &error);
+    if (!b->claimed) {
+        log_error("queue_claim_failed", "worker=%s error=%s", b->w->name, log_q(error));
         free(error);
         return -1;
     }
-    int rows = PQntuples(res);
-    size_t nsend = 0;
-    struct outbound_msg *msgs = xcalloc((size_t)rows + 1, sizeof(*msgs));
-    struct composed *mail = xcalloc((size_t)rows + 1, sizeof(*mail));
-    struct send_result *results = xcalloc((size_t)rows + 1, sizeof(*results));
-    struct rendered_message *rendered = xcalloc((size_t)rows + 1, sizeof(*rendered));
-    json_t *out = json_array();
-    for (int r = 0; r < rows; r++) {
-        const char *status = PQgetvalue(res, r, COL_STATUS);
-        int64_t id = strtoll(PQgetvalue(res, r, COL_ID), NULL, 10);
-        if (strcmp(status, "sending") != 0) {
-            char series[96];
-            snprintf(series, sizeof(series), "tocsin_outbound_total{channel=\"%s\",result=\"%s\"}",
-                     channel_names[channel], status);
-            metrics_add(series, 1);
-            log_info("queue_skipped", "id=%" PRId64 " status=%s", id, status);
+    b->nrows = PQntuples(b->claimed);
+    b->rows = xcalloc((size_t)b->nrows + 1, sizeof(*b->rows));
+    for (int r = 0; r < b->nrows; r++) {
+        struct batch_row *row = &b->rows[r];
+        row->id = strtoll(PQgetvalue(b->claimed, r, COL_ID), NULL, 10);
+        row->claimed = PQgetvalue(b->claimed, r, COL_STATUS);
+        row->attempts = atoi(PQgetvalue(b->claimed, r, COL_ATTEMPTS));
+    }
+    return 0;
+}
+
+/* Make row r ready for the transport: a campaign row rendered for its recipient, an
+ * email composed with its tokens and headers. A row that cannot be prepared now goes
+ * back to the queue with the reason. */
+static void prepare_row(struct batch *b, int r)
+{
+    struct batch_row *row = &b->rows[r];
+    const PGresult *res = b->claimed;
+    struct outbound_msg *m = &row->msg;
+    m->id = row->id;
+    m->channel = channel_names[b->channel];
+    m->recipient = PQgetvalue(res, r, COL_RECIPIENT);
+    m->subject = PQgetvalue(res, r, COL_SUBJECT);
+    m->kind = PQgetvalue(res, r, COL_KIND);
+    m->attempts = row->attempts;
+    /* A campaign's fan-out leaves the body empty: rendered here, per recipient. */
+    bool campaign = strcmp(m->kind, "campaign") == 0 && !*PQgetvalue(res, r, COL_BODY);
+    char *reason = NULL;
+    if (campaign) {
+        if (campaign_render(b->db, row->id, &row->rendered, &reason) < 0) {
+            retry_later(b, row, reason ? reason : "cannot render");
+            free(reason);
+            return;
+        }
+        m->subject = row->rendered.subject;
+    }
+    if (b->channel == CHANNEL_EMAIL) {
+        if (compose_email(b->db, res, r, campaign ? &row->rendered : NULL, &row->mail, &reason) <
+            0) {
+            /* No secret to sign with yet: a configuration problem an operator fixes. */
+            retry_later(b, row, reason ? reason : "cannot compose");
+            free(reason);
+            return;
+        }
+        m->body = buf_str(&row->mail.message);
+        m->envelope_from = row->mail.envelope_from;
+    } else {
+        m->body = campaign ? row->rendered.sms : PQgetvalue(res, r, COL_BODY);
+        m->envelope_from = cfg.sms_from;
+    }
+    row->ready = true;
+    b->nready++;
+}
+
+/* Prepare every row the claim left 'sending'; count the others (suppressed, cancelled)
+ * now, as they are already written. Unused rate-limit tokens go back. */
+static void batch_prepare(struct batch *b)
+{
+    for (int r = 0; r < b->nrows; r++) {
+        if (strcmp(b->rows[r].claimed, "sending") != 0) {
+            count_outcome(b->channel, b->rows[r].claimed);
+            log_info("queue_skipped", "id=%" PRId64 " status=%s", b->rows[r].id,
+                     b->rows[r].claimed);
             continue;
         }
-        struct outbound_msg *m = &msgs[nsend];
-        m->id = id;
-        m->channel = channel_names[channel];
-        m->recipient = PQgetvalue(res, r, COL_RECIPIENT);
-        m->subject = PQgetvalue(res, r, COL_SUBJECT);
-        m->kind = PQgetvalue(res, r, COL_KIND);
-        m->attempts = atoi(PQgetvalue(res, r, COL_ATTEMPTS));
-        /* A campaign's fan-out leaves the body empty: rendered here, per recipient. */
-        bool campaign = strcmp(m->kind, "campaign") == 0 && !*PQgetvalue(res, r, COL_BODY);
-        if (campaign) {
-            char *reason = NULL;
-            if (campaign_render(db, id, &rendered[nsend], &reason) < 0) {
-                json_array_append_new(out, json_pack("{sI ss ss sf}", "id", (json_int_t)id,
-                                                     "status", "queued", "error", reason, "delay",
-                                                     retry_delay_s(m->attempts, 0)));
-                free(reason);
-                template_message_release(&rendered[nsend]);
-                continue;
-            }
-            m->subject = rendered[nsend].subject;
-        }
-        if (channel == CHANNEL_EMAIL) {
-            char *reason = NULL;
-            if (compose_email(db, res, r, campaign ? &rendered[nsend] : NULL, &mail[nsend],
-                              &reason) < 0) {
-                template_message_release(&rendered[nsend]);
-                /* No secret to sign with yet: a configuration problem an operator fixes. */
-                json_array_append_new(out, json_pack("{sI ss ss sf}", "id", (json_int_t)id,
-                                                     "status", "queued", "error",
-                                                     reason ? reason : "cannot compose", "delay",
-                                                     retry_delay_s(m->attempts, 0)));
-                free(reason);
-                continue;
-            }
-            m->body = buf_str(&mail[nsend].message);
-            m->envelope_from = mail[nsend].envelope_from;
-        } else {
-            m->body = campaign ? rendered[nsend].sms : PQgetvalue(res, r, COL_BODY);
-            m->envelope_from = cfg.sms_from;
-        }
-        nsend++;
+        prepare_row(b, r);
     }
-    if (cfg.rate[channel] > 0 && (long)nsend < limit)
-        give_tokens(db, channel, limit - (long)nsend);
+    if (cfg.rate[b->channel] > 0 && (long)b->nready < b->limit)
+        give_tokens(b->db, b->channel, b->limit - (long)b->nready);
+}
 
-    if (nsend > 0 && stopping()) {
+/* Hand the ready rows to the transport in one call, and keep each answer on its row. */
+static void batch_send(struct batch *b)
+{
+    if (b->nready == 0)
+        return;
+    if (stopping()) {
         /* SIGTERM arrived between the claim and the send: hand the batch back. */
-        release_claims(db, w->name);
-        nsend = 0;
-        json_array_clear(out);
-    } else if (nsend > 0) {
-        int64_t started = now_monotonic_ms();
-        ops->send(w->instance[channel], msgs, nsend, results);
-        char histogram[80];
-        snprintf(histogram, sizeof(histogram), "tocsin_send_duration_seconds{transport=\"%s\"}",
-                 ops->name);
-        metrics_observe_ms(histogram, now_monotonic_ms() - started);
+        release_claims(b->db, b->w->name);
+        json_array_clear(b->results);
+        for (int r = 0; r < b->nrows; r++)
+            b->rows[r].ready = false;
+        return;
     }
-    for (size_t i = 0; i < nsend; i++) {
-        struct send_result *sr = &results[i];
-        const char *status = "sent";
-        char *error = sr->error ? xstrdup(sr->error) : NULL;
-        double delay = 0;
-        if (sr->status == SEND_PERMANENT) {
-            status = sr->hard_bounce ? "bounced" : "failed";
-        } else if (sr->status == SEND_TRANSIENT && msgs[i].attempts >= cfg.max_attempts) {
-            status = "failed";
-            char *why = xasprintf("gave up after %d attempts: %s", msgs[i].attempts,
-                                  error ? error : "transient failure");
-            free(error);
-            error = why;
-        } else if (sr->status == SEND_TRANSIENT) {
-            status = "queued";
-            delay = retry_delay_s(msgs[i].attempts, sr->retry_after_s);
-        } else if (sr->status == SEND_AMBIGUOUS) {
-            /* The provider may have taken it: resending could send it twice. */
-            char *why = xasprintf("unconfirmed: %s", error ? error : "no answer after sending");
-            free(error);
-            error = why;
-        }
-        json_t *row =
-            json_pack("{sI ss sf}", "id", (json_int_t)msgs[i].id, "status", status, "delay", delay);
-        json_object_set_new(row, "provider_id",
-                            sr->provider_id ? json_string(sr->provider_id) : json_null());
-        json_object_set_new(row, "error", error ? json_string(error) : json_null());
-        json_object_set_new(row, "bounce", json_boolean(sr->hard_bounce));
-        json_array_append_new(out, row);
-        if (sr->status != SEND_OK)
-            log_info("queue_send_result",
-                     "id=%" PRId64 " transport=%s result=%s attempts=%d "
-                     "next=%s error=%s",
-                     msgs[i].id, ops->name, status_word(sr->status), msgs[i].attempts, status,
-                     log_q(error));
-        char series[96];
-        snprintf(series, sizeof(series), "tocsin_outbound_total{channel=\"%s\",result=\"%s\"}",
-                 channel_names[channel], status);
-        metrics_add(series, 1);
-        free(error);
-        free(sr->error);
-        free(sr->provider_id);
-    }
-    if (json_array_size(out) > 0)
-        record_results(w, db, out);
-    json_decref(out);
-    for (int i = 0; i < rows; i++) {
-        buf_release(&mail[i].message);
-        free(mail[i].envelope_from);
-        template_message_release(&rendered[i]);
-    }
-    free(rendered);
-    free(mail);
+    struct outbound_msg *msgs = xcalloc(b->nready, sizeof(*msgs));
+    struct send_result *results = xcalloc(b->nready, sizeof(*results));
+    size_t n = 0;
+    for (int r = 0; r < b->nrows; r++)
+        if (b->rows[r].ready)
+            msgs[n++] = b->rows[r].msg;
+    int64_t started = now_monotonic_ms();
+    b->ops->send(b->w->instance[b->channel], msgs, n, results);
+    char histogram[80];
+    snprintf(histogram, sizeof(histogram), "tocsin_send_duration_seconds{transport=\"%s\"}",
+             b->ops->name);
+    metrics_observe_ms(histogram, now_monotonic_ms() - started);
+    n = 0;
+    for (int r = 0; r < b->nrows; r++)
+        if (b->rows[r].ready)
+            b->rows[r].result = results[n++];
     free(msgs);
     free(results);
-    PQclear(res);
-    return rows;
+}
+
+/* What a transport's answer means for the row: sent, queued again after a delay, failed
+ * or bounced; the error to keep (caller frees) and the delay before the next attempt. */
+static const char *classify(const struct batch_row *row, char **error_r, double *delay_r)
+{
+    const struct send_result *sr = &row->result;
+    char *error = sr->error ? xstrdup(sr->error) : NULL;
+    const char *status = "sent";
+    *delay_r = 0;
+    if (sr->status == SEND_PERMANENT) {
+        status = sr->hard_bounce ? "bounced" : "failed";
+    } else if (sr->status == SEND_TRANSIENT && row->attempts >= cfg.max_attempts) {
+        status = "failed";
+        char *why = xasprintf("gave up after %d attempts: %s", row->attempts,
+                              error ? error : "transient failure");
+        free(error);
+        error = why;
+    } else if (sr->status == SEND_TRANSIENT) {
+        status = "queued";
+        *delay_r = retry_delay_s(row->attempts, sr->retry_after_s);
+    } else if (sr->status == SEND_AMBIGUOUS) {
+        /* The provider may have taken it: resending could send it twice. */
+        char *why = xasprintf("unconfirmed: %s", error ? error : "no answer after sending");
+        free(error);
+        error = why;
+    }
+    *error_r = error;
+    return status;
+}
+
+/* Classify every row the transport tried into the results to record; log and count. */
+static void batch_classify(struct batch *b)
+{
+    for (int r = 0; r < b->nrows; r++) {
+        const struct batch_row *row = &b->rows[r];
+        if (!row->ready)
+            continue;
+        const struct send_result *sr = &row->result;
+        char *error = NULL;
+        double delay = 0;
+        const char *status = classify(row, &error, &delay);
+        json_t *result =
+            json_pack("{sI ss sf}", "id", (json_int_t)row->id, "status", status, "delay", delay);
+        json_object_set_new(result, "provider_id",
+                            sr->provider_id ? json_string(sr->provider_id) : json_null());
+        json_object_set_new(result, "error", error ? json_string(error) : json_null());
+        json_object_set_new(result, "bounce", json_boolean(sr->hard_bounce));
+        json_array_append_new(b->results, result);
+        if (sr->status != SEND_OK)
+            log_info("queue_send_result",
+                     "id=%" PRId64 " transport=%s result=%s attempts=%d next=%s error=%s", row->id,
+                     b->ops->name, status_word(sr->status), row->attempts, status, log_q(error));
+        count_outcome(b->channel, status);
+        free(error);
+    }
+}
+
+static void batch_release(struct batch *b)
+{
+    for (int r = 0; r < b->nrows; r++) {
+        buf_release(&b->rows[r].mail.message);
+        free(b->rows[r].mail.envelope_from);
+        template_message_release(&b->rows[r].rendered);
+        free(b->rows[r].result.error);
+        free(b->rows[r].result.provider_id);
+    }
+    free(b->rows);
+    json_decref(b->results);
+    PQclear(b->claimed);
+}
+
+/* Claim, prepare, send, classify and record one batch of a channel. Returns the number
+ * of rows claimed (0: nothing due), -1 on a database error; *wait_ms_r is lowered when
+ * the rate limit says when the next token comes. */
+static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait_ms_r)
+{
+    if (!batch_transport(w, channel))
+        return 0;
+    struct batch b = {.w = w, .db = db, .channel = channel, .ops = cfg.ops[channel]};
+    b.limit = batch_limit(db, channel, wait_ms_r);
+    if (b.limit <= 0)
+        return (int)b.limit;
+    if (batch_claim(&b) < 0)
+        return -1;
+    b.results = json_array();
+    batch_prepare(&b);
+    batch_send(&b);
+    batch_classify(&b);
+    if (json_array_size(b.results) > 0)
+        record_results(w, db, b.results);
+    int claimed = b.nrows;
+    batch_release(&b);
+    return claimed;
 }
 
 /* Sleep until a notification, the stop signal or the timeout. */
