@@ -181,6 +181,114 @@ void campaign_summary_release(struct campaign_summary *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* The subject line's variables that no message provides, added to summary->missing. */
+static int check_subject(const char *subject_text, const json_t *sample,
+                         struct campaign_summary *summary, char **error_r)
+{
+    struct template *subject = template_compile(subject_text, error_r);
+    if (!subject)
+        return -1;
+    char *missing = template_missing(subject, sample);
+    template_free(&subject);
+    if (missing) {
+        char *all =
+            summary->missing ? xasprintf("%s, %s", summary->missing, missing) : xstrdup(missing);
+        free(summary->missing);
+        free(missing);
+        summary->missing = all;
+    }
+    return 0;
+}
+
+/* The SMS encoding and segments per message, into the summary. Names differ per person:
+ * one real recipient (else the sample) gives the estimate. */
+static void estimate_sms(struct db *db, const struct message_template *m,
+                         const struct rendered_message *preview, int64_t sample_person,
+                         struct campaign_summary *summary)
+{
+    char *text = xstrdup(preview->sms);
+    json_t *vars = NULL;
+    char *ignored = NULL;
+    if (sample_person && campaign_person_vars(db, sample_person, 0, 0, &vars, &ignored) == 0) {
+        struct rendered_message mine = {0};
+        template_message_render(m, vars, &mine);
+        free(text);
+        text = xstrdup(mine.sms);
+        template_message_release(&mine);
+        json_decref(vars);
+    }
+    free(ignored);
+    /* Estimated on the text as it will be sent: composed like every campaign SMS (the
+     * STOP mention appended, transliterated when configured). */
+    struct sms_estimate est;
+    sms_estimate(text, summary->recipients, &est, NULL);
+    free(text);
+    summary->sms_encoding = xstrdup(est.info.encoding == SMS_GSM7 ? "GSM-7" : "UCS-2");
+    summary->sms_segments = est.info.segments;
+}
+
+/* --at in time zone `tz`: both must make sense before anything is stored. */
+static int check_schedule(struct db *db, const char *at, const char *tz, char **error_r)
+{
+    const char *params[] = {at, tz};
+    PGresult *res = db_exec(db,
+                            "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $2),"
+                            " CASE WHEN $1 ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{1,2}:[0-9]{2}$'"
+                            " THEN to_timestamp($1, 'YYYY-MM-DD HH24:MI')::timestamp END",
+                            2, params, error_r);
+    if (!res)
+        return -1;
+    bool tz_ok = PQgetvalue(res, 0, 0)[0] == 't', at_ok = db_value(res, 0, 1) != NULL;
+    PQclear(res);
+    if (!tz_ok) {
+        *error_r = xasprintf("unknown time zone %s", tz);
+        return -1;
+    }
+    if (!at_ok) {
+        *error_r = xasprintf("--at %s: expected 'YYYY-MM-DD HH:MM'", at);
+        return -1;
+    }
+    return 0;
+}
+
+/* Store the checked campaign: 'scheduled' (at its time, or now) or 'draft'. */
+static int store_campaign(struct db *db, const struct campaign_new *c, const char *tz,
+                          int64_t recipients, int64_t *id_r, char **error_r)
+{
+    struct segment seg;
+    if (segment_compile(c->segment, 1, &seg, error_r) < 0)
+        return -1;
+    char creator[DB_PARAM_SIZE], count[DB_PARAM_SIZE];
+    const char *params[] = {c->channel,
+                            c->segment,
+                            c->subject ? c->subject : "",
+                            c->template,
+                            c->at,
+                            tz,
+                            c->urgent ? "t" : "f",
+                            db_param_int(recipients, count),
+                            db_param_id_or_null(c->created_by, creator),
+                            c->source ? c->source : "cli",
+                            c->at || c->start_now ? "scheduled" : "draft",
+                            seg.single_team};
+    PGresult *res = db_exec(
+        db,
+        "INSERT INTO campaigns (channel, segment, subject, template, scheduled_at, timezone,"
+        " urgent, recipients, created_by, source, status, team_id)"
+        " VALUES ($1, $2, $3, $4, coalesce(to_timestamp($5, 'YYYY-MM-DD HH24:MI')::timestamp"
+        " AT TIME ZONE $6, CASE WHEN $11 = 'scheduled' THEN tocsin_now() END), $6, $7::boolean, "
+        "$8::integer, $9::bigint, $10, $11,"
+        " (SELECT t.id FROM teams t WHERE t.slug = $12))"
+        " RETURNING id",
+        12, params, error_r);
+    segment_release(&seg);
+    if (!res)
+        return -1;
+    *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
 int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
                     struct campaign_summary *summary, char **error_r)
 {
@@ -198,105 +306,23 @@ int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
     struct rendered_message preview = {0};
     template_message_render(m, sample, &preview);
     if (c->subject) {
-        struct template *subject = template_compile(c->subject, error_r);
-        if (!subject)
+        if (check_subject(c->subject, sample, summary, error_r) < 0)
             goto out;
-        char *missing = template_missing(subject, sample);
-        template_free(&subject);
-        if (missing) {
-            char *all = summary->missing ? xasprintf("%s, %s", summary->missing, missing)
-                                         : xstrdup(missing);
-            free(summary->missing);
-            free(missing);
-            summary->missing = all;
-        }
     } else if (strcmp(c->channel, "email") == 0 && !*preview.subject) {
         *error_r =
             xstrdup("an email campaign needs --subject or a `subject:` line in the template");
         goto out;
     }
-
     int64_t sample_person = 0;
     if (campaign_count(db, c->channel, c->segment, &summary->recipients, &sample_person, error_r) <
         0)
         goto out;
-
-    if (strcmp(c->channel, "sms") == 0) {
-        /* Names differ per person; one real recipient (else the sample) gives the estimate. */
-        char *text = xstrdup(preview.sms);
-        json_t *vars = NULL;
-        char *ignored = NULL;
-        if (sample_person && campaign_person_vars(db, sample_person, 0, 0, &vars, &ignored) == 0) {
-            struct rendered_message mine = {0};
-            template_message_render(m, vars, &mine);
-            free(text);
-            text = xstrdup(mine.sms);
-            template_message_release(&mine);
-            json_decref(vars);
-        }
-        free(ignored);
-        /* Estimated on the text as it will be sent: composed like every campaign SMS (the
-         * STOP mention appended, transliterated when configured). */
-        struct sms_estimate est;
-        sms_estimate(text, summary->recipients, &est, NULL);
-        free(text);
-        summary->sms_encoding = xstrdup(est.info.encoding == SMS_GSM7 ? "GSM-7" : "UCS-2");
-        summary->sms_segments = est.info.segments;
-    }
-
+    if (strcmp(c->channel, "sms") == 0)
+        estimate_sms(db, m, &preview, sample_person, summary);
     const char *tz = c->timezone ? c->timezone : config_str("engine", "default_timezone");
-    if (c->at) {
-        const char *params[] = {c->at, tz};
-        PGresult *res = db_exec(db,
-                                "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $2),"
-                                " CASE WHEN $1 ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{1,2}:[0-9]{2}$'"
-                                " THEN to_timestamp($1, 'YYYY-MM-DD HH24:MI')::timestamp END",
-                                2, params, error_r);
-        if (!res)
-            goto out;
-        bool tz_ok = PQgetvalue(res, 0, 0)[0] == 't', at_ok = db_value(res, 0, 1) != NULL;
-        PQclear(res);
-        if (!tz_ok) {
-            *error_r = xasprintf("unknown time zone %s", tz);
-            goto out;
-        }
-        if (!at_ok) {
-            *error_r = xasprintf("--at %s: expected 'YYYY-MM-DD HH:MM'", c->at);
-            goto out;
-        }
-    }
-    struct segment seg;
-    if (segment_compile(c->segment, 1, &seg, error_r) < 0)
+    if (c->at && check_schedule(db, c->at, tz, error_r) < 0)
         goto out;
-    char creator[DB_PARAM_SIZE], count[DB_PARAM_SIZE];
-    const char *params[] = {c->channel,
-                            c->segment,
-                            c->subject ? c->subject : "",
-                            c->template,
-                            c->at,
-                            tz,
-                            c->urgent ? "t" : "f",
-                            db_param_int(summary->recipients, count),
-                            db_param_id_or_null(c->created_by, creator),
-                            c->source ? c->source : "cli",
-                            c->at || c->start_now ? "scheduled" : "draft",
-                            seg.single_team};
-    PGresult *res = db_exec(
-        db,
-        "INSERT INTO campaigns (channel, segment, subject, template, scheduled_at, timezone,"
-        " urgent, recipients, created_by, source, status, team_id)"
-        " VALUES ($1, $2, $3, $4, coalesce(to_timestamp($5, 'YYYY-MM-DD HH24:MI')::timestamp"
-        " AT TIME ZONE $6, CASE WHEN $11 = 'scheduled' THEN tocsin_now() END), $6, $7::boolean, "
-        "$8::integer, $9::bigint, $10, $11,"
-        " (SELECT t.id FROM teams t WHERE t.slug = $12))"
-        " RETURNING id",
-        12, params, error_r);
-    segment_release(&seg);
-    if (!res)
-        goto out;
-    *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    rc = 0;
+    rc = store_campaign(db, c, tz, summary->recipients, id_r, error_r);
 out:
     template_message_release(&preview);
     json_decref(sample);
