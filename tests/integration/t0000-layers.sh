@@ -74,7 +74,7 @@ test_case 'only the queue module inserts into outbound_messages' '
   expect_eq "$(writers_of "$SRC" outbound_messages)" "engine/outbound/queue.c"
 '
 
-test_case 'only the consent module's SQL function consent_append() inserts into consent' '
+test_case 'only the consent module, through its SQL function consent_append(), inserts into consent' '
   expect_eq "$(writers_of "$SRC" consent)" "$(cd "$SRC" && ls migrations/0007_*consent_append*.sql)"
   grep -qF "CREATE FUNCTION consent_append(" "$SRC"/migrations/0007_*consent_append*.sql
 '
