@@ -108,15 +108,10 @@ static int gsm_length(const char *text, uint32_t *bad_r)
 static json_t *sample_vars(const char *locale)
 {
     bool fr = strcmp(locale, "fr") == 0;
-    json_t *commands = json_array();
-    for (const struct handler *h = handlers; h->name; h++)
-        json_array_append_new(commands,
-                              json_pack("{s:s, s:s}", "usage", fr ? h->usage_fr : h->usage_en,
-                                        "help", fr ? h->help_fr : h->help_en));
-    return json_pack(
+    json_t *vars = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:{s:I, s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:i, s:i, s:i, "
         "s:s, s:s, s:i, s:[{s:I, s:s, s:s, s:s}, {s:I, s:s, s:s, s:s}], s:[{s:s, s:s}, {s:s, "
-        "s:s}], s:o}",
+        "s:s}]}",
         "name", "Camille Martin", "first_name", "Camille", "help_keyword", fr ? "AIDE" : "HELP",
         "stop_keyword", "STOP", "phone", "+33612345601", "event", "id", (json_int_t)12, "slug",
         "porte-a-porte", "title", "Porte-à-porte au marché", "when",
@@ -126,7 +121,9 @@ static json_t *sample_vars(const char *locale)
         (json_int_t)12, "slug", "porte-a-porte", "title", "Porte-à-porte", "when", "14/03 18h30",
         "id", (json_int_t)13, "slug", "reunion-publique", "title", "Réunion publique", "when",
         "20/03 19h00", "teams", "slug", "paris-10", "name", "Paris 10e", "slug", "lyon-1", "name",
-        "Lyon 1er", "commands", commands);
+        "Lyon 1er");
+    help_set_vars(vars, locale);
+    return vars;
 }
 
 static void test_every_reply_in_both_languages(void **state)
