@@ -12,6 +12,7 @@
     ROW(start)                                                                                     \
     ROW(help)                                                                                      \
     ROW(events)                                                                                    \
+    ROW(where)                                                                                     \
     ROW(join)                                                                                      \
     ROW(leave)                                                                                     \
     ROW(cancel)                                                                                    \
