@@ -358,6 +358,37 @@ enum {
     STATUS_ETA
 };
 
+/* Counts from the maintained counters (outbound_totals: they outlive the rows that
+ * retention drops); held from the campaign's index of queued rows. Rate: rows that became
+ * sent in the last minute (the counter changes not yet folded); ETA: what is left at that
+ * rate. The columns are read by the STATUS_ names above. */
+static const char campaign_status_sql[] =
+    "WITH t AS (SELECT status, sum(messages)::bigint AS n FROM outbound_totals"
+    "  WHERE campaign_id = $1 GROUP BY status),"
+    " s AS (SELECT coalesce(sum(n), 0)::bigint AS enqueued,"
+    "  coalesce(sum(n) FILTER (WHERE status = 'queued'), 0)::bigint AS queued,"
+    "  coalesce(sum(n) FILTER (WHERE status = 'sending'), 0)::bigint AS sending,"
+    "  coalesce(sum(n) FILTER (WHERE status IN ('sent', 'delivered')), 0)::bigint AS sent,"
+    "  coalesce(sum(n) FILTER (WHERE status IN ('failed', 'bounced')), 0)::bigint"
+    "   AS failed,"
+    "  coalesce(sum(n) FILTER (WHERE status = 'suppressed'), 0)::bigint AS suppressed,"
+    "  coalesce(sum(n) FILTER (WHERE status = 'cancelled'), 0)::bigint AS cancelled"
+    "  FROM t),"
+    " r AS (SELECT coalesce(sum(messages), 0)::bigint AS last_minute"
+    "  FROM outbound_count_changes WHERE campaign_id = $1 AND status = 'sent'"
+    "   AND messages > 0 AND at > now() - interval '1 minute')"
+    "SELECT c.id, c.status, c.channel, c.segment, c.recipients, c.fanout_done,"
+    " to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, 'UTC'),"
+    "  'YYYY-MM-DD HH24:MI') AS scheduled,"
+    " s.enqueued, s.queued,"
+    " (SELECT count(*) FROM outbound_messages o WHERE o.campaign_id = c.id"
+    "   AND o.status = 'queued' AND o.next_attempt_at > now()) AS held,"
+    " s.sending, s.sent, s.failed, s.suppressed, s.cancelled,"
+    " round(r.last_minute / 60.0, 1) AS rate_per_s,"
+    " CASE WHEN r.last_minute > 0"
+    "  THEN round((s.queued + s.sending) * 60.0 / r.last_minute)::bigint END AS eta_s"
+    " FROM campaigns c, s, r WHERE c.id = $1";
+
 static int campaign_status_cli(struct db *db, int argc, char **argv)
 {
     bool json = cli_take_flag(&argc, argv, "--json");
@@ -369,38 +400,7 @@ static int campaign_status_cli(struct db *db, int argc, char **argv)
     const char *params[] = {argv[1]};
     for (;;) {
         char *error = NULL;
-        /* Counts from the maintained counters (outbound_totals: they outlive the rows
-         * that retention drops); held from the campaign's index of queued rows. Rate:
-         * rows that became sent in the last minute (the counter changes not yet folded);
-         * ETA: what is left at that rate. */
-        PGresult *res = db_exec(
-            db,
-            "WITH t AS (SELECT status, sum(messages)::bigint AS n FROM outbound_totals"
-            "  WHERE campaign_id = $1 GROUP BY status),"
-            " s AS (SELECT coalesce(sum(n), 0)::bigint AS enqueued,"
-            "  coalesce(sum(n) FILTER (WHERE status = 'queued'), 0)::bigint AS queued,"
-            "  coalesce(sum(n) FILTER (WHERE status = 'sending'), 0)::bigint AS sending,"
-            "  coalesce(sum(n) FILTER (WHERE status IN ('sent', 'delivered')), 0)::bigint AS sent,"
-            "  coalesce(sum(n) FILTER (WHERE status IN ('failed', 'bounced')), 0)::bigint"
-            "   AS failed,"
-            "  coalesce(sum(n) FILTER (WHERE status = 'suppressed'), 0)::bigint AS suppressed,"
-            "  coalesce(sum(n) FILTER (WHERE status = 'cancelled'), 0)::bigint AS cancelled"
-            "  FROM t),"
-            " r AS (SELECT coalesce(sum(messages), 0)::bigint AS last_minute"
-            "  FROM outbound_count_changes WHERE campaign_id = $1 AND status = 'sent'"
-            "   AND messages > 0 AND at > now() - interval '1 minute')"
-            "SELECT c.id, c.status, c.channel, c.segment, c.recipients, c.fanout_done,"
-            " to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, 'UTC'),"
-            "  'YYYY-MM-DD HH24:MI') AS scheduled,"
-            " s.enqueued, s.queued,"
-            " (SELECT count(*) FROM outbound_messages o WHERE o.campaign_id = c.id"
-            "   AND o.status = 'queued' AND o.next_attempt_at > now()) AS held,"
-            " s.sending, s.sent, s.failed, s.suppressed, s.cancelled,"
-            " round(r.last_minute / 60.0, 1) AS rate_per_s,"
-            " CASE WHEN r.last_minute > 0"
-            "  THEN round((s.queued + s.sending) * 60.0 / r.last_minute)::bigint END AS eta_s"
-            " FROM campaigns c, s, r WHERE c.id = $1",
-            1, params, &error);
+        PGresult *res = db_exec(db, campaign_status_sql, 1, params, &error);
         if (!res)
             return fail_db(db, "campaign status", error);
         if (PQntuples(res) == 0) {
