@@ -1,7 +1,8 @@
 /*
  * `tocsin queue status [--json]` — what the outbound queue holds, per channel and status,
- * and how late the oldest due message is (a growing figure means the workers or the
- * relay cannot keep up, or no daemon is running).
+ * how late the oldest due message is (a growing figure means the workers or the relay
+ * cannot keep up, or no daemon is running), and how many rows are still 'sending' for a
+ * daemon that is gone (the next claim takes them).
  */
 #include "outbound/queue.h"
 #include "cli/cli.h"
@@ -16,7 +17,7 @@ static int queue_status(struct db *db, int argc, char **argv)
     if (argc > 1)
         return cli_fail(EX_USAGE, "queue status", "unexpected argument %s", argv[1]);
     /* The counts come from the maintained counters (outbound_totals), not from grouping
-     * the table; the oldest due message and the expired leases are read from the partial
+     * the table; the oldest due message and the orphaned claims are read from the partial
      * indexes of queued and sending rows, which hold only the rows still in flight. */
     return cli_query_print(
         db,
@@ -27,7 +28,10 @@ static int queue_status(struct db *db, int argc, char **argv)
         "     AND o.next_attempt_at <= now()) END AS oldest_due_seconds,"
         "  CASE WHEN t.status = 'sending' THEN"
         "   (SELECT count(*) FROM outbound_messages o WHERE o.status = 'sending'"
-        "     AND o.channel = t.channel AND o.lease_until < now()) ELSE 0 END AS expired_leases"
+        "     AND o.channel = t.channel AND CASE WHEN o.claim_key IS NULL"
+        "      THEN o.lease_until < now()"
+        "      ELSE o.claim_key NOT IN (SELECT tocsin_live_claimants()) END)"
+        "   ELSE 0 END AS orphaned"
         " FROM (SELECT channel, status, sum(messages)::bigint AS messages FROM outbound_totals"
         "       GROUP BY channel, status HAVING sum(messages) <> 0) t"
         " ORDER BY t.channel, t.status",

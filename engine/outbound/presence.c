@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 static pthread_t thread;
@@ -19,6 +20,20 @@ static bool thread_started;
 static int stop_fd = -1;
 static atomic_bool stop_requested;
 static atomic_int held_key;
+
+/* presence_start() waits for the first attempt, so that the first claims already name
+ * the key (else they would fall back to the lease for nothing). */
+static pthread_mutex_t started_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t started_cond = PTHREAD_COND_INITIALIZER;
+static bool first_attempt_done;
+
+static void first_attempt_over(void)
+{
+    pthread_mutex_lock(&started_lock);
+    first_attempt_done = true;
+    pthread_cond_broadcast(&started_cond);
+    pthread_mutex_unlock(&started_lock);
+}
 
 static pthread_mutex_t subscribers_lock = PTHREAD_MUTEX_INITIALIZER;
 static int *subscribers;
@@ -171,7 +186,9 @@ static void *presence_main(void *arg)
     while (!atomic_load(&stop_requested)) {
         if (!db) {
             char *error = NULL;
-            if (establish(&db, &key, &backend, &error) < 0) {
+            int rc = establish(&db, &key, &backend, &error);
+            first_attempt_over();
+            if (rc < 0) {
                 if (!reported)
                     log_warn("presence_unavailable", "error=%s claims=lease", log_q(error));
                 reported = true;
@@ -217,6 +234,16 @@ int presence_start(char **error_r)
         return -1;
     }
     thread_started = true;
+    /* At most a connection timeout's worth: a database that does not answer is the
+     * thread's to keep trying, not a reason to hold the daemon. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&started_lock);
+    while (!first_attempt_done &&
+           pthread_cond_timedwait(&started_cond, &started_lock, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&started_lock);
     return 0;
 }
 

@@ -21,8 +21,9 @@
  * every notification, and after a reconnect (notifications may have been missed).
  * presence_unsubscribe(fd) before closing it. presence_stop() ends the thread and the
  * session (releasing the lock); call it after the subscribers stopped. Both once.
- * presence_start() fails only when the thread cannot start; the database being away is
- * not an error (the thread keeps trying).
+ * presence_start() returns once the thread's first attempt at the lock is over (at most
+ * 10 s), so the first claims name the key; it fails only when the thread cannot start:
+ * the database being away is not an error (the thread keeps trying).
  */
 #ifndef TOCSIN_PRESENCE_H
 #define TOCSIN_PRESENCE_H

@@ -5,10 +5,12 @@
 #include "lib/util.h"
 #include "core/config.h"
 #include "core/daemon.h"
+#include "core/database.h"
 #include "core/token.h"
 #include "outbound/campaign_render.h"
 #include "outbound/gsm.h"
 #include "outbound/mail.h"
+#include "outbound/presence.h"
 #include "outbound/transport.h"
 
 #include <errno.h>
@@ -145,12 +147,12 @@ static struct {
     const char *from, *domain, *public_url, *sms_from;
     const struct transport_ops *ops[CHANNELS];
     long rate[CHANNELS];
-    char *db_url;
 } cfg;
 
 struct worker {
     pthread_t thread;
-    char *name; /* claimed_by: host:pid:wN */
+    char *name;  /* claimed_by: host:pid:wN */
+    int wake_fd; /* eventfd: the presence thread adds to it on NOTIFY tocsin_outbound */
     atomic_bool finished;
     struct transport *instance[CHANNELS];
 };
@@ -195,13 +197,20 @@ enum {
     COL_REFERENCES
 };
 
-/* Claim up to $2 due rows of channel $1 for worker $4 with a lease of $3 seconds. Expired
- * leases (their worker died) come first. Consent and campaign state are decided here, in
- * the claim, so a row is never handed to a transport after an opt-out was committed. */
+/* Claim up to $2 due rows of channel $1 for worker $4 of the daemon whose presence key is
+ * $5 (NULL: none held), with a lease of $3 seconds. Orphaned rows come first: rows still
+ * 'sending' under a presence key that no session holds any more (their daemon died: they
+ * are taken at once), or claimed without a key and past their lease (the last resort). A
+ * row whose daemon is alive is never taken from it, however slow its send. Consent and
+ * campaign state are decided here, in the claim, so a row is never handed to a transport
+ * after an opt-out was committed. */
 static const char claim_sql[] =
-    "WITH expired AS ("
+    "WITH orphaned AS ("
     "  SELECT id FROM outbound_messages"
-    "   WHERE status = 'sending' AND channel = $1 AND lease_until < now()"
+    "   WHERE status = 'sending' AND channel = $1"
+    "     AND CASE WHEN claim_key IS NULL THEN lease_until < now()"
+    "         ELSE claim_key IS DISTINCT FROM $5::int"
+    "              AND claim_key NOT IN (SELECT tocsin_live_claimants()) END"
     "   LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " fresh AS ("
     "  SELECT o.id FROM outbound_messages o"
@@ -209,7 +218,7 @@ static const char claim_sql[] =
     "     AND NOT EXISTS (SELECT 1 FROM campaigns c"
     "                      WHERE c.id = o.campaign_id AND c.status = 'paused')"
     "   ORDER BY o.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " picked AS (SELECT id FROM expired UNION ALL SELECT id FROM fresh LIMIT $2),"
+    " picked AS (SELECT id FROM orphaned UNION ALL SELECT id FROM fresh LIMIT $2),"
     " verdict AS ("
     "  SELECT p.id, CASE"
     "    WHEN c.status = 'cancelled' THEN 'cancelled'"
@@ -224,6 +233,7 @@ static const char claim_sql[] =
     "  lease_until = CASE WHEN v.status = 'sending'"
     "                THEN now() + make_interval(secs => $3::int) END,"
     "  claimed_by = CASE WHEN v.status = 'sending' THEN $4 END,"
+    "  claim_key = CASE WHEN v.status = 'sending' THEN $5::int END,"
     "  last_error = CASE v.status WHEN 'suppressed' THEN 'consent: the recipient opted out'"
     "               WHEN 'cancelled' THEN 'campaign cancelled' ELSE o.last_error END"
     " FROM verdict v WHERE o.id = v.id"
@@ -249,7 +259,7 @@ static const char record_sql[] =
     "  sent_at = CASE WHEN r.status = 'sent' THEN now() ELSE o.sent_at END,"
     "  next_attempt_at = CASE WHEN r.status = 'queued'"
     "    THEN now() + make_interval(secs => r.delay) ELSE o.next_attempt_at END,"
-    "  lease_until = NULL, claimed_by = NULL"
+    "  lease_until = NULL, claimed_by = NULL, claim_key = NULL"
     " FROM jsonb_to_recordset($1::jsonb)"
     "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean)"
     " WHERE o.id = r.id AND o.status = 'sending' AND o.claimed_by = $2"
@@ -268,6 +278,7 @@ static const char record_sql[] =
 /* Give a worker's claimed rows back, as if never claimed (shutdown). */
 static const char release_sql[] =
     "UPDATE outbound_messages SET status = 'queued', lease_until = NULL, claimed_by = NULL,"
+    "  claim_key = NULL,"
     "  attempts = greatest(attempts - 1, 0)"
     " WHERE status = 'sending' AND claimed_by = $1";
 
@@ -527,11 +538,12 @@ static long batch_limit(struct db *db, int channel, int64_t *wait_ms_r)
  * the claim. 0, or -1 on a database error. */
 static int batch_claim(struct batch *b)
 {
-    char n[DB_PARAM_SIZE], lease[DB_PARAM_SIZE];
+    char n[DB_PARAM_SIZE], lease[DB_PARAM_SIZE], key[DB_PARAM_SIZE];
     const char *params[] = {channel_names[b->channel], db_param_int(b->limit, n),
-                            db_param_int(cfg.lease_s, lease), b->w->name};
+                            db_param_int(cfg.lease_s, lease), b->w->name,
+                            db_param_id_or_null(presence_key(), key)};
     char *error = NULL;
-    b->claimed = db_exec(b->db, claim_sql, 4, params, &error);
+    b->claimed = db_exec(b->db, claim_sql, 5, params, &error);
     if (!b->claimed) {
         log_error("queue_claim_failed", "worker=%s error=%s", b->w->name, log_q(error));
         free(error);
@@ -735,68 +747,37 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
     return claimed;
 }
 
-/* Sleep until a notification, the stop signal or the timeout. */
-static void wait_for_work(struct db *db, int64_t timeout_ms)
+/* Sleep until the presence thread passes on a notification, the stop signal or the
+ * timeout. */
+static void wait_for_work(struct worker *w, int64_t timeout_ms)
 {
-    PGconn *conn = db ? db_conn(db) : NULL; /* NULL: just sleep (database trouble) */
-    PGnotify *note;
-    bool pending = false;
-    if (conn && PQconsumeInput(conn))
-        while ((note = PQnotifies(conn))) {
-            pending = true;
-            PQfreemem(note);
-        }
-    if (pending)
-        return;
     struct pollfd fds[2] = {{.fd = stop_fd, .events = POLLIN},
-                            {.fd = conn ? PQsocket(conn) : -1, .events = POLLIN}};
-    if (poll(fds, fds[1].fd >= 0 ? 2 : 1, (int)timeout_ms) > 0 && fds[1].revents && conn &&
-        PQconsumeInput(conn))
-        while ((note = PQnotifies(conn)))
-            PQfreemem(note);
-}
-
-/* LISTEN again whenever the connection is new (first use, or reopened after a loss). */
-static void ensure_listening(struct db *db, int *backend_r)
-{
-    PGconn *conn = db_conn(db);
-    int backend = conn && PQstatus(conn) == CONNECTION_OK ? PQbackendPID(conn) : 0;
-    if (backend != 0 && backend == *backend_r)
-        return;
-    char *error = NULL;
-    PGresult *res = db_exec_once(db, "LISTEN tocsin_outbound", 0, NULL, &error);
-    if (!res) {
-        free(error);
-        *backend_r = 0;
-        return;
-    }
-    PQclear(res);
-    *backend_r = PQbackendPID(db_conn(db));
+                            {.fd = w->wake_fd, .events = POLLIN}};
+    uint64_t count;
+    if (poll(fds, 2, (int)timeout_ms) > 0 && fds[1].revents &&
+        read(w->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+        log_warn("queue_wake_failed", "worker=%s error=%s", w->name, log_q(strerror(errno)));
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    char *error = NULL;
-    struct db *db = db_open(cfg.db_url, &error);
-    if (!db) {
-        /* db_exec reconnects; a handle that failed to connect retries on first use. */
-        log_warn("queue_db_unreachable", "worker=%s error=%s", w->name, log_q(error));
-        free(error);
-        db = NULL;
-    }
-    int backend = 0, failures = 0;
+    struct db *db = NULL;
+    bool reported = false;
+    int failures = 0;
+    presence_subscribe(w->wake_fd);
     while (!stopping()) {
-        if (!db) {
-            db = db_open(cfg.db_url, &error);
-            if (!db) {
-                free(error);
-                error = NULL;
-                wait_for_work(NULL, 1000);
-                continue;
-            }
+        char *error = NULL;
+        if (!db && !(db = database_open(&error))) {
+            /* One line per outage; db_exec reconnects an open handle by itself. */
+            if (!reported)
+                log_warn("queue_db_unreachable", "worker=%s error=%s", w->name, log_q(error));
+            reported = true;
+            free(error);
+            wait_for_work(w, 1000);
+            continue;
         }
-        ensure_listening(db, &backend);
+        reported = false;
         int64_t wait_ms = cfg.poll_s * 1000;
         int claimed = 0;
         bool failed = false;
@@ -810,15 +791,17 @@ static void *worker_main(void *arg)
                 claimed += n;
         }
         if (failed) {
-            /* Database trouble: back off up to 30 s, then the next exec reconnects. */
-            failures = failures < 5 ? failures + 1 : 5;
-            wait_for_work(NULL, 1000L << failures);
+            /* Database trouble (a restart, a failover): back off 2, 4, then 8 s; the next
+             * statement reconnects, to the new primary after a failover. */
+            failures = failures < 3 ? failures + 1 : 3;
+            wait_for_work(w, 1000L << failures);
             continue;
         }
         failures = 0;
         if (claimed == 0 && !stopping())
-            wait_for_work(db, wait_ms);
+            wait_for_work(w, wait_ms);
     }
+    presence_unsubscribe(w->wake_fd);
     for (int c = 0; c < CHANNELS; c++)
         if (w->instance[c])
             cfg.ops[c]->close(&w->instance[c]);
@@ -862,14 +845,21 @@ int queue_start(char **error_r)
         *error_r = xasprintf("eventfd: %s", strerror(errno));
         return -1;
     }
-    cfg.db_url = config_database_url();
+    /* The daemon's presence names its claims, and wakes the workers on NOTIFY. */
+    if (presence_start(error_r) < 0)
+        return -1;
     char host[256] = "";
     gethostname(host, sizeof(host) - 1);
     workers = xcalloc((size_t)cfg.workers, sizeof(*workers));
     for (long i = 0; i < cfg.workers; i++) {
         workers[i].name = xasprintf("%s:%d:w%ld", host, (int)getpid(), i);
-        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+        workers[i].wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (workers[i].wake_fd < 0 ||
+            pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
             *error_r = xstrdup("cannot start a queue worker thread");
+            if (workers[i].wake_fd >= 0)
+                close(workers[i].wake_fd);
+            free(workers[i].name);
             cfg.workers = i;
             queue_stop();
             return -1;
@@ -901,13 +891,14 @@ void queue_stop(void)
     for (long i = 0; i < cfg.workers; i++) {
         if (atomic_load(&workers[i].finished)) {
             pthread_join(workers[i].thread, NULL);
+            close(workers[i].wake_fd);
             free(workers[i].name);
             continue;
         }
         /* Still inside a send past the timeout: its rows go back to the queue now, and
          * the thread is left to die with the process. */
         char *error = NULL;
-        if (!db && !(db = db_open(cfg.db_url, &error))) {
+        if (!db && !(db = database_open(&error))) {
             log_error("queue_release_failed", "error=%s", log_q(error));
             free(error);
             break;
@@ -917,5 +908,8 @@ void queue_stop(void)
         pthread_detach(workers[i].thread);
     }
     db_close(&db);
+    /* Last: ending the presence session releases its lock, and rows a worker still holds
+     * after the timeout were given back above. */
+    presence_stop();
     log_info("queue_stopped", "workers=%ld", cfg.workers);
 }

@@ -18,12 +18,16 @@
  * body: a worker renders it for its recipient at send time (campaign_render.h).
  * *enqueued_r counts the rows inserted now. Returns 0, or -1 with *error_r.
  *
- * queue_start() starts [engine] workers threads (a duty of `tocsin run`); each claims a
- * batch of due rows of one channel at a time (FOR UPDATE SKIP LOCKED, status 'sending',
- * a lease of [engine] lease_seconds), turns consent refusals into 'suppressed' and rows
- * of cancelled campaigns into 'cancelled' at claim time, composes each email
- * (mail.h), hands the batch to the channel's transport and writes every result back
- * in one statement. Workers sleep on LISTEN tocsin_outbound, polling as a fallback.
+ * queue_start() starts [engine] workers threads (a duty of `tocsin run`) and the daemon's
+ * presence (presence.h). Each worker claims a batch of due rows of one channel at a time
+ * (FOR UPDATE SKIP LOCKED, status 'sending', the claim naming the daemon's presence key,
+ * and a lease of [engine] lease_seconds that counts only when no key could be named),
+ * takes over at once the rows of a daemon whose presence is gone, turns consent refusals
+ * into 'suppressed' and rows of cancelled campaigns into 'cancelled' at claim time,
+ * composes each email (mail.h), hands the batch to the channel's transport and writes
+ * every result back in one statement. Workers sleep until the presence thread passes on
+ * a NOTIFY tocsin_outbound, polling as a fallback. Their connections may go through a
+ * transaction pooler (core/database.h): nothing session-level is used on them.
  * queue_stop() stops claiming, waits up to [engine] shutdown_timeout for in-flight
  * batches, then gives the rows still claimed back to the queue. Both are called once.
  *
