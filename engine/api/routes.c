@@ -30,7 +30,7 @@ static void handle_healthz(struct http_request *req)
 
 /* Queue depth and age are read from the database at scrape time: they are shared by every
  * daemon, so a per-process counter could not tell them. The depth comes from the
- * maintained counters (outbound_totals), the age from the partial index of queued rows:
+ * maintained counters (outbound_queue_totals), the age from the partial index of queued rows:
  * a scrape never groups the table. */
 static void queue_gauges(struct http_request *req, struct buf *out)
 {
@@ -42,9 +42,7 @@ static void queue_gauges(struct http_request *req, struct buf *out)
                      " coalesce((SELECT extract(epoch FROM now() - min(o.next_attempt_at))"
                      "  FROM outbound_messages o WHERE o.status = 'queued'"
                      "   AND o.channel = t.channel AND o.next_attempt_at <= now()), 0)::bigint"
-                     " FROM (SELECT channel, status, sum(messages)::bigint AS messages"
-                     "  FROM outbound_totals WHERE status IN ('queued', 'sending')"
-                     "  GROUP BY channel, status HAVING sum(messages) <> 0) t"
+                     " FROM outbound_queue_totals t WHERE t.status IN ('queued', 'sending')"
                      " ORDER BY t.channel, t.status",
                      0, NULL, &error)
            : NULL;

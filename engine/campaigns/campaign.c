@@ -507,6 +507,9 @@ int campaign_fanout(struct db *db, int64_t campaign, campaign_progress_fn progre
         ;
     if (rc == 0)
         log_info("campaign_fanout", "campaign=%s enqueued=%" PRId64, f.id, *enqueued_r);
+    /* Millions of new rows: fresh statistics now rather than on autovacuum's next round. */
+    if (rc == 0 && *enqueued_r > 0)
+        rc = queue_after_fanout(db, campaign, *enqueued_r, error_r);
 out:
     fanout_release(&f);
     return rc < 0 ? -1 : 0;

@@ -28,6 +28,8 @@ const struct cli_command cli_commands[] = {
      "newsletters to a segment, and the scheduler's tick"},
     {"config", cli_config, "tocsin config example|check", "print the example config, or check one"},
     {"queue", cli_queue, "tocsin queue status [--json]", "outbound queue: counts and delay"},
+    {"upkeep", cli_upkeep, "tocsin upkeep [--json]",
+     "fold the queue counters, add monthly partitions, drop what keep_messages allows"},
     {"demo", cli_demo, "tocsin demo", "load the demo team, event and people (once)"},
     {"sms-estimate", cli_sms_estimate, "tocsin sms-estimate [--recipients N] [--kind K] TEXT",
      "what a text costs as SMS: GSM-7 or UCS-2, segments, total for N recipients"},

@@ -16,9 +16,10 @@ static int queue_status(struct db *db, int argc, char **argv)
     bool json = cli_take_flag(&argc, argv, "--json");
     if (argc > 1)
         return cli_fail(EX_USAGE, "queue status", "unexpected argument %s", argv[1]);
-    /* The counts come from the maintained counters (outbound_totals), not from grouping
-     * the table; the oldest due message and the orphaned claims are read from the partial
-     * indexes of queued and sending rows, which hold only the rows still in flight. */
+    /* The counts come from the maintained counters (outbound_queue_totals: the months
+     * still stored), not from grouping the table; the oldest due message and the orphaned claims
+     * are read from the partial indexes of queued and sending rows, which hold only the rows still
+     * in flight. */
     return cli_query_print(
         db,
         "SELECT t.channel, t.status, t.messages,"
@@ -32,8 +33,7 @@ static int queue_status(struct db *db, int argc, char **argv)
         "      THEN o.lease_until < now()"
         "      ELSE o.claim_key NOT IN (SELECT tocsin_live_claimants()) END)"
         "   ELSE 0 END AS orphaned"
-        " FROM (SELECT channel, status, sum(messages)::bigint AS messages FROM outbound_totals"
-        "       GROUP BY channel, status HAVING sum(messages) <> 0) t"
+        " FROM outbound_queue_totals t"
         " ORDER BY t.channel, t.status",
         0, NULL, json, "queue status");
 }

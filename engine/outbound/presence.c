@@ -20,6 +20,7 @@ static bool thread_started;
 static int stop_fd = -1;
 static atomic_bool stop_requested;
 static atomic_int held_key;
+static atomic_int own_key;
 
 /* presence_start() waits for the first attempt, so that the first claims already name
  * the key (else they would fall back to the lease for nothing). */
@@ -42,6 +43,11 @@ static size_t nsubscribers, capsubscribers;
 int presence_key(void)
 {
     return atomic_load(&held_key);
+}
+
+int presence_own_key(void)
+{
+    return atomic_load(&own_key);
 }
 
 void presence_subscribe(int fd)
@@ -197,6 +203,7 @@ static void *presence_main(void *arg)
                 continue;
             }
             reported = false;
+            atomic_store(&own_key, key);
             atomic_store(&held_key, key);
             log_info("presence_held", "key=%d backend=%d", key, backend);
             wake_subscribers();

@@ -16,6 +16,9 @@
  * the lease alone (the last resort, [engine] lease_seconds). The key survives a lost
  * connection: the thread reconnects (after a database restart or a failover, to the new
  * primary) and takes the same key again, so rows this daemon holds stay its own.
+ * presence_own_key() is that key even while the lock is not held (0 before the first
+ * one): this daemon's workers never take rows claimed under it, which are in flight in
+ * this very process whatever the database says meanwhile.
  *
  * presence_subscribe(fd) registers an eventfd the caller owns: the thread adds 1 to it on
  * every notification, and after a reconnect (notifications may have been missed).
@@ -35,6 +38,7 @@
 int presence_start(char **error_r);
 void presence_stop(void);
 int presence_key(void);
+int presence_own_key(void);
 void presence_subscribe(int fd);
 void presence_unsubscribe(int fd);
 

@@ -46,6 +46,25 @@ static int find_by_dedupe_key(struct db *db, const char *dedupe_key, int64_t *id
     return rc;
 }
 
+/* Insert the row unless its dedupe_key exists in any month: the statement's result is
+ * (id, created). The unique index covers one month only (the table is partitioned by
+ * month), so the key is looked for in every month, under a lock on the key taken by the
+ * caller in an earlier statement: a concurrent enqueue of the same key waits for this
+ * transaction and then sees its row, even across the turn of a month. */
+static const char enqueue_sql[] =
+    "WITH ins AS ("
+    " INSERT INTO outbound_messages (channel, recipient, subject, body, kind, dedupe_key,"
+    "  context, person_id, contact_id, inbound_id, campaign_id, scope, html, headers,"
+    "  next_attempt_at)"
+    " SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb,"
+    "  $8::bigint, $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::text, $14::jsonb,"
+    "  coalesce($15::timestamptz, now())"
+    " WHERE NOT EXISTS (SELECT 1 FROM outbound_messages WHERE dedupe_key = $6::text)"
+    " ON CONFLICT (dedupe_key, month) DO NOTHING RETURNING id)"
+    " SELECT id, true FROM ins"
+    " UNION ALL SELECT id, false FROM outbound_messages WHERE dedupe_key = $6::text"
+    "  AND NOT EXISTS (SELECT 1 FROM ins)";
+
 int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool *created_r,
                   char **error_r)
 {
@@ -69,23 +88,21 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
                             m->html,
                             m->headers ? m->headers : "{}",
                             m->not_before};
-    /* ON CONFLICT DO NOTHING returns no row for a duplicate, so fetch the first one. */
-    PGresult *res = db_exec(
-        db,
-        "WITH ins AS ("
-        " INSERT INTO outbound_messages (channel, recipient, subject, body, kind, dedupe_key,"
-        "  context, person_id, contact_id, inbound_id, campaign_id, scope, html, headers,"
-        "  next_attempt_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb,"
-        "  coalesce($15::timestamptz, now()))"
-        " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
-        " SELECT id, true FROM ins"
-        " UNION ALL SELECT id, false FROM outbound_messages WHERE dedupe_key = $6"
-        "  AND NOT EXISTS (SELECT 1 FROM ins)",
-        15, params, error_r);
+    /* The lock is held until the transaction ends: one is opened here when the caller
+     * has none. */
+    bool own_tx = !db_in_transaction(db);
+    const char *key[] = {m->dedupe_key};
+    PGresult *res = NULL;
+    if ((!own_tx || db_begin(db, error_r) == 0) &&
+        db_run(db, "SELECT pg_advisory_xact_lock(hashtextextended('tocsin-outbound:' || $1, 0))", 1,
+               key, error_r) == 0)
+        res = db_exec(db, enqueue_sql, 15, params, error_r);
     free(sms_text);
-    if (!res)
+    if (!res) {
+        if (own_tx)
+            db_rollback(db);
         return -1;
+    }
     int64_t id = 0;
     bool created = false;
     int rc = 0;
@@ -96,12 +113,24 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
         rc = find_by_dedupe_key(db, m->dedupe_key, &id, error_r);
     }
     PQclear(res);
+    if (own_tx && rc == 0 && db_commit(db, error_r) < 0)
+        rc = -1;
+    if (own_tx && rc < 0)
+        db_rollback(db);
     if (rc == 0 && id_r)
         *id_r = id;
     if (rc == 0 && created_r)
         *created_r = created;
     return rc;
 }
+
+/* The month (partition) of every row of campaign c: the month its fan-out started, so a
+ * fan-out resumed in a later month still meets its earlier rows in one unique index;
+ * kept within the months stored (a campaign resumed after its month was dropped, or
+ * started ahead of the clock). */
+static const char campaign_month_sql[] =
+    "least(greatest(tocsin_month(coalesce(c.started_at, now())), outbound_oldest_month()),"
+    " tocsin_month(now()))";
 
 int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_id,
                            const char *recipients_sql, int nparams, const char *const *params,
@@ -118,20 +147,38 @@ int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_
     buf_printf(
         &sql,
         "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, person_id,"
-        " contact_id, campaign_id, scope, next_attempt_at)"
+        " contact_id, campaign_id, scope, next_attempt_at, month)"
         " SELECT $%d, r.recipient, 'campaign', 'campaign:' || $%d::text || ':' || r.person_id,"
-        " r.person_id, r.contact_id, $%d::bigint, r.scope, r.not_before"
+        " r.person_id, r.contact_id, $%d::bigint, r.scope, r.not_before,"
+        " (SELECT %s FROM campaigns c WHERE c.id = $%d::bigint)"
         " FROM (",
-        nparams + 1, nparams + 2, nparams + 2);
+        nparams + 1, nparams + 2, nparams + 2, campaign_month_sql, nparams + 2);
     buf_adds(&sql, recipients_sql);
     buf_adds(&sql, ") AS r (recipient, person_id, contact_id, scope, not_before)"
-                   " ON CONFLICT (dedupe_key) DO NOTHING");
+                   " ON CONFLICT (dedupe_key, month) DO NOTHING");
     PGresult *res = db_exec_once(db, buf_str(&sql), nparams + 2, all, error_r);
     buf_release(&sql);
     free(all);
     if (!res)
         return -1;
     *enqueued_r = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+int queue_after_fanout(struct db *db, int64_t campaign_id, int64_t added, char **error_r)
+{
+    char id[DB_PARAM_SIZE], n[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(campaign_id, id), db_param_int(added, n)};
+    char *sql = xasprintf("SELECT outbound_analyze_after((SELECT %s FROM campaigns c"
+                          " WHERE c.id = $1::bigint), $2::bigint)",
+                          campaign_month_sql);
+    PGresult *res = db_exec_once(db, sql, 2, params, error_r);
+    free(sql);
+    if (!res)
+        return -1;
+    if (PQgetvalue(res, 0, 0)[0] == 't')
+        log_info("queue_analyzed", "campaign=%" PRId64 " added=%" PRId64, campaign_id, added);
     PQclear(res);
     return 0;
 }
@@ -198,10 +245,11 @@ enum {
 };
 
 /* Claim up to $2 due rows of channel $1 for worker $4 of the daemon whose presence key is
- * $5 (NULL: none held), with a lease of $3 seconds. Orphaned rows come first: rows still
- * 'sending' under a presence key that no session holds any more (their daemon died: they
- * are taken at once), or claimed without a key and past their lease (the last resort). A
- * row whose daemon is alive is never taken from it, however slow its send. Consent and
+ * $5 (NULL: none held right now) and $6 (its own, held or not), with a lease of $3
+ * seconds. Orphaned rows come first: rows still 'sending' under a presence key that no
+ * session holds any more (their daemon died: they are taken at once), or claimed without
+ * a key and past their lease (the last resort). A row whose daemon is alive is never
+ * taken from it, however slow its send, and never a row of this daemon's own key. Consent and
  * campaign state are decided here, in the claim, so a row is never handed to a transport
  * after an opt-out was committed. */
 static const char claim_sql[] =
@@ -209,7 +257,7 @@ static const char claim_sql[] =
     "  SELECT id FROM outbound_messages"
     "   WHERE status = 'sending' AND channel = $1"
     "     AND CASE WHEN claim_key IS NULL THEN lease_until < now()"
-    "         ELSE claim_key IS DISTINCT FROM $5::int"
+    "         ELSE claim_key IS DISTINCT FROM $6::int"
     "              AND claim_key NOT IN (SELECT tocsin_live_claimants()) END"
     "   LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " fresh AS ("
@@ -538,12 +586,15 @@ static long batch_limit(struct db *db, int channel, int64_t *wait_ms_r)
  * the claim. 0, or -1 on a database error. */
 static int batch_claim(struct batch *b)
 {
-    char n[DB_PARAM_SIZE], lease[DB_PARAM_SIZE], key[DB_PARAM_SIZE];
-    const char *params[] = {channel_names[b->channel], db_param_int(b->limit, n),
-                            db_param_int(cfg.lease_s, lease), b->w->name,
-                            db_param_id_or_null(presence_key(), key)};
+    char n[DB_PARAM_SIZE], lease[DB_PARAM_SIZE], key[DB_PARAM_SIZE], own[DB_PARAM_SIZE];
+    const char *params[] = {channel_names[b->channel],
+                            db_param_int(b->limit, n),
+                            db_param_int(cfg.lease_s, lease),
+                            b->w->name,
+                            db_param_id_or_null(presence_key(), key),
+                            db_param_id_or_null(presence_own_key(), own)};
     char *error = NULL;
-    b->claimed = db_exec(b->db, claim_sql, 5, params, &error);
+    b->claimed = db_exec(b->db, claim_sql, 6, params, &error);
     if (!b->claimed) {
         log_error("queue_claim_failed", "worker=%s error=%s", b->w->name, log_q(error));
         free(error);

@@ -7,6 +7,9 @@
  * first row's id with *created_r = false. `context` is a JSON object text (e.g.
  * {"event_id": 12, "prompt": "rsvp"}) used to interpret a bare reply; NULL means {}.
  * `not_before` holds a message back (quiet hours): no worker claims it earlier.
+ * The table is partitioned by month and PostgreSQL's unique index covers one month; the
+ * key is looked for in every month under a transaction lock on the key, so it stays
+ * unique across months (outside a transaction, queue_enqueue() opens one of its own).
  * Returns 0, or -1 with *error_r (caller frees).
  *
  * queue_enqueue_campaign() is the set-based form a campaign's fan-out needs: one
@@ -17,6 +20,13 @@
  * 'campaign:<campaign id>:<person id>' (running it again adds nothing twice) and an empty
  * body: a worker renders it for its recipient at send time (campaign_render.h).
  * *enqueued_r counts the rows inserted now. Returns 0, or -1 with *error_r.
+ * All the rows of a campaign live in one month of the table (its partition): the month
+ * its fan-out started.
+ *
+ * queue_after_fanout() is called once a fan-out has added `added` rows: it analyses the
+ * month they went to when they are a tenth of it or more, so the claims that follow are
+ * planned on fresh statistics rather than on autovacuum's next round. 0, or -1 with
+ * *error_r.
  *
  * queue_start() starts [engine] workers threads (a duty of `tocsin run`) and the daemon's
  * presence (presence.h). Each worker claims a batch of due rows of one channel at a time
@@ -60,6 +70,7 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
 int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_id,
                            const char *recipients_sql, int nparams, const char *const *params,
                            int64_t *enqueued_r, char **error_r);
+int queue_after_fanout(struct db *db, int64_t campaign_id, int64_t added, char **error_r);
 
 int queue_start(char **error_r);
 void queue_stop(void);
