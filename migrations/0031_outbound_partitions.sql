@@ -184,6 +184,13 @@ CREATE VIEW outbound_queue_totals AS
     FROM outbound_totals WHERE month >= outbound_oldest_month()
     GROUP BY 1, 2 HAVING sum(messages) <> 0;
 
+-- What each campaign sent, by status, whatever retention dropped since: campaign results
+-- outlive their rows.
+CREATE VIEW campaign_results AS
+    SELECT campaign_id, status, sum(messages)::bigint AS messages
+    FROM outbound_totals WHERE campaign_id <> 0
+    GROUP BY 1, 2 HAVING sum(messages) <> 0;
+
 -- After a fan-out of p_added rows into month p_month: analyse that month's partition when
 -- the rows are a tenth of it or more (autovacuum's threshold) or it never was analysed.
 DROP FUNCTION outbound_analyze_after(bigint);

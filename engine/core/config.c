@@ -19,8 +19,9 @@ const struct config_key config_keys[] = {
      "(started by `make run`)."},
     {"database", "direct_url", CONFIG_SECRET, "", NULL,
      "Set when url goes through a transaction-mode pooler (PgBouncer): a direct connection "
-     "string for what needs a session of its own (advisory locks, LISTEN, migrations). "
-     "Statements on url are then sent unnamed. Empty: url is direct and serves both."},
+     "string for what needs a session of its own (the presence and scheduler locks, LISTEN, "
+     "migrate, import, upkeep). Statements on url are then sent unnamed. Empty: url is "
+     "direct and serves both."},
 
     {"http", "listen", CONFIG_STRING, "127.0.0.1:8025", NULL,
      "Address and port the webhook and unsubscribe server listens on."},
@@ -108,7 +109,9 @@ const struct config_key config_keys[] = {
     {"engine", "batch", CONFIG_INT, "250", "1..10000",
      "Messages a worker claims at once (and sends over one SMTP connection)."},
     {"engine", "lease_seconds", CONFIG_INT, "300", "1..86400",
-     "How long a claim holds; rows of a worker that died are claimed again after it."},
+     "The last resort: how long a claim holds when it could not name the daemon's presence "
+     "lock. Otherwise the rows of a daemon that died are claimed again at once, and those of "
+     "a live one never."},
     {"engine", "poll_interval", CONFIG_INT, "5", "1..3600",
      "Seconds between queue polls when no notification arrives (retries become due)."},
     {"engine", "keep_messages", CONFIG_DAYS, "off", "32..36500",
