@@ -22,12 +22,17 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT 'outbound_messages_' || to_char(p_month, 'YYYY_MM')
 $$;
 
--- The first month of each partition, oldest first (from the catalog).
+-- The first month of each partition, oldest first (from the catalog). The name is read
+-- only when it has the partitions' form: a caller's condition on the month may be pushed
+-- down to every row of pg_class, before the join keeps the partitions.
 CREATE FUNCTION outbound_partition_months() RETURNS SETOF date
 LANGUAGE sql STABLE AS $$
-    SELECT to_date(right(c.relname, 7), 'YYYY_MM')
-    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-    WHERE i.inhparent = 'outbound_messages'::regclass
+    SELECT m FROM (
+        SELECT CASE WHEN c.relname ~ '^outbound_messages_[0-9]{4}_[0-9]{2}$'
+                    THEN to_date(right(c.relname, 7), 'YYYY_MM') END AS m
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'outbound_messages'::regclass) p
+    WHERE m IS NOT NULL
     ORDER BY 1
 $$;
 
@@ -178,10 +183,11 @@ SELECT coalesce(campaign_id, 0), month, channel, status, count(*)
 FROM outbound_messages GROUP BY 1, 2, 3, 4;
 
 -- The queue's figures (queue status, /metrics): the stored months only, where the
--- counters of campaigns keep what retention dropped.
+-- counters of campaigns keep what retention dropped. The oldest month is a sub-select,
+-- computed once, not a filter evaluated on every counter row.
 CREATE VIEW outbound_queue_totals AS
     SELECT channel, status, sum(messages)::bigint AS messages
-    FROM outbound_totals WHERE month >= outbound_oldest_month()
+    FROM outbound_totals WHERE month >= (SELECT outbound_oldest_month())
     GROUP BY 1, 2 HAVING sum(messages) <> 0;
 
 -- What each campaign sent, by status, whatever retention dropped since: campaign results
@@ -229,6 +235,20 @@ BEGIN
                        partition) INTO unsent;
         RETURN NEXT;
     END LOOP;
+END;
+$$;
+
+-- JIT off for tocsin's own role. Its statements are short and many, and over a dozen
+-- partitions their estimated cost passes jit_above_cost: every claim, record and status
+-- query would then compile for 100 ms to seconds what runs in milliseconds. A role may set
+-- its own defaults; they apply to its new sessions, direct or through a pooler. Another
+-- role running the migration only gets a notice: then set it for tocsin's role by hand
+-- (docs/operations.md).
+DO $$
+BEGIN
+    EXECUTE format('ALTER ROLE %I SET jit = off', current_user);
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'could not turn JIT off for role %: run ALTER ROLE ... SET jit = off', current_user;
 END;
 $$;
 
