@@ -11,8 +11,8 @@
 --   * the primary key is (id, month) and PostgreSQL enforces dedupe_key's uniqueness within
 --     a month only (a unique index of a partitioned table must contain the partition key).
 --     The queue module, the only writer, keeps it unique across months: a single enqueue
---     looks for its key in every month under a transaction lock on the key, and all the
---     rows of a campaign share one month, where the unique index sees them.
+--     also looks for its key in every month, and all the rows of a campaign share one
+--     month, where the unique index sees them (engine/outbound/queue.c).
 --   * no foreign key references outbound_messages(id) any more (retention drops rows that
 --     delivery reports name), and outbound rows no longer reference inbound_messages(id)
 --     with a foreign key (retention removes old inbound rows too).

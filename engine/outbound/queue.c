@@ -47,10 +47,15 @@ static int find_by_dedupe_key(struct db *db, const char *dedupe_key, int64_t *id
 }
 
 /* Insert the row unless its dedupe_key exists in any month: the statement's result is
- * (id, created). The unique index covers one month only (the table is partitioned by
- * month), so the key is looked for in every month, under a lock on the key taken by the
- * caller in an earlier statement: a concurrent enqueue of the same key waits for this
- * transaction and then sees its row, even across the turn of a month. */
+ * (id, created). The table is partitioned by month and PostgreSQL's unique index covers
+ * one month (dedupe_key, month): it decides between concurrent enqueues of one key in the
+ * same month, and the look into every month catches a key enqueued in an earlier one.
+ * What neither sees is two enqueues of one key in concurrent transactions on either side
+ * of 00:00 UTC on the 1st; tocsin never has those, since each kind of key has one writer
+ * at a time (an inbound message's transaction, the one scheduler, an event's change under
+ * its row lock, a campaign's fan-out under its row lock, its rows in one month). A lock on
+ * the key would close even that, at the price of one lock per message held to the end of
+ * the transaction: an event change notifying 20,000 people would exhaust the lock table. */
 static const char enqueue_sql[] =
     "WITH ins AS ("
     " INSERT INTO outbound_messages (channel, recipient, subject, body, kind, dedupe_key,"
@@ -88,21 +93,10 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
                             m->html,
                             m->headers ? m->headers : "{}",
                             m->not_before};
-    /* The lock is held until the transaction ends: one is opened here when the caller
-     * has none. */
-    bool own_tx = !db_in_transaction(db);
-    const char *key[] = {m->dedupe_key};
-    PGresult *res = NULL;
-    if ((!own_tx || db_begin(db, error_r) == 0) &&
-        db_run(db, "SELECT pg_advisory_xact_lock(hashtextextended('tocsin-outbound:' || $1, 0))", 1,
-               key, error_r) == 0)
-        res = db_exec(db, enqueue_sql, 15, params, error_r);
+    PGresult *res = db_exec(db, enqueue_sql, 15, params, error_r);
     free(sms_text);
-    if (!res) {
-        if (own_tx)
-            db_rollback(db);
+    if (!res)
         return -1;
-    }
     int64_t id = 0;
     bool created = false;
     int rc = 0;
@@ -113,10 +107,6 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
         rc = find_by_dedupe_key(db, m->dedupe_key, &id, error_r);
     }
     PQclear(res);
-    if (own_tx && rc == 0 && db_commit(db, error_r) < 0)
-        rc = -1;
-    if (own_tx && rc < 0)
-        db_rollback(db);
     if (rc == 0 && id_r)
         *id_r = id;
     if (rc == 0 && created_r)

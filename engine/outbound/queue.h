@@ -7,9 +7,9 @@
  * first row's id with *created_r = false. `context` is a JSON object text (e.g.
  * {"event_id": 12, "prompt": "rsvp"}) used to interpret a bare reply; NULL means {}.
  * `not_before` holds a message back (quiet hours): no worker claims it earlier.
- * The table is partitioned by month and PostgreSQL's unique index covers one month; the
- * key is looked for in every month under a transaction lock on the key, so it stays
- * unique across months (outside a transaction, queue_enqueue() opens one of its own).
+ * The table is partitioned by month and PostgreSQL's unique index covers one month: the
+ * key is also looked for in every month, so it stays unique across months (queue.c says
+ * what that leaves aside).
  * Returns 0, or -1 with *error_r (caller frees).
  *
  * queue_enqueue_campaign() is the set-based form a campaign's fan-out needs: one
