@@ -95,3 +95,14 @@ test_case 'retention drops whole months past keep_messages, keeps a month with a
   sql "SELECT channel, status, messages FROM outbound_queue_totals ORDER BY 1, 2" > kept
   diff counted kept
 '
+
+test_case 'keep_messages is off or a number of days of at least 32, and a bad value names its file and line' '
+  printf "[engine]\nkeep_messages = 400d\n" > keep.conf
+  "$TOCSIN" -c keep.conf config check
+  printf "[engine]\nkeep_messages = 400\n" > bad.conf
+  must_fail "$TOCSIN" -c bad.conf config check 2> err
+  grep -q "bad.conf:2: key keep_messages: expected off or a number of days in 32..36500 followed by d" err
+  printf "[engine]\nkeep_messages = 7d\n" > short.conf
+  must_fail "$TOCSIN" -c short.conf config check 2> err
+  grep -q "short.conf:2: key keep_messages" err
+'
