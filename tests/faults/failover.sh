@@ -73,3 +73,43 @@ fault_case "pg_auto_failover: perform failover mid-newsletter ($fo_n) and mid-we
   [ "$dups" -le "$inflight" ]
   pgaf_stop
 '
+
+# A primary fenced without a restart (what some HA tools do: default_transaction_read_only
+# and a reload) keeps its sessions open; only a refused write tells. Two private clusters
+# stand for the old and the new primary.
+fault_case "a primary fenced read-only without a restart: the first refused write drops the connection, the next request lands on the writable host" '
+  for c in fa fb; do
+    echo "$TEST_DIR/$c" >> "$CLUSTERS"
+    "$SRC/scripts/pg" start "$TEST_DIR/$c" "$TEST_DIR/$c-run" fast
+    TOCSIN_DATABASE_URL="host=$TEST_DIR/$c-run dbname=tocsin user=postgres" "$TOCSIN" migrate > /dev/null
+  done
+  at() { "$PGBIN/psql" -X -q -t -A -h "$TEST_DIR/$1-run" -d tocsin -c "$2"; }
+  hport=$(free_port)
+  daemon_bg fence.log TOCSIN_DATABASE_URL="host=$TEST_DIR/fa-run,$TEST_DIR/fb-run dbname=tocsin user=postgres target_session_attrs=read-write" \
+    TOCSIN_HTTP_LISTEN=127.0.0.1:$hport TOCSIN_ENGINE_WORKERS=0 TOCSIN_SMS_SIGNING_SECRET=fence-secret
+  d=$BG_PID
+  post() { $PY "$SRC/tests/integration/sms_helper.py" post-json "http://127.0.0.1:$hport/sms/generic" fence-secret \
+             "{\"id\":\"$1\",\"from\":\"+33640000001\",\"to\":\"+33700000000\",\"text\":\"HELP\"}"; }
+  wait_until "curl -fs http://127.0.0.1:$hport/healthz > /dev/null" 20
+  post fence-1 | grep -q "^200 "
+  expect_eq "$(at fa "SELECT count(*) FROM inbound_messages")" 1
+  at fa "ALTER SYSTEM SET default_transaction_read_only = on" > /dev/null
+  at fa "SELECT pg_reload_conf()" > /dev/null
+  sleep 0.5
+  # One 503 at most per HTTP thread (two): each drops its read-only connection once.
+  refused=0
+  for i in $(seq 2 6); do
+    for try in 1 2 3; do
+      code=$(post fence-$i | cut -d" " -f1)
+      [ "$code" = 200 ] && break
+      [ "$code" = 503 ] || { echo "fence-$i: $code"; false; }
+      refused=$((refused + 1))
+    done
+    [ "$code" = 200 ]
+  done
+  stop $d
+  [ "$refused" -le 2 ]
+  expect_eq "$(at fa "SELECT count(*) FROM inbound_messages")" 1
+  expect_eq "$(at fb "SELECT string_agg(provider_id, '\'' '\'' ORDER BY provider_id) FROM inbound_messages")" "fence-2 fence-3 fence-4 fence-5 fence-6"
+  figure "fenced primary: $refused webhook(s) answered 503 (one per HTTP connection at most), then every one applied once on the writable host"
+'
