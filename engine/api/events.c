@@ -304,6 +304,7 @@ static json_t *event_refused(enum event_outcome outcome, struct db *db, char *er
         api_error_set(e, 404, "%s", error);
         break;
     case EVENT_EXISTS:
+    case EVENT_CANCELLED:
         api_error_set(e, 409, "%s", error);
         break;
     }

@@ -109,7 +109,8 @@ json_t *inbox_reply(struct db *db, const struct caller *who, int64_t id, const c
                             "  coalesce(mail_header(i.raw, 'subject'), '') END,"
                             " array(SELECT team_id FROM memberships m"
                             "  WHERE m.person_id = i.person_id ORDER BY team_id)"
-                            " FROM inbox i WHERE i.id = $1",
+                            " FROM inbound_messages i WHERE i.id = $1"
+                            " AND EXISTS (SELECT 1 FROM inbox v WHERE v.id = i.id)",
                             1, params, &error);
     if (!res) {
         model_abort(db, e, "inbox reply", error);

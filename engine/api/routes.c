@@ -10,7 +10,9 @@
 #include "lib/metrics.h"
 #include "lib/util.h"
 #include "core/http.h"
+#include "api/campaigns.h"
 #include "api/events.h"
+#include "api/imports.h"
 #include "api/inbox.h"
 #include "api/optouts.h"
 #include "api/people.h"
@@ -219,5 +221,42 @@ const struct api_route api_routes[] = {
      NULL},
     {"POST", "/api/v1/inbox/{id}/done", AUTHZ_INBOX, NULL, AUTHZ_INBOX, route_inbox_done,
      "Mark the message handled", NULL, NULL, NULL},
+
+    /* Campaigns */
+    {"GET", "/api/v1/campaigns", AUTHZ_ORGANISER, NULL, AUTHZ_ORGANISER, route_campaigns_list,
+     "Campaigns of my teams and mine, in id order", Q_PAGE, NULL, NULL},
+    {"POST", "/api/v1/campaigns", AUTHZ_CAMPAIGN, "segment", AUTHZ_CAMPAIGN,
+     route_campaign_create, "Create a draft (or scheduled) campaign to a segment of my teams",
+     NULL,
+     "{\"type\":\"object\",\"required\":[\"channel\",\"segment\"],\"properties\":{"
+     "\"channel\":{\"enum\":[\"email\",\"sms\"]},\"segment\":{\"type\":\"string\"},"
+     "\"subject\":{\"type\":\"string\"},\"template\":{\"type\":\"string\",\"description\":"
+     "\"a whole message file; else text, html, sms\"},\"text\":{\"type\":\"string\"},"
+     "\"html\":{\"type\":\"string\"},\"sms\":{\"type\":\"string\"},"
+     "\"at\":{\"type\":\"string\"},\"timezone\":{\"type\":\"string\"},"
+     "\"urgent\":{\"type\":\"boolean\"}}}",
+     NULL},
+    {"GET", "/api/v1/campaigns/{id}", AUTHZ_CAMPAIGN, NULL, AUTHZ_CAMPAIGN, route_campaign_show,
+     "Status, progress, failure reasons", NULL, NULL, NULL},
+    {"GET", "/api/v1/campaigns/{id}/preview", AUTHZ_CAMPAIGN, NULL, AUTHZ_CAMPAIGN,
+     route_campaign_preview, "The campaign as one person will read it (default: me)", "person",
+     NULL, NULL},
+    {"POST", "/api/v1/campaigns/{id}/test", AUTHZ_CAMPAIGN, NULL, AUTHZ_CAMPAIGN,
+     route_campaign_test, "Send a test copy to myself", NULL, NULL, NULL},
+    {"POST", "/api/v1/campaigns/{id}/send", AUTHZ_CAMPAIGN, NULL, AUTHZ_CAMPAIGN,
+     route_campaign_send, "Send now (the scheduler's next round fans it out)", NULL, NULL, NULL},
+    {"POST", "/api/v1/campaigns/{id}/pause", AUTHZ_CAMPAIGN, NULL, AUTHZ_CAMPAIGN,
+     route_campaign_pause, "Pause: queued messages are held", NULL, NULL, NULL},
+    {"POST", "/api/v1/campaigns/{id}/resume", AUTHZ_CAMPAIGN, NULL, AUTHZ_CAMPAIGN,
+     route_campaign_resume, "Resume a paused campaign", NULL, NULL, NULL},
+    {"POST", "/api/v1/campaigns/{id}/cancel", AUTHZ_CAMPAIGN, NULL, AUTHZ_CAMPAIGN,
+     route_campaign_cancel, "Cancel: queued messages are withdrawn", NULL, NULL, NULL},
+    {"POST", "/api/v1/campaigns/{id}/retry", AUTHZ_CAMPAIGN, NULL, AUTHZ_CAMPAIGN,
+     route_campaign_retry, "Queue the failed messages again", NULL, NULL, NULL},
+
+    /* Import */
+    {"POST", "/api/v1/import", AUTHZ_TEAM, "team", AUTHZ_ADMIN, route_import,
+     "Import supporters from CSV (?dry_run=true first); organisers name their team",
+     "team dry_run filename", "text/csv", NULL},
     {NULL, NULL, AUTHZ_PUBLIC, NULL, AUTHZ_PUBLIC, NULL, NULL, NULL, NULL, NULL},
 };

@@ -72,12 +72,16 @@ static int person_for_contact(struct db *db, const char *contact, const char *na
     return 0;
 }
 
+/* A grant to add names exactly one role; one to remove may leave out what it applies to
+ * (every team, every event), or the role itself (all of them). */
 static int check_grant(const struct grant *g, bool for_add, struct api_error *e)
 {
     if (!g->role) {
         if (for_add)
             api_error_set(e, 400, "role is required: admin, organiser or host");
-        return for_add ? -1 : 0;
+        else if (g->team || g->event)
+            api_error_set(e, 400, "a team or an event goes with a role");
+        return for_add || g->team || g->event ? -1 : 0;
     }
     if (strcmp(g->role, "admin") == 0) {
         if (g->team || g->event) {
@@ -85,12 +89,12 @@ static int check_grant(const struct grant *g, bool for_add, struct api_error *e)
             return -1;
         }
     } else if (strcmp(g->role, "organiser") == 0) {
-        if (!g->team || g->event) {
+        if ((for_add && !g->team) || g->event) {
             api_error_set(e, 422, "an organiser is an organiser of a team: team, no event");
             return -1;
         }
     } else if (strcmp(g->role, "host") == 0) {
-        if (!g->event || g->team) {
+        if ((for_add && !g->event) || g->team) {
             api_error_set(e, 422, "a host is a host of an event: event, no team");
             return -1;
         }
