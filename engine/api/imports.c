@@ -18,8 +18,8 @@ static void collect(void *ctx, long line, const char *reason)
         r->truncated = true;
         return;
     }
-    json_array_append_new(r->list, json_pack("{s:I,s:s}", "line", (json_int_t)line, "reason",
-                                             reason));
+    json_array_append_new(r->list,
+                          json_pack("{s:I,s:s}", "line", (json_int_t)line, "reason", reason));
 }
 
 json_t *import_csv_json(struct db *db, const struct caller *who, const char *csv, size_t len,

@@ -108,7 +108,9 @@ const struct http_route http_routes[] = {
  * (/api/v1/openapi.json) is generated from these rows, and the tests walk them.
  */
 #define Q_PAGE "after limit"
-#define B_CONTACT "{\"type\":\"object\",\"required\":[\"contact\"],\"properties\":{\"contact\":{\"type\":\"string\"}}}"
+#define B_CONTACT                                                                                  \
+    "{\"type\":\"object\",\"required\":[\"contact\"],\"properties\":{\"contact\":{\"type\":"       \
+    "\"string\"}}}"
 
 const struct api_route api_routes[] = {
     /* Signing in */
@@ -117,11 +119,13 @@ const struct api_route api_routes[] = {
     {"POST", "/api/v1/auth/code", AUTHZ_PUBLIC, NULL, AUTHZ_PUBLIC, route_auth_code,
      "Sign in with the 6-digit code; sets the session cookie", NULL,
      "{\"type\":\"object\",\"required\":[\"contact\",\"code\"],\"properties\":{"
-     "\"contact\":{\"type\":\"string\"},\"code\":{\"type\":\"string\",\"pattern\":\"^[0-9]{6}$\"}}}",
+     "\"contact\":{\"type\":\"string\"},\"code\":{\"type\":\"string\",\"pattern\":\"^[0-9]{6}$\"}}"
+     "}",
      NULL},
     {"POST", "/api/v1/auth/link", AUTHZ_PUBLIC, NULL, AUTHZ_PUBLIC, route_auth_link,
      "Sign in with the token of a sign-in link; sets the session cookie", NULL,
-     "{\"type\":\"object\",\"required\":[\"token\"],\"properties\":{\"token\":{\"type\":\"string\"}}}",
+     "{\"type\":\"object\",\"required\":[\"token\"],\"properties\":{\"token\":{\"type\":\"string\"}"
+     "}}",
      NULL},
     {"POST", "/api/v1/auth/logout", AUTHZ_ACCOUNT, NULL, AUTHZ_ACCOUNT, route_auth_logout,
      "Sign out: the session ends", NULL, NULL, NULL},
@@ -155,13 +159,12 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/teams/{team}", AUTHZ_TEAM, NULL, AUTHZ_TEAM, route_team_show,
      "One team: counts, organisers, upcoming events", NULL, NULL, NULL},
     {"GET", "/api/v1/teams/{team}/members", AUTHZ_TEAM, NULL, AUTHZ_TEAM, route_team_members,
-     "Members, in person order (?since=DATE, ?pending=true)", "since pending " Q_PAGE, NULL,
-     NULL},
+     "Members, in person order (?since=DATE, ?pending=true)", "since pending " Q_PAGE, NULL, NULL},
     {"GET", "/api/v1/teams/{team}/activity", AUTHZ_TEAM, NULL, AUTHZ_TEAM, route_team_activity,
      "What happened in the team, newest first, and who did it", Q_PAGE, NULL, NULL},
     {"POST", "/api/v1/teams/{team}/organisers", AUTHZ_ADMIN, NULL, AUTHZ_ADMIN,
-     route_team_organiser_add, "Make a contact's person an organiser of the team", NULL,
-     B_CONTACT, NULL},
+     route_team_organiser_add, "Make a contact's person an organiser of the team", NULL, B_CONTACT,
+     NULL},
     {"DELETE", "/api/v1/teams/{team}/organisers/{person}", AUTHZ_ADMIN, NULL, AUTHZ_ADMIN,
      route_team_organiser_remove, "Make an organiser a plain member again", NULL, NULL, NULL},
 
@@ -171,8 +174,7 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/people/export", AUTHZ_TEAM, "team", AUTHZ_ORGANISER, route_people_export,
      "The same as CSV, every page", "team tag search opted_out", NULL, "text/csv"},
     {"GET", "/api/v1/people/{id}", AUTHZ_PERSON, NULL, AUTHZ_PERSON, route_people_show,
-     "One person: contacts, memberships, RSVPs, consent history, last messages", NULL, NULL,
-     NULL},
+     "One person: contacts, memberships, RSVPs, consent history, last messages", NULL, NULL, NULL},
     {"GET", "/api/v1/optouts", AUTHZ_ORGANISER, NULL, AUTHZ_ORGANISER, route_optouts_list,
      "Current opt-outs, newest first", "since channel " Q_PAGE, NULL, NULL},
 
@@ -202,8 +204,7 @@ const struct api_route api_routes[] = {
     {"POST", "/api/v1/events/{event}/cancel", AUTHZ_EVENT, NULL, AUTHZ_EVENT, route_event_cancel,
      "Cancel the event; everyone who said yes is told", NULL, NULL, NULL},
     {"GET", "/api/v1/events/{event}/attendees", AUTHZ_EVENT_DOOR, NULL, AUTHZ_EVENT_DOOR,
-     route_event_attendees, "The door list (?format=csv for a spreadsheet)", "format", NULL,
-     NULL},
+     route_event_attendees, "The door list (?format=csv for a spreadsheet)", "format", NULL, NULL},
     {"POST", "/api/v1/events/{event}/checkin", AUTHZ_EVENT_DOOR, NULL, AUTHZ_EVENT_DOOR,
      route_event_checkin, "Check someone in: a contact, or a walk-in by name", NULL,
      "{\"type\":\"object\",\"properties\":{\"contact\":{\"type\":\"string\"},"
@@ -213,11 +214,12 @@ const struct api_route api_routes[] = {
 
     /* Inbox */
     {"GET", "/api/v1/inbox", AUTHZ_ORGANISER, NULL, AUTHZ_ORGANISER, route_inbox_list,
-     "Messages that need a human, newest first (?all=true: handled ones too)", "all " Q_PAGE,
-     NULL, NULL},
+     "Messages that need a human, newest first (?all=true: handled ones too)", "all " Q_PAGE, NULL,
+     NULL},
     {"POST", "/api/v1/inbox/{id}/reply", AUTHZ_INBOX, NULL, AUTHZ_INBOX, route_inbox_reply,
      "Reply on the supporter's channel (threaded for email)", NULL,
-     "{\"type\":\"object\",\"required\":[\"text\"],\"properties\":{\"text\":{\"type\":\"string\"}}}",
+     "{\"type\":\"object\",\"required\":[\"text\"],\"properties\":{\"text\":{\"type\":\"string\"}}"
+     "}",
      NULL},
     {"POST", "/api/v1/inbox/{id}/done", AUTHZ_INBOX, NULL, AUTHZ_INBOX, route_inbox_done,
      "Mark the message handled", NULL, NULL, NULL},
@@ -225,9 +227,8 @@ const struct api_route api_routes[] = {
     /* Campaigns */
     {"GET", "/api/v1/campaigns", AUTHZ_ORGANISER, NULL, AUTHZ_ORGANISER, route_campaigns_list,
      "Campaigns of my teams and mine, in id order", Q_PAGE, NULL, NULL},
-    {"POST", "/api/v1/campaigns", AUTHZ_CAMPAIGN, "segment", AUTHZ_CAMPAIGN,
-     route_campaign_create, "Create a draft (or scheduled) campaign to a segment of my teams",
-     NULL,
+    {"POST", "/api/v1/campaigns", AUTHZ_CAMPAIGN, "segment", AUTHZ_CAMPAIGN, route_campaign_create,
+     "Create a draft (or scheduled) campaign to a segment of my teams", NULL,
      "{\"type\":\"object\",\"required\":[\"channel\",\"segment\"],\"properties\":{"
      "\"channel\":{\"enum\":[\"email\",\"sms\"]},\"segment\":{\"type\":\"string\"},"
      "\"subject\":{\"type\":\"string\"},\"template\":{\"type\":\"string\",\"description\":"

@@ -87,9 +87,9 @@ enum event_outcome event_create(struct db *db, const struct actor *actor,
         return refuse(EVENT_INVALID, error_r, "unknown time zone %s", tz);
     if (db_begin(db, error_r) < 0)
         return EVENT_FAILED;
-    const char *params[] = {ev->team,    ev->slug,     ev->title,
-                            ev->starts,  tz,           ev->capacity && *ev->capacity ? ev->capacity
-                                                                                     : NULL,
+    const char *params[] = {ev->team,    ev->slug,
+                            ev->title,   ev->starts,
+                            tz,          ev->capacity && *ev->capacity ? ev->capacity : NULL,
                             ev->location};
     PGresult *res =
         db_exec(db,
@@ -129,8 +129,7 @@ enum event_outcome event_create(struct db *db, const struct actor *actor,
     }
     *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    if (record(db, actor, *id_r, "event_created", -1, error_r) < 0 ||
-        db_commit(db, error_r) < 0)
+    if (record(db, actor, *id_r, "event_created", -1, error_r) < 0 || db_commit(db, error_r) < 0)
         return failed(db);
     return EVENT_OK;
 }
@@ -173,8 +172,8 @@ static enum event_outcome event_exists(struct db *db, const char *slug)
 {
     const char *params[] = {slug};
     char *error = NULL;
-    PGresult *res = db_exec(db, "SELECT status FROM events WHERE slug = lower($1)", 1, params,
-                            &error);
+    PGresult *res =
+        db_exec(db, "SELECT status FROM events WHERE slug = lower($1)", 1, params, &error);
     free(error);
     enum event_outcome outcome =
         res && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "cancelled") == 0

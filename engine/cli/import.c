@@ -53,8 +53,7 @@ int cli_import(int argc, char **argv)
         break;
     case IMPORT_FAILED:
         rc = cli_fail(db_transient(db) ? EX_TEMPFAIL : EX_SOFTWARE, "import",
-                      "%s (%ld rows were imported before this)", error,
-                      dry_run ? 0 : r.imported);
+                      "%s (%ld rows were imported before this)", error, dry_run ? 0 : r.imported);
         break;
     }
     free(error);

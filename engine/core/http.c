@@ -196,8 +196,8 @@ void http_respond_stream(struct http_request *req, unsigned status, const char *
     st->fill = fill;
     st->ctx = ctx;
     st->release = release;
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st, stream_free);
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+                                                                  stream_read, st, stream_free);
     MHD_add_response_header(resp, "Content-Type", content_type);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     for (size_t i = 0; i < req->nheaders; i++)

@@ -165,7 +165,7 @@ static const char *const apply_sql[] = {
     " ON CONFLICT (person_id, team_id) DO NOTHING",
 };
 #define IMPORT_CONFLICTS_AFTER 1
-#define IMPORT_CREATED_BY 3
+#define IMPORT_CREATED_BY      3
 
 /* Rows matched by email whose phone is already another person's: the phone stays theirs. */
 static const char *const conflicts_sql =
@@ -424,10 +424,9 @@ static int record_import(struct db *db, const struct import_options *o,
         PQclear(res);
     }
     json_t *payload = json_pack("{s:s,s:I,s:I,s:I,s:I}", "source", o->source, "imported",
-                                (json_int_t)r->imported, "new", (json_int_t)r->created,
-                                "rejected", (json_int_t)r->rejected, "conflicts",
-                                (json_int_t)r->conflicts);
-    static const struct actor operator = {0, "cli"};
+                                (json_int_t)r->imported, "new", (json_int_t)r->created, "rejected",
+                                (json_int_t)r->rejected, "conflicts", (json_int_t)r->conflicts);
+    static const struct actor operator= {0, "cli"};
     return activity_record(db, o->actor ? o->actor : &operator, team, "import", payload, error_r);
 }
 
@@ -493,8 +492,7 @@ enum import_outcome import_people(struct db *db, FILE *in, const struct import_o
     if (!o->dry_run && record_import(db, o, result, error_r) < 0)
         goto out;
     log_info("import", "source=%s imported=%ld created=%ld rejected=%ld dry_run=%d",
-             log_q(o->source), result->imported, result->created, result->rejected,
-             o->dry_run);
+             log_q(o->source), result->imported, result->created, result->rejected, o->dry_run);
     outcome = IMPORT_OK;
 out:
     csv_close(&csv);
