@@ -84,22 +84,22 @@ static void handle_metrics(struct http_request *req)
 }
 
 const struct http_route http_routes[] = {
-    {"GET", "/healthz", handle_healthz, false},
-    {"GET", "/metrics", handle_metrics, false},
-    {"POST", "/sms/twilio", webhook_twilio, false},
-    {"POST", "/sms/twilio/status", webhook_twilio_status, false},
-    {"GET|POST", "/sms/vonage", webhook_vonage, false},
-    {"GET|POST", "/sms/vonage/dlr", webhook_vonage_dlr, false},
-    {"GET|POST", "/sms/kannel", webhook_kannel, false},
-    {"GET|POST", "/sms/kannel/dlr", webhook_kannel_dlr, false},
-    {"POST", "/sms/generic", webhook_generic, false},
-    {"GET|POST", "/c/", confirm_handle, false},
-    {"GET|POST", "/u/", unsubscribe_handle, false},
-    {"GET|POST", "/login/", login_page, false},
+    {"GET", "/healthz", handle_healthz, 0},
+    {"GET", "/metrics", handle_metrics, 0},
+    {"POST", "/sms/twilio", webhook_twilio, 0},
+    {"POST", "/sms/twilio/status", webhook_twilio_status, 0},
+    {"GET|POST", "/sms/vonage", webhook_vonage, 0},
+    {"GET|POST", "/sms/vonage/dlr", webhook_vonage_dlr, 0},
+    {"GET|POST", "/sms/kannel", webhook_kannel, 0},
+    {"GET|POST", "/sms/kannel/dlr", webhook_kannel_dlr, 0},
+    {"POST", "/sms/generic", webhook_generic, 0},
+    {"GET|POST", "/c/", confirm_handle, HTTP_SECRET_PATH},
+    {"GET|POST", "/u/", unsubscribe_handle, HTTP_SECRET_PATH},
+    {"GET|POST", "/login/", login_page, HTTP_SECRET_PATH},
     /* The import takes a CSV file: [http] max_upload rather than max_body. */
-    {"POST", "/api/v1/import", api_dispatch, true},
-    {"GET|HEAD|POST|PATCH|PUT|DELETE", "/api/v1/", api_dispatch, false},
-    {NULL, NULL, NULL, false},
+    {"POST", "/api/v1/import", api_dispatch, HTTP_UPLOAD},
+    {"GET|HEAD|POST|PATCH|PUT|DELETE", "/api/v1/", api_dispatch, 0},
+    {NULL, NULL, NULL, 0},
 };
 
 /*
