@@ -96,21 +96,11 @@ json_t *campaign_create_json(struct db *db, const struct caller *who,
         }
         goto out;
     }
-    char campaign[24];
-    const char *params[] = {model_id(id, campaign)};
-    PGresult *res =
-        db_exec(db, "SELECT coalesce(team_id, 0) FROM campaigns WHERE id = $1", 1, params, &error);
-    if (!res) {
+    if (campaign_record(db, &who->actor, id, "campaign_created", &error) < 0) {
         model_abort(db, e, "campaign create", error);
         goto out;
     }
-    int64_t team = model_int(res, 0, 0);
-    PQclear(res);
-    if (model_activity(db, who, team, "campaign_created",
-                       json_pack("{s:I,s:s,s:s}", "campaign_id", (json_int_t)id, "channel",
-                                 form->channel, "segment", form->segment),
-                       e) < 0 ||
-        model_commit(db, e) < 0)
+    if (model_commit(db, e) < 0)
         goto out;
     out = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s?,s:s?,s:i}", "id", (json_int_t)id, "status",
                     form->at ? "scheduled" : "draft", "channel", form->channel, "segment",

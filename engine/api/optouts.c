@@ -35,13 +35,14 @@ json_t *optouts_list(struct db *db, const struct caller *who, const char *since,
     if (channel)
         buf_printf(&q, " AND o.channel = $%d", model_param(&p, channel));
     /* An organiser: opt-outs from their teams, and global ones of their members. Built
-     * only for them, so that an admin's list is a plain walk down the opt-outs. */
+     * only for them, so that an admin's list is a plain walk down the opt-outs; the member
+     * test is a probe per opt-out (a scalar subquery), never a hash of a whole team. */
     if (scope) {
         int n = model_param(&p, scope);
         buf_printf(&q,
-                   " AND (o.scope = ANY($%d::bigint[]) OR (o.scope IS NULL AND EXISTS (SELECT 1"
+                   " AND (o.scope = ANY($%d::bigint[]) OR (o.scope IS NULL AND (SELECT true"
                    " FROM memberships m WHERE m.person_id = o.person_id"
-                   " AND m.team_id = ANY($%d::bigint[]))))",
+                   " AND m.team_id = ANY($%d::bigint[]) LIMIT 1)))",
                    n, n);
     }
     buf_printf(&q, " ORDER BY o.id DESC LIMIT $%d::int", limit_n);

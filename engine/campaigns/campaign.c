@@ -641,3 +641,27 @@ PGresult *campaign_status(struct db *db, int64_t id, char **error_r)
         " WHERE c.id = $1 GROUP BY c.id",
         1, params, error_r);
 }
+
+int campaign_record(struct db *db, const struct actor *actor, int64_t id, const char *kind,
+                    char **error_r)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%" PRId64, id);
+    const char *params[] = {text};
+    PGresult *res = db_exec(db,
+                            "SELECT coalesce(team_id, 0), channel, segment FROM campaigns"
+                            " WHERE id = $1",
+                            1, params, error_r);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        *error_r = xasprintf("no campaign %s", text);
+        return -1;
+    }
+    int64_t team = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    json_t *payload = json_pack("{s:I,s:s,s:s}", "campaign_id", (json_int_t)id, "channel",
+                                PQgetvalue(res, 0, 1), "segment", PQgetvalue(res, 0, 2));
+    PQclear(res);
+    return activity_record(db, actor, team, kind, payload, error_r);
+}

@@ -126,7 +126,13 @@ static int campaign_create_cli(struct db *db, int argc, char **argv)
     int64_t id = 0;
     struct campaign_summary summary;
     int rc = EX_OK;
+    static const struct actor operator= {0, "cli"};
     if (campaign_create(db, &c, &id, &summary, &error) < 0) {
+        rc = fail_db(db, "campaign create", error);
+        goto out;
+    }
+    if (campaign_record(db, &operator, id, "campaign_created", &error) < 0) {
+        campaign_summary_release(&summary);
         rc = fail_db(db, "campaign create", error);
         goto out;
     }
@@ -193,6 +199,9 @@ static int campaign_send_cli(struct db *db, int argc, char **argv)
     }
     if (isatty(STDOUT_FILENO))
         putchar('\n');
+    static const struct actor operator= {0, "cli"};
+    if (campaign_record(db, &operator, id, "campaign_sent", &error) < 0)
+        return fail_db(db, "campaign send", error);
     printf("campaign %" PRId64 ": %" PRId64 " enqueued in %.1f s\n", id, enqueued,
            (double)(now_monotonic_ms() - start) / 1000.0);
     return EX_OK;
