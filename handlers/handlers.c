@@ -28,9 +28,16 @@
 static const struct grammar_pattern stop_patterns[] = {
     {"", "^(?:.* )?(?:stopall|stop)(?: (?<target>" SLUG "))?(?: .*)?$", 0},
     {"en", "^(?:.* )?(?:unsubscribe|unsub|optout|opt-out)(?: (?<target>" SLUG "))?(?: .*)?$", 0},
+    /* Asking to be taken off: "Désabonnez-moi", "retirez-moi de la liste", "please remove
+     * me". What follows names the list, not a team: the opt-out is global. */
     {"fr",
-     "^(?:.* )?(?:arreter|arretez|arrete|arret|desinscrire|desinscription|desabonner|desabonnement)"
-     "(?: (?<target>" SLUG "))?(?: .*)?$",
+     "^(?:.* )?(?:desabonnez|desabonne|desinscrivez|desinscris|retirez|retire|enlevez|supprimez)"
+     "(?:-| )(?:moi|nous)(?: .*)?$",
+     0},
+    {"en", "^(?:.* )?(?:remove me|remove us|take me off|take us off)(?: .*)?$", 0},
+    {"fr",
+     "^(?:.* )?(?:arreter|arretez|arrete|arret|desinscrire|desinscription|desinscrivez|desabonner"
+     "|desabonnement|desabonnez)(?: (?<target>" SLUG "))?(?: .*)?$",
      0},
     /* Words that are also ordinary English only count alone (carrier rule). */
     {"en", "^(?:end|quit|cancel)$", 0},
