@@ -134,6 +134,9 @@ int check_digest_answer(struct handler_ctx *ctx, char **error_r);
 /* Not in the table: a stranger's command that may not create them (help, rate-limited). */
 int check_stranger_help(struct handler_ctx *ctx, char **error_r);
 int run_stranger_help(struct handler_ctx *ctx, char **error_r);
+/* Not in the table: a bare answer the grammar is not sure of; asked about, never applied. */
+int check_ask(struct handler_ctx *ctx, char **error_r);
+int run_ask(struct handler_ctx *ctx, char **error_r);
 /* Not in the table: text no pattern matched. */
 int check_unknown(struct handler_ctx *ctx, char **error_r);
 int run_unknown(struct handler_ctx *ctx, char **error_r);

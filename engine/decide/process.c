@@ -206,6 +206,23 @@ static int enqueue_reply(struct handler_ctx *ctx, const char *name, struct inbou
     return rc;
 }
 
+/* A bare answer the grammar is unsure of is sure after all when the word after it names
+ * an event ("oui porte-a-porte", "oui 12"): that word was a target, not chatter. */
+static int settle_unsure(struct handler_ctx *ctx, struct grammar_match *m, char **error_r)
+{
+    if (m->status != GRAMMAR_MATCHED || !m->unsure || !m->target)
+        return 0;
+    struct event_info e = {0};
+    int found = handler_find_event(ctx, m->target, false, &e, error_r);
+    if (found < 0)
+        return -1;
+    if (found) {
+        m->unsure = false;
+        event_info_release(&e);
+    }
+    return 0;
+}
+
 static bool ignored_status(const char *status)
 {
     return strcmp(status, "rate_limited") == 0 || strcmp(status, "automatic") == 0 ||
@@ -316,7 +333,16 @@ static int process_one(struct db *db, const struct inbound_message *msg,
         int (*check)(struct handler_ctx *, char **) = check_unknown;
         int (*run)(struct handler_ctx *, char **) = run_unknown;
         bool create = false;
-        if (match.status == GRAMMAR_MATCHED) {
+        if (settle_unsure(&ctx, &match, error_r) < 0)
+            goto fail;
+        if (match.status == GRAMMAR_MATCHED && match.unsure) {
+            /* Never act on a guess, never change an RSVP on one: a known sender is asked
+             * what they meant (handlers/ask.c); a stranger's guess is unknown text. */
+            if (ctx.person_id) {
+                check = check_ask;
+                run = run_ask;
+            }
+        } else if (match.status == GRAMMAR_MATCHED) {
             const struct handler *h = handler_find(match.command);
             command = match.command;
             /* Strangers may only join, answer an invitation or opt out; anything else
