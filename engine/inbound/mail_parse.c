@@ -104,8 +104,8 @@ int mail_parse(const char *raw, size_t len, reply_is_command_fn is_command, stru
     }
     p->new_text = reply_new_text(m->text);
     if (!p->automatic)
-        p->commands = reply_commands(p->new_text, p->subject,
-                                     is_command ? is_command : mail_is_command, &p->from_subject);
+        p->commands = reply_commands(m->text, p->subject, is_command ? is_command : mail_is_command,
+                                     &p->from_subject);
     return 0;
 }
 
