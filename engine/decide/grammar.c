@@ -255,6 +255,22 @@ static char *words_after_answer(const struct compiled *c, pcre2_match_data *md, 
     return rest.len ? buf_detach(&rest) : xstrdup("");
 }
 
+/* Guests written after the words of a clear answer, "oui je viens avec mon mari +1": the
+ * first "+N" word (one or two digits), or -1. */
+static int trailing_guests(const char *rest)
+{
+    const char *w = rest;
+    while (*w) {
+        size_t n = strcspn(w, " ");
+        if (n >= 2 && n <= 3 && w[0] == '+' && strspn(w + 1, "0123456789") == n - 1)
+            return (int)strtol(w + 1, NULL, 10);
+        w += n;
+        if (*w == ' ')
+            w++;
+    }
+    return -1;
+}
+
 enum grammar_status grammar_match(const struct grammar *g, const char *text, size_t len,
                                   struct grammar_match *m)
 {
@@ -279,9 +295,11 @@ enum grammar_status grammar_match(const struct grammar *g, const char *text, siz
             continue;
         char *answer = group_copy(m->match_data, c->answer, m->line);
         enum answer_verdict verdict = ANSWER_CLEAR;
+        int later_guests = -1;
         if (answer && (c->pattern->flags & GRAMMAR_LOOSE_TARGET)) {
             char *rest = words_after_answer(c, m->match_data, m->line);
             verdict = answer_judge(answer, answer_canonical(answer), rest, question);
+            later_guests = trailing_guests(rest);
             free(rest);
         }
         if (verdict == ANSWER_NOT) {
@@ -302,6 +320,8 @@ enum grammar_status grammar_match(const struct grammar *g, const char *text, siz
             long v = strtol(guests, NULL, 10);
             m->guests = v > 999 ? 999 : (int)v;
             free(guests);
+        } else {
+            m->guests = later_guests;
         }
         break;
     }

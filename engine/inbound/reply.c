@@ -145,8 +145,9 @@ static const char *const attributions[] = {
 static const char *const header_starts[] = {
     "from:", "de :", "de:", "von:", "*from:*", "*de :*", NULL};
 static const char *const header_follows[] = {
-    "sent:",    "envoye :", "envoye:", "date:",     "date :", "to:",     "a :",        "a:",
-    "subject:", "objet :",  "objet:",  "gesendet:", "cc:",    "*sent:*", "*envoye :*", NULL,
+    "sent:", "envoye :", "envoye:",    "date:",   "date :",   "to:",
+    "a :",   "a:",       "subject:",   "objet :", "objet:",   "gesendet:",
+    "cc:",   "*sent:*",  "*envoye :*", "an:",     "betreff:", NULL,
 };
 
 /* The number of lines (1 to 3) of the attribution that starts at line i, or 0. */
