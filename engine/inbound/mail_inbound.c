@@ -136,6 +136,19 @@ static int claim_key(struct db *db, const char *key, const char *inbound_key, co
     return 0;
 }
 
+/* How many bytes of the UTF-8 text `s` fit in `max` without cutting a character: a
+ * truncated summary or evidence must stay valid UTF-8, or PostgreSQL refuses the row and
+ * the mail could never be recorded. */
+static int utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
 /* Tell the operator about a policy rejection: our relay or domain is refused, and no
  * address will be suppressed for it (docs/email-inbound.md says what to check). */
 static void report_policy(const struct bounce_info *b)
@@ -153,10 +166,11 @@ static int record_bounce(struct db *db, const struct mail_parsed *p, const struc
                          char **error_r)
 {
     const struct bounce_info *b = &p->bounce;
+    const char *diagnostic = b->diagnostic ? b->diagnostic : "";
     char *summary =
-        xasprintf("bounce %s status=%s recipient=%s%s%.300s", bounce_kind_name(b->kind),
+        xasprintf("bounce %s status=%s recipient=%s%s%.*s", bounce_kind_name(b->kind),
                   b->status ? b->status : "-", b->recipient ? b->recipient : "-",
-                  b->diagnostic ? " diagnostic=" : "", b->diagnostic ? b->diagnostic : "");
+                  *diagnostic ? " diagnostic=" : "", utf8_prefix(diagnostic, 300), diagnostic);
     const char *params[] = {src->provider, provider_id, p->sender, p->recipient, summary, raw};
     PGresult *res =
         db_exec(db,
@@ -176,8 +190,8 @@ static int record_bounce(struct db *db, const struct mail_parsed *p, const struc
         goto out;
     /* The DSN part is the evidence; a non-DSN bounce is its own text. */
     const char *dsn = p->mime->delivery_status ? p->mime->delivery_status : p->mime->text;
-    char *evidence =
-        xasprintf("Message-ID: <%s>\n%.4000s", p->message_id ? p->message_id : "", dsn);
+    char *evidence = xasprintf("Message-ID: <%s>\n%.*s", p->message_id ? p->message_id : "",
+                               utf8_prefix(dsn, 4000), dsn);
     const char *what = NULL;
     rc = bounce_apply(db, b, evidence, &what, error_r);
     free(evidence);
