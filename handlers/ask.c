@@ -1,6 +1,6 @@
 /*
  * An answer tocsin is not sure of — "Oui mais je serai en retard", "Non, à samedi",
- * "Oui ?" — is never applied. Not in the table: inbound_process() sends here a bare answer
+ * "Oui ?" — is never applied. Not in handlers[]: inbound_process() sends here a bare answer
  * the grammar matched with `unsure` set (decide/answer.h) when its sender is known and it
  * names no event. The reply asks "Did you mean YES for <event>? Reply YES or NO" and carries
  * the event as its context, so the bare YES that follows answers that event; until then

@@ -19,8 +19,9 @@
  * its "-- ", a sentence. When there are no new words at all it tries the Subject instead
  * (without its "Re:"/"TR:" prefixes) and sets *from_subject_r. It returns the command
  * lines ('\n'-separated), or NULL when there is none.
- * reply_is_command_word() is a matcher by first keyword (DESIGN.md's commands, English
- * and French, case- and accent-insensitive) for callers without the grammar at hand.
+ * reply_is_command_word() is a matcher by first keyword — the keywords every handler
+ * declares (handlers/handlers.h), case- and accent-insensitive, a short line only — for
+ * callers without the grammar at hand.
  * Every function is pure; every string returned is the caller's to free.
  */
 #ifndef TOCSIN_REPLY_H
