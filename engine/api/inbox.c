@@ -91,23 +91,29 @@ static int64_t shared_team(const PGresult *res, int col, const struct caller *wh
     return 0;
 }
 
-json_t *inbox_reply(struct db *db, const struct caller *who, int64_t id, const char *text,
-                    struct api_error *e)
+/* Whom a reply to an inbox message goes to, and how. */
+struct reply_target {
+    char *channel, *recipient;
+    char *subject; /* email: "Re: …" of the message's subject; NULL for SMS */
+    int64_t person, contact;
+    int64_t team; /* a team the sender and the caller share, for activity (0: none) */
+};
+
+static void reply_target_release(struct reply_target *t)
 {
-    if (!text || !*text) {
-        api_error_set(e, 400, "a reply needs a text");
-        return NULL;
-    }
-    if (strlen(text) > INBOX_REPLY_MAX) {
-        api_error_set(e, 422, "a reply is at most %d bytes", INBOX_REPLY_MAX);
-        return NULL;
-    }
+    free(t->channel);
+    free(t->recipient);
+    free(t->subject);
+}
+
+/* Read the message (in the caller's transaction). 0, or -1 with *e (404 or database). */
+static int load_reply_target(struct db *db, const struct caller *who, int64_t id,
+                             struct reply_target *t, struct api_error *e)
+{
+    memset(t, 0, sizeof(*t));
     char inbound[24];
-    model_id(id, inbound);
-    const char *params[] = {inbound};
+    const char *params[] = {model_id(id, inbound)};
     char *error = NULL;
-    if (model_begin(db, e) < 0)
-        return NULL;
     PGresult *res = db_exec(db,
                             "SELECT i.channel, i.sender, i.person_id,"
                             " (SELECT c.id FROM contacts c WHERE c.address = i.sender"
@@ -121,62 +127,80 @@ json_t *inbox_reply(struct db *db, const struct caller *who, int64_t id, const c
                             " AND EXISTS (SELECT 1 FROM inbox v WHERE v.id = i.id)",
                             1, params, &error);
     if (!res) {
-        model_abort(db, e, "inbox reply", error);
-        return NULL;
+        api_error_db(e, db, "inbox reply", error);
+        return -1;
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        db_rollback(db);
         api_error_set(e, 404, "no inbox message %s", inbound);
+        return -1;
+    }
+    t->channel = xstrdup(PQgetvalue(res, 0, 0));
+    t->recipient = xstrdup(PQgetvalue(res, 0, 1));
+    t->person = model_int(res, 0, 2);
+    t->contact = model_int(res, 0, 3);
+    if (strcmp(t->channel, "email") == 0) {
+        const char *original = PQgetvalue(res, 0, 4);
+        t->subject = strncasecmp(original, "re:", 3) == 0 ? xstrdup(original)
+                     : *original                          ? xasprintf("Re: %s", original)
+                                                          : xstrdup("Re:");
+    }
+    t->team = shared_team(res, 5, who);
+    PQclear(res);
+    return 0;
+}
+
+json_t *inbox_reply(struct db *db, const struct caller *who, int64_t id, const char *text,
+                    struct api_error *e)
+{
+    if (!text || !*text) {
+        api_error_set(e, 400, "a reply needs a text");
         return NULL;
     }
-    char *channel = xstrdup(PQgetvalue(res, 0, 0));
-    char *recipient = xstrdup(PQgetvalue(res, 0, 1));
-    int64_t person = model_int(res, 0, 2), contact = model_int(res, 0, 3);
-    char *subject = NULL;
-    if (strcmp(channel, "email") == 0) {
-        const char *original = PQgetvalue(res, 0, 4);
-        subject = strncasecmp(original, "re:", 3) == 0 ? xstrdup(original)
-                  : *original                          ? xasprintf("Re: %s", original)
-                                                       : xstrdup("Re:");
+    if (strlen(text) > INBOX_REPLY_MAX) {
+        api_error_set(e, 422, "a reply is at most %d bytes", INBOX_REPLY_MAX);
+        return NULL;
     }
-    int64_t team = shared_team(res, 5, who);
-    PQclear(res);
+    struct reply_target t;
+    if (model_begin(db, e) < 0)
+        return NULL;
+    if (load_reply_target(db, who, id, &t, e) < 0) {
+        db_rollback(db);
+        return NULL;
+    }
     char *digest = session_sha256_literal(text);
     /* "\x" and 16 hex digits of the text's hash: the same reply twice is one message. */
-    char *key = xasprintf("inbox-reply:%s:%.16s", inbound, digest + 2);
+    char *key = xasprintf("inbox-reply:%" PRId64 ":%.16s", id, digest + 2);
     free(digest);
-    struct queue_new q = {.channel = channel,
-                          .recipient = recipient,
-                          .subject = subject,
+    struct queue_new q = {.channel = t.channel,
+                          .recipient = t.recipient,
+                          .subject = t.subject,
                           .body = text,
                           .kind = "inbox_reply",
                           .dedupe_key = key,
-                          .person_id = person,
-                          .contact_id = contact,
+                          .person_id = t.person,
+                          .contact_id = t.contact,
                           .inbound_id = id};
     int64_t outbound = 0;
     bool created = false;
+    char *error = NULL;
     json_t *out = NULL;
     if (queue_enqueue(db, &q, &outbound, &created, &error) < 0) {
         model_abort(db, e, "inbox reply enqueue", error);
         goto out;
     }
-    if (created && model_activity(db, who, team, "inbox_reply",
-                                  json_pack("{s:I,s:I}", "inbound_id", (json_int_t)id,
-                                            "outbound_id", (json_int_t)outbound),
-                                  e) < 0)
-        goto out;
-    if (model_commit(db, e) < 0)
+    if ((created && model_activity(db, who, t.team, "inbox_reply",
+                                   json_pack("{s:I,s:I}", "inbound_id", (json_int_t)id,
+                                             "outbound_id", (json_int_t)outbound),
+                                   e) < 0) ||
+        model_commit(db, e) < 0)
         goto out;
     out = json_pack("{s:I,s:I,s:s,s:s,s:b}", "inbound_id", (json_int_t)id, "outbound_id",
-                    (json_int_t)outbound, "channel", channel, "recipient", recipient, "created",
+                    (json_int_t)outbound, "channel", t.channel, "recipient", t.recipient, "created",
                     created);
 out:
     free(key);
-    free(channel);
-    free(recipient);
-    free(subject);
+    reply_target_release(&t);
     return out;
 }
 

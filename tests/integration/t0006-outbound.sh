@@ -156,6 +156,25 @@ test_case 'a campaign message: RFC 2047 subject, multipart/alternative, one-line
   stop_daemon
 '
 
+test_case 'a display name with accents in [smtp] from goes out RFC 2047-encoded, the message 7-bit' '
+  sql "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, subject, body, contact_id)
+       VALUES ('\''email'\'', '\''camille@example.org'\'', '\''reply'\'', '\''from-name-1'\'', '\''Bienvenue'\'', '\''Bonjour'\'', 1)" >/dev/null
+  fresh_daemon "TOCSIN_SMTP_FROM=Équipe Paris 10e <paris10@example.org>"
+  wait_until "[ \"\$(status_of from-name-1)\" = sent ]"
+  f=$(delivered_file mx "Bienvenue")
+  $PY "$SRC/tests/integration/check_headers.py" "$f" "From=Équipe Paris 10e <paris10@example.org>" "raw:From"
+  grep -q "^From: =?UTF-8?B?" "$f"
+  expect_eq "$(LC_ALL=C grep -c "[^[:print:][:space:]]" "$f" || true)" 0
+  stop_daemon
+'
+
+test_case 'config check refuses a malformed [smtp] from with the file, line and key' '
+  printf "[smtp]\nhost = 127.0.0.1\nfrom = Équipe Paris 10e\n" > bad-from.conf
+  if env -u TOCSIN_SMTP_FROM "$TOCSIN" -c bad-from.conf config check > out 2>&1; then cat out; false; fi
+  cat out
+  grep -F "bad-from.conf:3: [smtp] from = Équipe Paris 10e: expected an address local@domain" out
+'
+
 test_case 'a 451 is retried with backoff: exactly one delivery, two attempts, the error kept' '
   fresh_daemon
   enqueue email tempfail-once-1@example.org campaign temp-1
@@ -233,7 +252,7 @@ test_case 'tls = starttls against a server without STARTTLS: queued, "does not o
   sql "SELECT last_error FROM outbound_messages WHERE dedupe_key = '\''tls-2'\''" | grep -q "does not offer STARTTLS"
   sql "UPDATE outbound_messages SET status = '\''cancelled'\'' WHERE dedupe_key = '\''tls-2'\''" >/dev/null
   rc=0; TOCSIN_SMTP_TLS=on TOCSIN_HTTP_LISTEN=127.0.0.1:$(free_port) timeout 10 "$TOCSIN" run 2> err || rc=$?
-  expect_eq "$rc" 69
+  expect_eq "$rc" 78
   grep -q "tls = on (implicit TLS, port 465) is not supported" err
 '
 
@@ -313,7 +332,7 @@ test_case 'two daemons on one database never send the same row twice' '
   expect_eq "$(grep -c "queue_started" daemon.log daemon2.log | grep -c ":[1-9]")" 2
 '
 
-test_case 'the rate limit is shared by daemons: 15 messages at 5/s take at least 1.8 s' '
+test_case 'the rate limit is shared by daemons: 15 messages at 5/s are spread over more than 1.5 s' '
   sql "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, subject, body)
        SELECT '\''email'\'', '\''rate-'\'' || g || '\''@example.org'\'', '\''campaign'\'', '\''rate-'\'' || g, '\''Rate'\'', '\''x'\''
        FROM generate_series(1, 15) g" >/dev/null
@@ -327,7 +346,10 @@ test_case 'the rate limit is shared by daemons: 15 messages at 5/s take at least
   stop_daemon
   span=$(sql "SELECT round(extract(epoch FROM max(sent_at) - min(sent_at))::numeric, 2) FROM outbound_messages WHERE dedupe_key LIKE '\''rate-%'\''")
   echo "span=$span"
-  $PY -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 1.8 else 1)" "$span"
+  # A burst of 5 then 10 at 5/s is 2.0 s between the first and the last grant; sent_at is
+  # written after the send, so a loaded machine that is slow to send the first burst
+  # shortens the measured span. Unlimited, the 15 leave within a few hundred ms.
+  $PY -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 1.5 else 1)" "$span"
 '
 
 test_case 'SIGTERM during a stuck send: the daemon exits 0 within the shutdown timeout and releases the rows' '
