@@ -46,10 +46,6 @@ int scheduler_tick(struct db *db, struct scheduler_report *report, char **error_
 int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, int *notified_r,
                             char **error_r);
 
-/* `tocsin event cancel|move` (event_change.c), rows of event.c's subcommand table. */
-int event_cancel_cli(struct db *db, int argc, char **argv);
-int event_move_cli(struct db *db, int argc, char **argv);
-
 #define SCHEDULER_MAX_OFFSETS 8
 int scheduler_reminder_offsets(const char *text, long offsets_r[SCHEDULER_MAX_OFFSETS]);
 

@@ -1,12 +1,18 @@
 /*
- * event — `tocsin event add|list|show`. The start time is read in the event's time zone.
+ * event — `tocsin event add|list|show|move|cancel|attendees|checkin`. The start time is
+ * read in the event's time zone. Changes go through campaigns/event.h, the door list and
+ * check-in through api/events.h: the same functions the organisers' API calls.
  */
+#include "lib/buf.h"
 #include "lib/util.h"
+#include "core/account.h"
 #include "core/config.h"
-#include "campaigns/scheduler.h"
+#include "campaigns/event.h"
+#include "api/events.h"
 #include "cli/cli.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -17,7 +23,29 @@ static const char *const event_usage =
     "       tocsin event list [--team SLUG] [--all] [--json]\n"
     "       tocsin event show SLUG [--json]\n"
     "       tocsin event move SLUG --starts 'YYYY-MM-DD HH:MM' [--timezone IANA]\n"
-    "       tocsin event cancel SLUG   (both notify everyone who said yes)";
+    "       tocsin event cancel SLUG   (both notify everyone who said yes)\n"
+    "       tocsin event attendees SLUG [--csv|--json]   (the door list)\n"
+    "       tocsin event checkin SLUG CONTACT\n"
+    "       tocsin event checkin SLUG --name NAME [--phone P] [--email E]   (a walk-in)";
+
+/* A refusal from campaigns/event.h as the CLI says it; EVENT_OK prints the id. */
+static int event_outcome_exit(struct db *db, const char *what, enum event_outcome outcome,
+                              char *error, int64_t id)
+{
+    int rc = EX_OK;
+    switch (outcome) {
+    case EVENT_OK:
+        printf("%" PRId64 "\n", id);
+        break;
+    case EVENT_FAILED:
+        rc = cli_fail(db_transient(db) ? EX_TEMPFAIL : EX_SOFTWARE, what, "%s", error);
+        break;
+    default:
+        rc = cli_fail(EX_DATAERR, what, "%s", error);
+    }
+    free(error);
+    return rc;
+}
 
 static int event_add(struct db *db, int argc, char **argv)
 {
@@ -26,90 +54,48 @@ static int event_add(struct db *db, int argc, char **argv)
         {"title", required_argument, NULL, 'T'},    {"starts", required_argument, NULL, 'S'},
         {"timezone", required_argument, NULL, 'z'}, {"capacity", required_argument, NULL, 'c'},
         {"location", required_argument, NULL, 'l'}, {0}};
-    const char *team = NULL, *slug = NULL, *title = NULL, *starts = NULL, *capacity = NULL,
-               *location = NULL;
-    const char *tz = config_str("engine", "default_timezone");
+    struct event_new ev = {0};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 't':
-            team = optarg;
+            ev.team = optarg;
             break;
         case 's':
-            slug = optarg;
+            ev.slug = optarg;
             break;
         case 'T':
-            title = optarg;
+            ev.title = optarg;
             break;
         case 'S':
-            starts = optarg;
+            ev.starts = optarg;
             break;
         case 'z':
-            tz = optarg;
+            ev.timezone = optarg;
             break;
         case 'c':
-            capacity = optarg;
+            ev.capacity = optarg;
             break;
         case 'l':
-            location = optarg;
+            ev.location = optarg;
             break;
         default:
             return cli_fail(EX_USAGE, "event add", "usage: %s", event_usage);
         }
     }
-    if (optind != argc || !team || !slug || !title || !starts)
+    if (optind != argc || !ev.team || !ev.slug || !ev.title || !ev.starts)
         return cli_fail(EX_USAGE, "event add", "needs --team, --slug, --title and --starts");
     long cap;
-    if (capacity && str_to_long(capacity, 0, 1000000, &cap) < 0)
+    if (ev.capacity && str_to_long(ev.capacity, 0, 1000000, &cap) < 0)
         return cli_fail(EX_USAGE, "event add", "--capacity must be a whole number");
+    struct caller operator;
+    caller_operator(&operator);
     char *error = NULL;
-    const char *tzp[] = {tz};
-    PGresult *res = db_exec(db, "SELECT 1 FROM pg_timezone_names WHERE name = $1", 1, tzp, &error);
-    if (!res)
-        goto db_error;
-    bool tz_ok = PQntuples(res) > 0;
-    PQclear(res);
-    if (!tz_ok)
-        return cli_fail(EX_DATAERR, "event add", "unknown time zone %s", tz);
-
-    const char *params[] = {team, slug, title, starts, tz, capacity, location};
-    res =
-        db_exec(db,
-                "INSERT INTO events (team_id, slug, title, starts_at, timezone, capacity, location)"
-                " SELECT t.id, lower($2), $3, ($4::timestamp AT TIME ZONE $5), $5, $6::integer, $7"
-                " FROM teams t WHERE t.slug = lower($1)"
-                " ON CONFLICT (slug) DO NOTHING RETURNING id, starts_at",
-                7, params, &error);
-    if (!res) {
-        const char *state = db_sqlstate(db);
-        if (str_starts_with(state, "22"))
-            return cli_fail(EX_DATAERR, "event add", "--starts %s: expected 'YYYY-MM-DD HH:MM'",
-                            starts);
-        if (strcmp(state, "23514") == 0)
-            return cli_fail(EX_DATAERR, "event add",
-                            "slug %s: use lower-case letters, digits and dashes", slug);
-        goto db_error;
-    }
-    int rc = EX_OK;
-    if (PQntuples(res) == 0) {
-        /* Either the team is unknown or the slug is taken: say which. */
-        const char *tp[] = {team};
-        PGresult *t = db_exec(db, "SELECT 1 FROM teams WHERE slug = lower($1)", 1, tp, &error);
-        bool team_exists = t && PQntuples(t) > 0;
-        PQclear(t);
-        free(error);
-        rc = team_exists ? cli_fail(EX_DATAERR, "event add", "event %s already exists", slug)
-                         : cli_fail(EX_DATAERR, "event add", "no team %s", team);
-    } else {
-        printf("%s\n", PQgetvalue(res, 0, 0));
-    }
-    PQclear(res);
-    return rc;
-db_error:
-    c = cli_fail(EX_SOFTWARE, "event add", "%s", error);
-    free(error);
-    return c;
+    int64_t id = 0;
+    enum event_outcome outcome = event_create(db, &operator.actor, &ev, &id, &error);
+    caller_release(&operator);
+    return event_outcome_exit(db, "event add", outcome, error, id);
 }
 
 static int event_list(struct db *db, int argc, char **argv)
@@ -136,7 +122,7 @@ static int event_list(struct db *db, int argc, char **argv)
         2, params, json, "event list");
 }
 
-static int event_show(struct db *db, int argc, char **argv)
+static int event_show_cli(struct db *db, int argc, char **argv)
 {
     bool json = cli_take_flag(&argc, argv, "--json");
     if (argc != 2)
@@ -174,10 +160,141 @@ static int event_show(struct db *db, int argc, char **argv)
     return rc;
 }
 
+static int event_move_cli(struct db *db, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"starts", required_argument, NULL, 'S'}, {"timezone", required_argument, NULL, 'z'}, {0}};
+    const char *starts = NULL, *tz = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'S')
+            starts = optarg;
+        else if (c == 'z')
+            tz = optarg;
+        else
+            return cli_fail(EX_USAGE, "event move",
+                            "usage: tocsin event move SLUG --starts "
+                            "'YYYY-MM-DD HH:MM' [--timezone TZ]");
+    }
+    if (optind + 1 != argc || !starts)
+        return cli_fail(EX_USAGE, "event move", "needs SLUG and --starts 'YYYY-MM-DD HH:MM'");
+    const char *slug = argv[optind];
+    struct caller operator;
+    caller_operator(&operator);
+    char *error = NULL;
+    int notified = 0;
+    enum event_outcome outcome =
+        event_move(db, &operator.actor, slug, starts, tz, &notified, &error);
+    caller_release(&operator);
+    if (outcome != EVENT_OK)
+        return event_outcome_exit(db, "event move", outcome, error, 0);
+    printf("event %s moved: %d %s notified\n", slug, notified, notified == 1 ? "person" : "people");
+    return EX_OK;
+}
+
+static int event_cancel_cli(struct db *db, int argc, char **argv)
+{
+    if (argc != 2)
+        return cli_fail(EX_USAGE, "event cancel", "usage: tocsin event cancel SLUG");
+    struct caller operator;
+    caller_operator(&operator);
+    char *error = NULL;
+    int notified = 0;
+    enum event_outcome outcome = event_cancel(db, &operator.actor, argv[1], &notified, &error);
+    caller_release(&operator);
+    if (outcome != EVENT_OK)
+        return event_outcome_exit(db, "event cancel", outcome, error, 0);
+    printf("event %s cancelled: %d %s notified\n", argv[1], notified,
+           notified == 1 ? "person" : "people");
+    return EX_OK;
+}
+
+static int event_attendees_cli(struct db *db, int argc, char **argv)
+{
+    bool json = cli_take_flag(&argc, argv, "--json");
+    bool csv = cli_take_flag(&argc, argv, "--csv");
+    if (argc != 2 || (json && csv))
+        return cli_fail(EX_USAGE, "event attendees",
+                        "usage: tocsin event attendees SLUG [--csv|--json]");
+    struct caller operator;
+    caller_operator(&operator);
+    struct api_error e = {0};
+    int rc = EX_OK;
+    if (csv) {
+        struct buf out = BUF_INIT;
+        if (event_attendees_csv(db, &operator, argv[1], &out, &e) < 0)
+            rc = cli_model_fail("event attendees", &e);
+        else
+            fwrite(out.data ? out.data : "", 1, out.len, stdout);
+        buf_release(&out);
+    } else {
+        json_t *answer = event_attendees(db, &operator, argv[1], &e);
+        if (!answer) {
+            rc = cli_model_fail("event attendees", &e);
+        } else if (json) {
+            cli_print_json(answer, true);
+        } else {
+            json_t *ev = json_object_get(answer, "event");
+            printf("%s (%s): %" JSON_INTEGER_FORMAT " yes (%" JSON_INTEGER_FORMAT
+                   " with guests), %" JSON_INTEGER_FORMAT " maybe, %" JSON_INTEGER_FORMAT
+                   " waitlist, %" JSON_INTEGER_FORMAT " no; %" JSON_INTEGER_FORMAT
+                   " checked in\n",
+                   json_string_value(json_object_get(ev, "title")),
+                   json_string_value(json_object_get(ev, "starts")),
+                   json_integer_value(json_object_get(ev, "yes")),
+                   json_integer_value(json_object_get(ev, "attending")),
+                   json_integer_value(json_object_get(ev, "maybe")),
+                   json_integer_value(json_object_get(ev, "waitlist")),
+                   json_integer_value(json_object_get(ev, "no")),
+                   json_integer_value(json_object_get(ev, "checked_in")));
+            cli_print_json(answer, false);
+        }
+        json_decref(answer);
+    }
+    caller_release(&operator);
+    return rc;
+}
+
+static int event_checkin_cli(struct db *db, int argc, char **argv)
+{
+    bool json = cli_take_flag(&argc, argv, "--json");
+    struct checkin in = {.name = cli_take_option(&argc, argv, "--name"),
+                         .phone = cli_take_option(&argc, argv, "--phone"),
+                         .email = cli_take_option(&argc, argv, "--email")};
+    if (argc == 3 && !in.name && !in.phone && !in.email)
+        in.contact = argv[2];
+    else if (argc != 2 || !in.name)
+        return cli_fail(EX_USAGE, "event checkin",
+                        "usage: tocsin event checkin SLUG CONTACT"
+                        " | tocsin event checkin SLUG --name NAME [--phone P] [--email E]");
+    struct caller operator;
+    caller_operator(&operator);
+    struct api_error e = {0};
+    json_t *answer = event_checkin(db, &operator, argv[1], &in, &e);
+    caller_release(&operator);
+    if (!answer)
+        return cli_model_fail("event checkin", &e);
+    if (json)
+        cli_print_json(answer, true);
+    else
+        printf("%s %s %s (%" JSON_INTEGER_FORMAT " checked in)\n",
+               json_string_value(json_object_get(answer, "name")),
+               json_is_true(json_object_get(answer, "already")) ? "was already checked in at"
+               : json_is_true(json_object_get(answer, "walk_in")) ? "checked in as a walk-in at"
+                                                                   : "checked in at",
+               json_string_value(json_object_get(answer, "checked_in_at")),
+               json_integer_value(json_object_get(answer, "checked_in")));
+    json_decref(answer);
+    return EX_OK;
+}
+
 int cli_event(int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {{"add", event_add},           {"list", event_list},
-                                          {"show", event_show},         {"move", event_move_cli},
-                                          {"cancel", event_cancel_cli}, {NULL, NULL}};
+    static const struct cli_sub subs[] = {
+        {"add", event_add},          {"list", event_list},
+        {"show", event_show_cli},        {"move", event_move_cli},
+        {"cancel", event_cancel_cli}, {"attendees", event_attendees_cli},
+        {"checkin", event_checkin_cli}, {NULL, NULL}};
     return cli_dispatch(argc, argv, subs, event_usage);
 }

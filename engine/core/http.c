@@ -29,10 +29,11 @@ struct http_request {
     size_t nheaders;
     int64_t started_ms;
     const char *route; /* the matched route's path: a bounded label for metrics */
+    size_t max_body;   /* of the route the path names */
 };
 
 static struct MHD_Daemon *daemon_handle;
-static size_t max_body;
+static size_t max_body, max_upload;
 static pthread_key_t db_key;
 static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
 
@@ -103,6 +104,11 @@ const char *http_query(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_cookie(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
 void http_add_header(struct http_request *req, const char *name, const char *value)
 {
     req->headers = xrealloc(req->headers, (req->nheaders + 1) * sizeof(*req->headers));
@@ -135,6 +141,89 @@ void http_respond_text(struct http_request *req, unsigned status, const char *me
     free(text);
 }
 
+struct stream {
+    struct http_request *req;
+    http_fill_fn fill;
+    void *ctx;
+    void (*release)(void *ctx);
+    struct buf pending;
+    size_t offset; /* bytes of `pending` already handed to the connection */
+    bool done;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    struct stream *st = cls;
+    while (st->offset == st->pending.len) {
+        if (st->done)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        buf_reset(&st->pending);
+        st->offset = 0;
+        int rc = st->fill(st->ctx, st->req, &st->pending);
+        if (rc < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (rc == 0)
+            st->done = true;
+    }
+    size_t n = st->pending.len - st->offset;
+    if (n > max)
+        n = max;
+    memcpy(out, st->pending.data + st->offset, n);
+    st->offset += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *st = cls;
+    if (st->release)
+        st->release(st->ctx);
+    buf_release(&st->pending);
+    free(st);
+}
+
+void http_respond_stream(struct http_request *req, unsigned status, const char *content_type,
+                         http_fill_fn fill, void *ctx, void (*release)(void *ctx))
+{
+    if (req->answered) {
+        if (release)
+            release(ctx);
+        return;
+    }
+    struct stream *st = xcalloc(1, sizeof(*st));
+    st->req = req;
+    st->fill = fill;
+    st->ctx = ctx;
+    st->release = release;
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st, stream_free);
+    MHD_add_response_header(resp, "Content-Type", content_type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    for (size_t i = 0; i < req->nheaders; i++)
+        MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+    MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    req->answered = true;
+    req->status = status;
+}
+
+static bool path_matches(const struct http_route *r, const char *path)
+{
+    size_t n = strlen(r->path);
+    return r->path[n - 1] == '/' && n > 1 ? strncmp(path, r->path, n) == 0
+                                          : strcmp(path, r->path) == 0;
+}
+
+/* The body limit of the first route the path names: checked before any byte is kept. */
+static size_t body_limit(const char *path)
+{
+    for (const struct http_route *r = http_routes; r->path; r++)
+        if (path_matches(r, path))
+            return r->upload ? max_upload : max_body;
+    return max_body;
+}
+
 static bool method_allowed(const char *methods, const char *method)
 {
     size_t n = strlen(method);
@@ -152,10 +241,7 @@ static void dispatch(struct http_request *req)
 {
     const struct http_route *path_match = NULL;
     for (const struct http_route *r = http_routes; r->path; r++) {
-        size_t n = strlen(r->path);
-        bool match = r->path[n - 1] == '/' && n > 1 ? strncmp(req->path, r->path, n) == 0
-                                                    : strcmp(req->path, r->path) == 0;
-        if (!match)
+        if (!path_matches(r, req->path))
             continue;
         path_match = r;
         req->route = r->path;
@@ -203,13 +289,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!req->method) {
         req->method = method;
         req->path = url;
+        req->max_body = body_limit(url);
         const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (length && strtoull(length, NULL, 10) > max_body)
+        if (length && strtoull(length, NULL, 10) > req->max_body)
             req->too_large = true;
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (req->body.len + *upload_data_size > max_body)
+        if (req->body.len + *upload_data_size > req->max_body)
             req->too_large = true;
         else
             buf_add(&req->body, upload_data, *upload_data_size);
@@ -299,6 +386,7 @@ int http_start(char **error_r)
     if (parse_listen(config_str("http", "listen"), &ss, error_r) < 0)
         return -1;
     max_body = (size_t)config_int("http", "max_body");
+    max_upload = (size_t)config_int("http", "max_upload");
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;

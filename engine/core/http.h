@@ -11,12 +11,22 @@
  * http_db() gives the worker thread's own database connection (opened on first use,
  * reopened after a failure); NULL means the database is unreachable and the handler
  * answers 503 so the gateway retries.
+ *
+ * A route marked `upload` takes bodies up to [http] max_upload instead (CSV imports).
+ * http_respond_stream() answers with a body produced piece by piece (chunked), for
+ * exports too large to hold: `fill` appends the next piece to `out` and returns 1, or 0
+ * at the end, or -1 on an error (the connection is then cut, so the client sees a
+ * truncated transfer, never a short file that looks whole). It runs on the request's
+ * worker thread, so http_db() is the same connection; it must not leave a transaction
+ * open between pieces. `release` frees `ctx` once the response is done or abandoned.
  */
 #ifndef TOCSIN_HTTP_H
 #define TOCSIN_HTTP_H
 
+#include "lib/buf.h"
 #include "lib/db.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct http_request;
@@ -25,6 +35,7 @@ struct http_route {
     const char *methods; /* "GET", "POST", "GET|POST" */
     const char *path;    /* exact path, or a prefix when it ends in '/' */
     void (*handle)(struct http_request *req);
+    bool upload; /* bodies up to [http] max_upload rather than [http] max_body */
 };
 
 extern const struct http_route http_routes[];
@@ -41,6 +52,8 @@ const char *http_body(const struct http_request *req, size_t *len_r);
 const char *http_header(const struct http_request *req, const char *name);
 /* A decoded query-string argument, or NULL. */
 const char *http_query(const struct http_request *req, const char *name);
+/* A cookie sent with the request, or NULL. */
+const char *http_cookie(const struct http_request *req, const char *name);
 struct db *http_db(struct http_request *req);
 
 void http_add_header(struct http_request *req, const char *name, const char *value);
@@ -48,5 +61,9 @@ void http_respond(struct http_request *req, unsigned status, const char *content
                   const char *body, size_t len);
 /* Plain-text answer: "MESSAGE\n". */
 void http_respond_text(struct http_request *req, unsigned status, const char *message);
+
+typedef int (*http_fill_fn)(void *ctx, struct http_request *req, struct buf *out);
+void http_respond_stream(struct http_request *req, unsigned status, const char *content_type,
+                         http_fill_fn fill, void *ctx, void (*release)(void *ctx));
 
 #endif
