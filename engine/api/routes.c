@@ -10,6 +10,7 @@
 #include "lib/metrics.h"
 #include "lib/util.h"
 #include "core/http.h"
+#include "api/console.h"
 #include "api/events.h"
 #include "api/inbox.h"
 #include "api/optouts.h"
@@ -94,6 +95,12 @@ const struct http_route http_routes[] = {
     {"GET|POST", "/c/", confirm_handle, false},
     {"GET|POST", "/u/", unsubscribe_handle, false},
     {"GET|POST", "/login/", login_page, false},
+    /* The organisers' console: its files, its pages (api/console.h); a CSV upload takes
+     * [http] max_upload. */
+    {"GET|HEAD", "/admin/static/", console_static, false},
+    {"POST", "/admin/import", console_dispatch, true},
+    {"GET|HEAD|POST", "/admin/", console_dispatch, false},
+    {"GET|HEAD", "/admin", console_dispatch, false},
     /* The import takes a CSV file: [http] max_upload rather than max_body. */
     {"POST", "/api/v1/import", api_dispatch, true},
     {"GET|HEAD|POST|PATCH|PUT|DELETE", "/api/v1/", api_dispatch, false},
