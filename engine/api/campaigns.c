@@ -123,8 +123,7 @@ out:
     return out;
 }
 
-json_t *campaign_show_json(struct db *db, const struct caller *who, int64_t id,
-                           struct api_error *e)
+json_t *campaign_show_json(struct db *db, const struct caller *who, int64_t id, struct api_error *e)
 {
     (void)who;
     char *error = NULL;
@@ -217,8 +216,7 @@ static int reaches_person(struct db *db, const struct caller *who, int64_t perso
     return found;
 }
 
-static json_t *rendered_json(const struct rendered_message *m, const char *channel,
-                             int64_t person)
+static json_t *rendered_json(const struct rendered_message *m, const char *channel, int64_t person)
 {
     return json_pack("{s:s,s:I,s:s,s:s,s:s?,s:s}", "channel", channel, "person_id",
                      (json_int_t)person, "subject", m->subject ? m->subject : "", "text",
@@ -256,8 +254,7 @@ json_t *campaign_preview_json(struct db *db, const struct caller *who, int64_t i
     return out;
 }
 
-json_t *campaign_test_json(struct db *db, const struct caller *who, int64_t id,
-                           struct api_error *e)
+json_t *campaign_test_json(struct db *db, const struct caller *who, int64_t id, struct api_error *e)
 {
     if (!who->person_id) {
         api_error_set(e, 400, "a test copy goes to the caller: sign in as an organiser");
@@ -331,8 +328,8 @@ out:
     return out;
 }
 
-json_t *campaign_act_json(struct db *db, const struct caller *who, int64_t id,
-                          const char *action, struct api_error *e)
+json_t *campaign_act_json(struct db *db, const struct caller *who, int64_t id, const char *action,
+                          struct api_error *e)
 {
     enum campaign_change change = CAMPAIGN_NOT_FOUND;
     int64_t rows = 0;

@@ -50,8 +50,8 @@ json_t *campaign_preview_json(struct db *db, const struct caller *who, int64_t i
                               int64_t person_id, struct api_error *e);
 json_t *campaign_test_json(struct db *db, const struct caller *who, int64_t id,
                            struct api_error *e);
-json_t *campaign_act_json(struct db *db, const struct caller *who, int64_t id,
-                          const char *action, struct api_error *e);
+json_t *campaign_act_json(struct db *db, const struct caller *who, int64_t id, const char *action,
+                          struct api_error *e);
 
 struct api_call;
 void route_campaigns_list(struct api_call *c);

@@ -1,5 +1,4 @@
 #include "api/console.h"
-#include "api/console_pages.h"
 #include "lib/buf.h"
 #include "lib/embedded.h"
 #include "lib/form.h"

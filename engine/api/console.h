@@ -89,6 +89,11 @@ void console_urlencode(struct buf *out, const char *s);
  * (mustache shows a section for 0 too); in obj, or in each object of an array. */
 void console_flag_nonzero(json_t *obj, const char *const *keys);
 
+/* The composer's segment builder (console_campaigns.c): its fields of a form body into the
+ * `segment` field, unless one was typed — teams and events united, each narrowed by the
+ * tags chosen (any of them). The body reader calls it for the campaign routes. */
+void console_segment_build(json_t *body);
+
 /* Form helpers: the caller's teams as [{slug, name, selected}], for select boxes. */
 json_t *console_team_options(struct api_call *c, const char *selected);
 

@@ -16,9 +16,6 @@ struct api_call;
  * a campaign's progress (pct, done, total) and words for its state and channel. */
 void console_event_fill(json_t *ev);
 void console_campaign_progress(json_t *camp);
-/* The segment builder's fields of a form body into its `segment` field (unless one was
- * typed): teams and events united, each narrowed by the tags chosen (any of them). */
-void console_segment_build(json_t *body);
 
 void page_login(struct api_call *c);
 void page_login_ask(struct api_call *c);

@@ -48,8 +48,7 @@ json_t *events_list(struct db *db, const struct caller *who, const char *team, b
     return out;
 }
 
-json_t *event_show(struct db *db, const struct caller *who, const char *slug,
-                   struct api_error *e)
+json_t *event_show(struct db *db, const struct caller *who, const char *slug, struct api_error *e)
 {
     (void)who;
     const char *params[] = {slug};
@@ -73,19 +72,19 @@ static PGresult *attendees(struct db *db, const char *slug, struct api_error *e)
 {
     const char *params[] = {slug};
     char *error = NULL;
-    PGresult *res = db_exec(
-        db,
-        "SELECT r.status, p.name, r.guests,"
-        " (SELECT c.address FROM contacts c WHERE c.person_id = p.id AND c.kind = 'email'"
-        "  ORDER BY c.id LIMIT 1) AS email,"
-        " (SELECT c.address FROM contacts c WHERE c.person_id = p.id AND c.kind = 'phone'"
-        "  ORDER BY c.id LIMIT 1) AS phone,"
-        " r.checked_in_at, p.id AS person_id, r.updated_at AS answered_at"
-        " FROM rsvps r JOIN people p ON p.id = r.person_id"
-        " WHERE r.event_id = (SELECT id FROM events WHERE slug = lower($1))"
-        " ORDER BY array_position(ARRAY['yes', 'maybe', 'waitlist', 'no'], r.status),"
-        "  lower(p.name), p.id",
-        1, params, &error);
+    PGresult *res =
+        db_exec(db,
+                "SELECT r.status, p.name, r.guests,"
+                " (SELECT c.address FROM contacts c WHERE c.person_id = p.id AND c.kind = 'email'"
+                "  ORDER BY c.id LIMIT 1) AS email,"
+                " (SELECT c.address FROM contacts c WHERE c.person_id = p.id AND c.kind = 'phone'"
+                "  ORDER BY c.id LIMIT 1) AS phone,"
+                " r.checked_in_at, p.id AS person_id, r.updated_at AS answered_at"
+                " FROM rsvps r JOIN people p ON p.id = r.person_id"
+                " WHERE r.event_id = (SELECT id FROM events WHERE slug = lower($1))"
+                " ORDER BY array_position(ARRAY['yes', 'maybe', 'waitlist', 'no'], r.status),"
+                "  lower(p.name), p.id",
+                1, params, &error);
     if (!res)
         api_error_db(e, db, "event attendees", error);
     return res;
@@ -107,8 +106,8 @@ json_t *event_attendees(struct db *db, const struct caller *who, const char *slu
     return out;
 }
 
-int event_attendees_csv(struct db *db, const struct caller *who, const char *slug,
-                        struct buf *out, struct api_error *e)
+int event_attendees_csv(struct db *db, const struct caller *who, const char *slug, struct buf *out,
+                        struct api_error *e)
 {
     json_t *event = event_show(db, who, slug, e);
     if (!event)
@@ -206,8 +205,7 @@ json_t *event_checkin(struct db *db, const struct caller *who, const char *slug,
             return NULL;
         }
         if (found == 0) {
-            api_error_set(e, 404, "%s: %s (a walk-in is checked in by name)", in->contact,
-                          reason);
+            api_error_set(e, 404, "%s: %s (a walk-in is checked in by name)", in->contact, reason);
             return NULL;
         }
     }
@@ -268,11 +266,10 @@ json_t *event_checkin(struct db *db, const struct caller *who, const char *slug,
     json_object_set_new(out, "person_id", json_integer(person));
     json_object_set_new(out, "walk_in", json_boolean(created));
     json_object_set_new(out, "event", json_string(slug));
-    if (!already &&
-        model_activity(db, who, team_id, "checkin",
-                       json_pack("{s:s,s:I,s:b}", "event", slug, "person_id", (json_int_t)person,
-                                 "walk_in", created),
-                       e) < 0) {
+    if (!already && model_activity(db, who, team_id, "checkin",
+                                   json_pack("{s:s,s:I,s:b}", "event", slug, "person_id",
+                                             (json_int_t)person, "walk_in", created),
+                                   e) < 0) {
         json_decref(out);
         out = NULL;
         goto out;
@@ -304,6 +301,7 @@ static json_t *event_refused(enum event_outcome outcome, struct db *db, char *er
         api_error_set(e, 404, "%s", error);
         break;
     case EVENT_EXISTS:
+    case EVENT_CANCELLED:
         api_error_set(e, 409, "%s", error);
         break;
     }
@@ -337,8 +335,8 @@ json_t *event_move_json(struct db *db, const struct caller *who, const char *slu
 {
     char *error = NULL;
     int notified = 0;
-    enum event_outcome outcome = event_move(db, &who->actor, slug, starts, timezone, &notified,
-                                            &error);
+    enum event_outcome outcome =
+        event_move(db, &who->actor, slug, starts, timezone, &notified, &error);
     if (outcome != EVENT_OK)
         return event_refused(outcome, db, error, e);
     json_t *out = event_show(db, who, slug, e);

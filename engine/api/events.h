@@ -37,12 +37,11 @@ struct checkin {
 
 json_t *events_list(struct db *db, const struct caller *who, const char *team, bool all,
                     struct api_error *e);
-json_t *event_show(struct db *db, const struct caller *who, const char *slug,
-                   struct api_error *e);
+json_t *event_show(struct db *db, const struct caller *who, const char *slug, struct api_error *e);
 json_t *event_attendees(struct db *db, const struct caller *who, const char *slug,
                         struct api_error *e);
-int event_attendees_csv(struct db *db, const struct caller *who, const char *slug,
-                        struct buf *out, struct api_error *e);
+int event_attendees_csv(struct db *db, const struct caller *who, const char *slug, struct buf *out,
+                        struct api_error *e);
 json_t *event_checkin(struct db *db, const struct caller *who, const char *slug,
                       const struct checkin *in, struct api_error *e);
 

@@ -16,7 +16,7 @@ static const char *before_id(int64_t after, char buf[24])
 }
 
 #define INBOX_COLUMNS                                                                              \
-    "SELECT i.id, i.channel, i.sender, i.person_id, p.name, i.body, i.status, i.received_at,"     \
+    "SELECT i.id, i.channel, i.sender, i.person_id, p.name, i.body, i.status, i.received_at,"      \
     " i.handled_at, h.name AS handled_by FROM inbox i"                                             \
     " LEFT JOIN people p ON p.id = i.person_id LEFT JOIN people h ON h.id = i.handled_by"
 
@@ -38,12 +38,13 @@ json_t *inbox_list(struct db *db, const struct caller *who, bool all, const stru
      * partial index. */
     PGresult *res =
         all ? db_exec(db,
-                      INBOX_COLUMNS " WHERE i.id < $1::bigint AND" INBOX_SCOPE(3)
-                                    " ORDER BY i.id DESC LIMIT $2::int",
+                      INBOX_COLUMNS " WHERE i.id < $1::bigint AND" INBOX_SCOPE(
+                          3) " ORDER BY i.id DESC LIMIT $2::int",
                       3, params, &error)
             : db_exec(db,
-                      INBOX_COLUMNS " WHERE i.id < $1::bigint AND i.handled_at IS NULL AND"
-                          INBOX_SCOPE(3) " ORDER BY i.id DESC LIMIT $2::int",
+                      INBOX_COLUMNS
+                      " WHERE i.id < $1::bigint AND i.handled_at IS NULL AND" INBOX_SCOPE(
+                          3) " ORDER BY i.id DESC LIMIT $2::int",
                       3, params, &error);
     if (!res)
         goto db_error;
@@ -109,7 +110,8 @@ json_t *inbox_reply(struct db *db, const struct caller *who, int64_t id, const c
                             "  coalesce(mail_header(i.raw, 'subject'), '') END,"
                             " array(SELECT team_id FROM memberships m"
                             "  WHERE m.person_id = i.person_id ORDER BY team_id)"
-                            " FROM inbox i WHERE i.id = $1",
+                            " FROM inbound_messages i WHERE i.id = $1"
+                            " AND EXISTS (SELECT 1 FROM inbox v WHERE v.id = i.id)",
                             1, params, &error);
     if (!res) {
         model_abort(db, e, "inbox reply", error);

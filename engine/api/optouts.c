@@ -19,8 +19,8 @@ json_t *optouts_list(struct db *db, const struct caller *who, const char *since,
     model_id(page->after, after);
     snprintf(limit, sizeof(limit), "%d", page->limit);
     char *scope = caller_teams_literal(who);
-    const char *params[] = {after, limit, since, channel, scope,
-                            config_str("engine", "default_timezone")};
+    const char *params[] = {after,   limit, since,
+                            channel, scope, config_str("engine", "default_timezone")};
     char *error = NULL;
     /* Newest first: `after` is the last id of the previous page. */
     PGresult *res = db_exec(

@@ -21,8 +21,8 @@ struct list_query {
     struct buf sql;
     struct model_params params;
     char after[24], limit[24];
-    char *scope;  /* the caller's teams, "{…}", or NULL for admins */
-    char *like;   /* search as a LIKE pattern */
+    char *scope;   /* the caller's teams, "{…}", or NULL for admins */
+    char *like;    /* search as a LIKE pattern */
     char *address; /* search as a contact address */
 };
 
@@ -201,8 +201,7 @@ static int add_part(struct db *db, json_t *obj, const char *key, const char *sql
     return 0;
 }
 
-json_t *people_show(struct db *db, const struct caller *who, int64_t person_id,
-                    struct api_error *e)
+json_t *people_show(struct db *db, const struct caller *who, int64_t person_id, struct api_error *e)
 {
     char id[24];
     model_id(person_id, id);
@@ -296,7 +295,8 @@ void route_people_show(struct api_call *c)
 
 /* An export in progress: its own copies of what the request held, which ends before the
  * stream does. */
-struct export {
+struct export
+{
     struct caller who;
     struct people_filter filter;
     char *strings[4];

@@ -23,17 +23,17 @@ static char *link_url(const char *token)
 }
 
 /* The person of a contact if they have an account; 0 when not (or no such contact). */
-static int account_contact(struct db *db, const char *kind, const char *address,
-                           int64_t *contact_r, int64_t *person_r, char **name_r, char **locale_r,
-                           char **error_r)
+static int account_contact(struct db *db, const char *kind, const char *address, int64_t *contact_r,
+                           int64_t *person_r, char **name_r, char **locale_r, char **error_r)
 {
     const char *params[] = {kind, address};
-    PGresult *res = db_exec(db,
-                            "SELECT c.id, c.person_id, p.name, p.locale FROM contacts c"
-                            " JOIN people p ON p.id = c.person_id"
-                            " WHERE c.kind = $1 AND c.address = $2"
-                            " AND EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = c.person_id)",
-                            2, params, error_r);
+    PGresult *res =
+        db_exec(db,
+                "SELECT c.id, c.person_id, p.name, p.locale FROM contacts c"
+                " JOIN people p ON p.id = c.person_id"
+                " WHERE c.kind = $1 AND c.address = $2"
+                " AND EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = c.person_id)",
+                2, params, error_r);
     if (!res)
         return -1;
     int found = PQntuples(res) == 1;
@@ -65,9 +65,8 @@ json_t *signin_request(struct db *db, const char *contact, struct api_error *e)
     int found = account_contact(db, kind, address, &contact_id, &person, &name, &locale, &error);
     if (found < 0)
         goto db_error;
-    if (found &&
-        login_challenge_create(db, person, contact_id, sms ? "code" : "link", &secret, &challenge,
-                               &error) < 0)
+    if (found && login_challenge_create(db, person, contact_id, sms ? "code" : "link", &secret,
+                                        &challenge, &error) < 0)
         goto db_error;
     if (secret) {
         json_t *vars = json_pack("{s:s,s:s%,s:i}", "name", name, "first_name", name,
@@ -201,8 +200,7 @@ out:
     return out;
 }
 
-json_t *signin_with_link(struct db *db, const char *token, char **session_r,
-                         struct api_error *e)
+json_t *signin_with_link(struct db *db, const char *token, char **session_r, struct api_error *e)
 {
     *session_r = NULL;
     char *error = NULL;
@@ -252,8 +250,9 @@ json_t *signin_with_code(struct db *db, const char *contact, const char *code, c
         return NULL;
     }
     if (result == LOGIN_CODE_VOID) {
-        api_error_set(e, 401, "no valid code for this number (expired, used, or %d wrong tries):"
-                              " ask for a new one",
+        api_error_set(e, 401,
+                      "no valid code for this number (expired, used, or %d wrong tries):"
+                      " ask for a new one",
                       SESSION_LOGIN_MAX_TRIES);
         return NULL;
     }
@@ -347,8 +346,7 @@ void route_auth_code(struct api_call *c)
 {
     struct api_error e = {0};
     char *session = NULL;
-    json_t *out =
-        signin_with_code(c->db, api_arg(c, "contact"), api_arg(c, "code"), &session, &e);
+    json_t *out = signin_with_code(c->db, api_arg(c, "contact"), api_arg(c, "code"), &session, &e);
     signed_in(c, out, session, &e);
 }
 

@@ -26,8 +26,7 @@
 json_t *signin_request(struct db *db, const char *contact, struct api_error *e);
 json_t *signin_link_create(struct db *db, const struct caller *who, const char *contact,
                            struct api_error *e);
-json_t *signin_with_link(struct db *db, const char *token, char **session_r,
-                         struct api_error *e);
+json_t *signin_with_link(struct db *db, const char *token, char **session_r, struct api_error *e);
 json_t *signin_with_code(struct db *db, const char *contact, const char *code, char **session_r,
                          struct api_error *e);
 /* The account as /api/v1/me shows it; csrf when the caller came with a session. */

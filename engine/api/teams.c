@@ -78,24 +78,25 @@ json_t *team_members(struct db *db, const struct caller *who, const char *slug,
     char after[24], limit[24];
     model_id(f->page.after, after);
     snprintf(limit, sizeof(limit), "%d", f->page.limit);
-    const char *params[] = {slug, after, f->since, f->pending ? "t" : "f", limit,
-                            config_str("engine", "default_timezone")};
+    const char *params[] = {slug,     after,
+                            f->since, f->pending ? "t" : "f",
+                            limit,    config_str("engine", "default_timezone")};
     char *error = NULL;
-    PGresult *res = db_exec(
-        db,
-        "SELECT p.id, p.name,"
-        " (SELECT c.address FROM contacts c WHERE c.person_id = p.id AND c.kind = 'email'"
-        "  ORDER BY c.id LIMIT 1) AS email,"
-        " (SELECT c.address FROM contacts c WHERE c.person_id = p.id AND c.kind = 'phone'"
-        "  ORDER BY c.id LIMIT 1) AS phone,"
-        " m.role, m.status, m.created_at AS joined_at"
-        " FROM memberships m JOIN people p ON p.id = m.person_id"
-        " WHERE m.team_id = (SELECT id FROM teams WHERE slug = lower($1))"
-        " AND m.person_id > $2::bigint"
-        " AND ($3::text IS NULL OR m.created_at >= ($3::timestamp AT TIME ZONE $6))"
-        " AND (NOT $4::boolean OR m.status = 'pending')"
-        " ORDER BY m.person_id LIMIT $5::int",
-        6, params, &error);
+    PGresult *res =
+        db_exec(db,
+                "SELECT p.id, p.name,"
+                " (SELECT c.address FROM contacts c WHERE c.person_id = p.id AND c.kind = 'email'"
+                "  ORDER BY c.id LIMIT 1) AS email,"
+                " (SELECT c.address FROM contacts c WHERE c.person_id = p.id AND c.kind = 'phone'"
+                "  ORDER BY c.id LIMIT 1) AS phone,"
+                " m.role, m.status, m.created_at AS joined_at"
+                " FROM memberships m JOIN people p ON p.id = m.person_id"
+                " WHERE m.team_id = (SELECT id FROM teams WHERE slug = lower($1))"
+                " AND m.person_id > $2::bigint"
+                " AND ($3::text IS NULL OR m.created_at >= ($3::timestamp AT TIME ZONE $6))"
+                " AND (NOT $4::boolean OR m.status = 'pending')"
+                " ORDER BY m.person_id LIMIT $5::int",
+                6, params, &error);
     if (!res) {
         api_error_db(e, db, "team members", error);
         return NULL;
@@ -197,20 +198,19 @@ json_t *team_organiser_set(struct db *db, const struct caller *who, const char *
     char person[24];
     const char *params[] = {slug, model_id(person_id, person)};
     PGresult *res =
-        organiser
-            ? db_exec(db,
-                      "INSERT INTO memberships (person_id, team_id, role, status)"
-                      " SELECT p.id, t.id, 'organiser', 'active' FROM people p, teams t"
-                      " WHERE t.slug = lower($1) AND p.id = $2"
-                      " ON CONFLICT (person_id, team_id)"
-                      " DO UPDATE SET role = 'organiser', status = 'active'"
-                      " RETURNING team_id, person_id",
-                      2, params, &error)
-            : db_exec(db,
-                      "UPDATE memberships m SET role = 'member' FROM teams t"
-                      " WHERE t.id = m.team_id AND t.slug = lower($1) AND m.person_id = $2"
-                      " AND m.role = 'organiser' RETURNING m.team_id, m.person_id",
-                      2, params, &error);
+        organiser ? db_exec(db,
+                            "INSERT INTO memberships (person_id, team_id, role, status)"
+                            " SELECT p.id, t.id, 'organiser', 'active' FROM people p, teams t"
+                            " WHERE t.slug = lower($1) AND p.id = $2"
+                            " ON CONFLICT (person_id, team_id)"
+                            " DO UPDATE SET role = 'organiser', status = 'active'"
+                            " RETURNING team_id, person_id",
+                            2, params, &error)
+                  : db_exec(db,
+                            "UPDATE memberships m SET role = 'member' FROM teams t"
+                            " WHERE t.id = m.team_id AND t.slug = lower($1) AND m.person_id = $2"
+                            " AND m.role = 'organiser' RETURNING m.team_id, m.person_id",
+                            2, params, &error);
     if (!res) {
         model_abort(db, e, "organiser", error);
         return NULL;
@@ -288,8 +288,7 @@ void route_team_organiser_add(struct api_call *c)
         api_fail_status(c, 400, "contact is required (an email or a phone number)");
         return;
     }
-    api_answer(c, team_organiser_set(c->db, &c->who, api_arg(c, "team"), contact, 0, true, &e),
-               &e);
+    api_answer(c, team_organiser_set(c->db, &c->who, api_arg(c, "team"), contact, 0, true, &e), &e);
 }
 
 void route_team_organiser_remove(struct api_call *c)
@@ -300,7 +299,6 @@ void route_team_organiser_remove(struct api_call *c)
         api_fail_status(c, 404, "no such person");
         return;
     }
-    api_answer(c,
-               team_organiser_set(c->db, &c->who, api_arg(c, "team"), NULL, person, false, &e),
+    api_answer(c, team_organiser_set(c->db, &c->who, api_arg(c, "team"), NULL, person, false, &e),
                &e);
 }

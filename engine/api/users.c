@@ -45,8 +45,7 @@ static int person_for_contact(struct db *db, const char *contact, const char *na
         api_error_set(e, 422, "%s: %s", contact ? contact : "", reason);
         return -1;
     }
-    const char *params[] = {kind, address, name ? name : "",
-                            config_str("engine", "default_locale"),
+    const char *params[] = {kind, address, name ? name : "", config_str("engine", "default_locale"),
                             config_str("engine", "default_timezone")};
     char *error = NULL;
     /* The existing contact, else a new person with it; ON CONFLICT covers a race. */
@@ -72,12 +71,16 @@ static int person_for_contact(struct db *db, const char *contact, const char *na
     return 0;
 }
 
+/* A grant to add names exactly one role; one to remove may leave out what it applies to
+ * (every team, every event), or the role itself (all of them). */
 static int check_grant(const struct grant *g, bool for_add, struct api_error *e)
 {
     if (!g->role) {
         if (for_add)
             api_error_set(e, 400, "role is required: admin, organiser or host");
-        return for_add ? -1 : 0;
+        else if (g->team || g->event)
+            api_error_set(e, 400, "a team or an event goes with a role");
+        return for_add || g->team || g->event ? -1 : 0;
     }
     if (strcmp(g->role, "admin") == 0) {
         if (g->team || g->event) {
@@ -85,12 +88,12 @@ static int check_grant(const struct grant *g, bool for_add, struct api_error *e)
             return -1;
         }
     } else if (strcmp(g->role, "organiser") == 0) {
-        if (!g->team || g->event) {
+        if ((for_add && !g->team) || g->event) {
             api_error_set(e, 422, "an organiser is an organiser of a team: team, no event");
             return -1;
         }
     } else if (strcmp(g->role, "host") == 0) {
-        if (!g->event || g->team) {
+        if ((for_add && !g->event) || g->team) {
             api_error_set(e, 422, "a host is a host of an event: event, no team");
             return -1;
         }
@@ -158,8 +161,8 @@ json_t *user_add(struct db *db, const struct caller *who, const char *contact, c
                      "team", g->team, "event", g->event, "created", created);
 }
 
-json_t *user_remove(struct db *db, const struct caller *who, const char *contact,
-                    int64_t person_id, const struct grant *g, struct api_error *e)
+json_t *user_remove(struct db *db, const struct caller *who, const char *contact, int64_t person_id,
+                    const struct grant *g, struct api_error *e)
 {
     if (check_grant(g, false, e) < 0)
         return NULL;
@@ -209,8 +212,8 @@ json_t *user_remove(struct db *db, const struct caller *who, const char *contact
         model_abort(db, e, "user remove", error);
         return NULL;
     }
-    json_t *payload = json_pack("{s:I,s:s?,s:s?,s:s?}", "person_id", (json_int_t)person_id,
-                                "role", g->role, "team", g->team, "event", g->event);
+    json_t *payload = json_pack("{s:I,s:s?,s:s?,s:s?}", "person_id", (json_int_t)person_id, "role",
+                                g->role, "team", g->team, "event", g->event);
     if (model_activity(db, who, team, "user_removed", payload, e) < 0 || model_commit(db, e) < 0)
         return NULL;
     return json_pack("{s:I,s:I}", "person_id", (json_int_t)person_id, "removed",
@@ -240,8 +243,8 @@ json_t *token_add(struct db *db, const struct caller *who, const char *contact, 
         return NULL;
     char person_text[24];
     const char *params[] = {model_id(person, person_text)};
-    PGresult *res = db_exec(db, "SELECT 1 FROM accounts WHERE person_id = $1 LIMIT 1", 1, params,
-                            &error);
+    PGresult *res =
+        db_exec(db, "SELECT 1 FROM accounts WHERE person_id = $1 LIMIT 1", 1, params, &error);
     if (!res) {
         model_abort(db, e, "token add", error);
         return NULL;
@@ -329,9 +332,8 @@ json_t *token_revoke(struct db *db, const struct caller *who, int64_t id, struct
 
 static struct grant grant_args(struct api_call *c)
 {
-    return (struct grant){.role = api_arg(c, "role"),
-                          .team = api_arg(c, "team"),
-                          .event = api_arg(c, "event")};
+    return (struct grant){
+        .role = api_arg(c, "role"), .team = api_arg(c, "team"), .event = api_arg(c, "event")};
 }
 
 void route_users_list(struct api_call *c)

@@ -30,8 +30,8 @@ json_t *users_list(struct db *db, const struct caller *who, struct api_error *e)
 json_t *user_add(struct db *db, const struct caller *who, const char *contact, const char *name,
                  const struct grant *g, struct api_error *e);
 /* The person is named by `contact` (as typed) or, when NULL, by `person_id`. */
-json_t *user_remove(struct db *db, const struct caller *who, const char *contact,
-                    int64_t person_id, const struct grant *g, struct api_error *e);
+json_t *user_remove(struct db *db, const struct caller *who, const char *contact, int64_t person_id,
+                    const struct grant *g, struct api_error *e);
 
 json_t *token_add(struct db *db, const struct caller *who, const char *contact, const char *name,
                   struct api_error *e);

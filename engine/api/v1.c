@@ -24,8 +24,8 @@ static void respond_json(struct http_request *req, unsigned status, json_t *valu
 
 static void respond_error(struct http_request *req, unsigned status, const char *message)
 {
-    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", api_error_code(status), "message",
-                             message);
+    json_t *body =
+        json_pack("{s:{s:s,s:s}}", "error", "code", api_error_code(status), "message", message);
     respond_json(req, status, body);
     json_decref(body);
 }
@@ -211,9 +211,9 @@ static int read_body(struct api_call *c)
     json_error_t jerr;
     c->body = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!c->body || !json_is_object(c->body)) {
-        char *message = c->body ? xstrdup("the body must be a JSON object")
-                                : xasprintf("the body is not JSON: %s (line %d)", jerr.text,
-                                            jerr.line);
+        char *message = c->body
+                            ? xstrdup("the body must be a JSON object")
+                            : xasprintf("the body is not JSON: %s (line %d)", jerr.text, jerr.line);
         json_decref(c->body);
         c->body = NULL;
         refuse(c, 400, message);
@@ -411,8 +411,8 @@ static int resolve(struct api_call *c, enum authz_need *need_r, struct authz_sco
     if (team && resolve_team(c, team, need == AUTHZ_TEAM ? scope : NULL, e) < 0)
         return -1;
     if (event &&
-        resolve_event(c, event, need == AUTHZ_EVENT || need == AUTHZ_EVENT_DOOR ? scope : NULL,
-                      e) < 0)
+        resolve_event(c, event, need == AUTHZ_EVENT || need == AUTHZ_EVENT_DOOR ? scope : NULL, e) <
+            0)
         return -1;
     if (id && need == AUTHZ_PERSON && resolve_person(c, id, scope, e) < 0)
         return -1;
@@ -564,17 +564,16 @@ static json_t *operation(const struct api_route *r)
     json_t *params = json_array();
     for (const char *p = strchr(r->pattern, '{'); p; p = strchr(p + 1, '{')) {
         char *name = xstrndup(p + 1, strcspn(p + 1, "}"));
-        json_array_append_new(params,
-                              json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", name, "in", "path",
-                                        "required", 1, "schema", "type",
-                                        strcmp(name, "id") == 0 ? "integer" : "string"));
+        json_array_append_new(params, json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", name, "in", "path",
+                                                "required", 1, "schema", "type",
+                                                strcmp(name, "id") == 0 ? "integer" : "string"));
         free(name);
     }
     if (r->query) {
         char *copy = xstrdup(r->query), *save = NULL;
         for (char *q = strtok_r(copy, " ", &save); q; q = strtok_r(NULL, " ", &save)) {
-            bool integer = strcmp(q, "after") == 0 || strcmp(q, "limit") == 0 ||
-                           strcmp(q, "person") == 0;
+            bool integer =
+                strcmp(q, "after") == 0 || strcmp(q, "limit") == 0 || strcmp(q, "person") == 0;
             json_array_append_new(params, json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", q, "in",
                                                     "query", "required", 0, "schema", "type",
                                                     integer ? "integer" : "string"));
@@ -584,9 +583,8 @@ static json_t *operation(const struct api_route *r)
     json_object_set_new(op, "parameters", params);
     if (r->body) {
         json_t *schema = r->body[0] == '{' ? json_loads(r->body, 0, NULL) : NULL;
-        json_t *content =
-            schema ? json_pack("{s:{s:o}}", "application/json", "schema", schema)
-                   : json_pack("{s:{s:{s:s}}}", r->body, "schema", "type", "string");
+        json_t *content = schema ? json_pack("{s:{s:o}}", "application/json", "schema", schema)
+                                 : json_pack("{s:{s:{s:s}}}", r->body, "schema", "type", "string");
         json_object_set_new(op, "requestBody",
                             json_pack("{s:b,s:o}", "required", 1, "content", content));
     }
@@ -598,9 +596,9 @@ static json_t *operation(const struct api_route *r)
     json_object_set_new(responses, "400", error_response("malformed request"));
     if (r->need != AUTHZ_PUBLIC) {
         json_object_set_new(responses, "401", error_response("not signed in"));
-        json_object_set_new(responses, "403", error_response("the caller's roles do not reach this"));
-        json_object_set_new(op, "security",
-                            json_pack("[{s:[]},{s:[]}]", "bearer", "session"));
+        json_object_set_new(responses, "403",
+                            error_response("the caller's roles do not reach this"));
+        json_object_set_new(op, "security", json_pack("[{s:[]},{s:[]}]", "bearer", "session"));
     } else {
         json_object_set_new(op, "security", json_array());
     }
@@ -642,7 +640,7 @@ json_t *api_openapi(void)
                   "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "session",
                   "type", "apiKey", "in", "cookie", "name", API_SESSION_COOKIE, "schemas", "Error",
                   "type", "object", "required", "error", "properties", "error", "type", "object",
-                  "required", "code", "message", "properties", "code", "type", "string",
-                  "message", "type", "string"));
+                  "required", "code", "message", "properties", "code", "type", "string", "message",
+                  "type", "string"));
     return doc;
 }

@@ -19,8 +19,9 @@
  * {"error": {"code": "...", "message": "..."}} with 400/401/403/404/405/409/413/422/503.
  *
  * Handlers read arguments with api_arg() (path parameter, else body field, else query
- * parameter: the path wins, since the authorisation was decided on it) and answer once with api_reply() (takes the JSON value) or api_fail().
- * api_openapi() builds the OpenAPI 3.1 document from the same rows (caller decrefs).
+ * parameter: the path wins, since the authorisation was decided on it) and answer once with
+ * api_reply() (takes the JSON value) or api_fail(). api_openapi() builds the OpenAPI 3.1 document
+ * from the same rows (caller decrefs).
  */
 #ifndef TOCSIN_API_V1_H
 #define TOCSIN_API_V1_H
@@ -35,16 +36,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define API_SESSION_COOKIE "tocsin_session"
+#define API_SESSION_COOKIE  "tocsin_session"
 #define API_MAX_PATH_PARAMS 4
 
 struct api_call;
 
 struct api_route {
     const char *method;
-    const char *pattern;   /* "/api/v1/teams/{team}/members" */
-    enum authz_need need;  /* checked before the handler runs */
-    const char *scope;     /* optional resource named in the query or body ("team"); NULL */
+    const char *pattern;       /* "/api/v1/teams/{team}/members" */
+    enum authz_need need;      /* checked before the handler runs */
+    const char *scope;         /* optional resource named in the query or body ("team"); NULL */
     enum authz_need if_absent; /* the need when `scope` is not given */
     void (*handle)(struct api_call *c);
     const char *summary;

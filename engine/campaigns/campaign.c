@@ -484,10 +484,9 @@ static int transition(struct db *db, const struct actor *actor, int64_t id, cons
         *rows_r = strtoll(PQcmdTuples(res), NULL, 10);
         PQclear(res);
     }
-    json_t *payload = json_pack("{s:I,s:I}", "campaign_id", (json_int_t)id, "messages",
-                                (json_int_t)*rows_r);
-    if (activity_record(db, actor, team, kind, payload, error_r) < 0 ||
-        db_commit(db, error_r) < 0)
+    json_t *payload =
+        json_pack("{s:I,s:I}", "campaign_id", (json_int_t)id, "messages", (json_int_t)*rows_r);
+    if (activity_record(db, actor, team, kind, payload, error_r) < 0 || db_commit(db, error_r) < 0)
         goto fail;
     *change_r = CAMPAIGN_CHANGED;
     return 0;
@@ -597,8 +596,8 @@ int campaign_resume(struct db *db, const struct actor *actor, int64_t id,
     }
     *rows_r = strtoll(PQcmdTuples(res), NULL, 10);
     PQclear(res);
-    json_t *payload = json_pack("{s:I,s:I}", "campaign_id", (json_int_t)id, "messages",
-                                (json_int_t)*rows_r);
+    json_t *payload =
+        json_pack("{s:I,s:I}", "campaign_id", (json_int_t)id, "messages", (json_int_t)*rows_r);
     if (activity_record(db, actor, team, "campaign_resumed", payload, error_r) < 0 ||
         db_commit(db, error_r) < 0) {
         free(status);

@@ -87,9 +87,9 @@ enum event_outcome event_create(struct db *db, const struct actor *actor,
         return refuse(EVENT_INVALID, error_r, "unknown time zone %s", tz);
     if (db_begin(db, error_r) < 0)
         return EVENT_FAILED;
-    const char *params[] = {ev->team,    ev->slug,     ev->title,
-                            ev->starts,  tz,           ev->capacity && *ev->capacity ? ev->capacity
-                                                                                     : NULL,
+    const char *params[] = {ev->team,    ev->slug,
+                            ev->title,   ev->starts,
+                            tz,          ev->capacity && *ev->capacity ? ev->capacity : NULL,
                             ev->location};
     PGresult *res =
         db_exec(db,
@@ -129,8 +129,7 @@ enum event_outcome event_create(struct db *db, const struct actor *actor,
     }
     *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    if (record(db, actor, *id_r, "event_created", -1, error_r) < 0 ||
-        db_commit(db, error_r) < 0)
+    if (record(db, actor, *id_r, "event_created", -1, error_r) < 0 || db_commit(db, error_r) < 0)
         return failed(db);
     return EVENT_OK;
 }
@@ -167,6 +166,23 @@ enum event_outcome event_update(struct db *db, const struct actor *actor, const 
     return EVENT_OK;
 }
 
+/* After a refused move or cancel: EVENT_CANCELLED when the event exists (it can only be
+ * cancelled then), else EVENT_NOT_FOUND. A failed lookup counts as not found. */
+static enum event_outcome event_exists(struct db *db, const char *slug)
+{
+    const char *params[] = {slug};
+    char *error = NULL;
+    PGresult *res =
+        db_exec(db, "SELECT status FROM events WHERE slug = lower($1)", 1, params, &error);
+    free(error);
+    enum event_outcome outcome =
+        res && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "cancelled") == 0
+            ? EVENT_CANCELLED
+            : EVENT_NOT_FOUND;
+    PQclear(res);
+    return outcome;
+}
+
 static enum event_outcome notify_and_commit(struct db *db, const struct actor *actor,
                                             int64_t event_id, const char *kind, int *notified_r,
                                             char **error_r)
@@ -187,6 +203,10 @@ enum event_outcome event_move(struct db *db, const struct actor *actor, const ch
     *notified_r = 0;
     if (!starts)
         return refuse(EVENT_INVALID, error_r, "moving an event needs starts 'YYYY-MM-DD HH:MM'");
+    int year, month, day, hour, minute, end = 0;
+    if (sscanf(starts, "%4d-%2d-%2d %2d:%2d%n", &year, &month, &day, &hour, &minute, &end) != 5 ||
+        starts[end] != '\0')
+        return refuse(EVENT_INVALID, error_r, "starts %s: expected 'YYYY-MM-DD HH:MM'", starts);
     if (timezone) {
         int known = timezone_known(db, timezone, error_r);
         if (known < 0)
@@ -215,7 +235,7 @@ enum event_outcome event_move(struct db *db, const struct actor *actor, const ch
     if (PQntuples(res) != 1) {
         PQclear(res);
         db_rollback(db);
-        return refuse(EVENT_NOT_FOUND, error_r,
+        return refuse(event_exists(db, slug), error_r,
                       "no scheduled event %s, or starts %s is not 'YYYY-MM-DD HH:MM'", slug,
                       starts);
     }
@@ -240,7 +260,7 @@ enum event_outcome event_cancel(struct db *db, const struct actor *actor, const 
     if (PQntuples(res) != 1) {
         PQclear(res);
         db_rollback(db);
-        return refuse(EVENT_NOT_FOUND, error_r, "no scheduled event %s", slug);
+        return refuse(event_exists(db, slug), error_r, "no scheduled event %s", slug);
     }
     int64_t id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);

@@ -27,6 +27,7 @@ enum event_outcome {
     EVENT_INVALID,   /* a value is malformed: slug, time, time zone, capacity */
     EVENT_NOT_FOUND, /* no such team, or no scheduled event of that slug */
     EVENT_EXISTS,    /* the slug is taken */
+    EVENT_CANCELLED, /* moving or cancelling an event that is already cancelled */
 };
 
 struct event_new {

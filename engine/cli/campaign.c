@@ -214,7 +214,7 @@ static int campaign_pause_cli(struct db *db, int argc, char **argv)
     int64_t id;
     if (argc != 2 || !parse_id(argv[1], &id))
         return cli_fail(EX_USAGE, "campaign pause", "usage: tocsin campaign pause ID");
-    struct actor operator = {0, "cli"};
+    struct actor operator= {0, "cli"};
     enum campaign_change change = CAMPAIGN_NOT_FOUND;
     int64_t rows = 0;
     char *error = NULL;
@@ -231,7 +231,7 @@ static int campaign_resume_cli(struct db *db, int argc, char **argv)
     int64_t id;
     if (argc != 2 || !parse_id(argv[1], &id))
         return cli_fail(EX_USAGE, "campaign resume", "usage: tocsin campaign resume ID");
-    struct actor operator = {0, "cli"};
+    struct actor operator= {0, "cli"};
     enum campaign_change change = CAMPAIGN_NOT_FOUND;
     int64_t rows = 0;
     char *error = NULL, *status = NULL;
@@ -258,7 +258,7 @@ static int campaign_cancel_cli(struct db *db, int argc, char **argv)
     int64_t id;
     if (argc != 2 || !parse_id(argv[1], &id))
         return cli_fail(EX_USAGE, "campaign cancel", "usage: tocsin campaign cancel ID");
-    struct actor operator = {0, "cli"};
+    struct actor operator= {0, "cli"};
     enum campaign_change change = CAMPAIGN_NOT_FOUND;
     int64_t rows = 0;
     char *error = NULL;
@@ -275,7 +275,7 @@ static int campaign_retry_cli(struct db *db, int argc, char **argv)
     int64_t id;
     if (argc != 2 || !parse_id(argv[1], &id))
         return cli_fail(EX_USAGE, "campaign retry", "usage: tocsin campaign retry ID");
-    struct actor operator = {0, "cli"};
+    struct actor operator= {0, "cli"};
     enum campaign_change change = CAMPAIGN_NOT_FOUND;
     int64_t rows = 0;
     char *error = NULL;
@@ -407,12 +407,16 @@ static int campaign_tick_cli(struct db *db, int argc, char **argv)
 
 int cli_campaign(int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {
-        {"create", campaign_create_cli}, {"send", campaign_send_cli},
-        {"pause", campaign_pause_cli},   {"resume", campaign_resume_cli},
-        {"cancel", campaign_cancel_cli}, {"status", campaign_status_cli},
-        {"list", campaign_list_cli},     {"preview", campaign_preview_cli},
-        {"retry", campaign_retry_cli},   {"tick", campaign_tick_cli},
-        {NULL, NULL}};
+    static const struct cli_sub subs[] = {{"create", campaign_create_cli},
+                                          {"send", campaign_send_cli},
+                                          {"pause", campaign_pause_cli},
+                                          {"resume", campaign_resume_cli},
+                                          {"cancel", campaign_cancel_cli},
+                                          {"status", campaign_status_cli},
+                                          {"list", campaign_list_cli},
+                                          {"preview", campaign_preview_cli},
+                                          {"retry", campaign_retry_cli},
+                                          {"tick", campaign_tick_cli},
+                                          {NULL, NULL}};
     return cli_dispatch(argc, argv, subs, campaign_usage);
 }

@@ -265,14 +265,12 @@ static void print_table(json_t *items)
 
 void cli_print_json(json_t *answer, bool json)
 {
+    json_t *items = json_object_get(answer, "items");
     if (json) {
         char *text = json_dumps(answer, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
         puts(text);
         free(text);
-        return;
-    }
-    json_t *items = json_object_get(answer, "items");
-    if (json_is_array(items)) {
+    } else if (json_is_array(items)) {
         print_table(items);
     } else {
         const char *key;

@@ -238,8 +238,7 @@ static int event_attendees_cli(struct db *db, int argc, char **argv)
             json_t *ev = json_object_get(answer, "event");
             printf("%s (%s): %" JSON_INTEGER_FORMAT " yes (%" JSON_INTEGER_FORMAT
                    " with guests), %" JSON_INTEGER_FORMAT " maybe, %" JSON_INTEGER_FORMAT
-                   " waitlist, %" JSON_INTEGER_FORMAT " no; %" JSON_INTEGER_FORMAT
-                   " checked in\n",
+                   " waitlist, %" JSON_INTEGER_FORMAT " no; %" JSON_INTEGER_FORMAT " checked in\n",
                    json_string_value(json_object_get(ev, "title")),
                    json_string_value(json_object_get(ev, "starts")),
                    json_integer_value(json_object_get(ev, "yes")),
@@ -280,9 +279,9 @@ static int event_checkin_cli(struct db *db, int argc, char **argv)
     else
         printf("%s %s %s (%" JSON_INTEGER_FORMAT " checked in)\n",
                json_string_value(json_object_get(answer, "name")),
-               json_is_true(json_object_get(answer, "already")) ? "was already checked in at"
+               json_is_true(json_object_get(answer, "already"))   ? "was already checked in at"
                : json_is_true(json_object_get(answer, "walk_in")) ? "checked in as a walk-in at"
-                                                                   : "checked in at",
+                                                                  : "checked in at",
                json_string_value(json_object_get(answer, "checked_in_at")),
                json_integer_value(json_object_get(answer, "checked_in")));
     json_decref(answer);
@@ -291,10 +290,13 @@ static int event_checkin_cli(struct db *db, int argc, char **argv)
 
 int cli_event(int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {
-        {"add", event_add},          {"list", event_list},
-        {"show", event_show_cli},        {"move", event_move_cli},
-        {"cancel", event_cancel_cli}, {"attendees", event_attendees_cli},
-        {"checkin", event_checkin_cli}, {NULL, NULL}};
+    static const struct cli_sub subs[] = {{"add", event_add},
+                                          {"list", event_list},
+                                          {"show", event_show_cli},
+                                          {"move", event_move_cli},
+                                          {"cancel", event_cancel_cli},
+                                          {"attendees", event_attendees_cli},
+                                          {"checkin", event_checkin_cli},
+                                          {NULL, NULL}};
     return cli_dispatch(argc, argv, subs, event_usage);
 }

@@ -55,15 +55,15 @@ static int inbox_act(int argc, char **argv)
     struct caller operator;
     caller_operator(&operator);
     struct api_error e = {0};
-    json_t *answer = reply ? inbox_reply(db, &operator, id, argv[3], &e)
-                           : inbox_done(db, &operator, id, &e);
+    json_t *answer =
+        reply ? inbox_reply(db, &operator, id, argv[3], &e) : inbox_done(db, &operator, id, &e);
     caller_release(&operator);
     int rc = EX_OK;
     if (!answer)
         rc = cli_model_fail(reply ? "inbox reply" : "inbox done", &e);
     else if (reply)
-        printf("%s to %s: %s\n", json_is_true(json_object_get(answer, "created")) ? "queued"
-                                                                                   : "already queued",
+        printf("%s to %s: %s\n",
+               json_is_true(json_object_get(answer, "created")) ? "queued" : "already queued",
                json_string_value(json_object_get(answer, "recipient")),
                json_string_value(json_object_get(answer, "channel")));
     else

@@ -38,7 +38,7 @@ static int people_list_cli(struct db *db, int argc, char **argv)
     struct caller operator;
     caller_operator(&operator);
     struct api_error e = {0};
-    json_t *answer = people_list(db, &operator, &f, &e);
+    json_t *answer = people_list(db, &operator, & f, &e);
     caller_release(&operator);
     if (!answer)
         return cli_model_fail("people list", &e);
@@ -65,8 +65,8 @@ static int people_show_cli(struct db *db, int argc, char **argv)
         char *error = NULL;
         int found = contact_find(db, argv[1], &contact, &person, &reason, &error);
         if (found < 0) {
-            int rc = cli_fail(db_transient(db) ? EX_TEMPFAIL : EX_SOFTWARE, "people show", "%s",
-                              error);
+            int rc =
+                cli_fail(db_transient(db) ? EX_TEMPFAIL : EX_SOFTWARE, "people show", "%s", error);
             free(error);
             return rc;
         }
@@ -115,7 +115,7 @@ static int people_export_cli(struct db *db, int argc, char **argv)
     int rc = EX_OK;
     do {
         buf_reset(&out);
-        if (people_export_page(db, &operator, &f, after, &out, &next, &e) < 0) {
+        if (people_export_page(db, &operator, & f, after, &out, &next, &e) < 0) {
             rc = cli_model_fail("people export", &e);
             break;
         }

@@ -29,8 +29,9 @@ static int token_add_cli(struct db *db, int argc, char **argv)
     if (!answer)
         return cli_model_fail("token add", &e);
     printf("%s\n", json_string_value(json_object_get(answer, "token")));
-    fprintf(stderr, "token %" JSON_INTEGER_FORMAT " for %s: shown once, keep it now"
-                    " (use it as Authorization: Bearer TOKEN)\n",
+    fprintf(stderr,
+            "token %" JSON_INTEGER_FORMAT " for %s: shown once, keep it now"
+            " (use it as Authorization: Bearer TOKEN)\n",
             json_integer_value(json_object_get(answer, "id")), user);
     json_decref(answer);
     return EX_OK;
@@ -44,7 +45,7 @@ static int token_list_cli(struct db *db, int argc, char **argv)
     struct caller operator;
     caller_operator(&operator);
     struct api_error e = {0};
-    json_t *answer = tokens_list(db, &operator, &e);
+    json_t *answer = tokens_list(db, &operator, & e);
     caller_release(&operator);
     if (!answer)
         return cli_model_fail("token list", &e);

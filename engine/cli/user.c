@@ -55,7 +55,7 @@ static int user_list_cli(struct db *db, int argc, char **argv)
     struct caller operator;
     caller_operator(&operator);
     struct api_error e = {0};
-    json_t *answer = users_list(db, &operator, &e);
+    json_t *answer = users_list(db, &operator, & e);
     caller_release(&operator);
     if (!answer)
         return cli_model_fail("user list", &e);
@@ -73,8 +73,10 @@ static int user_list_cli(struct db *db, int argc, char **argv)
                 const char *where = json_string_value(json_object_get(role, "team"));
                 if (!where)
                     where = json_string_value(json_object_get(role, "event"));
-                char *word = where ? xasprintf("%s:%s", json_string_value(json_object_get(role, "role")), where)
-                                   : xstrdup(json_string_value(json_object_get(role, "role")));
+                char *word =
+                    where ? xasprintf("%s:%s", json_string_value(json_object_get(role, "role")),
+                                      where)
+                          : xstrdup(json_string_value(json_object_get(role, "role")));
                 char *joined = words ? xasprintf("%s %s", words, word) : xstrdup(word);
                 free(words);
                 free(word);

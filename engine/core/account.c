@@ -45,15 +45,15 @@ int account_load(struct db *db, int64_t person_id, const char *via, struct calle
     char person[24];
     snprintf(person, sizeof(person), "%" PRId64, person_id);
     const char *params[] = {person};
-    PGresult *res = db_exec(
-        db,
-        "SELECT p.name, coalesce(bool_or(a.role = 'admin'), false),"
-        " array_agg(a.team_id ORDER BY a.team_id) FILTER (WHERE a.role = 'organiser'),"
-        " array_agg(a.event_id ORDER BY a.event_id) FILTER (WHERE a.role = 'host'),"
-        " count(a.role)"
-        " FROM people p LEFT JOIN accounts a ON a.person_id = p.id WHERE p.id = $1"
-        " GROUP BY p.id",
-        1, params, error_r);
+    PGresult *res =
+        db_exec(db,
+                "SELECT p.name, coalesce(bool_or(a.role = 'admin'), false),"
+                " array_agg(a.team_id ORDER BY a.team_id) FILTER (WHERE a.role = 'organiser'),"
+                " array_agg(a.event_id ORDER BY a.event_id) FILTER (WHERE a.role = 'host'),"
+                " count(a.role)"
+                " FROM people p LEFT JOIN accounts a ON a.person_id = p.id WHERE p.id = $1"
+                " GROUP BY p.id",
+                1, params, error_r);
     if (!res)
         return -1;
     int rc = 0;

@@ -74,11 +74,16 @@ void authz_scope_release(struct authz_scope *scope)
 const char *authz_need_name(enum authz_need need)
 {
     static const char *const names[] = {
-        [AUTHZ_PUBLIC] = "public",        [AUTHZ_ACCOUNT] = "account",
-        [AUTHZ_ORGANISER] = "organiser",  [AUTHZ_ADMIN] = "admin",
-        [AUTHZ_TEAM] = "team",            [AUTHZ_EVENT] = "event",
-        [AUTHZ_EVENT_DOOR] = "event-door", [AUTHZ_PERSON] = "person",
-        [AUTHZ_INBOX] = "inbox",          [AUTHZ_CAMPAIGN] = "campaign",
+        [AUTHZ_PUBLIC] = "public",
+        [AUTHZ_ACCOUNT] = "account",
+        [AUTHZ_ORGANISER] = "organiser",
+        [AUTHZ_ADMIN] = "admin",
+        [AUTHZ_TEAM] = "team",
+        [AUTHZ_EVENT] = "event",
+        [AUTHZ_EVENT_DOOR] = "event-door",
+        [AUTHZ_PERSON] = "person",
+        [AUTHZ_INBOX] = "inbox",
+        [AUTHZ_CAMPAIGN] = "campaign",
     };
     return need < ARRAY_SIZE(names) && names[need] ? names[need] : "unknown";
 }

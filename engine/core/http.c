@@ -30,6 +30,7 @@ struct http_request {
     size_t nheaders;
     int64_t started_ms;
     const char *route; /* the matched route's path: a bounded label for metrics */
+    bool secret_path;  /* the route's path carries a secret: log only the route */
     size_t max_body;   /* of the route the path names */
 };
 
@@ -286,8 +287,8 @@ void http_respond_stream(struct http_request *req, unsigned status, const char *
     st->fill = fill;
     st->ctx = ctx;
     st->release = release;
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st, stream_free);
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+                                                                  stream_read, st, stream_free);
     MHD_add_response_header(resp, "Content-Type", content_type);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     for (size_t i = 0; i < req->nheaders; i++)
@@ -310,7 +311,7 @@ static size_t body_limit(const char *path)
 {
     for (const struct http_route *r = http_routes; r->path; r++)
         if (path_matches(r, path))
-            return r->upload ? max_upload : max_body;
+            return r->flags & HTTP_UPLOAD ? max_upload : max_body;
     return max_body;
 }
 
@@ -335,6 +336,7 @@ static void dispatch(struct http_request *req)
             continue;
         path_match = r;
         req->route = r->path;
+        req->secret_path = r->flags & HTTP_SECRET_PATH;
         if (method_allowed(r->methods, req->method)) {
             r->handle(req);
             if (!req->answered) {
@@ -418,7 +420,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                  req->route ? req->route : "other", req->status);
         metrics_add(series, 1);
         log_debug("http", "method=%s path=%s status=%u ms=%lld term=%d", req->method,
-                  log_q(req->path), req->status, (long long)ms, (int)code);
+                  log_q(req->secret_path ? req->route : req->path), req->status, (long long)ms,
+                  (int)code);
     }
     buf_release(&req->body);
     for (size_t i = 0; i < req->nheaders; i++) {

@@ -14,7 +14,9 @@
  * reopened after a failure); NULL means the database is unreachable and the handler
  * answers 503 so the gateway retries.
  *
- * A route marked `upload` takes bodies up to [http] max_upload instead (CSV imports).
+ * A route with HTTP_UPLOAD takes bodies up to [http] max_upload instead (CSV imports); one
+ * with HTTP_SECRET_PATH carries a secret in its path (a sign-in or unsubscribe token),
+ * which the request log then leaves out.
  * http_respond_stream() answers with a body produced piece by piece (chunked), for
  * exports too large to hold: `fill` appends the next piece to `out` and returns 1, or 0
  * at the end, or -1 on an error (the connection is then cut, so the client sees a
@@ -33,11 +35,16 @@
 
 struct http_request;
 
+enum http_route_flags {
+    HTTP_UPLOAD = 1,      /* bodies up to [http] max_upload rather than [http] max_body */
+    HTTP_SECRET_PATH = 2, /* the rest of the path is a secret: never logged */
+};
+
 struct http_route {
     const char *methods; /* "GET", "POST", "GET|POST" */
     const char *path;    /* exact path, or a prefix when it ends in '/' */
     void (*handle)(struct http_request *req);
-    bool upload; /* bodies up to [http] max_upload rather than [http] max_body */
+    unsigned flags; /* enum http_route_flags */
 };
 
 extern const struct http_route http_routes[];

@@ -260,16 +260,15 @@ int login_code_redeem(struct db *db, int64_t contact_id, const char *code,
     char *id = xstrdup(PQgetvalue(res, 0, 0));
     int64_t person = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     size_t stored_len = 0;
-    unsigned char *stored = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 2),
-                                            &stored_len);
+    unsigned char *stored =
+        PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 2), &stored_len);
     int attempts = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
     PQclear(res);
     unsigned char want[EVP_MAX_MD_SIZE];
     unsigned want_len = 0;
     bool match = false;
     /* Whatever the input, one HMAC and one constant-time comparison. */
-    if (keyed_digest(db, "code", code_plausible(code) ? code : "-", want, &want_len, error_r) ==
-        0)
+    if (keyed_digest(db, "code", code_plausible(code) ? code : "-", want, &want_len, error_r) == 0)
         match = code_plausible(code) && stored && stored_len == want_len &&
                 CRYPTO_memcmp(stored, want, want_len) == 0;
     else
@@ -336,16 +335,15 @@ int session_lookup(struct db *db, const char *session_id, int64_t *person_r, cha
     snprintf(idle, sizeof(idle), "%ld", config_int("http", "session_idle"));
     char *hash = session_sha256_literal(session_id);
     const char *params[] = {hash, idle};
-    PGresult *res =
-        db_exec(db,
-                "WITH s AS (SELECT id_hash, person_id, last_seen_at FROM sessions"
-                "  WHERE id_hash = $1::bytea AND expires_at > now()"
-                "  AND last_seen_at > now() - $2::int * interval '1 second'),"
-                " touched AS (UPDATE sessions x SET last_seen_at = now() FROM s"
-                "  WHERE x.id_hash = s.id_hash"
-                "  AND s.last_seen_at < now() - interval '" TOUCH_SECONDS " seconds')"
-                " SELECT person_id FROM s",
-                2, params, error_r);
+    PGresult *res = db_exec(db,
+                            "WITH s AS (SELECT id_hash, person_id, last_seen_at FROM sessions"
+                            "  WHERE id_hash = $1::bytea AND expires_at > now()"
+                            "  AND last_seen_at > now() - $2::int * interval '1 second'),"
+                            " touched AS (UPDATE sessions x SET last_seen_at = now() FROM s"
+                            "  WHERE x.id_hash = s.id_hash"
+                            "  AND s.last_seen_at < now() - interval '" TOUCH_SECONDS " seconds')"
+                            " SELECT person_id FROM s",
+                            2, params, error_r);
     free(hash);
     if (!res)
         return -1;
@@ -388,8 +386,8 @@ bool session_csrf_ok(struct db *db, const char *session_id, const char *token)
     char *error = NULL;
     char *want = session_csrf(db, session_id, &error);
     free(error);
-    bool ok = want && strlen(token) == strlen(want) &&
-              CRYPTO_memcmp(want, token, strlen(want)) == 0;
+    bool ok =
+        want && strlen(token) == strlen(want) && CRYPTO_memcmp(want, token, strlen(want)) == 0;
     free(want);
     return ok;
 }
@@ -429,15 +427,14 @@ int api_token_lookup(struct db *db, const char *token, int64_t *person_r, int64_
         return 0;
     char *hash = session_sha256_literal(token);
     const char *params[] = {hash};
-    PGresult *res =
-        db_exec(db,
-                "WITH t AS (SELECT id, person_id, last_used_at FROM api_tokens"
-                "  WHERE token_hash = $1::bytea AND revoked_at IS NULL),"
-                " touched AS (UPDATE api_tokens x SET last_used_at = now() FROM t"
-                "  WHERE x.id = t.id AND (t.last_used_at IS NULL"
-                "  OR t.last_used_at < now() - interval '" TOUCH_SECONDS " seconds'))"
-                " SELECT id, person_id FROM t",
-                1, params, error_r);
+    PGresult *res = db_exec(db,
+                            "WITH t AS (SELECT id, person_id, last_used_at FROM api_tokens"
+                            "  WHERE token_hash = $1::bytea AND revoked_at IS NULL),"
+                            " touched AS (UPDATE api_tokens x SET last_used_at = now() FROM t"
+                            "  WHERE x.id = t.id AND (t.last_used_at IS NULL"
+                            "  OR t.last_used_at < now() - interval '" TOUCH_SECONDS " seconds'))"
+                            " SELECT id, person_id FROM t",
+                            1, params, error_r);
     free(hash);
     if (!res)
         return -1;
