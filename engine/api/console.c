@@ -689,6 +689,39 @@ void console_flag_nonzero(json_t *obj, const char *const *keys)
     }
 }
 
+static int thread_order(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    const char *ax = json_string_value(json_object_get(x, "at"));
+    const char *ay = json_string_value(json_object_get(y, "at"));
+    int c = strcmp(ax ? ax : "", ay ? ay : "");
+    if (c)
+        return c;
+    const char *dx = json_string_value(json_object_get(x, "direction"));
+    const char *dy = json_string_value(json_object_get(y, "direction"));
+    bool inx = dx && strcmp(dx, "in") == 0, iny = dy && strcmp(dy, "in") == 0;
+    if (inx != iny)
+        return inx ? -1 : 1;
+    json_int_t ix = json_integer_value(json_object_get(x, "id"));
+    json_int_t iy = json_integer_value(json_object_get(y, "id"));
+    return ix < iy ? -1 : ix > iy;
+}
+
+json_t *console_thread(json_t *messages)
+{
+    size_t n = json_array_size(messages);
+    json_t **items = xcalloc(n ? n : 1, sizeof(*items));
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_array_get(messages, i);
+    /* Timestamps of one session's time zone compare as text: same offset, same format. */
+    qsort(items, n, sizeof(*items), thread_order);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append(out, items[i]);
+    free(items);
+    return out;
+}
+
 json_t *console_team_options(struct api_call *c, const char *selected)
 {
     struct api_error e = {0};

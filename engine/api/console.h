@@ -94,6 +94,11 @@ void console_flag_nonzero(json_t *obj, const char *const *keys);
  * tags chosen (any of them). The body reader calls it for the campaign routes. */
 void console_segment_build(json_t *body);
 
+/* A conversation (items with `at` and `direction`), oldest first: sorted by time, and at
+ * the same time (a reply is queued in the transaction that recorded the message) what
+ * came in before what went out. A new array of the same items. */
+json_t *console_thread(json_t *messages);
+
 /* Form helpers: the caller's teams as [{slug, name, selected}], for select boxes. */
 json_t *console_team_options(struct api_call *c, const char *selected);
 

@@ -393,7 +393,8 @@ static void campaign_page(struct api_call *c, unsigned http_status, const char *
     json_object_set_new(camp, "can_cancel", json_boolean(!sent && strcmp(status, "cancelled") != 0));
     json_object_set_new(camp, "can_retry", json_boolean((sending || sent) && failed > 0));
     json_object_set_new(camp, "can_test", json_boolean(draft || scheduled || paused));
-    json_object_set_new(camp, "started", json_boolean(!draft && !scheduled));
+    /* Progress shows from the moment it is scheduled: "send now" is scheduled for now. */
+    json_object_set_new(camp, "started", json_boolean(!draft));
     json_object_set_new(camp, "is_sms", json_boolean(strcmp(json_string_value(json_object_get(camp, "channel")), "sms") == 0));
     static const char *const when[] = {"created_at", "started_at", "finished_at", "scheduled", NULL};
     console_add_when(camp, when);

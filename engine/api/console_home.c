@@ -93,12 +93,15 @@ void console_campaign_progress(json_t *camp)
     if (status && strcmp(status, "sent") == 0)
         pct = 100;
     json_object_set_new(camp, "pct", json_integer(pct > 100 ? 100 : pct));
-    json_object_set_new(camp, "done", json_integer(done));
+    json_object_set_new(camp, "done_count", json_integer(done));
     json_object_set_new(camp, "total", json_integer(total));
     console_add_label(camp, "status", "campaign_status_", "status_label");
     console_add_label(camp, "channel", "channel_", "channel_label");
-    bool live = status && (strcmp(status, "sending") == 0 || strcmp(status, "scheduled") == 0);
+    bool sending = status && strcmp(status, "sending") == 0;
+    bool live = sending || (status && strcmp(status, "scheduled") == 0);
     json_object_set_new(camp, "live", json_boolean(live));
+    /* A scheduled campaign may wait days: it is asked about less often. */
+    json_object_set_new(camp, "poll", json_string(sending ? "every 2s" : "every 10s"));
 }
 
 void page_home(struct api_call *c)
@@ -134,8 +137,12 @@ void page_home(struct api_call *c)
         if (!flight)
             goto fail;
         json_t *camp;
-        json_array_foreach(json_object_get(flight, "items"), i, camp)
+        json_array_foreach(json_object_get(flight, "items"), i, camp) {
             console_campaign_progress(camp);
+            char *bar = console_render("progress_compact", camp);
+            json_object_set_new(camp, "progress_html", json_string(bar));
+            free(bar);
+        }
         json_object_set_new(data, "campaigns", json_incref(json_object_get(flight, "items")));
         json_decref(flight);
 

@@ -47,6 +47,7 @@ static void message_page(struct api_call *c, unsigned status, const char *error,
     json_t *m = json_object_get(data, "message");
     static const char *const when[] = {"received_at", "handled_at", "at", NULL};
     console_add_when(m, when);
+    json_object_set_new(data, "thread", console_thread(json_object_get(data, "thread")));
     console_add_when(json_object_get(data, "thread"), when);
     console_add_label(m, "channel", "channel_", "channel_label");
     console_add_label(m, "status", "inbound_", "status_label");

@@ -254,7 +254,7 @@ json_t *console_compose_check(struct db *db, const struct caller *who,
         free(composed);
     } else if (!strstr(form->text ? form->text : "", "unsubscribe_url") &&
                !strstr(form->html ? form->html : "", "unsubscribe_url")) {
-        warn(warnings, "warn_no_unsubscribe", NULL);
+        warn(warnings, "warn_no_unsubscribe", "{{unsubscribe_url}}");
     }
     const char *quiet = campaign_quiet_hours();
     if (!form->urgent && strcmp(quiet, "off") != 0)
@@ -565,10 +565,7 @@ json_t *console_inbox_thread(struct db *db, const struct caller *who, int64_t id
         api_error_db(e, db, "inbox thread", error);
         return NULL;
     }
-    json_t *newest = model_rows(res), *thread = json_array();
+    json_t *thread = model_rows(res);
     PQclear(res);
-    for (size_t i = json_array_size(newest); i-- > 0;)
-        json_array_append(thread, json_array_get(newest, i));
-    json_decref(newest);
     return json_pack("{s:o,s:o}", "message", message, "thread", thread);
 }

@@ -104,10 +104,7 @@ void page_person(struct api_call *c)
     static const char *const guests[] = {"guests", NULL};
     console_flag_nonzero(json_object_get(p, "rsvps"), guests);
     /* The conversation reads oldest first, like a phone's. */
-    json_t *messages = json_object_get(p, "messages"), *thread = json_array();
-    for (size_t i = json_array_size(messages); i-- > 0;)
-        json_array_append(thread, json_array_get(messages, i));
-    json_object_set_new(p, "thread", thread);
+    json_object_set_new(p, "thread", console_thread(json_object_get(p, "messages")));
     const char *name = json_string_value(json_object_get(p, "name"));
     char *title = xstrdup(name && *name ? name : console_t("person_no_name"));
     console_page(c, 200, "person", "people", title, p);
