@@ -99,6 +99,11 @@ void console_segment_build(json_t *body);
  * came in before what went out. A new array of the same items. */
 json_t *console_thread(json_t *messages);
 
+/* The import's guess (console_import.c): the tocsin column a CSV header names, as people
+ * write it in French or English, in any case, with or without accents ("Prénom" and
+ * "Nom": name; "Courriel": email; "Étiquettes": tags); NULL when none (ignore it). */
+const char *console_column_guess(const char *header);
+
 /* Form helpers: the caller's teams as [{slug, name, selected}], for select boxes. */
 json_t *console_team_options(struct api_call *c, const char *selected);
 

@@ -388,7 +388,7 @@ static void campaign_page(struct api_call *c, unsigned http_status, const char *
     json_int_t failed = json_integer_value(json_object_get(camp, "failed"));
     json_object_set_new(camp, "can_send", json_boolean(draft || scheduled));
     json_object_set_new(camp, "can_schedule", json_boolean(draft || scheduled));
-    json_object_set_new(camp, "can_pause", json_boolean(draft || scheduled || sending));
+    json_object_set_new(camp, "can_pause", json_boolean(scheduled || sending));
     json_object_set_new(camp, "can_resume", json_boolean(paused));
     json_object_set_new(camp, "can_cancel", json_boolean(!sent && strcmp(status, "cancelled") != 0));
     json_object_set_new(camp, "can_retry", json_boolean((sending || sent) && failed > 0));

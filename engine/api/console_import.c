@@ -27,9 +27,7 @@
 static const char *const targets[] = {"email", "phone", "name", "locale", "timezone", "teams",
                                       "tags"};
 
-/* What a header names, as people write it in either language (folded: no case, no
- * accents); NULL: ignore the column. */
-static const char *guess(const char *header)
+const char *console_column_guess(const char *header)
 {
     static const struct {
         const char *target;
@@ -123,7 +121,7 @@ static void apply_mapping(struct api_call *c, json_t *columns, bool from_form)
         const char *chosen = from_form ? console_arg(c, key) : NULL;
         const char *target =
             chosen ? (strcmp(chosen, "ignore") == 0 || !target_known(chosen) ? NULL : chosen)
-                   : guess(json_string_value(json_object_get(col, "header")));
+                   : console_column_guess(json_string_value(json_object_get(col, "header")));
         json_t *options = json_array();
         json_array_append_new(options, json_pack("{s:s,s:s,s:b}", "value", "ignore", "label",
                                                  console_t("import_ignore"), "selected", !target));

@@ -149,6 +149,29 @@ test('an organiser composes a campaign: a segment with a live count, warnings, a
   await until('the SMS estimate', async () => /GSM-7|UCS-2/.test(await text(page, '#checks')));
   assert.match(await text(page, '#checks'), /STOP/, 'no STOP mention: a warning');
   await look(page, 'compose-sms');
+  // An SMS draft scheduled, paused, resumed and cancelled.
+  await page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
+  await page.waitForURL(/\/admin\/campaigns\/\d+\?done=campaign_created$/);
+  const sms = new URL(page.url()).pathname.split('/').pop();
+  const state = () => sql(`SELECT status FROM campaigns WHERE id = ${sms}`);
+  await page.getByText('Ou la programmer').click();
+  await page.fill('#sc-date', '2031-01-10');
+  await page.fill('#sc-time', '09:30');
+  await page.getByRole('button', { name: 'Programmer' }).click();
+  await page.waitForURL(/done=campaign_schedule/);
+  assert.equal(state(), 'scheduled');
+  assert.equal(sql(`SELECT to_char(scheduled_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD HH24:MI') FROM campaigns WHERE id = ${sms}`), '2031-01-10 09:30');
+  await look(page, 'campaign-scheduled');
+  await page.getByRole('button', { name: 'Mettre en pause' }).click();
+  await page.waitForURL(/done=campaign_pause/);
+  assert.equal(state(), 'paused');
+  await page.getByRole('button', { name: 'Reprendre' }).click();
+  await page.waitForURL(/done=campaign_resume/);
+  assert.equal(state(), 'scheduled');
+  await page.getByText('Annuler la campagne').first().click();
+  await page.getByRole('button', { name: 'Annuler la campagne' }).click();
+  await page.waitForURL(/done=campaign_cancel/);
+  assert.equal(state(), 'cancelled');
 });
 
 test('an organiser sends a test copy to themself, then the campaign; progress reaches 100 %', async () => {
