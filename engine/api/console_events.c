@@ -245,7 +245,7 @@ void page_event_move(struct api_call *c)
         api_error_set(&e, 422, "%s", console_t("event_need_title_time"));
     else
         out = event_move_json(c->db, &c->who, api_arg(c, "event"), starts,
-                              console_arg(c, "timezone"), &e);
+                              console_arg(c, "timezone"), console_arg(c, "note"), &e);
     free(starts);
     after_action(c, out, &e, "event_moved");
 }
@@ -253,7 +253,7 @@ void page_event_move(struct api_call *c)
 void page_event_cancel(struct api_call *c)
 {
     struct api_error e = {0};
-    json_t *out = event_cancel_json(c->db, &c->who, api_arg(c, "event"), &e);
+    json_t *out = event_cancel_json(c->db, &c->who, api_arg(c, "event"), console_arg(c, "note"), &e);
     after_action(c, out, &e, "event_cancelled");
 }
 

@@ -204,12 +204,16 @@ const struct api_route api_routes[] = {
      "\"location\":{\"type\":\"string\"},\"capacity\":{\"type\":[\"integer\",\"null\"]}}}",
      NULL},
     {"POST", "/api/v1/events/{event}/move", AUTHZ_EVENT, NULL, AUTHZ_EVENT, route_event_move,
-     "Move the event; everyone who said yes is told", NULL,
+     "Move the event; everyone who said yes is told (with the note, when given)", NULL,
      "{\"type\":\"object\",\"required\":[\"starts\"],\"properties\":{"
-     "\"starts\":{\"type\":\"string\"},\"timezone\":{\"type\":\"string\"}}}",
+     "\"starts\":{\"type\":\"string\"},\"timezone\":{\"type\":\"string\"},"
+     "\"note\":{\"type\":\"string\",\"maxLength\":500}}}",
      NULL},
     {"POST", "/api/v1/events/{event}/cancel", AUTHZ_EVENT, NULL, AUTHZ_EVENT, route_event_cancel,
-     "Cancel the event; everyone who said yes is told", NULL, NULL, NULL},
+     "Cancel the event; everyone who said yes is told (with the note, when given)", NULL,
+     "{\"type\":\"object\",\"properties\":{\"note\":{\"type\":\"string\","
+     "\"maxLength\":500}}}",
+     NULL},
     {"GET", "/api/v1/events/{event}/attendees", AUTHZ_EVENT_DOOR, NULL, AUTHZ_EVENT_DOOR,
      route_event_attendees, "The door list (?format=csv for a spreadsheet)", "format", NULL, NULL},
     {"POST", "/api/v1/events/{event}/checkin", AUTHZ_EVENT_DOOR, NULL, AUTHZ_EVENT_DOOR,

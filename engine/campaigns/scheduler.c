@@ -474,8 +474,8 @@ int scheduler_tick(struct db *db, struct scheduler_report *report, char **error_
 
 /* ---- event changes ---- */
 
-int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, int *notified_r,
-                            char **error_r)
+int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, const char *note,
+                            int *notified_r, char **error_r)
 {
     *notified_r = 0;
     char slot[24];
@@ -510,6 +510,8 @@ int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, i
             break;
         }
         json_object_set_new(vars, "event", event_vars(res, i, 7, locale));
+        if (note && *note)
+            json_object_set_new(vars, "note", json_string(note));
         char *dedupe =
             moved ? xasprintf("event_moved:%s:%" PRId64 ":%s", PQgetvalue(res, i, 7), person,
                               PQgetvalue(res, i, 13))
