@@ -96,27 +96,24 @@ json_t *campaign_create_json(struct db *db, const struct caller *who,
         }
         goto out;
     }
-    char campaign[24];
-    const char *params[] = {model_id(id, campaign)};
-    PGresult *res =
-        db_exec(db, "SELECT coalesce(team_id, 0) FROM campaigns WHERE id = $1", 1, params, &error);
-    if (!res) {
-        model_abort(db, e, "campaign create", error);
-        goto out;
+    if (form->dry_run) {
+        db_rollback(db);
+    } else {
+        if (campaign_record(db, &who->actor, id, "campaign_created", &error) < 0) {
+            model_abort(db, e, "campaign create", error);
+            goto out;
+        }
+        if (model_commit(db, e) < 0)
+            goto out;
     }
-    int64_t team = model_int(res, 0, 0);
-    PQclear(res);
-    if (model_activity(db, who, team, "campaign_created",
-                       json_pack("{s:I,s:s,s:s}", "campaign_id", (json_int_t)id, "channel",
-                                 form->channel, "segment", form->segment),
-                       e) < 0 ||
-        model_commit(db, e) < 0)
-        goto out;
-    out = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s?,s:s?,s:i}", "id", (json_int_t)id, "status",
-                    form->at ? "scheduled" : "draft", "channel", form->channel, "segment",
-                    form->segment, "recipients", (json_int_t)summary.recipients,
-                    "unknown_variables", summary.missing, "sms_encoding", summary.sms_encoding,
-                    "sms_segments", summary.sms_segments);
+    out = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s?,s:s?,s:i}", "id",
+                    (json_int_t)(form->dry_run ? 0 : id), "status",
+                    form->dry_run ? "dry_run"
+                    : form->at    ? "scheduled"
+                                  : "draft",
+                    "channel", form->channel, "segment", form->segment, "recipients",
+                    (json_int_t)summary.recipients, "unknown_variables", summary.missing,
+                    "sms_encoding", summary.sms_encoding, "sms_segments", summary.sms_segments);
 out:
     campaign_summary_release(&summary);
     free(assembled);
@@ -397,11 +394,12 @@ void route_campaign_create(struct api_call *c)
                                  .sms = api_arg(c, "sms"),
                                  .at = api_arg(c, "at"),
                                  .timezone = api_arg(c, "timezone"),
-                                 .urgent = api_flag(c, "urgent")};
+                                 .urgent = api_flag(c, "urgent"),
+                                 .dry_run = api_flag(c, "dry_run")};
     struct api_error e = {0};
     json_t *out = campaign_create_json(c->db, &c->who, &form, &e);
     if (out)
-        api_reply(c, 201, out);
+        api_reply(c, form.dry_run ? 200 : 201, out);
     else
         api_fail(c, &e);
 }

@@ -7,7 +7,8 @@
  * campaign_create_json(): check and store a draft (or a scheduled campaign with `at`),
  * created by the caller, source "api"; the template is a message file, or is assembled
  * from `subject`, `text`, `html` and `sms` parts. The answer carries the recipient count,
- * unknown variables and, for SMS, encoding and segments.
+ * unknown variables and, for SMS, encoding and segments. With `dry_run` nothing is stored:
+ * the same checks and counts, for a composer's live feedback.
  * campaign_show_json(): status and counts (campaign_status()), the template, and the most
  * frequent failure reasons.
  * campaign_preview_json(): the campaign rendered for one person (a person the caller
@@ -38,6 +39,7 @@ struct campaign_form {
     const char *at;
     const char *timezone;
     bool urgent;
+    bool dry_run;
 };
 
 json_t *campaigns_list(struct db *db, const struct caller *who, const struct page *page,

@@ -187,6 +187,72 @@ out:
     return rc;
 }
 
+/* The event a check-in is for, locked for the check-in's transaction. 0, or -1 with *e
+ * (rolled back): 404 unknown, 409 cancelled. The caller frees *timezone_r. */
+static int checkin_event(struct db *db, const char *slug, int64_t *event_r, int64_t *team_r,
+                         char **timezone_r, struct api_error *e)
+{
+    const char *params[] = {slug};
+    char *error = NULL;
+    PGresult *res = db_exec(db,
+                            "SELECT id, team_id, timezone, status FROM events"
+                            " WHERE slug = lower($1) FOR UPDATE",
+                            1, params, &error);
+    if (!res) {
+        model_abort(db, e, "checkin event", error);
+        return -1;
+    }
+    int rc = -1;
+    if (PQntuples(res) != 1) {
+        api_error_set(e, 404, "no event %s", slug);
+    } else if (strcmp(PQgetvalue(res, 0, 3), "cancelled") == 0) {
+        api_error_set(e, 409, "event %s is cancelled", slug);
+    } else {
+        *event_r = model_int(res, 0, 0);
+        *team_r = model_int(res, 0, 1);
+        *timezone_r = xstrdup(PQgetvalue(res, 0, 2));
+        rc = 0;
+    }
+    PQclear(res);
+    if (rc < 0)
+        db_rollback(db);
+    return rc;
+}
+
+/* Mark the person present (a `yes` when they had no answer; the first time is kept) and
+ * answer with the row, whether they were already in, and the event's count. */
+static json_t *mark_present(struct db *db, const struct caller *who, int64_t event_id,
+                            int64_t person, struct api_error *e)
+{
+    char event_text[24], person_text[24], by_text[24];
+    const char *params[] = {model_id(event_id, event_text), model_id(person, person_text),
+                            who->person_id ? model_id(who->person_id, by_text) : NULL};
+    char *error = NULL;
+    PGresult *res =
+        db_exec(db,
+                "WITH before AS (SELECT checked_in_at FROM rsvps"
+                "  WHERE event_id = $1 AND person_id = $2)"
+                " INSERT INTO rsvps (event_id, person_id, status, checked_in_at, checked_in_by)"
+                " VALUES ($1, $2, 'yes', now(), $3)"
+                " ON CONFLICT (event_id, person_id) DO UPDATE SET"
+                "  checked_in_at = coalesce(rsvps.checked_in_at, now()),"
+                "  checked_in_by = coalesce(rsvps.checked_in_by, $3)"
+                " RETURNING status, checked_in_at,"
+                "  coalesce((SELECT checked_in_at IS NOT NULL FROM before), false) AS already,"
+                "  (SELECT name FROM people WHERE id = $2) AS name,"
+                "  (SELECT count(*) + 1 FROM rsvps WHERE event_id = $1"
+                "   AND checked_in_at IS NOT NULL AND person_id <> $2) AS checked_in",
+                3, params, &error);
+    if (!res) {
+        model_abort(db, e, "checkin", error);
+        return NULL;
+    }
+    json_t *out = model_row(res, 0);
+    PQclear(res);
+    json_object_set_new(out, "person_id", json_integer(person));
+    return out;
+}
+
 json_t *event_checkin(struct db *db, const struct caller *who, const char *slug,
                       const struct checkin *in, struct api_error *e)
 {
@@ -195,9 +261,9 @@ json_t *event_checkin(struct db *db, const struct caller *who, const char *slug,
         api_error_set(e, 400, "check in a contact, or a walk-in by name (and phone or email)");
         return NULL;
     }
-    char *error = NULL;
+    char *error = NULL, *timezone = NULL;
     const char *reason = NULL;
-    int64_t person = 0, contact = 0;
+    int64_t person = 0, contact = 0, event_id = 0, team_id = 0;
     if (by_contact) {
         int found = contact_find(db, in->contact, &contact, &person, &reason, &error);
         if (found < 0) {
@@ -209,72 +275,23 @@ json_t *event_checkin(struct db *db, const struct caller *who, const char *slug,
             return NULL;
         }
     }
-    if (model_begin(db, e) < 0)
+    if (model_begin(db, e) < 0 || checkin_event(db, slug, &event_id, &team_id, &timezone, e) < 0)
         return NULL;
-    const char *ep[] = {slug};
-    PGresult *res = db_exec(db,
-                            "SELECT id, team_id, timezone, status FROM events"
-                            " WHERE slug = lower($1) FOR UPDATE",
-                            1, ep, &error);
-    if (!res) {
-        model_abort(db, e, "checkin event", error);
-        return NULL;
-    }
-    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 3), "cancelled") == 0) {
-        bool cancelled = PQntuples(res) == 1;
-        PQclear(res);
-        db_rollback(db);
-        if (cancelled)
-            api_error_set(e, 409, "event %s is cancelled", slug);
-        else
-            api_error_set(e, 404, "no event %s", slug);
-        return NULL;
-    }
-    int64_t event_id = model_int(res, 0, 0), team_id = model_int(res, 0, 1);
-    char *timezone = xstrdup(PQgetvalue(res, 0, 2));
-    PQclear(res);
     bool created = false;
     json_t *out = NULL;
     if (!by_contact && walk_in_person(db, in, timezone, &person, &created, e) < 0)
         goto out;
-    char event_text[24], person_text[24], by_text[24];
-    const char *params[] = {model_id(event_id, event_text), model_id(person, person_text),
-                            who->person_id ? model_id(who->person_id, by_text) : NULL};
-    /* xmax = 0 tells a row this statement inserted from one it updated. */
-    res = db_exec(db,
-                  "WITH before AS (SELECT checked_in_at FROM rsvps"
-                  "  WHERE event_id = $1 AND person_id = $2)"
-                  " INSERT INTO rsvps (event_id, person_id, status, checked_in_at, checked_in_by)"
-                  " VALUES ($1, $2, 'yes', now(), $3)"
-                  " ON CONFLICT (event_id, person_id) DO UPDATE SET"
-                  "  checked_in_at = coalesce(rsvps.checked_in_at, now()),"
-                  "  checked_in_by = coalesce(rsvps.checked_in_by, $3)"
-                  " RETURNING status, checked_in_at,"
-                  "  (SELECT checked_in_at IS NOT NULL FROM before) AS already,"
-                  "  (SELECT name FROM people WHERE id = $2) AS name,"
-                  "  (SELECT count(*) + 1 FROM rsvps WHERE event_id = $1"
-                  "   AND checked_in_at IS NOT NULL AND person_id <> $2) AS checked_in",
-                  3, params, &error);
-    if (!res) {
-        model_abort(db, e, "checkin", error);
+    out = mark_present(db, who, event_id, person, e);
+    if (!out)
         goto out;
-    }
-    out = model_row(res, 0);
-    bool already = PQgetvalue(res, 0, 2)[0] == 't';
-    PQclear(res);
-    json_object_set_new(out, "already", json_boolean(already));
-    json_object_set_new(out, "person_id", json_integer(person));
     json_object_set_new(out, "walk_in", json_boolean(created));
     json_object_set_new(out, "event", json_string(slug));
-    if (!already && model_activity(db, who, team_id, "checkin",
-                                   json_pack("{s:s,s:I,s:b}", "event", slug, "person_id",
-                                             (json_int_t)person, "walk_in", created),
-                                   e) < 0) {
-        json_decref(out);
-        out = NULL;
-        goto out;
-    }
-    if (model_commit(db, e) < 0) {
+    bool already = json_is_true(json_object_get(out, "already"));
+    if ((!already && model_activity(db, who, team_id, "checkin",
+                                    json_pack("{s:s,s:I,s:b}", "event", slug, "person_id",
+                                              (json_int_t)person, "walk_in", created),
+                                    e) < 0) ||
+        model_commit(db, e) < 0) {
         json_decref(out);
         out = NULL;
     }

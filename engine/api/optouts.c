@@ -1,4 +1,5 @@
 #include "api/optouts.h"
+#include "lib/buf.h"
 #include "lib/util.h"
 #include "core/config.h"
 #include "api/v1.h"
@@ -15,26 +16,39 @@ json_t *optouts_list(struct db *db, const struct caller *who, const char *since,
     }
     if (model_check_time(db, since, "since", e) < 0)
         return NULL;
-    char after[24], limit[24];
-    model_id(page->after, after);
+    char before[24], limit[24];
+    model_id(page->after ? page->after : INT64_MAX, before);
     snprintf(limit, sizeof(limit), "%d", page->limit);
     char *scope = caller_teams_literal(who);
-    const char *params[] = {after,   limit, since,
-                            channel, scope, config_str("engine", "default_timezone")};
-    char *error = NULL;
+    struct model_params p = {0};
+    struct buf q = BUF_INIT;
     /* Newest first: `after` is the last id of the previous page. */
-    PGresult *res = db_exec(
-        db,
-        "SELECT o.id, o.person_id, o.name, o.address, o.channel, o.team, o.source, o.evidence,"
-        " o.created_at FROM current_optouts o"
-        " WHERE ($1::bigint = 0 OR o.id < $1::bigint)"
-        " AND ($3::text IS NULL OR o.created_at >= ($3::timestamp AT TIME ZONE $6))"
-        " AND ($4::text IS NULL OR o.channel = $4)"
-        " AND ($5::bigint[] IS NULL OR o.scope = ANY($5::bigint[])"
-        "  OR (o.scope IS NULL AND EXISTS (SELECT 1 FROM memberships m"
-        "   WHERE m.person_id = o.person_id AND m.team_id = ANY($5::bigint[]))))"
-        " ORDER BY o.id DESC LIMIT $2::int",
-        6, params, &error);
+    buf_printf(&q,
+               "SELECT o.id, o.person_id, o.name, o.address, o.channel, o.team, o.source,"
+               " o.evidence, o.created_at FROM current_optouts o WHERE o.id < $%d::bigint",
+               model_param(&p, before));
+    int limit_n = model_param(&p, limit);
+    if (since)
+        buf_printf(&q, " AND o.created_at >= ($%d::timestamp AT TIME ZONE $%d)",
+                   model_param(&p, since),
+                   model_param(&p, config_str("engine", "default_timezone")));
+    if (channel)
+        buf_printf(&q, " AND o.channel = $%d", model_param(&p, channel));
+    /* An organiser: opt-outs from their teams, and global ones of their members. Built
+     * only for them, so that an admin's list is a plain walk down the opt-outs; the member
+     * test is a probe per opt-out (a scalar subquery), never a hash of a whole team. */
+    if (scope) {
+        int n = model_param(&p, scope);
+        buf_printf(&q,
+                   " AND (o.scope = ANY($%d::bigint[]) OR (o.scope IS NULL AND (SELECT true"
+                   " FROM memberships m WHERE m.person_id = o.person_id"
+                   " AND m.team_id = ANY($%d::bigint[]) LIMIT 1)))",
+                   n, n);
+    }
+    buf_printf(&q, " ORDER BY o.id DESC LIMIT $%d::int", limit_n);
+    char *error = NULL;
+    PGresult *res = db_exec_once(db, buf_str(&q), p.n, p.values, &error);
+    buf_release(&q);
     free(scope);
     if (!res) {
         api_error_db(e, db, "optouts", error);

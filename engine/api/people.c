@@ -15,7 +15,9 @@ static bool channel_valid(const char *channel)
 /*
  * The list query, built from fixed fragments so that each case gets the plan it needs:
  * with a team, the walk starts from that team's memberships in person order (an index
- * range, however large the team); without, from people in id order.
+ * range, however large the team); without, from people in id order. The page's lower
+ * bound is written on both sides of the join: a merge join would otherwise read people
+ * from the first id to reach a page deep in the list.
  */
 struct list_query {
     struct buf sql;
@@ -65,8 +67,8 @@ static int list_query_build(const struct caller *who, const struct people_filter
         buf_printf(s,
                    " FROM memberships tm JOIN people p ON p.id = tm.person_id"
                    " WHERE tm.team_id = (SELECT id FROM teams WHERE slug = lower($%d))"
-                   " AND tm.person_id > $%d::bigint",
-                   team_n, after_n);
+                   " AND tm.person_id > $%d::bigint AND p.id > $%d::bigint",
+                   team_n, after_n, after_n);
     else
         buf_printf(s, " FROM people p WHERE p.id > $%d::bigint", after_n);
     if (scope_n && !team_n)

@@ -239,7 +239,9 @@ const struct api_route api_routes[] = {
     {"GET", "/api/v1/campaigns", AUTHZ_ORGANISER, NULL, AUTHZ_ORGANISER, route_campaigns_list,
      "Campaigns of my teams and mine, in id order", Q_PAGE, NULL, NULL},
     {"POST", "/api/v1/campaigns", AUTHZ_CAMPAIGN, "segment", AUTHZ_CAMPAIGN, route_campaign_create,
-     "Create a draft (or scheduled) campaign to a segment of my teams", NULL,
+     "Create a draft (or scheduled) campaign to a segment of my teams (?dry_run=true: check"
+     " and count only)",
+     "dry_run",
      "{\"type\":\"object\",\"required\":[\"channel\",\"segment\"],\"properties\":{"
      "\"channel\":{\"enum\":[\"email\",\"sms\"]},\"segment\":{\"type\":\"string\"},"
      "\"subject\":{\"type\":\"string\"},\"template\":{\"type\":\"string\",\"description\":"

@@ -236,20 +236,26 @@ static int query_ids(struct api_call *c, const char *sql, const char *value, PGr
     return PQntuples(*res_r);
 }
 
-/* "{3,7}" from a result column into a scope set. */
+/* "{3,7}" from a result column into a scope set (a person may be in any number of teams). */
 static void add_set_from_array(struct authz_scope *scope, const char *literal)
 {
-    int64_t ids[64];
-    size_t n = 0;
+    size_t n = 0, cap = 8;
+    int64_t *ids = xcalloc(cap, sizeof(*ids));
     const char *p = literal ? literal : "";
-    while (*p && n < ARRAY_SIZE(ids)) {
+    while (*p) {
         while (*p && !isdigit((unsigned char)*p))
             p++;
         if (!*p)
             break;
-        ids[n++] = strtoll(p, (char **)&p, 10);
+        char *end;
+        int64_t id = strtoll(p, &end, 10);
+        p = end;
+        if (n == cap)
+            ids = xrealloc(ids, (cap *= 2) * sizeof(*ids));
+        ids[n++] = id;
     }
     authz_scope_add(scope, ids, n);
+    free(ids);
 }
 
 static int resolve_team(struct api_call *c, const char *slug, struct authz_scope *scope,

@@ -34,6 +34,8 @@
  *   campaign_send_now() draft or scheduled -> scheduled for now: the scheduler's next
  *                      round fans it out (the API answers at once; `tocsin campaign send`
  *                      fans out itself)
+ * campaign_record() writes a line of activity about campaign `id` (kind e.g.
+ * "campaign_created"), under the campaign's team, with its channel and segment.
  * campaign_status() runs the status question (counts by state, rate, ETA): one row, or
  * none for an unknown id; the caller PQclear()s it.
  */
@@ -93,6 +95,8 @@ int campaign_retry(struct db *db, const struct actor *actor, int64_t id,
 int campaign_send_now(struct db *db, const struct actor *actor, int64_t id,
                       enum campaign_change *change_r, char **error_r);
 PGresult *campaign_status(struct db *db, int64_t id, char **error_r);
+int campaign_record(struct db *db, const struct actor *actor, int64_t id, const char *kind,
+                    char **error_r);
 
 const char *campaign_quiet_hours(void);
 bool campaign_quiet_valid(const char *value);

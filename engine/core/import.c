@@ -155,9 +155,8 @@ static const char *const apply_sql[] = {
     "  UNION ALL"
     "  SELECT person_id, 'phone', phone FROM import_rows WHERE phone IS NOT NULL"
     "  ON CONFLICT (kind, address) DO NOTHING RETURNING id, kind)"
-    " INSERT INTO consent (contact_id, channel, action, source, evidence)"
-    " SELECT id, CASE kind WHEN 'email' THEN 'email' ELSE 'sms' END, 'opt_in', 'import', $1"
-    " FROM added",
+    " SELECT consent_append(array_agg(ROW(id, CASE kind WHEN 'email' THEN 'email' ELSE 'sms'"
+    "  END, NULL, 'opt_in', 'import', $1::text)::consent_entry)) FROM added",
     "INSERT INTO memberships (person_id, team_id, role, status)"
     " SELECT DISTINCT r.person_id, t.id, 'member', 'active'"
     " FROM import_rows r, unnest(regexp_split_to_array(r.teams, '\\s+')) AS s(slug)"

@@ -1,14 +1,19 @@
 #include "inbound/mail_inbound.h"
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/consent.h"
+#include "core/template.h"
 #include "core/token.h"
+#include "outbound/queue.h"
 #include "decide/process.h"
 #include "inbound/autoreply.h"
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,10 +94,9 @@ static int move_mark(struct db *db, const struct mail_source *src, char **error_
 {
     if (!src || !src->mailbox)
         return 0;
-    char validity[24], uid[24];
-    snprintf(validity, sizeof(validity), "%" PRId64, src->uidvalidity);
-    snprintf(uid, sizeof(uid), "%" PRId64, src->uid);
-    const char *params[] = {src->mailbox, validity, uid};
+    char validity[DB_PARAM_SIZE], uid[DB_PARAM_SIZE];
+    const char *params[] = {src->mailbox, db_param_int(src->uidvalidity, validity),
+                            db_param_int(src->uid, uid)};
     return db_run(
         db,
         "INSERT INTO imap_mailboxes AS m (mailbox, uidvalidity, last_uid) "
@@ -131,16 +135,41 @@ static int claim_key(struct db *db, const char *key, const char *inbound_key, co
     return 0;
 }
 
+/* How many bytes of the UTF-8 text `s` fit in `max` without cutting a character: a
+ * truncated summary or evidence must stay valid UTF-8, or PostgreSQL refuses the row and
+ * the mail could never be recorded. */
+static int utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
+/* Tell the operator about a policy rejection: our relay or domain is refused, and no
+ * address will be suppressed for it (docs/email-inbound.md says what to check). */
+static void report_policy(const struct bounce_info *b)
+{
+    log_warn("mail_bounce_policy",
+             "status=%s recipient=%s diagnostic=%s action=not_suppressed "
+             "hint=%s",
+             log_q(b->status ? b->status : ""), log_q(b->recipient ? b->recipient : ""),
+             log_q(b->diagnostic ? b->diagnostic : ""),
+             log_q("a receiver refused our relay or domain: check blocklists, SPF, DKIM, DMARC"));
+}
+
 static int record_bounce(struct db *db, const struct mail_parsed *p, const struct mail_source *src,
                          const char *provider_id, const char *raw, const char **outcome_r,
                          char **error_r)
 {
     const struct bounce_info *b = &p->bounce;
-    char *summary = xasprintf("bounce %s status=%s recipient=%s",
-                              b->kind == BOUNCE_HARD   ? "hard"
-                              : b->kind == BOUNCE_SOFT ? "soft"
-                                                       : "report",
-                              b->status ? b->status : "-", b->recipient ? b->recipient : "-");
+    const char *diagnostic = b->diagnostic ? b->diagnostic : "";
+    char *summary =
+        xasprintf("bounce %s status=%s recipient=%s%s%.*s", bounce_kind_name(b->kind),
+                  b->status ? b->status : "-", b->recipient ? b->recipient : "-",
+                  *diagnostic ? " diagnostic=" : "", utf8_prefix(diagnostic, 300), diagnostic);
     const char *params[] = {src->provider, provider_id, p->sender, p->recipient, summary, raw};
     PGresult *res =
         db_exec(db,
@@ -152,6 +181,7 @@ static int record_bounce(struct db *db, const struct mail_parsed *p, const struc
     if (!res)
         goto out;
     bool fresh = PQntuples(res) == 1;
+    char *inbound_id = fresh ? xstrdup(PQgetvalue(res, 0, 0)) : NULL;
     PQclear(res);
     *outcome_r = "duplicate";
     rc = 0;
@@ -159,19 +189,144 @@ static int record_bounce(struct db *db, const struct mail_parsed *p, const struc
         goto out;
     /* The DSN part is the evidence; a non-DSN bounce is its own text. */
     const char *dsn = p->mime->delivery_status ? p->mime->delivery_status : p->mime->text;
-    char *evidence =
-        xasprintf("Message-ID: <%s>\n%.4000s", p->message_id ? p->message_id : "", dsn);
+    char *evidence = xasprintf("Message-ID: <%s>\n%.*s", p->message_id ? p->message_id : "",
+                               utf8_prefix(dsn, 4000), dsn);
     const char *what = NULL;
     rc = bounce_apply(db, b, evidence, &what, error_r);
     free(evidence);
+    /* Policy rejections are counted apart, so that `tocsin queue status` can show them. */
+    if (rc == 0 && strcmp(what, "policy") == 0) {
+        const char *up[] = {inbound_id};
+        rc = db_run(db, "UPDATE inbound_messages SET status = 'bounce_policy' WHERE id = $1", 1, up,
+                    error_r);
+    }
+    free(inbound_id);
     if (rc == 0) {
         log_info("mail_bounce", "outcome=%s kind=%s status=%s recipient=%s", what,
-                 b->kind == BOUNCE_HARD ? "hard" : "soft", log_q(b->status ? b->status : ""),
+                 bounce_kind_name(b->kind), log_q(b->status ? b->status : ""),
                  log_q(b->recipient ? b->recipient : ""));
+        if (strcmp(what, "policy") == 0)
+            report_policy(b);
+        char *series = xasprintf("tocsin_mail_bounces_total{outcome=\"%s\"}", what);
+        metrics_add(series, 1);
+        free(series);
         *outcome_r = "bounce";
     }
 out:
     free(summary);
+    return rc;
+}
+
+/* The confirmation of an unsubscribe by mail, to the contact the token named, in their
+ * language; the queue delivers kind stop_confirmation even after the opt-out. */
+static int confirm_unsubscribe(struct db *db, const PGresult *who, const char *inbound_id,
+                               char **error_r)
+{
+    const char *channel = PQgetvalue(who, 0, 0);
+    const char *address = PQgetvalue(who, 0, 1);
+    const char *name = PQgetvalue(who, 0, 3);
+    bool fr = strncmp(PQgetvalue(who, 0, 2), "fr", 2) == 0;
+    bool sms = strcmp(channel, "sms") == 0;
+    json_t *vars = json_pack("{s:s, s:s%, s:s, s:s, s:s}", "name", name, "first_name", name,
+                             strcspn(name, " "), "help_keyword", fr ? "AIDE" : "HELP",
+                             "stop_keyword", "STOP", sms ? "phone" : "email", address);
+    struct rendered_message m;
+    int rc = template_message("stop_confirmation", fr ? "fr" : "en", vars, &m, error_r);
+    json_decref(vars);
+    if (rc < 0)
+        return -1;
+    char *key = xasprintf("reply:%s", inbound_id);
+    struct queue_new q = {
+        .channel = channel,
+        .recipient = address,
+        .subject = sms ? NULL : m.subject,
+        .body = sms ? m.sms : m.text,
+        .kind = "stop_confirmation",
+        .dedupe_key = key,
+        .person_id = strtoll(PQgetvalue(who, 0, 4), NULL, 10),
+        .contact_id = strtoll(PQgetvalue(who, 0, 5), NULL, 10),
+        .inbound_id = strtoll(inbound_id, NULL, 10),
+    };
+    rc = queue_enqueue(db, &q, NULL, NULL, error_r);
+    free(key);
+    template_message_release(&m);
+    return rc;
+}
+
+/* A mail to unsubscribe+TOKEN@: the contact the token names opts out (RFC 2369 mailto
+ * List-Unsubscribe). The body is kept as evidence, never read for commands: a "START" in it,
+ * an auto-reply's text or a forwarded newsletter must not undo or stop the request. */
+static int record_unsubscribe(struct db *db, const struct mail_parsed *p,
+                              const struct mail_source *src, const char *provider_id,
+                              const char *raw, int64_t contact, const char **outcome_r,
+                              char **error_r)
+{
+    const char *params[] = {src->provider, provider_id, p->sender, p->recipient, p->new_text, raw};
+    PGresult *res =
+        db_exec(db,
+                "INSERT INTO inbound_messages (channel, provider, provider_id, sender, "
+                "recipient, body, raw, status, command) VALUES ('email', $1, $2, $3, $4, $5, $6, "
+                "'received', 'stop') ON CONFLICT (channel, provider, provider_id) DO NOTHING "
+                "RETURNING id",
+                6, params, error_r);
+    if (!res)
+        return -1;
+    *outcome_r = "duplicate";
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    char *inbound_id = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    char id[DB_PARAM_SIZE];
+    const char *cp[] = {db_param_int(contact, id)};
+    PGresult *who = db_exec(
+        db,
+        "SELECT CASE c.kind WHEN 'phone' THEN 'sms' ELSE 'email' END, c.address, p.locale,"
+        " coalesce(p.name, ''), p.id, c.id,"
+        " consent_allows(CASE c.kind WHEN 'phone' THEN 'sms' ELSE 'email' END, c.address, NULL)"
+        " FROM contacts c JOIN people p ON p.id = c.person_id WHERE c.id = $1",
+        1, cp, error_r);
+    int rc = -1;
+    const char *status = "unknown_contact";
+    if (!who)
+        goto out;
+    if (PQntuples(who) == 1) {
+        bool subscribed = PQgetvalue(who, 0, 6)[0] == 't';
+        status = "applied_repeat";
+        if (subscribed) {
+            char *evidence = xasprintf("mailto List-Unsubscribe to %s; From: %s; Message-ID: <%s>",
+                                       p->recipient, p->sender, p->message_id ? p->message_id : "");
+            rc = consent_append(db, contact, PQgetvalue(who, 0, 0), 0, "opt_out",
+                                "list_unsubscribe", evidence, error_r);
+            free(evidence);
+            if (rc < 0)
+                goto out;
+            const char *ap[] = {PQgetvalue(who, 0, 4), inbound_id, PQgetvalue(who, 0, 0)};
+            if (db_run(db,
+                       "INSERT INTO activity (team_id, kind, payload) VALUES (NULL, 'consent',"
+                       " jsonb_build_object('action', 'opt_out', 'person_id', $1::bigint,"
+                       " 'inbound_id', $2::bigint, 'channel', $3::text, 'source',"
+                       " 'list_unsubscribe'))",
+                       3, ap, error_r) < 0 ||
+                confirm_unsubscribe(db, who, inbound_id, error_r) < 0) {
+                rc = -1;
+                goto out;
+            }
+            status = "applied";
+        }
+    }
+    const char *up[] = {inbound_id, status, PQntuples(who) == 1 ? PQgetvalue(who, 0, 4) : NULL};
+    if (db_run(db, "UPDATE inbound_messages SET status = $2, person_id = $3 WHERE id = $1", 3, up,
+               error_r) < 0)
+        goto out;
+    log_info("mail_unsubscribe", "contact=%" PRId64 " sender=%s status=%s", contact,
+             log_q(p->sender), status);
+    *outcome_r = "unsubscribed";
+    rc = 0;
+out:
+    PQclear(who);
+    free(inbound_id);
     return rc;
 }
 
@@ -207,128 +362,176 @@ static int finish(struct db *db, char **error_r)
     return 0;
 }
 
+/* One mail on its way through mail_inbound_process(): parsed, with its dedupe key, its
+ * raw text as stored, the inbound message its lines share, and the lines themselves. */
+struct mail_run {
+    struct db *db;
+    const struct mail_source *src;
+    struct mail_parsed parsed;
+    char *key;               /* Message-ID, or sha256: of the bytes */
+    const char *provider_id; /* the source's id, else the key */
+    const char *kind;        /* bounce, unsubscribe, automatic or reply: recorded with the key */
+    int64_t unsubscribe_contact; /* a mail to unsubscribe+TOKEN@: the contact it names */
+    char *raw_text;              /* the raw mail converted to UTF-8, when it was not */
+    char *raw_copy;              /* the raw mail NUL-terminated, when it was UTF-8 */
+    const char *raw_stored;
+    char *clean_subject;
+    struct inbound_message msg;
+    char *commands; /* a copy the lines point into */
+    char *lines[MAIL_MAX_COMMANDS];
+    int nlines;
+    bool own_tx; /* no caller's transaction: each step commits on its own */
+};
+
+static void mail_run_release(struct mail_run *run)
+{
+    free(run->clean_subject);
+    free(run->commands);
+    free(run->raw_text);
+    free(run->raw_copy);
+    free(run->key);
+    mail_parsed_release(&run->parsed);
+}
+
+/* Everything the steps share, from the parsed mail. */
+static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
+{
+    struct mail_parsed *p = &run->parsed;
+    run->key = p->message_id ? xstrdup(p->message_id) : sha256_key(raw, len);
+    run->provider_id = run->src->provider_id ? run->src->provider_id : run->key;
+    /* The raw text is evidence, stored as text: make sure it is valid UTF-8. */
+    if (!mime_valid_utf8(raw, len) || memchr(raw, '\0', len))
+        run->raw_text = mime_to_utf8("windows-1252", raw, len);
+    if (!run->raw_text)
+        run->raw_copy = xstrndup(raw, len);
+    run->raw_stored = run->raw_text ? run->raw_text : run->raw_copy;
+    /* The token, not the body or the From:, decides who unsubscribes. */
+    if (!p->is_bounce && p->unsubscribe_token &&
+        token_check(run->db, "unsub", p->unsubscribe_token, &run->unsubscribe_contact) < 0) {
+        log_warn("mail_unsubscribe_forged", "sender=%s recipient=%s", log_q(p->sender),
+                 log_q(p->recipient));
+        run->unsubscribe_contact = 0;
+    }
+    run->kind = p->is_bounce               ? "bounce"
+                : run->unsubscribe_contact ? "unsubscribe"
+                : p->automatic             ? "automatic"
+                                           : "reply";
+    int64_t context =
+        p->is_bounce || p->automatic || run->unsubscribe_contact ? 0 : resolve_context(run->db, p);
+    run->msg = (struct inbound_message){
+        .channel = "email",
+        .provider = run->src->provider,
+        .provider_id = run->provider_id,
+        .sender = p->sender,
+        .recipient = p->recipient,
+        .body = p->commands ? p->commands : p->new_text,
+        .raw = run->raw_stored,
+        .subject = NULL,
+        .reply_to_id = context,
+        .automatic = p->automatic,
+        .locale_hint = p->locale_hint,
+    };
+    if (!p->commands && !*p->new_text && *p->subject)
+        run->msg.subject = p->subject;
+    /* An organiser's mail (Subject: MSG <team>, handlers/msg.c): the whole new text is the
+     * message to send, not command lines to split. */
+    run->clean_subject = *p->subject ? reply_clean_subject(p->subject) : NULL;
+    bool organiser_mail = run->clean_subject && strncasecmp(run->clean_subject, "msg ", 4) == 0;
+    if (organiser_mail) {
+        run->msg.body = p->new_text;
+        run->msg.subject = run->clean_subject;
+    }
+    /* Split the command lines: each is one inbound row under its own natural key. */
+    run->commands =
+        p->commands && !organiser_mail && !run->unsubscribe_contact ? xstrdup(p->commands) : NULL;
+    if (run->commands)
+        for (char *save = NULL, *l = strtok_r(run->commands, "\n", &save);
+             l && run->nlines < MAIL_MAX_COMMANDS; l = strtok_r(NULL, "\n", &save))
+            run->lines[run->nlines++] = l;
+}
+
+/* The effect of step i (command line i, or the whole mail): a bounce or an unsubscribe
+ * recorded, or one inbound_process() call under the natural key provider_id,
+ * provider_id#2, … */
+static int apply_effect(struct mail_run *run, int i, const char *step_id, const char **outcome_r,
+                        char **error_r)
+{
+    if (run->parsed.is_bounce)
+        return record_bounce(run->db, &run->parsed, run->src, step_id, run->raw_stored, outcome_r,
+                             error_r);
+    if (run->unsubscribe_contact)
+        return record_unsubscribe(run->db, &run->parsed, run->src, step_id, run->raw_stored,
+                                  run->unsubscribe_contact, outcome_r, error_r);
+    struct inbound_message one = run->msg;
+    one.provider_id = step_id;
+    if (run->nlines > 0)
+        one.body = run->lines[i];
+    const char *step_outcome = NULL;
+    if (run_inbound(run->db, &one, &step_outcome, error_r) < 0)
+        return -1;
+    /* The mail's outcome is "applied" if any of its lines was. */
+    if (i == 0 || strcmp(step_outcome, "applied") == 0)
+        *outcome_r = step_outcome;
+    return 0;
+}
+
+/* Step i in its own transaction (or the caller's). 1: go on; 0: the mail was applied
+ * before, stop; -1: error, rolled back when the transaction is ours. */
+static int apply_step(struct mail_run *run, int i, bool last, const char **outcome_r,
+                      char **error_r)
+{
+    struct db *db = run->db;
+    if (run->own_tx && db_begin(db, error_r) < 0)
+        return -1;
+    /* The dedupe key and the high-water mark go with the last effect: a crash before it
+     * replays the earlier lines, which their natural keys make no-ops. */
+    if (last) {
+        bool claimed = false;
+        if (claim_key(db, run->key, run->provider_id, run->kind, &claimed, error_r) < 0 ||
+            move_mark(db, run->src, error_r) < 0)
+            goto fail;
+        if (!claimed) {
+            *outcome_r = "duplicate";
+            return run->own_tx && finish(db, error_r) < 0 ? -1 : 0;
+        }
+    }
+    char *step_id =
+        i == 0 ? xstrdup(run->provider_id) : xasprintf("%s#%d", run->provider_id, i + 1);
+    int rc = apply_effect(run, i, step_id, outcome_r, error_r);
+    free(step_id);
+    if (rc < 0)
+        goto fail;
+    return run->own_tx && finish(db, error_r) < 0 ? -1 : 1;
+fail:
+    if (run->own_tx)
+        db_rollback(db);
+    return -1;
+}
+
 int mail_inbound_process(struct db *db, const char *raw, size_t len, const struct mail_source *src,
                          const char **outcome_r, char **error_r)
 {
-    struct mail_parsed p;
+    struct mail_run run = {.db = db, .src = src};
     char *reason = NULL;
-    if (mail_parse(raw, len, NULL, &p, &reason) < 0) {
+    if (mail_parse(raw, len, NULL, &run.parsed, &reason) < 0) {
         log_warn("mail_rejected", "provider=%s id=%s reason=%s", src->provider,
                  log_q(src->provider_id ? src->provider_id : ""), log_q(reason));
         free(reason);
         *outcome_r = "rejected";
         return src->mailbox ? mail_inbound_skip(db, src, error_r) : 0;
     }
-    char *key = p.message_id ? xstrdup(p.message_id) : sha256_key(raw, len);
-    const char *provider_id = src->provider_id ? src->provider_id : key;
-    /* The raw text is evidence, stored as text: make sure it is valid UTF-8. */
-    char *raw_text = mime_valid_utf8(raw, len) && !memchr(raw, '\0', len)
-                         ? NULL
-                         : mime_to_utf8("windows-1252", raw, len);
-    const char *raw_stored = raw_text ? raw_text : raw;
-    char *raw_copy = raw_text ? NULL : xstrndup(raw, len);
-    if (raw_copy)
-        raw_stored = raw_copy;
-    int rc = -1;
-    bool claimed = false;
-    const char *kind = p.is_bounce ? "bounce" : p.automatic ? "automatic" : "reply";
-
-    int64_t context = p.is_bounce || p.automatic ? 0 : resolve_context(db, &p);
-    struct inbound_message msg = {
-        .channel = "email",
-        .provider = src->provider,
-        .provider_id = provider_id,
-        .sender = p.sender,
-        .recipient = p.recipient,
-        .body = p.commands ? p.commands : p.new_text,
-        .raw = raw_stored,
-        .subject = NULL,
-        .reply_to_id = context,
-        .automatic = p.automatic,
-        .locale_hint = p.locale_hint,
-    };
-    if (!p.commands && !*p.new_text && *p.subject)
-        msg.subject = p.subject;
-    /* An organiser's mail (Subject: MSG <team>, handlers/msg.c): the whole new text is the
-     * message to send, not command lines to split. */
-    char *clean_subject = *p.subject ? reply_clean_subject(p.subject) : NULL;
-    bool organiser_mail = clean_subject && strncasecmp(clean_subject, "msg ", 4) == 0;
-    if (organiser_mail) {
-        msg.body = p.new_text;
-        msg.subject = clean_subject;
-    }
-
-    /* Split the command lines: each is one inbound row under its own natural key. */
-    char *lines[MAIL_MAX_COMMANDS];
-    int nlines = 0;
-    char *commands = p.commands && !organiser_mail ? xstrdup(p.commands) : NULL;
-    if (commands)
-        for (char *save = NULL, *l = strtok_r(commands, "\n", &save);
-             l && nlines < MAIL_MAX_COMMANDS; l = strtok_r(NULL, "\n", &save))
-            lines[nlines++] = l;
-
+    mail_run_prepare(&run, raw, len);
     /* Inside the caller's transaction (the IMAP reader groups a few mails per commit),
      * the caller commits or rolls back; otherwise each line commits on its own. */
-    bool own_tx = !db_in_transaction(db);
+    run.own_tx = !db_in_transaction(db);
     *outcome_r = "duplicate";
-    int steps = nlines > 0 ? nlines : 1;
-    for (int i = 0; i < steps; i++) {
-        bool last = i == steps - 1;
-        char *step_id = i == 0 ? xstrdup(provider_id) : xasprintf("%s#%d", provider_id, i + 1);
-        if (own_tx && db_begin(db, error_r) < 0) {
-            free(step_id);
-            goto out;
-        }
-        /* The dedupe key and the high-water mark go with the last effect: a crash before
-         * it replays the earlier lines, which their natural keys make no-ops. */
-        if (last) {
-            if (claim_key(db, key, provider_id, kind, &claimed, error_r) < 0 ||
-                move_mark(db, src, error_r) < 0) {
-                free(step_id);
-                if (own_tx)
-                    db_rollback(db);
-                goto out;
-            }
-            if (!claimed) {
-                free(step_id);
-                *outcome_r = "duplicate";
-                if (own_tx && finish(db, error_r) < 0)
-                    goto out;
-                break;
-            }
-        }
-        int step_rc;
-        if (p.is_bounce) {
-            step_rc = record_bounce(db, &p, src, step_id, raw_stored, outcome_r, error_r);
-        } else {
-            struct inbound_message one = msg;
-            one.provider_id = step_id;
-            if (nlines > 0)
-                one.body = lines[i];
-            const char *step_outcome = NULL;
-            step_rc = run_inbound(db, &one, &step_outcome, error_r);
-            /* The mail's outcome is "applied" if any of its lines was. */
-            if (step_rc == 0 && (i == 0 || strcmp(step_outcome, "applied") == 0))
-                *outcome_r = step_outcome;
-        }
-        free(step_id);
-        if (step_rc < 0) {
-            if (own_tx)
-                db_rollback(db);
-            goto out;
-        }
-        if (own_tx && finish(db, error_r) < 0)
-            goto out;
-    }
-    rc = 0;
-    log_info("mail_inbound", "provider=%s id=%s sender=%s kind=%s outcome=%s commands=%d",
-             src->provider, log_q(provider_id), log_q(p.sender), kind, *outcome_r, nlines);
-out:
-    free(clean_subject);
-    free(commands);
-    free(raw_text);
-    free(raw_copy);
-    free(key);
-    mail_parsed_release(&p);
-    return rc;
+    int steps = run.nlines > 0 ? run.nlines : 1, rc = 1;
+    for (int i = 0; i < steps && rc > 0; i++)
+        rc = apply_step(&run, i, i == steps - 1, outcome_r, error_r);
+    if (rc >= 0)
+        log_info("mail_inbound", "provider=%s id=%s sender=%s kind=%s outcome=%s commands=%d",
+                 src->provider, log_q(run.provider_id), log_q(run.parsed.sender), run.kind,
+                 *outcome_r, run.nlines);
+    mail_run_release(&run);
+    return rc < 0 ? -1 : 0;
 }

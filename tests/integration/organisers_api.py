@@ -459,6 +459,11 @@ def _():
     expect(ORG_A.post("/api/v1/campaigns", dict(body, segment="team:paris-10+tag:tractage")), 201)
     expect(ORG_A.post("/api/v1/campaigns", dict(body, segment="event:marche")), 201)
     expect(ORG_A.post("/api/v1/campaigns", dict(body, segment="team:")), 422)
+    before = sql("SELECT count(*) FROM campaigns")
+    dry = expect(ORG_A.post("/api/v1/campaigns?dry_run=true", dict(body, text="Hi {{nickname}}")), 200).json()
+    assert dry["status"] == "dry_run" and dry["unknown_variables"] == "nickname", dry
+    assert dry["recipients"] == created["recipients"] and sql("SELECT count(*) FROM campaigns") == before
+    expect(ORG_A.post("/api/v1/campaigns?dry_run=true", dict(body, segment="all")), 403)
     expect(ORG_A.post("/api/v1/campaigns", dict(body, text="{{#open}}")), 422)
     expect(ORG_B.get(f"/api/v1/campaigns/{cid}"), 403)
     louis = sql("SELECT person_id FROM contacts WHERE address = 'louis@example.org'")
