@@ -166,14 +166,11 @@ static size_t count_lines(const char *s)
     return n;
 }
 
-/* The upload with the mapped header; -1 with a string key in *error_r. */
-static int rewrite(const char *body, json_t *columns, struct rewritten *w, const char **error_r)
+/* Which output column each target becomes (-1: none), in the order of targets[]; the
+ * number of output columns, or -1 with a string key in *error_r. */
+static int plan_columns(json_t *columns, int out_of[ARRAY_SIZE(targets)], const char **error_r)
 {
-    memset(w, 0, sizeof(*w));
-    w->bad = json_array();
-    /* Which output column each target is, in the order of the targets list. */
-    int out_of[ARRAY_SIZE(targets)];
-    size_t nout = 0;
+    int nout = 0;
     for (size_t t = 0; t < ARRAY_SIZE(targets); t++) {
         out_of[t] = -1;
         size_t i;
@@ -189,12 +186,25 @@ static int rewrite(const char *body, json_t *columns, struct rewritten *w, const
             return -1;
         }
         if (sources)
-            out_of[t] = (int)nout++;
+            out_of[t] = nout++;
     }
     if (out_of[0] < 0 && out_of[1] < 0) {
         *error_r = "import_need_contact";
         return -1;
     }
+    return nout;
+}
+
+/* The upload with the mapped header; -1 with a string key in *error_r. */
+static int rewrite(const char *body, json_t *columns, struct rewritten *w, const char **error_r)
+{
+    memset(w, 0, sizeof(*w));
+    w->bad = json_array();
+    int out_of[ARRAY_SIZE(targets)];
+    int planned = plan_columns(columns, out_of, error_r);
+    if (planned < 0)
+        return -1;
+    size_t nout = (size_t)planned;
     FILE *in = fmemopen((void *)body, strlen(body), "r");
     if (!in) {
         *error_r = "import_unreadable";

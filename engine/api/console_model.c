@@ -159,45 +159,104 @@ static bool mentions_stop(const char *text)
            strstr(text, "{{stop_keyword}}");
 }
 
+/* The audience: its count on the channel (-1 when the segment cannot be read), or -1
+ * after a database error (*e set, *failed_r true). */
+static int64_t check_audience(struct db *db, const struct campaign_form *form, bool sms,
+                              json_t *out, bool *failed_r, struct api_error *e)
+{
+    json_t *warnings = json_object_get(out, "warnings");
+    int64_t recipients = -1;
+    char *error = NULL;
+    *failed_r = false;
+    if (!form->segment || !*form->segment) {
+        warn(warnings, "warn_no_segment", NULL);
+        return -1;
+    }
+    if (campaign_count(db, sms ? "sms" : "email", form->segment, &recipients, NULL, &error) < 0) {
+        if (db_transient(db)) {
+            api_error_db(e, db, "compose check", error);
+            *failed_r = true;
+            return -1;
+        }
+        warn(warnings, "warn_segment", error);
+        free(error);
+        return -1;
+    }
+    json_object_set_new(out, "recipients", json_integer(recipients));
+    if (recipients == 0)
+        warn(warnings, "warn_nobody", NULL);
+    return recipients;
+}
+
+/* Variables the parts and the subject use that no message provides (caller frees). */
+static char *unknown_variables(const struct message_template *m, const char *subject_text,
+                               const json_t *sample, json_t *warnings)
+{
+    char *missing = template_message_missing(m, sample), *error = NULL;
+    if (!subject_text || !*subject_text)
+        return missing;
+    struct template *subject = template_compile(subject_text, &error);
+    if (!subject) {
+        warn(warnings, "warn_template", error);
+        free(error);
+        return missing;
+    }
+    char *more = template_missing(subject, sample);
+    template_free(&subject);
+    if (more) {
+        char *all = missing ? xasprintf("%s, %s", missing, more) : xstrdup(more);
+        free(missing);
+        free(more);
+        missing = all;
+    }
+    return missing;
+}
+
+/* The SMS as it will leave (for the sample person): encoding, length, cost, warnings. */
+static void check_sms(const char *text, int64_t recipients, json_t *out)
+{
+    json_t *warnings = json_object_get(out, "warnings");
+    struct sms_estimate est;
+    char *composed = NULL;
+    sms_estimate(text, recipients > 0 ? recipients : 0, &est, &composed);
+    char *odd = est.info.encoding == SMS_UCS2 ? non_gsm_chars(composed) : NULL;
+    json_object_set_new(
+        out, "sms",
+        json_pack("{s:s,s:b,s:I,s:I,s:i,s:I,s:s,s:s?}", "encoding",
+                  est.info.encoding == SMS_GSM7 ? "GSM-7" : "UCS-2", "ucs2",
+                  est.info.encoding == SMS_UCS2, "chars", (json_int_t)est.info.chars, "units",
+                  (json_int_t)est.info.units, "segments", est.info.segments, "total",
+                  (json_int_t)est.total_segments, "composed", composed, "non_gsm", odd));
+    if (est.info.encoding == SMS_UCS2)
+        warn(warnings, "warn_ucs2", odd);
+    if (est.info.segments > 2)
+        warn(warnings, "warn_long_sms", NULL);
+    if (!*config_str("sms", "stop_mention") && !mentions_stop(composed))
+        warn(warnings, "warn_no_stop", NULL);
+    free(odd);
+    free(composed);
+}
+
 json_t *console_compose_check(struct db *db, const struct caller *who,
                               const struct campaign_form *form, struct api_error *e)
 {
     (void)who;
-    bool sms = form->channel && strcmp(form->channel, "sms") == 0;
+    bool sms = form->channel && strcmp(form->channel, "sms") == 0, failed = false;
     json_t *out = json_pack("{s:s,s:s,s:o}", "channel", sms ? "sms" : "email", "segment",
                             form->segment ? form->segment : "", "warnings", json_array());
     json_t *warnings = json_object_get(out, "warnings");
-    char *error = NULL;
-    int64_t recipients = -1;
-    if (form->segment && *form->segment) {
-        if (campaign_count(db, sms ? "sms" : "email", form->segment, &recipients, NULL, &error) <
-            0) {
-            if (db_transient(db)) {
-                api_error_db(e, db, "compose check", error);
-                json_decref(out);
-                return NULL;
-            }
-            warn(warnings, "warn_segment", error);
-            free(error);
-            error = NULL;
-            recipients = -1;
-        }
-    } else {
-        warn(warnings, "warn_no_segment", NULL);
+    int64_t recipients = check_audience(db, form, sms, out, &failed, e);
+    if (failed) {
+        json_decref(out);
+        return NULL;
     }
-    if (recipients >= 0)
-        json_object_set_new(out, "recipients", json_integer(recipients));
-    if (recipients == 0)
-        warn(warnings, "warn_nobody", NULL);
-
-    bool has_text = (form->text && *form->text) || (form->sms && *form->sms);
-    if (!has_text) {
+    if (!(form->text && *form->text) && !(form->sms && *form->sms)) {
         warn(warnings, "warn_no_text", NULL);
         return out;
     }
     if (!sms && !(form->subject && *form->subject))
         warn(warnings, "warn_no_subject", NULL);
-    char *source = assemble(form);
+    char *source = assemble(form), *error = NULL;
     struct message_template *m = template_message_compile(source, "template", &error);
     free(source);
     if (!m) {
@@ -206,24 +265,7 @@ json_t *console_compose_check(struct db *db, const struct caller *who,
         return out;
     }
     json_t *sample = campaign_sample_vars();
-    char *missing = template_message_missing(m, sample);
-    if (form->subject && *form->subject) {
-        struct template *subject = template_compile(form->subject, &error);
-        if (!subject) {
-            warn(warnings, "warn_template", error);
-            free(error);
-            error = NULL;
-        } else {
-            char *more = template_missing(subject, sample);
-            template_free(&subject);
-            if (more) {
-                char *all = missing ? xasprintf("%s, %s", missing, more) : xstrdup(more);
-                free(missing);
-                free(more);
-                missing = all;
-            }
-        }
-    }
+    char *missing = unknown_variables(m, form->subject, sample, warnings);
     if (missing) {
         json_object_set_new(out, "unknown_variables", json_string(missing));
         warn(warnings, "warn_unknown_variables", missing);
@@ -231,31 +273,11 @@ json_t *console_compose_check(struct db *db, const struct caller *who,
     }
     struct rendered_message r = {0};
     template_message_render(m, sample, &r);
-    if (sms) {
-        struct sms_estimate est;
-        char *composed = NULL;
-        sms_estimate(r.sms ? r.sms : "", recipients > 0 ? recipients : 0, &est, &composed);
-        char *odd = est.info.encoding == SMS_UCS2 ? non_gsm_chars(composed) : NULL;
-        json_object_set_new(
-            out, "sms",
-            json_pack("{s:s,s:b,s:I,s:I,s:i,s:I,s:s,s:s?}", "encoding",
-                      est.info.encoding == SMS_GSM7 ? "GSM-7" : "UCS-2", "ucs2",
-                      est.info.encoding == SMS_UCS2, "chars", (json_int_t)est.info.chars,
-                      "units", (json_int_t)est.info.units, "segments", est.info.segments,
-                      "total", (json_int_t)est.total_segments, "composed", composed,
-                      "non_gsm", odd));
-        if (est.info.encoding == SMS_UCS2)
-            warn(warnings, "warn_ucs2", odd);
-        if (est.info.segments > 2)
-            warn(warnings, "warn_long_sms", NULL);
-        if (!*config_str("sms", "stop_mention") && !mentions_stop(composed))
-            warn(warnings, "warn_no_stop", NULL);
-        free(odd);
-        free(composed);
-    } else if (!strstr(form->text ? form->text : "", "unsubscribe_url") &&
-               !strstr(form->html ? form->html : "", "unsubscribe_url")) {
+    if (sms)
+        check_sms(r.sms ? r.sms : "", recipients, out);
+    else if (!strstr(form->text ? form->text : "", "unsubscribe_url") &&
+             !strstr(form->html ? form->html : "", "unsubscribe_url"))
         warn(warnings, "warn_no_unsubscribe", "{{unsubscribe_url}}");
-    }
     const char *quiet = campaign_quiet_hours();
     if (!form->urgent && strcmp(quiet, "off") != 0)
         warn(warnings, "warn_quiet_hours", quiet);
