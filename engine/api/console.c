@@ -163,7 +163,8 @@ static void security_headers(struct http_request *req)
 {
     http_add_header(req, "Content-Security-Policy",
                     "default-src 'none'; script-src 'self'; style-src 'self';"
-                    " img-src 'self' data:; connect-src 'self'; form-action 'self';"
+                    " img-src 'self' data:; connect-src 'self'; frame-src 'self';"
+                    " form-action 'self';"
                     " base-uri 'none'; frame-ancestors 'none'");
     http_add_header(req, "X-Frame-Options", "DENY");
     http_add_header(req, "X-Content-Type-Options", "nosniff");

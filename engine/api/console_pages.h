@@ -50,6 +50,7 @@ void page_campaign_create(struct api_call *c);
 void page_campaign(struct api_call *c);
 void page_campaign_progress(struct api_call *c);
 void page_campaign_preview(struct api_call *c);
+void page_campaign_preview_html(struct api_call *c);
 void page_campaign_test(struct api_call *c);
 void page_campaign_act(struct api_call *c);
 

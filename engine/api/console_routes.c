@@ -75,6 +75,8 @@ const struct api_route console_routes[] = {
          "Live progress (polled)"),
     PAGE("GET", "/admin/campaigns/{id}/preview", AUTHZ_CAMPAIGN, page_campaign_preview,
          "The campaign as one recipient reads it"),
+    PAGE("GET", "/admin/campaigns/{id}/preview.html", AUTHZ_CAMPAIGN, page_campaign_preview_html,
+         "Its HTML part alone, for the preview's sandboxed frame"),
     PAGE("POST", "/admin/campaigns/{id}/test", AUTHZ_CAMPAIGN, page_campaign_test,
          "Send a test copy to myself"),
     PAGE("POST", "/admin/campaigns/{id}/send", AUTHZ_CAMPAIGN, page_campaign_act, "Send now"),
