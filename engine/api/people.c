@@ -131,8 +131,6 @@ static int check_team(struct db *db, const char *slug, struct api_error *e)
 static PGresult *run_list(struct db *db, const struct caller *who, const struct people_filter *f,
                           int64_t after, int limit, struct api_error *e)
 {
-    if (check_team(db, f->team, e) < 0)
-        return NULL;
     struct list_query q;
     if (list_query_build(who, f, after, limit, &q, e) < 0)
         return NULL;
@@ -142,6 +140,11 @@ static PGresult *run_list(struct db *db, const struct caller *who, const struct 
     if (!res)
         api_error_db(e, db, "people list", error);
     list_query_release(&q);
+    /* Only an empty answer can hide an unknown team: ask then, not on every page. */
+    if (res && PQntuples(res) == 0 && check_team(db, f->team, e) < 0) {
+        PQclear(res);
+        return NULL;
+    }
     return res;
 }
 
