@@ -361,12 +361,13 @@ json_t *event_update_json(struct db *db, const struct caller *who, const char *s
 }
 
 json_t *event_move_json(struct db *db, const struct caller *who, const char *slug,
-                        const char *starts, const char *timezone, struct api_error *e)
+                        const char *starts, const char *timezone, const char *note,
+                        struct api_error *e)
 {
     char *error = NULL;
     int notified = 0;
     enum event_outcome outcome =
-        event_move(db, &who->actor, slug, starts, timezone, &notified, &error);
+        event_move(db, &who->actor, slug, starts, timezone, note, &notified, &error);
     if (outcome != EVENT_OK)
         return event_refused(outcome, db, error, e);
     json_t *out = event_show(db, who, slug, e);
@@ -376,11 +377,11 @@ json_t *event_move_json(struct db *db, const struct caller *who, const char *slu
 }
 
 json_t *event_cancel_json(struct db *db, const struct caller *who, const char *slug,
-                          struct api_error *e)
+                          const char *note, struct api_error *e)
 {
     char *error = NULL;
     int notified = 0;
-    enum event_outcome outcome = event_cancel(db, &who->actor, slug, &notified, &error);
+    enum event_outcome outcome = event_cancel(db, &who->actor, slug, note, &notified, &error);
     if (outcome != EVENT_OK)
         return event_refused(outcome, db, error, e);
     json_t *out = event_show(db, who, slug, e);
@@ -484,12 +485,13 @@ void route_event_move(struct api_call *c)
     struct api_error e = {0};
     api_answer(c,
                event_move_json(c->db, &c->who, api_arg(c, "event"), api_arg(c, "starts"),
-                               api_arg(c, "timezone"), &e),
+                               api_arg(c, "timezone"), api_arg(c, "note"), &e),
                &e);
 }
 
 void route_event_cancel(struct api_call *c)
 {
     struct api_error e = {0};
-    api_answer(c, event_cancel_json(c->db, &c->who, api_arg(c, "event"), &e), &e);
+    api_answer(c, event_cancel_json(c->db, &c->who, api_arg(c, "event"), api_arg(c, "note"), &e),
+               &e);
 }

@@ -50,9 +50,10 @@ json_t *event_create_json(struct db *db, const struct caller *who, const struct 
 json_t *event_update_json(struct db *db, const struct caller *who, const char *slug,
                           const struct event_edit *edit, struct api_error *e);
 json_t *event_move_json(struct db *db, const struct caller *who, const char *slug,
-                        const char *starts, const char *timezone, struct api_error *e);
+                        const char *starts, const char *timezone, const char *note,
+                        struct api_error *e);
 json_t *event_cancel_json(struct db *db, const struct caller *who, const char *slug,
-                          struct api_error *e);
+                          const char *note, struct api_error *e);
 
 /* Their /api/v1 routes (rows in routes.c). */
 struct api_call;

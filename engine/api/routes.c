@@ -11,6 +11,7 @@
 #include "lib/util.h"
 #include "core/http.h"
 #include "api/campaigns.h"
+#include "api/console.h"
 #include "api/events.h"
 #include "api/imports.h"
 #include "api/inbox.h"
@@ -96,6 +97,12 @@ const struct http_route http_routes[] = {
     {"GET|POST", "/c/", confirm_handle, HTTP_SECRET_PATH},
     {"GET|POST", "/u/", unsubscribe_handle, HTTP_SECRET_PATH},
     {"GET|POST", "/login/", login_page, HTTP_SECRET_PATH},
+    /* The organisers' console: its files, its pages (api/console.h); a CSV upload takes
+     * [http] max_upload. */
+    {"GET|HEAD", "/admin/static/", console_static, 0},
+    {"POST", "/admin/import", console_dispatch, HTTP_UPLOAD},
+    {"GET|HEAD|POST", "/admin/", console_dispatch, 0},
+    {"GET|HEAD", "/admin", console_dispatch, 0},
     /* The import takes a CSV file: [http] max_upload rather than max_body. */
     {"POST", "/api/v1/import", api_dispatch, HTTP_UPLOAD},
     {"GET|HEAD|POST|PATCH|PUT|DELETE", "/api/v1/", api_dispatch, 0},
@@ -197,12 +204,16 @@ const struct api_route api_routes[] = {
      "\"location\":{\"type\":\"string\"},\"capacity\":{\"type\":[\"integer\",\"null\"]}}}",
      NULL},
     {"POST", "/api/v1/events/{event}/move", AUTHZ_EVENT, NULL, AUTHZ_EVENT, route_event_move,
-     "Move the event; everyone who said yes is told", NULL,
+     "Move the event; everyone who said yes is told (with the note, when given)", NULL,
      "{\"type\":\"object\",\"required\":[\"starts\"],\"properties\":{"
-     "\"starts\":{\"type\":\"string\"},\"timezone\":{\"type\":\"string\"}}}",
+     "\"starts\":{\"type\":\"string\"},\"timezone\":{\"type\":\"string\"},"
+     "\"note\":{\"type\":\"string\",\"maxLength\":500}}}",
      NULL},
     {"POST", "/api/v1/events/{event}/cancel", AUTHZ_EVENT, NULL, AUTHZ_EVENT, route_event_cancel,
-     "Cancel the event; everyone who said yes is told", NULL, NULL, NULL},
+     "Cancel the event; everyone who said yes is told (with the note, when given)", NULL,
+     "{\"type\":\"object\",\"properties\":{\"note\":{\"type\":\"string\","
+     "\"maxLength\":500}}}",
+     NULL},
     {"GET", "/api/v1/events/{event}/attendees", AUTHZ_EVENT_DOOR, NULL, AUTHZ_EVENT_DOOR,
      route_event_attendees, "The door list (?format=csv for a spreadsheet)", "format", NULL, NULL},
     {"POST", "/api/v1/events/{event}/checkin", AUTHZ_EVENT_DOOR, NULL, AUTHZ_EVENT_DOOR,

@@ -307,7 +307,7 @@ json_t *signin_me(struct db *db, const struct caller *who, struct api_error *e)
 }
 
 /* Set-Cookie for a new session, or one that clears it (`session` NULL). */
-static void set_cookie(struct http_request *req, const char *session)
+void signin_set_cookie(struct http_request *req, const char *session)
 {
     bool secure = str_starts_with(config_str("http", "public_url"), "https:");
     char *cookie = session ? xasprintf(API_SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax;"
@@ -337,7 +337,7 @@ static void signed_in(struct api_call *c, json_t *out, char *session, struct api
         api_fail(c, e);
         return;
     }
-    set_cookie(c->req, session);
+    signin_set_cookie(c->req, session);
     free(session);
     api_reply(c, 200, out);
 }
@@ -367,7 +367,7 @@ void route_auth_logout(struct api_call *c)
         api_fail(c, &e);
         return;
     }
-    set_cookie(c->req, NULL);
+    signin_set_cookie(c->req, NULL);
     api_reply(c, 200, json_pack("{s:b}", "signed_out", c->who.session_id != NULL));
 }
 
@@ -392,7 +392,8 @@ static const char login_html[] =
     "{{#ask}}<p>Sign in to tocsin as <strong>{{name}}</strong>?</p>\n"
     "<form method=\"post\"><button type=\"submit\">Sign in</button></form>{{/ask}}\n"
     "{{#done}}<p>You are signed in as <strong>{{name}}</strong>. This browser holds your "
-    "session until you sign out or leave it idle for {{idle_hours}} hours.</p>{{/done}}\n"
+    "session until you sign out or leave it idle for {{idle_hours}} hours.</p>\n"
+    "<p><a href=\"/admin/\">Open the console</a></p>{{/done}}\n"
     "{{#invalid}}<p>This sign-in link is not valid: it was used, it expired (links last "
     "{{minutes}} minutes), or it was mistyped. Ask for a new one.</p>{{/invalid}}\n"
     "{{#unavailable}}<p>tocsin cannot reach its database. Try the link again in a "
@@ -462,7 +463,7 @@ void login_page(struct http_request *req)
         api_error_release(&e);
         return;
     }
-    set_cookie(req, session);
+    signin_set_cookie(req, session);
     free(session);
     login_respond(req, 200, json_pack("{s:b,s:O}", "done", 1, "name", json_object_get(me, "name")));
     json_decref(me);

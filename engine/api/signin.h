@@ -41,5 +41,8 @@ void route_me(struct api_call *c);
 void route_openapi(struct api_call *c);
 
 void login_page(struct http_request *req);
+/* Set-Cookie for a new session (HttpOnly, SameSite=Lax, Secure under https), or one that
+ * clears it (`session` NULL): the API's sign-in and the console's. */
+void signin_set_cookie(struct http_request *req, const char *session);
 
 #endif

@@ -36,15 +36,24 @@ void api_reply(struct api_call *c, unsigned status, json_t *value)
     json_decref(value);
 }
 
+/* A refusal in the manner of the call's surface: JSON for the API, a page for the console. */
+static void refuse(struct api_call *c, unsigned status, const char *message)
+{
+    if (c->surface && c->surface->refuse)
+        c->surface->refuse(c, status, message);
+    else
+        respond_error(c->req, status, message);
+}
+
 void api_fail(struct api_call *c, struct api_error *e)
 {
-    respond_error(c->req, e->status ? e->status : 500, e->message ? e->message : "internal error");
+    refuse(c, e->status ? e->status : 500, e->message ? e->message : "internal error");
     api_error_release(e);
 }
 
 void api_fail_status(struct api_call *c, unsigned status, const char *message)
 {
-    respond_error(c->req, status, message);
+    refuse(c, status, message);
 }
 
 void api_answer(struct api_call *c, json_t *value, struct api_error *e)
@@ -152,7 +161,7 @@ static int authenticate(struct api_call *c)
         if (found < 0)
             goto db_error;
         if (found == 0) {
-            respond_error(c->req, 401, "the bearer token is not valid (revoked, or mistyped)");
+            refuse(c, 401, "the bearer token is not valid (revoked, or mistyped)");
             return -1;
         }
         int rc = account_load(c->db, person, "api", &c->who, &error);
@@ -176,9 +185,8 @@ static int authenticate(struct api_call *c)
 db_error:
     log_warn("api_auth", "error=%s", log_q(error));
     free(error);
-    respond_error(c->req, db_transient(c->db) ? 503 : 500,
-                  db_transient(c->db) ? "the database is unavailable, try again"
-                                      : "internal error");
+    refuse(c, db_transient(c->db) ? 503 : 500,
+           db_transient(c->db) ? "the database is unavailable, try again" : "internal error");
     return -1;
 }
 
@@ -208,7 +216,7 @@ static int read_body(struct api_call *c)
                             : xasprintf("the body is not JSON: %s (line %d)", jerr.text, jerr.line);
         json_decref(c->body);
         c->body = NULL;
-        respond_error(c->req, 400, message);
+        refuse(c, 400, message);
         free(message);
         return -1;
     }
@@ -437,11 +445,12 @@ static int resolve(struct api_call *c, enum authz_need *need_r, struct authz_sco
     return 0;
 }
 
-static void allow_header(struct http_request *req, const char *path)
+static void allow_header(struct http_request *req, const struct api_route *routes,
+                         const char *path)
 {
     struct buf allow = BUF_INIT;
     struct api_call probe = {0};
-    for (const struct api_route *r = api_routes; r->pattern; r++)
+    for (const struct api_route *r = routes; r->pattern; r++)
         if (match_pattern(r->pattern, path, &probe)) {
             buf_printf(&allow, "%s%s", allow.len ? ", " : "", r->method);
             release_path(&probe);
@@ -450,14 +459,21 @@ static void allow_header(struct http_request *req, const char *path)
     buf_release(&allow);
 }
 
+const struct api_surface api_v1_surface = {.routes = api_routes};
+
 void api_dispatch(struct http_request *req)
 {
-    struct api_call c = {.req = req};
+    api_dispatch_surface(req, &api_v1_surface);
+}
+
+void api_dispatch_surface(struct http_request *req, const struct api_surface *surface)
+{
+    struct api_call c = {.req = req, .surface = surface};
     const char *method = http_method(req), *path = http_path(req);
     bool path_known = false;
     /* HEAD is GET without a body (libmicrohttpd drops it). */
     const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
-    for (const struct api_route *r = api_routes; r->pattern; r++) {
+    for (const struct api_route *r = surface->routes; r->pattern; r++) {
         if (!match_pattern(r->pattern, path, &c))
             continue;
         if (strcmp(r->method, as) == 0) {
@@ -469,10 +485,10 @@ void api_dispatch(struct http_request *req)
     }
     if (!c.route) {
         if (path_known) {
-            allow_header(req, path);
-            respond_error(req, 405, "method not allowed");
+            allow_header(req, surface->routes, path);
+            refuse(&c, 405, "method not allowed");
         } else {
-            respond_error(req, 404, "no such route; see /api/v1/openapi.json");
+            refuse(&c, 404, "no such route; see /api/v1/openapi.json");
         }
         return;
     }
@@ -480,34 +496,39 @@ void api_dispatch(struct http_request *req)
     struct api_error e = {0};
     c.db = http_db(req);
     if (!c.db) {
-        respond_error(req, 503, "the database is unavailable, try again");
+        refuse(&c, 503, "the database is unavailable, try again");
         goto out;
     }
     if (authenticate(&c) < 0)
         goto out;
     if (c.route->need != AUTHZ_PUBLIC && !caller_is_account(&c.who)) {
-        respond_error(req, 401, "sign in first (session cookie or Authorization: Bearer)");
+        refuse(&c, 401, "sign in first (session cookie or Authorization: Bearer)");
         goto out;
     }
     if (c.who.session_id && is_write(method) && c.route->need != AUTHZ_PUBLIC &&
-        !session_csrf_ok(c.db, c.who.session_id, http_header(req, "X-CSRF-Token"))) {
-        respond_error(req, 403, "missing or wrong X-CSRF-Token (GET /api/v1/me gives it)");
+        !session_csrf_ok(c.db, c.who.session_id,
+                         surface->csrf_presented ? surface->csrf_presented(&c)
+                                                 : http_header(req, "X-CSRF-Token"))) {
+        refuse(&c, 403, "missing or wrong X-CSRF-Token (GET /api/v1/me gives it)");
         goto out;
     }
-    if (read_body(&c) < 0)
+    if ((surface->read_body ? surface->read_body(&c) : read_body(&c)) < 0)
         goto out;
     enum authz_need need = c.route->need;
     if (resolve(&c, &need, &scope, &e) < 0) {
-        respond_error(req, e.status, e.message);
+        refuse(&c, e.status, e.message);
         goto out;
     }
     if (authz_decide(&c.who, need, &scope) != AUTHZ_ALLOW) {
         log_info("api_denied", "person=%" PRId64 " method=%s path=%s need=%s", c.who.person_id,
                  method, log_q(path), authz_need_name(need));
-        respond_error(req, 403, "your roles do not reach this");
+        refuse(&c, 403, "your roles do not reach this");
         goto out;
     }
-    c.route->handle(&c);
+    if (surface->run)
+        surface->run(&c);
+    else
+        c.route->handle(&c);
 out:
     api_error_release(&e);
     authz_scope_release(&scope);

@@ -56,7 +56,28 @@ struct api_route {
 
 extern const struct api_route api_routes[];
 
+/*
+ * A surface: a table of routes and the manner of its answers. The organisers' API is one
+ * (JSON errors); the console (api/console.h) is another (HTML pages, form bodies), so one
+ * dispatcher — authentication, CSRF, resolution of the resource, authz_decide() — guards
+ * both. NULL hooks take the API's ways.
+ */
+struct api_surface {
+    const struct api_route *routes;
+    /* Answer a refusal (401, 403, 404 …) made by the dispatcher or by api_fail(). */
+    void (*refuse)(struct api_call *c, unsigned status, const char *message);
+    /* The CSRF token a cookie-authenticated write presents; NULL: X-CSRF-Token. */
+    const char *(*csrf_presented)(struct api_call *c);
+    /* Read a write's body into c->body: 0, or -1 after answering; NULL: a JSON object. */
+    int (*read_body)(struct api_call *c);
+    /* Run the route's handler once everything is checked; NULL: c->route->handle(c). */
+    void (*run)(struct api_call *c);
+};
+
+extern const struct api_surface api_v1_surface;
+
 struct api_call {
+    const struct api_surface *surface;
     struct http_request *req;
     struct db *db;
     struct caller who;
@@ -70,6 +91,7 @@ struct api_call {
 };
 
 void api_dispatch(struct http_request *req);
+void api_dispatch_surface(struct http_request *req, const struct api_surface *surface);
 
 const char *api_arg(const struct api_call *c, const char *name);
 /* A boolean argument: true, 1, yes, on (JSON true too). */

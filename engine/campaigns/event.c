@@ -184,11 +184,11 @@ static enum event_outcome event_exists(struct db *db, const char *slug)
 }
 
 static enum event_outcome notify_and_commit(struct db *db, const struct actor *actor,
-                                            int64_t event_id, const char *kind, int *notified_r,
-                                            char **error_r)
+                                            int64_t event_id, const char *kind, const char *note,
+                                            int *notified_r, char **error_r)
 {
     *notified_r = 0;
-    if (scheduler_event_changed(db, event_id, kind, notified_r, error_r) < 0 ||
+    if (scheduler_event_changed(db, event_id, kind, note, notified_r, error_r) < 0 ||
         record(db, actor, event_id, strcmp(kind, "moved") == 0 ? "event_moved" : "event_cancelled",
                *notified_r, error_r) < 0 ||
         db_commit(db, error_r) < 0)
@@ -197,10 +197,12 @@ static enum event_outcome notify_and_commit(struct db *db, const struct actor *a
 }
 
 enum event_outcome event_move(struct db *db, const struct actor *actor, const char *slug,
-                              const char *starts, const char *timezone, int *notified_r,
-                              char **error_r)
+                              const char *starts, const char *timezone, const char *note,
+                              int *notified_r, char **error_r)
 {
     *notified_r = 0;
+    if (note && strlen(note) > EVENT_NOTE_MAX)
+        return refuse(EVENT_INVALID, error_r, "a note is at most %d bytes", EVENT_NOTE_MAX);
     if (!starts)
         return refuse(EVENT_INVALID, error_r, "moving an event needs starts 'YYYY-MM-DD HH:MM'");
     int year, month, day, hour, minute, end = 0;
@@ -241,13 +243,15 @@ enum event_outcome event_move(struct db *db, const struct actor *actor, const ch
     }
     int64_t id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    return notify_and_commit(db, actor, id, "moved", notified_r, error_r);
+    return notify_and_commit(db, actor, id, "moved", note, notified_r, error_r);
 }
 
 enum event_outcome event_cancel(struct db *db, const struct actor *actor, const char *slug,
-                                int *notified_r, char **error_r)
+                                const char *note, int *notified_r, char **error_r)
 {
     *notified_r = 0;
+    if (note && strlen(note) > EVENT_NOTE_MAX)
+        return refuse(EVENT_INVALID, error_r, "a note is at most %d bytes", EVENT_NOTE_MAX);
     if (db_begin(db, error_r) < 0)
         return EVENT_FAILED;
     const char *params[] = {slug};
@@ -264,5 +268,5 @@ enum event_outcome event_cancel(struct db *db, const struct actor *actor, const 
     }
     int64_t id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    return notify_and_commit(db, actor, id, "cancelled", notified_r, error_r);
+    return notify_and_commit(db, actor, id, "cancelled", note, notified_r, error_r);
 }

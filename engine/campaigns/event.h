@@ -5,7 +5,8 @@
  * Each runs in one transaction of its own, with a line in activity made by `actor`
  * (event_created, event_updated, event_moved, event_cancelled). Moving or cancelling also
  * enqueues, in that transaction, a notice to everyone who said yes
- * (scheduler_event_changed(); *notified_r counts them).
+ * (scheduler_event_changed(); *notified_r counts them), with the organiser's `note` when
+ * one is given (NULL or "": none; at most EVENT_NOTE_MAX bytes).
  *
  * Times are local: 'YYYY-MM-DD HH:MM' read in the event's time zone (an IANA name,
  * [engine] default_timezone when none is given).
@@ -51,10 +52,12 @@ enum event_outcome event_create(struct db *db, const struct actor *actor,
                                 const struct event_new *ev, int64_t *id_r, char **error_r);
 enum event_outcome event_update(struct db *db, const struct actor *actor, const char *slug,
                                 const struct event_edit *edit, char **error_r);
+#define EVENT_NOTE_MAX 500
+
 enum event_outcome event_move(struct db *db, const struct actor *actor, const char *slug,
-                              const char *starts, const char *timezone, int *notified_r,
-                              char **error_r);
+                              const char *starts, const char *timezone, const char *note,
+                              int *notified_r, char **error_r);
 enum event_outcome event_cancel(struct db *db, const struct actor *actor, const char *slug,
-                                int *notified_r, char **error_r);
+                                const char *note, int *notified_r, char **error_r);
 
 #endif

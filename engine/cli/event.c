@@ -162,9 +162,11 @@ static int event_show_cli(struct db *db, int argc, char **argv)
 
 static int event_move_cli(struct db *db, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"starts", required_argument, NULL, 'S'}, {"timezone", required_argument, NULL, 'z'}, {0}};
-    const char *starts = NULL, *tz = NULL;
+    static const struct option opts[] = {{"starts", required_argument, NULL, 'S'},
+                                         {"timezone", required_argument, NULL, 'z'},
+                                         {"note", required_argument, NULL, 'n'},
+                                         {0}};
+    const char *starts = NULL, *tz = NULL, *note = NULL;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -172,10 +174,12 @@ static int event_move_cli(struct db *db, int argc, char **argv)
             starts = optarg;
         else if (c == 'z')
             tz = optarg;
+        else if (c == 'n')
+            note = optarg;
         else
             return cli_fail(EX_USAGE, "event move",
                             "usage: tocsin event move SLUG --starts "
-                            "'YYYY-MM-DD HH:MM' [--timezone TZ]");
+                            "'YYYY-MM-DD HH:MM' [--timezone TZ] [--note TEXT]");
     }
     if (optind + 1 != argc || !starts)
         return cli_fail(EX_USAGE, "event move", "needs SLUG and --starts 'YYYY-MM-DD HH:MM'");
@@ -185,7 +189,7 @@ static int event_move_cli(struct db *db, int argc, char **argv)
     char *error = NULL;
     int notified = 0;
     enum event_outcome outcome =
-        event_move(db, &operator.actor, slug, starts, tz, &notified, &error);
+        event_move(db, &operator.actor, slug, starts, tz, note, &notified, &error);
     caller_release(&operator);
     if (outcome != EVENT_OK)
         return event_outcome_exit(db, "event move", outcome, error, 0);
@@ -195,13 +199,17 @@ static int event_move_cli(struct db *db, int argc, char **argv)
 
 static int event_cancel_cli(struct db *db, int argc, char **argv)
 {
-    if (argc != 2)
-        return cli_fail(EX_USAGE, "event cancel", "usage: tocsin event cancel SLUG");
+    const char *note = NULL;
+    if (argc == 4 && strcmp(argv[2], "--note") == 0)
+        note = argv[3];
+    else if (argc != 2)
+        return cli_fail(EX_USAGE, "event cancel", "usage: tocsin event cancel SLUG [--note TEXT]");
     struct caller operator;
     caller_operator(&operator);
     char *error = NULL;
     int notified = 0;
-    enum event_outcome outcome = event_cancel(db, &operator.actor, argv[1], &notified, &error);
+    enum event_outcome outcome =
+        event_cancel(db, &operator.actor, argv[1], note, &notified, &error);
     caller_release(&operator);
     if (outcome != EVENT_OK)
         return event_outcome_exit(db, "event cancel", outcome, error, 0);

@@ -4,6 +4,7 @@
 #include "lib/metrics.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "lib/form.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -118,6 +119,15 @@ void http_add_header(struct http_request *req, const char *name, const char *val
     req->nheaders++;
 }
 
+/* Answers are not cached unless the handler said otherwise (the console's static files). */
+static bool has_header(const struct http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 void http_respond(struct http_request *req, unsigned status, const char *content_type,
                   const char *body, size_t len)
 {
@@ -126,7 +136,8 @@ void http_respond(struct http_request *req, unsigned status, const char *content
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(resp, "Content-Type", content_type);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (!has_header(req, "Cache-Control"))
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
     for (size_t i = 0; i < req->nheaders; i++)
         MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
     MHD_queue_response(req->conn, status, resp);
@@ -140,6 +151,85 @@ void http_respond_text(struct http_request *req, unsigned status, const char *me
     char *text = xasprintf("%s\n", message);
     http_respond(req, status, "text/plain; charset=utf-8", text, strlen(text));
     free(text);
+}
+
+/* ---- form bodies ---- */
+
+struct form_parts {
+    struct form *form;
+    struct buf value; /* the field being read: a value may come in several pieces */
+    char *name;
+    bool failed;
+};
+
+static void parts_flush(struct form_parts *fp)
+{
+    if (!fp->name)
+        return;
+    form_add(fp->form, fp->name, buf_str(&fp->value));
+    free(fp->name);
+    fp->name = NULL;
+    buf_reset(&fp->value);
+}
+
+static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *filename, const char *content_type,
+                               const char *transfer_encoding, const char *data, uint64_t off,
+                               size_t size)
+{
+    (void)kind;
+    (void)content_type;
+    (void)transfer_encoding;
+    struct form_parts *fp = cls;
+    if (!key || !*key)
+        return MHD_YES;
+    if (off == 0 || !fp->name || strcmp(fp->name, key) != 0) {
+        parts_flush(fp);
+        if (fp->form->n + 2 > FORM_MAX_FIELDS) {
+            fp->failed = true;
+            return MHD_NO;
+        }
+        fp->name = xstrdup(key);
+        if (filename) {
+            char *label = xasprintf("%s.filename", key);
+            form_add(fp->form, label, filename);
+            free(label);
+        }
+    }
+    if (size && memchr(data, '\0', size)) {
+        fp->failed = true; /* a NUL byte: no text form field holds one */
+        return MHD_NO;
+    }
+    buf_add(&fp->value, data, size);
+    return MHD_YES;
+}
+
+int http_form(struct http_request *req, struct form *form_r, const char **reason_r)
+{
+    memset(form_r, 0, sizeof(*form_r));
+    const char *type = http_header(req, "Content-Type");
+    if (!type || strncasecmp(type, "multipart/form-data", 19) != 0) {
+        if (req->body.len == 0)
+            return 0;
+        return form_parse(buf_str(&req->body), req->body.len, form_r, reason_r);
+    }
+    struct form_parts fp = {.form = form_r};
+    struct MHD_PostProcessor *pp = MHD_create_post_processor(req->conn, 16 * 1024, on_part, &fp);
+    if (!pp) {
+        *reason_r = "a multipart body without a boundary";
+        return -1;
+    }
+    enum MHD_Result rc = MHD_post_process(pp, buf_str(&req->body), req->body.len);
+    MHD_destroy_post_processor(pp);
+    parts_flush(&fp);
+    buf_release(&fp.value);
+    if (rc != MHD_YES || fp.failed) {
+        form_release(form_r);
+        *reason_r = fp.failed ? "a form with too many fields, or a NUL byte"
+                              : "a malformed multipart body";
+        return -1;
+    }
+    return 0;
 }
 
 struct stream {

@@ -8,6 +8,8 @@
  * answer with http_respond() exactly once. Everything a request returns lives until the
  * response is queued.
  *
+ * Answers carry Cache-Control: no-store unless the handler adds its own Cache-Control.
+ *
  * http_db() gives the worker thread's own database connection (opened on first use,
  * reopened after a failure); NULL means the database is unreachable and the handler
  * answers 503 so the gateway retries.
@@ -68,6 +70,12 @@ void http_respond(struct http_request *req, unsigned status, const char *content
                   const char *body, size_t len);
 /* Plain-text answer: "MESSAGE\n". */
 void http_respond_text(struct http_request *req, unsigned status, const char *message);
+
+/* A form post's fields (lib/form.h; the caller releases them): urlencoded, or
+ * multipart/form-data, where a file field holds the file's content and NAME.filename its
+ * name. 0 (an empty body is an empty form), or -1 with a static reason. */
+struct form;
+int http_form(struct http_request *req, struct form *form_r, const char **reason_r);
 
 typedef int (*http_fill_fn)(void *ctx, struct http_request *req, struct buf *out);
 void http_respond_stream(struct http_request *req, unsigned status, const char *content_type,
