@@ -99,13 +99,17 @@ struct db *cli_db(void)
         /* Say where the connection string came from: a command run from another directory
          * than the checkout otherwise fails with a socket path that explains nothing. */
         str_trim(error); /* libpq ends its messages with a newline */
-        if (*config_str("database", "url"))
-            die(EX_UNAVAILABLE, "database: %s (url from %s)", error,
-                config_origin("database", "url"));
-        die(EX_UNAVAILABLE,
-            "database: %s\n(no [database] url in %s, so tocsin tried the `make run` cluster of "
-            "the current directory: %s)",
-            error, cli_config_source(), url);
+        char *where =
+            *config_str("database", "url")
+                ? xasprintf("(url from %s)", config_origin("database", "url"))
+                : xasprintf("\n(no [database] url in %s, so tocsin tried the `make run` cluster "
+                            "of the current directory: %s)",
+                            cli_config_source(), url);
+        fprintf(stderr, "tocsin: database: %s %s\n", error, where);
+        free(where);
+        free(error);
+        free(url);
+        exit(EX_UNAVAILABLE);
     }
     free(url);
     return db;
