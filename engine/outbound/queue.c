@@ -239,32 +239,37 @@ enum {
  * seconds. Orphaned rows come first: rows still 'sending' under a presence key that no
  * session holds any more (their daemon died: they are taken at once), or claimed without
  * a key and past their lease (the last resort). A row whose daemon is alive is never
- * taken from it, however slow its send, and never a row of this daemon's own key. Consent and
+ * taken from it, however slow its send, and never a row of this daemon's own key.
+ * The rows picked carry what the verdict needs and their month; the UPDATE reaches them
+ * through the ids as an array (an index scan of each month's primary key): joined on
+ * (id, month) alone, the planner weighs a probe in each of a dozen partitions against a
+ * hash of the whole table, and below a few million rows picks the hash — a full scan at
+ * every claim. Consent and
  * campaign state are decided here, in the claim, so a row is never handed to a transport
  * after an opt-out was committed. */
 static const char claim_sql[] =
     "WITH orphaned AS ("
-    "  SELECT id FROM outbound_messages"
+    "  SELECT id, month, kind, channel, recipient, scope, campaign_id FROM outbound_messages"
     "   WHERE status = 'sending' AND channel = $1"
     "     AND CASE WHEN claim_key IS NULL THEN lease_until < now()"
     "         ELSE claim_key IS DISTINCT FROM $6::int"
     "              AND claim_key NOT IN (SELECT tocsin_live_claimants()) END"
     "   LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " fresh AS ("
-    "  SELECT o.id FROM outbound_messages o"
+    "  SELECT o.id, o.month, o.kind, o.channel, o.recipient, o.scope, o.campaign_id"
+    "   FROM outbound_messages o"
     "   WHERE o.status = 'queued' AND o.channel = $1 AND o.next_attempt_at <= tocsin_now()"
     "     AND NOT EXISTS (SELECT 1 FROM campaigns c"
     "                      WHERE c.id = o.campaign_id AND c.status = 'paused')"
     "   ORDER BY o.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " picked AS (SELECT id FROM orphaned UNION ALL SELECT id FROM fresh LIMIT $2),"
+    " picked AS (SELECT * FROM orphaned UNION ALL SELECT * FROM fresh LIMIT $2),"
     " verdict AS ("
-    "  SELECT p.id, CASE"
+    "  SELECT p.id, p.month, CASE"
     "    WHEN c.status = 'cancelled' THEN 'cancelled'"
-    "    WHEN m.kind NOT IN ('stop_confirmation', 'help')"
-    "         AND NOT consent_allows(m.channel, m.recipient, m.scope) THEN 'suppressed'"
+    "    WHEN p.kind NOT IN ('stop_confirmation', 'help')"
+    "         AND NOT consent_allows(p.channel, p.recipient, p.scope) THEN 'suppressed'"
     "    ELSE 'sending' END AS status"
-    "  FROM picked p JOIN outbound_messages m ON m.id = p.id"
-    "  LEFT JOIN campaigns c ON c.id = m.campaign_id)"
+    "  FROM picked p LEFT JOIN campaigns c ON c.id = p.campaign_id)"
     " UPDATE outbound_messages o SET"
     "  status = v.status,"
     "  attempts = o.attempts + (v.status = 'sending')::int,"
@@ -274,7 +279,8 @@ static const char claim_sql[] =
     "  claim_key = CASE WHEN v.status = 'sending' THEN $5::int END,"
     "  last_error = CASE v.status WHEN 'suppressed' THEN 'consent: the recipient opted out'"
     "               WHEN 'cancelled' THEN 'campaign cancelled' ELSE o.last_error END"
-    " FROM verdict v WHERE o.id = v.id"
+    " FROM verdict v WHERE o.id = v.id AND o.month = v.month"
+    "  AND o.id = ANY (ARRAY(SELECT id FROM picked))"
     " RETURNING o.id, o.status, o.recipient, o.subject, o.body, o.html, o.kind, o.attempts,"
     "  o.headers::text,"
     "  coalesce(o.contact_id, (SELECT k.id FROM contacts k"
