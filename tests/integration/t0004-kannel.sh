@@ -58,7 +58,7 @@ HTTP="http://127.0.0.1:$WEB"
 export TOCSIN_HTTP_LISTEN="127.0.0.1:$WEB" TOCSIN_HTTP_PUBLIC_URL="$HTTP" \
   TOCSIN_SMS_PROVIDER=kannel TOCSIN_SMS_API_URL="http://127.0.0.1:$SENDSMS" \
   TOCSIN_SMS_ACCOUNT=tocsin TOCSIN_SMS_TOKEN=sendsms-password TOCSIN_SMS_FROM=+33700000000 \
-  TOCSIN_SMS_SIGNING_SECRET=$SECRET
+  TOCSIN_SMS_KANNEL_SECRET=$SECRET
 "$TOCSIN" run >>"$TEST_DIR/daemon.log" 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 1 100); do curl -fs "$HTTP/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
