@@ -337,11 +337,18 @@ static void free_seen(struct import *im)
 
 int cli_import(int argc, char **argv)
 {
-    const char *text = "tocsin import people FILE.csv\n"
+    const char *text = "tocsin import people [--encoding NAME] FILE.csv\n"
                        "  columns (header row, any order): email, phone, name, locale, timezone,\n"
-                       "  teams (space-separated slugs), tags; separator , or ;";
+                       "  teams (space-separated slugs), tags; separator , or ;\n"
+                       "  encoding: detected (UTF-8 or Windows-1252) unless --encoding names it";
     if (cli_wants_help(argc, argv, text))
         return EX_OK;
+    const char *encoding = NULL;
+    if (argc == 5 && strcmp(argv[2], "--encoding") == 0) {
+        encoding = argv[3];
+        argv[2] = argv[4];
+        argc = 3;
+    }
     if (argc != 3 || strcmp(argv[1], "people") != 0)
         return cli_fail(EX_USAGE, "import", "usage: %s", text);
     FILE *in = strcmp(argv[2], "-") == 0 ? stdin : fopen(argv[2], "r");
@@ -350,7 +357,13 @@ int cli_import(int argc, char **argv)
     struct import im = {.file = argv[2]};
     int rc = EX_OK;
     char *error = NULL;
-    struct csv *csv = csv_open(in, 0);
+    struct csv *csv = csv_open_encoded(in, 0, encoding, &error);
+    if (!csv) {
+        rc = cli_fail(EX_DATAERR, "import", "%s: %s", argv[2], error);
+        goto out;
+    }
+    if (strcmp(csv_encoding(csv), "UTF-8") != 0)
+        fprintf(stderr, "%s: read as %s\n", argv[2], csv_encoding(csv));
     char **fields;
     int nfields;
     const char *reason;
