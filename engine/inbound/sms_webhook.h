@@ -58,7 +58,8 @@ int webhook_sms_fields(struct http_request *req, const char *id_name, const char
                        const char *text_name, const char *text, const char *from, const char *to,
                        char **sender_r, char **recipient_r);
 
-/* A delivery report from `provider` about `provider_id`. `status` is "delivered",
+/* A delivery report from `provider` about `provider_id`, applied only to a message that
+ * `provider` sent (outbound_messages.sms_provider). `status` is "delivered",
  * "failed" or "sent" (intermediate), `detail` the provider's own word, `error` may be
  * NULL. `outbound_hint` (0 = none) is our outbound id when the provider echoes it
  * (Vonage client-ref, Kannel dlr-url). `carrier_opt_out` appends an opt_out with source

@@ -204,12 +204,15 @@ int webhook_report(struct http_request *req, const struct sms_report *r)
                        r->outbound_hint ? hint : NULL,
                        r->recipient};
     /* The report names its message by the provider's id, or by ours when the provider
-     * echoes it back (several ids for one multi-part text). No row yet is fine: the
-     * trigger outbound_late_reports applies the report when the id is stored. */
+     * echoes it back (several ids for one multi-part text) — and only a message this very
+     * gateway sent: another gateway's message is out of its reach, whatever id it names.
+     * No row yet is fine: the trigger outbound_late_reports applies the report when the
+     * id is stored. */
     res = db_exec(db,
                   "WITH target AS ("
                   " SELECT id, recipient FROM outbound_messages"
-                  " WHERE channel = 'sms' AND (id = $7::bigint OR provider_id = $2)"
+                  " WHERE channel = 'sms' AND sms_provider = $1"
+                  "  AND (id = $7::bigint OR provider_id = $2)"
                   " ORDER BY id = $7::bigint DESC NULLS LAST, id LIMIT 1)"
                   " INSERT INTO sms_delivery_reports"
                   "  (provider, provider_id, status, detail, error, raw, outbound_id)"

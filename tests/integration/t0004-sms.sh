@@ -77,11 +77,12 @@ test_case 'Twilio: malformed or incomplete requests get 400 with a reason and ch
 
 sql "INSERT INTO people (name) VALUES ('Camille');
      INSERT INTO contacts (person_id, kind, address) VALUES (1, 'phone', '+33622222222');
-     INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key, kind)
-     VALUES ('sms', '+33611111111', 'Bienvenue', 'sent', 'SMout1', 'k1', 'reply'),
-            ('sms', '+33611111111', 'Rappel', 'sent', 'SMout2', 'k2', 'reminder'),
-            ('sms', '+33622222222', 'Manif', 'sent', 'SMout3', 'k3', 'campaign'),
-            ('sms', '+33611111111', 'Tard', 'sending', NULL, 'k4', 'reply')" >/dev/null
+     INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key, kind, sms_provider)
+     VALUES ('sms', '+33611111111', 'Bienvenue', 'sent', 'SMout1', 'k1', 'reply', 'twilio'),
+            ('sms', '+33611111111', 'Rappel', 'sent', 'SMout2', 'k2', 'reminder', 'twilio'),
+            ('sms', '+33622222222', 'Manif', 'sent', 'SMout3', 'k3', 'campaign', 'twilio'),
+            ('sms', '+33611111111', 'Tard', 'sending', NULL, 'k4', 'reply', NULL),
+            ('sms', '+33611111111', 'Autre', 'sent', 'SMkannel1', 'k5', 'reply', 'kannel')" >/dev/null
 
 test_case 'Twilio status callbacks: delivered, then a late "sent" does not undo it' '
   out=$($H twilio "$HTTP/sms/twilio/status" $TOKEN MessageSid=SMout1 MessageStatus=delivered To=+33611111111)
@@ -107,8 +108,15 @@ test_case 'Twilio 21610 (opted out at the carrier) is appended to the consent le
 test_case 'a report that arrives before the provider id is stored is applied when it is' '
   $H twilio "$HTTP/sms/twilio/status" $TOKEN MessageSid=SMlate MessageStatus=delivered
   expect_eq "$(sql "SELECT count(*) FROM sms_delivery_reports WHERE provider_id = '"'"'SMlate'"'"' AND outbound_id IS NULL")" 1
-  sql "UPDATE outbound_messages SET provider_id = '"'"'SMlate'"'"', status = '"'"'sent'"'"' WHERE dedupe_key = '"'"'k4'"'"'"
+  sql "UPDATE outbound_messages SET provider_id = '"'"'SMlate'"'"', sms_provider = '"'"'twilio'"'"', status = '"'"'sent'"'"' WHERE dedupe_key = '"'"'k4'"'"'"
   expect_eq "$(sql "SELECT status FROM outbound_messages WHERE dedupe_key = '"'"'k4'"'"'")" delivered
+'
+
+test_case 'a Twilio status callback leaves a message another gateway sent alone, whatever id it names' '
+  out=$($H twilio "$HTTP/sms/twilio/status" $TOKEN MessageSid=SMkannel1 MessageStatus=failed ErrorCode=30005)
+  expect_eq "${out%% *}" 204
+  expect_eq "$(sql "SELECT status || '"'"' '"'"' || coalesce(delivery_status, '"'"'-'"'"') FROM outbound_messages WHERE dedupe_key = '"'"'k5'"'"'")" "sent -"
+  expect_eq "$(sql "SELECT outbound_id IS NULL FROM sms_delivery_reports WHERE provider_id = '"'"'SMkannel1'"'"'")" t
 '
 
 test_case 'Twilio status callbacks are signed too' '
@@ -185,8 +193,8 @@ test_case 'Vonage: bad concat fields and malformed JSON get 400' '
   expect_eq "$(inbound vonage)" 3
 '
 
-sql "INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key)
-     VALUES ('sms', '+33633333333', 'Long', 'sent', 'V-part1', 'v1')" >/dev/null
+sql "INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key, sms_provider)
+     VALUES ('sms', '+33633333333', 'Long', 'sent', 'V-part1', 'v1', 'vonage')" >/dev/null
 test_case 'Vonage DLR: every part names the row through client-ref' '
   id=$(sql "SELECT id FROM outbound_messages WHERE dedupe_key = '"'"'v1'"'"'")
   out=$(PATH_SUFFIX=/dlr vonage_get messageId=V-part2 status=delivered err-code=0 client-ref=$id msisdn=33633333333)
@@ -220,8 +228,8 @@ test_case 'Kannel: get-url with the shared secret is recorded once; a wrong secr
   expect_eq "$out" "missing id (use %I in the get-url) 400"
 '
 
-sql "INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key)
-     VALUES ('sms', '+33655555555', 'Salut', 'sent', 'tocsin-' || currval('outbound_messages_id_seq') + 1, 'kn1')" >/dev/null
+sql "INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key, sms_provider)
+     VALUES ('sms', '+33655555555', 'Salut', 'sent', 'tocsin-' || currval('outbound_messages_id_seq') + 1, 'kn1', 'kannel')" >/dev/null
 test_case 'Kannel DLR: 8 (SMSC accepted) then 1 (delivered); 16 is a failure; bad type is 400' '
   id=$(sql "SELECT id FROM outbound_messages WHERE dedupe_key = '"'"'kn1'"'"'")
   expect_eq "$(curl -s "$HTTP/sms/kannel/dlr?id=$id&type=8&secret=$SECRET")" ok

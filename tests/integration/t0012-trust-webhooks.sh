@@ -36,9 +36,12 @@ vonage_query() { # SECRET name=value ...: the query string Vonage would send, si
 "$TOCSIN" team add paris-10 --name "Paris 10e" >/dev/null
 sql "INSERT INTO people (name) VALUES ('Camille');
      INSERT INTO contacts (person_id, kind, address) VALUES (1, 'phone', '+33611111111');
-     INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key, kind, contact_id)
-     VALUES ('sms', '+33611111111', 'Bienvenue', 'sent', 'SMtrust1', 'trust-1', 'reply', 1)" >/dev/null
+     INSERT INTO outbound_messages (channel, recipient, body, status, provider_id, dedupe_key, kind, contact_id, sms_provider)
+     VALUES ('sms', '+33611111111', 'Bienvenue', 'sent', 'SMtrust1', 'trust-1', 'reply', 1, 'twilio')" >/dev/null
 sent_id=$(sql "SELECT id FROM outbound_messages WHERE dedupe_key = 'trust-1'")
+kannel_id=$(sql "INSERT INTO outbound_messages (channel, recipient, body, status, dedupe_key, kind, contact_id)
+                 VALUES ('sms', '+33611111111', 'Salut', 'sent', 'trust-2', 'reply', 1) RETURNING id")
+sql "UPDATE outbound_messages SET provider_id = 'tocsin-' || id, sms_provider = 'kannel' WHERE id = $kannel_id" >/dev/null
 
 gateway twilio TOCSIN_SMS_TOKEN=$TOKEN
 test_case 'a Twilio deployment serves no other gateway: Kannel, Vonage and generic requests get 404 and change nothing' '
@@ -138,14 +141,22 @@ test_case 'Kannel takes only its own secret: the generic, Vonage or Twilio key i
   expect_eq "$(counts)" "$before"
 '
 
+test_case 'a Kannel delivery report, even rightly signed, cannot touch a message Twilio sent' '
+  before=$(sql "SELECT status || '"'"' '"'"' || coalesce(delivery_status, '"'"'-'"'"') FROM outbound_messages WHERE id = $sent_id")
+  expect_eq "$(code "$HTTP/sms/kannel/dlr?id=$sent_id&type=16&reply=forged&secret=$KSECRET")" 200
+  expect_eq "$(sql "SELECT status || '"'"' '"'"' || coalesce(delivery_status, '"'"'-'"'"') FROM outbound_messages WHERE id = $sent_id")" "$before"
+  expect_eq "$before" "sent -"
+  expect_eq "$(sql "SELECT count(*) FROM sms_delivery_reports WHERE outbound_id IS NOT NULL")" 0
+'
+
 test_case 'the Kannel secret is in no stored request and in no log line' '
   expect_eq "$(code "$HTTP/sms/kannel?from=%2B33611111115&to=36173&text=AIDE&id=k2&secret=$KSECRET")" 200
   expect_eq "$(code -d "from=%2B33611111115&to=36173&text=EVENTS&id=k3&secret=$KSECRET" "$HTTP/sms/kannel")" 200
-  expect_eq "$(code "$HTTP/sms/kannel/dlr?id=$sent_id&type=8&reply=ok&secret=$KSECRET")" 200
+  expect_eq "$(code "$HTTP/sms/kannel/dlr?id=$kannel_id&type=8&reply=ok&secret=$KSECRET")" 200
   expect_eq "$(sql "SELECT raw FROM inbound_messages WHERE provider_id = '"'"'k2'"'"'")" "/sms/kannel?from=%2B33611111115&to=36173&text=AIDE&id=k2"
   expect_eq "$(sql "SELECT raw FROM inbound_messages WHERE provider_id = '"'"'k3'"'"'")" "/sms/kannel
 from=%2B33611111115&to=36173&text=EVENTS&id=k3"
-  expect_eq "$(sql "SELECT count(*) FROM sms_delivery_reports WHERE outbound_id = $sent_id")" 1
+  expect_eq "$(sql "SELECT status || '"'"' '"'"' || delivery_status FROM outbound_messages WHERE id = $kannel_id")" "sent submitted"
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE raw LIKE '"'"'%$KSECRET%'"'"'")" 0
   expect_eq "$(sql "SELECT count(*) FROM sms_delivery_reports WHERE raw LIKE '"'"'%$KSECRET%'"'"' OR raw LIKE '"'"'%secret=%'"'"'")" 0
   # The same secret inside a request that names it otherwise is redacted too.
