@@ -31,6 +31,11 @@ $$;
 -- answer, already sent today). NULL: answered, or nothing to answer.
 ALTER TABLE inbound_messages ADD COLUMN reply_withheld text;
 
+-- What proved that the sender owns the address (struct inbound_message `proof`):
+-- 'signed_webhook', 'operator', 'reply_token', 'dmarc'; NULL for a mail whose From: nothing
+-- vouches for, on which granting commands did not act.
+ALTER TABLE inbound_messages ADD COLUMN proof text;
+
 -- Numbers tocsin has answered at least once, with the first time: a burst of replies to
 -- numbers never seen before is what SMS pumping looks like.
 CREATE TABLE sms_answered_numbers (

@@ -239,19 +239,24 @@ static const char claim_sql[] =
     "    WHERE i.id = o.inbound_id AND i.channel = 'email')";
 
 /* Write a batch of results ($1, a JSON array) for worker $2. The claimed_by guard keeps a
- * worker whose lease expired (and whose rows another worker took over) from writing. */
+ * worker whose lease expired (and whose rows another worker took over) from writing.
+ * An SMS keeps the gateway that took it beside the gateway's id: a delivery report is
+ * applied only to a message its own gateway sent (inbound/sms_webhook.h). */
 static const char record_sql[] =
     "WITH done AS ("
     " UPDATE outbound_messages o SET"
     "  status = r.status,"
     "  provider_id = coalesce(r.provider_id, o.provider_id),"
+    "  sms_provider = CASE WHEN o.channel = 'sms' AND r.provider_id IS NOT NULL"
+    "    THEN r.transport ELSE o.sms_provider END,"
     "  last_error = coalesce(r.error, o.last_error),"
     "  sent_at = CASE WHEN r.status = 'sent' THEN now() ELSE o.sent_at END,"
     "  next_attempt_at = CASE WHEN r.status = 'queued'"
     "    THEN now() + make_interval(secs => r.delay) ELSE o.next_attempt_at END,"
     "  lease_until = NULL, claimed_by = NULL"
     " FROM jsonb_to_recordset($1::jsonb)"
-    "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean)"
+    "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean,"
+    "       transport text)"
     " WHERE o.id = r.id AND o.status = 'sending' AND o.claimed_by = $2"
     " RETURNING o.channel, o.recipient, o.contact_id, r.bounce, r.error)"
     /* A hard bounce is a consent event: the address is opted out at once, with the
@@ -687,6 +692,7 @@ static void batch_classify(struct batch *b)
                             sr->provider_id ? json_string(sr->provider_id) : json_null());
         json_object_set_new(result, "error", error ? json_string(error) : json_null());
         json_object_set_new(result, "bounce", json_boolean(sr->hard_bounce));
+        json_object_set_new(result, "transport", json_string(b->ops->name));
         json_array_append_new(b->results, result);
         if (sr->status != SEND_OK)
             log_info("queue_send_result",
