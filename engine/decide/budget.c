@@ -13,8 +13,8 @@
 static bool replies_to_country(const char *number)
 {
     const char *countries = config_str("sms", "reply_countries");
-    return phone_in_countries(number, *countries ? countries
-                                                 : config_str("engine", "default_country"));
+    return phone_in_countries(number,
+                              *countries ? countries : config_str("engine", "default_country"));
 }
 
 static int exists(struct db *db, const char *sql, int n, const char *const *params, bool *yes_r,
@@ -28,19 +28,22 @@ static int exists(struct db *db, const char *sql, int n, const char *const *para
     return 0;
 }
 
-/* HELP to an opted-out sender: carriers require an answer, not one per message. */
-static int help_answered_today(struct db *db, const struct reply_ask *ask, bool *yes_r,
+/* HELP to an opted-out sender: carriers require an answer, not one per message; a request
+ * to receive messages again gets one confirmation, not one per forged mail. */
+static int kind_answered_today(struct db *db, const struct reply_ask *ask, bool *yes_r,
                                char **error_r)
 {
-    const char *params[] = {ask->channel, ask->recipient};
+    const char *params[] = {ask->channel, ask->recipient, ask->kind};
     return exists(db,
                   "SELECT EXISTS (SELECT 1 FROM outbound_messages WHERE channel = $1"
-                  " AND recipient = $2 AND kind = 'help'"
+                  " AND recipient = $2 AND kind = $3"
                   " AND created_at > now() - interval '24 hours')",
-                  2, params, yes_r, error_r);
+                  3, params, yes_r, error_r);
 }
 
-/* The same words got the same answer today: a machine repeating itself. */
+/* The same words got the same answer since the sender last wrote anything else (today): a
+ * machine repeating itself. Someone who answers OUI, then NON, then OUI again is answered
+ * each time. */
 static int repeated(struct db *db, const struct reply_ask *ask, bool *yes_r, char **error_r)
 {
     char inbound[24];
@@ -51,7 +54,10 @@ static int repeated(struct db *db, const struct reply_ask *ask, bool *yes_r, cha
                   "  ON o.dedupe_key = 'reply:' || i.id"
                   " WHERE i.channel = $1 AND i.sender = $2 AND i.body = $3"
                   "  AND i.id <> $4::bigint AND i.received_at > now() - interval '24 hours'"
-                  "  AND o.body = $5)",
+                  "  AND o.body = $5"
+                  "  AND i.id > coalesce((SELECT max(j.id) FROM inbound_messages j"
+                  "   WHERE j.channel = $1 AND j.sender = $2 AND j.id < $4::bigint"
+                  "    AND j.body <> $3 AND j.received_at > now() - interval '24 hours'), 0))",
                   5, params, yes_r, error_r);
 }
 
@@ -84,11 +90,12 @@ int reply_budget(struct db *db, const struct reply_ask *ask, const char **withhe
     long hour = 0, day = 0;
     if (sms && !replies_to_country(ask->recipient)) {
         *withheld_r = "country";
-    } else if (strcmp(ask->kind, "help") == 0 && ask->opted_out) {
-        if (help_answered_today(db, ask, &yes, error_r) < 0)
+    } else if (ask->opted_out &&
+               (strcmp(ask->kind, "help") == 0 || strcmp(ask->kind, "consent_request") == 0)) {
+        if (kind_answered_today(db, ask, &yes, error_r) < 0)
             return -1;
         if (yes)
-            *withheld_r = "help_after_stop";
+            *withheld_r = strcmp(ask->kind, "help") == 0 ? "help_after_stop" : "request_after_stop";
     }
     if (!*withheld_r && !confirmation) {
         if (repeated(db, ask, &yes, error_r) < 0)
@@ -136,8 +143,8 @@ int reply_budget_sent(struct db *db, const char *number, char **error_r)
     metrics_add("tocsin_sms_replies_new_numbers_total", 1);
     long limit = config_int("sms", "new_number_replies_per_hour");
     if (last_hour > limit)
-        log_warn("sms_pumping_suspected",
-                 "new_numbers_last_hour=%ld limit=%ld number=%s reason=%s", last_hour, limit,
-                 log_q(number), log_q("replies to numbers never answered before"));
+        log_warn("sms_pumping_suspected", "new_numbers_last_hour=%ld limit=%ld number=%s reason=%s",
+                 last_hour, limit, log_q(number),
+                 log_q("replies to numbers never answered before"));
     return 0;
 }

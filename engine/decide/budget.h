@@ -10,8 +10,11 @@
  *   "country"          an SMS from a number outside [sms] reply_countries (default:
  *                      [engine] default_country and its overseas territories);
  *   "help_after_stop"  HELP from an opted-out sender, already answered in the last 24 hours;
- *   "repeat"           the same text from the same sender got this very answer in the last
- *                      24 hours (an auto-responder repeating itself);
+ *   "request_after_stop"  a confirmation to receive messages again (kind consent_request)
+ *                      already sent to this opted-out address in the last 24 hours;
+ *   "repeat"           the same text from the same sender got this very answer since that
+ *                      sender last wrote anything else, within 24 hours (an auto-responder
+ *                      repeating itself; OUI, NON, then OUI again is answered each time);
  *   "hourly_cap", "daily_cap"  [engine] replies_per_hour / replies_per_day reached for this
  *                      number or address, HELP included. The STOP confirmation is exempt:
  *                      carriers require it, and it is sent only when a STOP changed something.

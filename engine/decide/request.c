@@ -5,6 +5,7 @@
 #include "core/token.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +59,22 @@ static int apply_join(struct db *db, const char *contact, const char *team, char
                   2, params, error_r);
 }
 
+/* Whether the contact never said yes or no on `channel`. */
+static int first_consent(struct db *db, const char *contact, const char *channel, bool *first_r,
+                         char **error_r)
+{
+    const char *params[] = {contact, channel};
+    PGresult *res = db_exec(db,
+                            "SELECT NOT EXISTS (SELECT 1 FROM consent WHERE contact_id = $1::bigint"
+                            " AND channel = $2)",
+                            2, params, error_r);
+    if (!res)
+        return -1;
+    *first_r = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return 0;
+}
+
 static int record_activity(struct db *db, const char *team, const char *kind, const char *contact,
                            const char *used_by, char **error_r)
 {
@@ -76,13 +93,14 @@ int request_apply(struct db *db, int64_t id, const char *used_by, const char *ev
     char slot[24];
     const char *params[] = {id_text(id, slot), used_by};
     /* Locked, so a click and a reply arriving together apply it once. */
-    PGresult *res = db_exec(db,
-                            "SELECT r.action, r.team_id, t.name, r.contact_id, r.used_at IS NOT NULL,"
-                            " r.expires_at < tocsin_now(), c.kind"
-                            " FROM confirmation_requests r JOIN contacts c ON c.id = r.contact_id"
-                            " LEFT JOIN teams t ON t.id = r.team_id"
-                            " WHERE r.id = $1::bigint FOR UPDATE OF r",
-                            1, params, error_r);
+    PGresult *res =
+        db_exec(db,
+                "SELECT r.action, r.team_id, t.name, r.contact_id, r.used_at IS NOT NULL,"
+                " r.expires_at < tocsin_now(), c.kind"
+                " FROM confirmation_requests r JOIN contacts c ON c.id = r.contact_id"
+                " LEFT JOIN teams t ON t.id = r.team_id"
+                " WHERE r.id = $1::bigint FOR UPDATE OF r",
+                1, params, error_r);
     if (!res)
         return -1;
     int rc = -1;
@@ -114,11 +132,18 @@ int request_apply(struct db *db, int64_t id, const char *used_by, const char *ev
     }
     const char *channel = strcmp(PQgetvalue(res, 0, 6), "phone") == 0 ? "sms" : "email";
     int64_t contact_id = strtoll(contact, NULL, 10);
-    int64_t scope = strcmp(action, "start") == 0 && team ? strtoll(team, NULL, 10) : 0;
-    if ((strcmp(action, "join") == 0 && team && apply_join(db, contact, team, error_r) < 0) ||
-        consent_append(db, contact_id, channel, scope, "opt_in",
-                       strcmp(used_by, "link") == 0 ? "confirm_link" : "email_command", evidence,
-                       error_r) < 0 ||
+    bool join = strcmp(action, "join") == 0;
+    int64_t scope = !join && team ? strtoll(team, NULL, 10) : 0;
+    bool consent = !join;
+    /* Joining is the address's first yes when it never said one; it never undoes a no:
+     * only a 'start' (START, or the undo of a STOP) does. */
+    if (join && team &&
+        (apply_join(db, contact, team, error_r) < 0 ||
+         first_consent(db, contact, channel, &consent, error_r) < 0))
+        goto out;
+    if ((consent && consent_append(db, contact_id, channel, scope, "opt_in",
+                                   strcmp(used_by, "link") == 0 ? "confirm_link" : "email_command",
+                                   evidence, error_r) < 0) ||
         record_activity(db, team,
                         strcmp(action, "join") == 0 ? "member_confirmed" : "consent_confirmed",
                         contact, used_by, error_r) < 0 ||
@@ -136,17 +161,39 @@ out:
     return rc;
 }
 
-int request_for_message(struct db *db, int64_t outbound_id, int64_t *id_r, char **error_r)
+static int one_id(struct db *db, const char *sql, int n, const char *const *params, int64_t *id_r,
+                  char **error_r)
 {
-    char slot[24];
-    const char *params[] = {id_text(outbound_id, slot)};
-    PGresult *res = db_exec(db,
-                            "SELECT (context->>'request_id')::bigint FROM outbound_messages"
-                            " WHERE id = $1::bigint AND context ? 'request_id'",
-                            1, params, error_r);
+    PGresult *res = db_exec(db, sql, n, params, error_r);
     if (!res)
         return -1;
-    *id_r = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    *id_r = PQntuples(res) && db_value(res, 0, 0) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     PQclear(res);
     return 0;
+}
+
+int request_for_message(struct db *db, int64_t outbound_id, int64_t person_id, int64_t *id_r,
+                        char **error_r)
+{
+    char message[24], person[24];
+    const char *params[] = {id_text(outbound_id, message), id_text(person_id, person)};
+    return one_id(db,
+                  "SELECT r.id FROM outbound_messages o JOIN confirmation_requests r"
+                  " ON r.id = (o.context->>'request_id')::bigint"
+                  " JOIN contacts c ON c.id = r.contact_id"
+                  " WHERE o.id = $1::bigint AND o.context ? 'request_id'"
+                  "  AND c.person_id = $2::bigint",
+                  2, params, id_r, error_r);
+}
+
+int request_newest(struct db *db, int64_t person_id, int64_t *id_r, char **error_r)
+{
+    char person[24];
+    const char *params[] = {id_text(person_id, person)};
+    return one_id(db,
+                  "SELECT r.id FROM confirmation_requests r JOIN contacts c ON c.id = r.contact_id"
+                  " WHERE c.person_id = $1::bigint AND r.used_at IS NULL"
+                  "  AND r.expires_at > tocsin_now()"
+                  " ORDER BY r.id DESC LIMIT 1",
+                  1, params, id_r, error_r);
 }

@@ -14,8 +14,11 @@
  * and appends an email opt_in; 'start' appends the opt_in for its scope; both write
  * activity. Applying again, after 7 days or an unknown id changes nothing: *result_r says
  * which, and *info_r (may be NULL) names the team for the answer (caller frees team_name).
- * request_for_message() finds the request a confirmation mail was about, from the
- * outbound message a reply answers. All return 0 (or the id), -1 with *error_r.
+ * request_for_message() finds the request a confirmation mail was about, from the outbound
+ * message a reply answers, if it is one of `person_id`'s; request_newest() the person's
+ * newest request still open, on any of their contacts (a text from their number confirms
+ * what was asked with their address). Both give 0 when there is none. All return 0, or -1
+ * with *error_r.
  */
 #ifndef TOCSIN_REQUEST_H
 #define TOCSIN_REQUEST_H
@@ -43,7 +46,8 @@ int request_create(struct db *db, int64_t contact_id, const char *action, int64_
 char *request_url(struct db *db, int64_t id, char **error_r);
 int request_apply(struct db *db, int64_t id, const char *used_by, const char *evidence,
                   enum request_result *result_r, struct request_info *info_r, char **error_r);
-/* The request the outbound message `outbound_id` asked to confirm, or 0. */
-int request_for_message(struct db *db, int64_t outbound_id, int64_t *id_r, char **error_r);
+int request_for_message(struct db *db, int64_t outbound_id, int64_t person_id, int64_t *id_r,
+                        char **error_r);
+int request_newest(struct db *db, int64_t person_id, int64_t *id_r, char **error_r);
 
 #endif

@@ -46,8 +46,9 @@ static bool thread_token_sent_to(struct db *db, const char *thread_ids, const ch
         const char *candidates[] = {local, strrchr(local, '+'), strrchr(local, '.')};
         for (size_t i = 0; i < ARRAY_SIZE(candidates) && !proven; i++) {
             int64_t id;
-            const char *token = candidates[i] == local ? local : candidates[i] ? candidates[i] + 1
-                                                                              : NULL;
+            const char *token = candidates[i] == local ? local
+                                : candidates[i]        ? candidates[i] + 1
+                                                       : NULL;
             proven = token && token_check(db, "reply", token, &id) == 0 && sent_to(db, id, address);
         }
         free(local);
@@ -55,17 +56,17 @@ static bool thread_token_sent_to(struct db *db, const char *thread_ids, const ch
     return proven;
 }
 
-const char *mail_sender_proof(struct db *db, const struct mail_parsed *p)
+const char *mail_sender_proof(struct db *db, const struct mime_message *m, const char *sender,
+                              const char *reply_token, const char *thread_ids)
 {
     int64_t id;
-    if (!p->sender)
+    if (!sender)
         return NULL;
-    if (p->reply_token && token_check(db, "reply", p->reply_token, &id) == 0 &&
-        sent_to(db, id, p->sender))
+    if (reply_token && token_check(db, "reply", reply_token, &id) == 0 && sent_to(db, id, sender))
         return "reply_token";
-    if (p->thread_ids && thread_token_sent_to(db, p->thread_ids, p->sender))
+    if (thread_ids && thread_token_sent_to(db, thread_ids, sender))
         return "reply_token";
-    if (mail_auth_dmarc_pass(p->mime, config_str("imap", "trusted_authserv_id"), p->sender))
+    if (mail_auth_dmarc_pass(m, config_str("imap", "trusted_authserv_id"), sender))
         return "dmarc";
     return NULL;
 }

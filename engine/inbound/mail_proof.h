@@ -16,8 +16,11 @@
 #define TOCSIN_MAIL_PROOF_H
 
 #include "lib/db.h"
-#include "inbound/mail_inbound.h"
+#include "inbound/mime.h"
 
-const char *mail_sender_proof(struct db *db, const struct mail_parsed *parsed);
+/* `sender` is the From: address (lower case), `reply_token` the token of a reply+TOKEN@
+ * recipient or NULL, `thread_ids` In-Reply-To and References or NULL. */
+const char *mail_sender_proof(struct db *db, const struct mime_message *m, const char *sender,
+                              const char *reply_token, const char *thread_ids);
 
 #endif

@@ -54,6 +54,7 @@ void webhook_generic(struct http_request *req)
     struct inbound_message msg = {
         .channel = "sms",
         .provider = "generic",
+        .proof = "signed_webhook",
         .provider_id = id,
         .sender = sender,
         .recipient = recipient,

@@ -55,6 +55,7 @@ void webhook_kannel(struct http_request *req)
     struct inbound_message msg = {
         .channel = "sms",
         .provider = "kannel",
+        .proof = "signed_webhook",
         .provider_id = id,
         .sender = sender,
         .recipient = recipient,

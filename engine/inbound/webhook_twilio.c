@@ -101,6 +101,7 @@ void webhook_twilio(struct http_request *req)
     struct inbound_message msg = {
         .channel = "sms",
         .provider = "twilio",
+        .proof = "signed_webhook",
         .provider_id = sid,
         .sender = sender,
         .recipient = recipient,

@@ -235,6 +235,7 @@ void webhook_vonage(struct http_request *req)
     struct inbound_message msg = {
         .channel = "sms",
         .provider = "vonage",
+        .proof = "signed_webhook",
         .provider_id = message_id,
         .sender = sender,
         .recipient = recipient,

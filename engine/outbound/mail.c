@@ -339,8 +339,9 @@ bool mail_kind_is_transactional(const char *kind)
 {
     /* Answers to something the person just did. Everything else — campaigns,
      * reminders, digests, anything new — is bulk and carries List-Unsubscribe. */
-    static const char *const transactional[] = {
-        "reply", "stop_confirmation", "help", "unknown", "confirmation", "confirm", "error"};
+    static const char *const transactional[] = {"reply",   "stop_confirmation", "help",
+                                                "unknown", "confirmation",      "confirm",
+                                                "error",   "consent_request"};
     for (size_t i = 0; i < sizeof(transactional) / sizeof(transactional[0]); i++)
         if (strcmp(kind, transactional[i]) == 0)
             return true;

@@ -197,7 +197,9 @@ enum {
 
 /* Claim up to $2 due rows of channel $1 for worker $4 with a lease of $3 seconds. Expired
  * leases (their worker died) come first. Consent and campaign state are decided here, in
- * the claim, so a row is never handed to a transport after an opt-out was committed. */
+ * the claim, so a row is never handed to a transport after an opt-out was committed. Three
+ * kinds reach an opted-out address: the STOP confirmation, HELP (carrier rules) and the
+ * confirmation of a request to receive messages again (decide/request.h). */
 static const char claim_sql[] =
     "WITH expired AS ("
     "  SELECT id FROM outbound_messages"
@@ -213,7 +215,7 @@ static const char claim_sql[] =
     " verdict AS ("
     "  SELECT p.id, CASE"
     "    WHEN c.status = 'cancelled' THEN 'cancelled'"
-    "    WHEN m.kind NOT IN ('stop_confirmation', 'help')"
+    "    WHEN m.kind NOT IN ('stop_confirmation', 'help', 'consent_request')"
     "         AND NOT consent_allows(m.channel, m.recipient, m.scope) THEN 'suppressed'"
     "    ELSE 'sending' END AS status"
     "  FROM picked p JOIN outbound_messages m ON m.id = p.id"
