@@ -317,16 +317,17 @@ static int wrong_code(struct db *db, int64_t person_id, const struct draft *d, b
     if (db_run(db, "INSERT INTO organiser_code_failures (person_id, draft_id) VALUES ($1, $2)", 2,
                params, error_r) < 0)
         return -1;
+    const char *draft[] = {found ? d->id : NULL};
     if (found && d->failures + 1 >= MAX_WRONG_CODES) {
         out->result = ORGANISER_VOIDED;
         if (db_run(db,
                    "UPDATE organiser_drafts SET failures = failures + 1, voided_at = now(),"
-                   " void_reason = 'wrong codes' WHERE id = $2",
-                   2, params, error_r) < 0)
+                   " void_reason = 'wrong codes' WHERE id = $1",
+                   1, draft, error_r) < 0)
             return -1;
     } else if (found &&
-               db_run(db, "UPDATE organiser_drafts SET failures = failures + 1 WHERE id = $2", 2,
-                      params, error_r) < 0) {
+               db_run(db, "UPDATE organiser_drafts SET failures = failures + 1 WHERE id = $1", 1,
+                      draft, error_r) < 0) {
         return -1;
     }
     if (sender_locked(db, person_id, &out->locked, error_r) < 0)
