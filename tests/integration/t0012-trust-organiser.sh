@@ -26,7 +26,7 @@ last_reply() {
 }
 code_of_last() { last_reply | grep -o "[0-9]\{6\}" | head -n 1; }
 campaigns() { sql "SELECT count(*) FROM campaigns"; }
-metric() { curl -s -H "Authorization: Bearer $MTOKEN" "$HTTP/metrics" | grep -F "$1" | awk '{print $2}'; }
+metric() { curl -s -H "Authorization: Bearer $MTOKEN" "$HTTP/metrics" | awk -v name="$1" '$1 == name {print $2}'; }
 
 "$TOCSIN" team add paris-10 --name "Paris 10e" >/dev/null
 printf "phone,name,locale,teams\n%s,Camille,fr,paris-10\n+33612345602,Louis,fr,paris-10\n" "$CAMILLE" > people.csv
