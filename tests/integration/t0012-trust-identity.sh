@@ -213,6 +213,23 @@ Authentication-Results: mx.tocsin.example; dmarc=pass header.from=example.org
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE sender = '"'"'chloe@example.org'"'"' AND proof IS NOT NULL")" 0
 '
 
+test_case 'the mailto: unsubscribe address acts on the contact its token names, not on the From:' '
+  # The List-Unsubscribe header of the newsletter Alice received above.
+  news=$(grep -l "^Subject: News" $(grep -l "^To: alice@example.org" spool/mail/*.eml) | head -n 1)
+  to=$(grep -o "mailto:unsubscribe+[0-9a-z]*-[a-z2-7]*@lists.example.org" "$news" | head -n 1 | sed "s/^mailto://")
+  [ -n "$to" ]
+  expect_eq "$(last_word alice@example.org)" opt_in
+  expect_eq "$(last_word bruno@example.org)" opt_in
+  # Sent by Bruno (a forwarded newsletter, a shared mailbox): Alice is unsubscribed, Bruno is not.
+  mail "bruno@example.org" "Please take me off" "$to"
+  expect_eq "$(last_word alice@example.org)" opt_out
+  expect_eq "$(last_word bruno@example.org)" opt_in
+  # A token that does not verify unsubscribes nobody through it.
+  before=$(sql "SELECT count(*) FROM consent k JOIN contacts c ON c.id = k.contact_id WHERE c.address <> '"'"'bruno@example.org'"'"'")
+  mail "bruno@example.org" "hello" "unsubscribe+2-aaaaaaaaaaaaaaaa@lists.example.org"
+  expect_eq "$(sql "SELECT count(*) FROM consent k JOIN contacts c ON c.id = k.contact_id WHERE c.address <> '"'"'bruno@example.org'"'"'")" "$before"
+'
+
 test_case 'by SMS a JOIN acts at once: the signed gateway vouches for the number' '
   "$TOCSIN" sms-inject --from +33612345699 --to 36173 --text "JOIN lyon-1" >/dev/null
   expect_eq "$(status_of +33612345699 lyon-1)" active
