@@ -1,10 +1,11 @@
 -- Trust (issue 12): who sent what, proof of who speaks, and budgets for what costs money.
 
--- The SMS gateway that accepted a message, recorded with its provider id: a delivery report
--- updates only a message its own gateway sent, so a report forged through another gateway's
--- route, or an id that happens to be another gateway's, changes nothing. Rows sent before
--- this column existed get it where the id says it (Kannel's "tocsin-N", Twilio's 34-character
--- SM/MM sids); the others take no report.
+-- The SMS gateway a message was handed to, set when a worker claims it (a report can come back
+-- before the send is recorded): a delivery report updates only a message its own gateway
+-- sent, so a report forged through another gateway's route, or an id that happens to be
+-- another gateway's, changes nothing. Rows sent before this column existed get it where the
+-- id says it (Kannel's "tocsin-N", Twilio's 34-character SM/MM sids); the others take no
+-- report.
 ALTER TABLE outbound_messages ADD COLUMN sms_provider text;
 UPDATE outbound_messages SET sms_provider = CASE
         WHEN provider_id LIKE 'tocsin-%' THEN 'kannel'

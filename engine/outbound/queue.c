@@ -195,9 +195,12 @@ enum {
     COL_REFERENCES
 };
 
-/* Claim up to $2 due rows of channel $1 for worker $4 with a lease of $3 seconds. Expired
- * leases (their worker died) come first. Consent and campaign state are decided here, in
- * the claim, so a row is never handed to a transport after an opt-out was committed. Three
+/* Claim up to $2 due rows of channel $1 for worker $4 with a lease of $3 seconds, to be sent
+ * by transport $5. Expired leases (their worker died) come first. Consent and campaign state
+ * are decided here, in the claim, so a row is never handed to a transport after an opt-out
+ * was committed. An SMS records the gateway that will send it now, before it leaves: a
+ * delivery report is applied only to a message its own gateway sent (inbound/sms_webhook.h),
+ * and Kannel's can arrive before the send is recorded. Three
  * kinds reach an opted-out address: the STOP confirmation, HELP (carrier rules) and the
  * confirmation of a request to receive messages again (decide/request.h). */
 static const char claim_sql[] =
@@ -226,6 +229,8 @@ static const char claim_sql[] =
     "  lease_until = CASE WHEN v.status = 'sending'"
     "                THEN now() + make_interval(secs => $3::int) END,"
     "  claimed_by = CASE WHEN v.status = 'sending' THEN $4 END,"
+    "  sms_provider = CASE WHEN v.status = 'sending' AND o.channel = 'sms' THEN $5"
+    "                 ELSE o.sms_provider END,"
     "  last_error = CASE v.status WHEN 'suppressed' THEN 'consent: the recipient opted out'"
     "               WHEN 'cancelled' THEN 'campaign cancelled' ELSE o.last_error END"
     " FROM verdict v WHERE o.id = v.id"
@@ -244,24 +249,19 @@ static const char claim_sql[] =
  * worker whose lease expired (and whose rows another worker took over) from writing. A
  * provider's delivery report can arrive before the send is recorded (Kannel's does, within
  * milliseconds): the row is then already 'sent' (a "submitted" report), 'delivered' or
- * 'failed', keeps that status, and still gets its provider id and sent_at. An SMS keeps the
- * gateway that took it beside the gateway's id: a delivery report is applied only to a
- * message its own gateway sent (inbound/sms_webhook.h). */
+ * 'failed', keeps that status, and still gets its provider id and sent_at. */
 static const char record_sql[] =
     "WITH done AS ("
     " UPDATE outbound_messages o SET"
     "  status = CASE WHEN o.status = 'sending' THEN r.status ELSE o.status END,"
     "  provider_id = coalesce(r.provider_id, o.provider_id),"
-    "  sms_provider = CASE WHEN o.channel = 'sms' AND r.provider_id IS NOT NULL"
-    "    THEN r.transport ELSE o.sms_provider END,"
     "  last_error = coalesce(r.error, o.last_error),"
     "  sent_at = CASE WHEN r.status = 'sent' THEN now() ELSE o.sent_at END,"
     "  next_attempt_at = CASE WHEN r.status = 'queued'"
     "    THEN now() + make_interval(secs => r.delay) ELSE o.next_attempt_at END,"
     "  lease_until = NULL, claimed_by = NULL"
     " FROM jsonb_to_recordset($1::jsonb)"
-    "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean,"
-    "       transport text)"
+    "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean)"
     " WHERE o.id = r.id AND o.claimed_by = $2"
     "  AND (o.status = 'sending'"
     "       OR (o.status IN ('sent', 'delivered', 'failed') AND r.status = 'sent'))"
@@ -541,9 +541,9 @@ static int batch_claim(struct batch *b)
 {
     char n[DB_PARAM_SIZE], lease[DB_PARAM_SIZE];
     const char *params[] = {channel_names[b->channel], db_param_int(b->limit, n),
-                            db_param_int(cfg.lease_s, lease), b->w->name};
+                            db_param_int(cfg.lease_s, lease), b->w->name, b->ops->name};
     char *error = NULL;
-    b->claimed = db_exec(b->db, claim_sql, 4, params, &error);
+    b->claimed = db_exec(b->db, claim_sql, 5, params, &error);
     if (!b->claimed) {
         log_error("queue_claim_failed", "worker=%s error=%s", b->w->name, log_q(error));
         free(error);
@@ -699,7 +699,6 @@ static void batch_classify(struct batch *b)
                             sr->provider_id ? json_string(sr->provider_id) : json_null());
         json_object_set_new(result, "error", error ? json_string(error) : json_null());
         json_object_set_new(result, "bounce", json_boolean(sr->hard_bounce));
-        json_object_set_new(result, "transport", json_string(b->ops->name));
         json_array_append_new(b->results, result);
         if (sr->status != SEND_OK)
             log_info("queue_send_result",
