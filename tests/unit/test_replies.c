@@ -23,9 +23,10 @@ static const char *const lists[] = {"events", "rsvp_which_event", "cancel_which_
                                     "join_which", "leave_which"};
 /* Templates never sent as SMS, so free of its limits: the confirmations a mail needs when
  * nothing proves its From: (handlers/join.c, start.c, confirm.c; a text proves its number
- * and needs none). */
+ * and needs none); signin_link is an organiser's sign-in by email (a phone gets
+ * signin_code, api/signin.c). */
 static const char *const email_only[] = {"join_confirm", "start_confirm", "confirm_unproven",
-                                         "organiser_unproven"};
+                                         "organiser_unproven", "signin_link"};
 
 static bool listed(const char *const *names, size_t n, const char *name)
 {
