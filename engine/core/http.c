@@ -235,8 +235,8 @@ int http_form(struct http_request *req, struct form *form_r, const char **reason
     buf_release(&fp.value);
     if (rc != MHD_YES || fp.failed) {
         form_release(form_r);
-        *reason_r = fp.failed ? "a form with too many fields, or a NUL byte"
-                              : "a malformed multipart body";
+        *reason_r =
+            fp.failed ? "a form with too many fields, or a NUL byte" : "a malformed multipart body";
         return -1;
     }
     return 0;
@@ -643,6 +643,7 @@ static struct MHD_Daemon *start_listener(const char *key, unsigned threads, unsi
 int http_start(char **error_r)
 {
     max_body = (size_t)config_int("http", "max_body");
+    max_upload = (size_t)config_int("http", "max_upload");
     long max_conns = config_int("http", "max_connections");
     long per_ip = config_int("http", "max_connections_per_ip");
     if (per_ip >= max_conns) {
