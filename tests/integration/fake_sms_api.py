@@ -2,10 +2,10 @@
 """A fake SMS REST endpoint for t0004-sms.sh that checks exactly what each provider
 documents, records every request as one JSON line, and misbehaves on demand.
 
-  fake_sms_api.py PORTFILE LOGFILE SECRET
+  fake_sms_api.py PORTFILE LOGFILE SECRET [TWILIO_TOKEN]
 
 Provider by path: /2010-04-01/Accounts/AC123/Messages.json (Twilio: form To, From, Body,
-StatusCallback, HTTP Basic AC123:tok), /sms/json (Vonage: form api_key, api_secret, from,
+StatusCallback, HTTP Basic AC123:TWILIO_TOKEN, default "tok"), /sms/json (Vonage: form api_key, api_secret, from,
 to, text, type), /cgi-bin/sendsms (Kannel: GET username, password, from, to, text, coding,
 dlr-url, dlr-mask), /generic (JSON id, to, from, text with X-Tocsin-Signature).
 Recipient ending in 0429 → 429 Retry-After: 7; 0503 → 503; 0400 → the provider's
@@ -15,6 +15,7 @@ import base64, hashlib, hmac, json, sys, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORTFILE, LOGFILE, SECRET = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+TWILIO_TOKEN = sys.argv[4] if len(sys.argv) > 4 else "tok"
 counter = [0]
 
 
@@ -63,7 +64,7 @@ class Handler(BaseHTTPRequestHandler):
         n = counter[0]
         p = url.path
         if p == "/2010-04-01/Accounts/AC123/Messages.json":
-            want = "Basic " + base64.b64encode(b"AC123:tok").decode()
+            want = "Basic " + base64.b64encode(("AC123:" + TWILIO_TOKEN).encode()).decode()
             missing = [k for k in ("To", "From", "Body", "StatusCallback") if k not in params]
             if method != "POST" or auth != want or missing:
                 return self.answer(401, '{"code": 20003, "message": "check failed %s"}' % missing)
