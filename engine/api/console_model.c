@@ -58,8 +58,8 @@ json_t *console_queue_health(struct db *db, const struct caller *who, struct api
     res = db_exec(db,
                   "SELECT o.last_error AS reason, count(*) AS count FROM outbound_messages o"
                   " WHERE o.status = 'queued' AND o.attempts > 0 AND o.last_error IS NOT NULL"
-                  " AND o.next_attempt_at < 'infinity' AND" QUEUE_SCOPE(1)
-                  " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3",
+                  " AND o.next_attempt_at < 'infinity' AND" QUEUE_SCOPE(
+                      1) " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3",
                   1, params, &error);
     if (!res)
         goto db_error;
@@ -143,7 +143,8 @@ static char *non_gsm_chars(const char *text)
         memcpy(one, text + i, n);
         struct gsm_info info;
         gsm_analyse(one, &info);
-        if (info.encoding == SMS_UCS2 && !(out.len && strstr(buf_str(&out), one)) && out.len < 120) {
+        if (info.encoding == SMS_UCS2 && !(out.len && strstr(buf_str(&out), one)) &&
+            out.len < 120) {
             if (out.len)
                 buf_addch(&out, ' ');
             buf_adds(&out, one);
@@ -389,14 +390,13 @@ json_t *console_campaign_schedule(struct db *db, const struct caller *who, int64
     const char *params[] = {model_id(campaign_id, id), local, tz};
     if (model_begin(db, e) < 0)
         return NULL;
-    PGresult *res = db_exec(
-        db,
-        "UPDATE campaigns SET status = 'scheduled', timezone = $3,"
-        " scheduled_at = $2::timestamp AT TIME ZONE $3"
-        " WHERE id = $1 AND status IN ('draft', 'scheduled')"
-        " AND EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $3)"
-        " RETURNING coalesce(team_id, 0), scheduled_at < now()",
-        3, params, &error);
+    PGresult *res = db_exec(db,
+                            "UPDATE campaigns SET status = 'scheduled', timezone = $3,"
+                            " scheduled_at = $2::timestamp AT TIME ZONE $3"
+                            " WHERE id = $1 AND status IN ('draft', 'scheduled')"
+                            " AND EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $3)"
+                            " RETURNING coalesce(team_id, 0), scheduled_at < now()",
+                            3, params, &error);
     if (!res) {
         if (db_transient(db) || !str_starts_with(db_sqlstate(db), "22")) {
             model_abort(db, e, "campaign schedule", error);
@@ -410,8 +410,10 @@ json_t *console_campaign_schedule(struct db *db, const struct caller *who, int64
     if (PQntuples(res) != 1) {
         PQclear(res);
         db_rollback(db);
-        api_error_set(e, 409, "campaign %" PRId64 " is not a draft or scheduled (or the time zone"
-                              " %s is unknown)", campaign_id, tz);
+        api_error_set(e, 409,
+                      "campaign %" PRId64 " is not a draft or scheduled (or the time zone"
+                      " %s is unknown)",
+                      campaign_id, tz);
         return NULL;
     }
     int64_t team = model_int(res, 0, 0);
@@ -442,7 +444,8 @@ json_t *console_upload_store(struct db *db, const struct caller *who, const char
         return NULL;
     }
     char person[24], *error = NULL;
-    const char *params[] = {model_id(who->person_id, person), filename && *filename ? filename : "upload.csv",
+    const char *params[] = {model_id(who->person_id, person),
+                            filename && *filename ? filename : "upload.csv",
                             team && *team ? team : NULL, body};
     if (model_begin(db, e) < 0)
         return NULL;
@@ -507,8 +510,8 @@ int console_upload_drop(struct db *db, const struct caller *who, int64_t id, str
     return 0;
 }
 
-json_t *console_campaigns_recent(struct db *db, const struct caller *who, int64_t before,
-                                 int limit, bool in_flight, struct api_error *e)
+json_t *console_campaigns_recent(struct db *db, const struct caller *who, int64_t before, int limit,
+                                 bool in_flight, struct api_error *e)
 {
     char *teams = caller_teams_literal(who);
     char me[24], before_text[24], lim[24];
@@ -516,19 +519,23 @@ json_t *console_campaigns_recent(struct db *db, const struct caller *who, int64_
     const char *params[] = {teams, model_id(who->person_id, me), model_id(before, before_text),
                             in_flight ? "t" : "f", lim};
     char *error = NULL;
-    /* Progress is counted only for campaigns on their way: a sent campaign of 100,000
-     * messages is not recounted on every page. */
+    /* Progress only for campaigns on their way, from the counters (outbound_totals): a
+     * campaign of a million messages is not recounted on every page. */
     PGresult *res = db_exec(
         db,
         "SELECT c.id, c.status, c.channel, c.segment, c.subject, c.recipients, c.urgent,"
         " to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, 'UTC'), 'YYYY-MM-DD HH24:MI')"
         "  AS scheduled, c.created_at, c.started_at, c.finished_at,"
         " s.enqueued, s.sent, s.failed, s.left"
-        " FROM campaigns c LEFT JOIN LATERAL (SELECT count(*) AS enqueued,"
-        "  count(*) FILTER (WHERE o.status IN ('sent', 'delivered')) AS sent,"
-        "  count(*) FILTER (WHERE o.status IN ('failed', 'bounced')) AS failed,"
-        "  count(*) FILTER (WHERE o.status IN ('queued', 'sending')) AS left"
-        "  FROM outbound_messages o WHERE o.campaign_id = c.id) s"
+        " FROM campaigns c LEFT JOIN LATERAL (SELECT coalesce(sum(o.messages), 0)::bigint"
+        "   AS enqueued,"
+        "  coalesce(sum(o.messages) FILTER (WHERE o.status IN ('sent', 'delivered')), 0)::bigint"
+        "   AS sent,"
+        "  coalesce(sum(o.messages) FILTER (WHERE o.status IN ('failed', 'bounced')), 0)::bigint"
+        "   AS failed,"
+        "  coalesce(sum(o.messages) FILTER (WHERE o.status IN ('queued', 'sending')), 0)::bigint"
+        "   AS left"
+        "  FROM outbound_totals o WHERE o.campaign_id = c.id) s"
         "  ON c.status IN ('sending', 'paused')"
         " WHERE ($1::bigint[] IS NULL OR c.team_id = ANY($1::bigint[]) OR c.created_by = $2)"
         " AND ($3::bigint = 0 OR c.id < $3::bigint)"
@@ -570,18 +577,19 @@ json_t *console_inbox_thread(struct db *db, const struct caller *who, int64_t id
     }
     json_t *message = model_row(res, 0);
     PQclear(res);
-    res = db_exec(db,
-                  "SELECT * FROM ((SELECT 'in' AS direction, i.id, i.received_at AS at, '' AS subject,"
-                  "  i.body, i.status FROM inbound_messages i, inbound_messages m"
-                  "  WHERE m.id = $1 AND i.channel = m.channel AND i.sender = m.sender"
-                  "  ORDER BY i.id DESC LIMIT 30)"
-                  " UNION ALL"
-                  " (SELECT 'out', o.id, o.created_at, o.subject, o.body, o.status"
-                  "  FROM outbound_messages o, inbound_messages m WHERE m.id = $1"
-                  "  AND o.channel = m.channel AND o.recipient = m.sender"
-                  "  AND o.kind <> 'signin' ORDER BY o.id DESC LIMIT 30)) t"
-                  " ORDER BY at DESC, id DESC LIMIT 30",
-                  1, params, &error);
+    res = db_exec(
+        db,
+        "SELECT * FROM ((SELECT 'in' AS direction, i.id, i.received_at AS at, '' AS subject,"
+        "  i.body, i.status FROM inbound_messages i, inbound_messages m"
+        "  WHERE m.id = $1 AND i.channel = m.channel AND i.sender = m.sender"
+        "  ORDER BY i.id DESC LIMIT 30)"
+        " UNION ALL"
+        " (SELECT 'out', o.id, o.created_at, o.subject, o.body, o.status"
+        "  FROM outbound_messages o, inbound_messages m WHERE m.id = $1"
+        "  AND o.channel = m.channel AND o.recipient = m.sender"
+        "  AND o.kind <> 'signin' ORDER BY o.id DESC LIMIT 30)) t"
+        " ORDER BY at DESC, id DESC LIMIT 30",
+        1, params, &error);
     if (!res) {
         json_decref(message);
         api_error_db(e, db, "inbox thread", error);

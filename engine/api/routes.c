@@ -45,18 +45,21 @@ static void handle_healthz(struct http_request *req)
 }
 
 /* Queue depth and age are read from the database at scrape time: they are shared by every
- * daemon, so a per-process counter could not tell them. */
+ * daemon, so a per-process counter could not tell them. The depth comes from the
+ * maintained counters (outbound_queue_totals), the age from the partial index of queued rows:
+ * a scrape never groups the table. */
 static void queue_gauges(struct http_request *req, struct buf *out)
 {
     struct db *db = http_db(req);
     char *error = NULL;
     PGresult *res =
         db ? db_exec(db,
-                     "SELECT channel, status, count(*),"
-                     " coalesce(extract(epoch FROM now() - min(next_attempt_at)"
-                     "  FILTER (WHERE status = 'queued' AND next_attempt_at <= now())), 0)::bigint"
-                     " FROM outbound_messages WHERE status IN ('queued', 'sending')"
-                     " GROUP BY channel, status ORDER BY channel, status",
+                     "SELECT t.channel, t.status, t.messages,"
+                     " coalesce((SELECT extract(epoch FROM now() - min(o.next_attempt_at))"
+                     "  FROM outbound_messages o WHERE o.status = 'queued'"
+                     "   AND o.channel = t.channel AND o.next_attempt_at <= now()), 0)::bigint"
+                     " FROM outbound_queue_totals t WHERE t.status IN ('queued', 'sending')"
+                     " ORDER BY t.channel, t.status",
                      0, NULL, &error)
            : NULL;
     buf_adds(out, "# TYPE tocsin_database_up gauge\n");

@@ -47,6 +47,10 @@ const char *campaign_quiet_hours(void)
  * Every piece is a fixed fragment; the values are parameters: $1 channel, $2 contact kind,
  * then `extra` parameters of the caller, then the scope team (when needed) and the
  * segment's values. `params` gets every value in order; the caller frees the array only.
+ * `whole`: the statement reads every person at once (a count) rather than a chunk of
+ * person ids (a fan-out), and takes each person's contact from one grouped pass over
+ * the contacts instead of one index probe per person: a million recipients are counted
+ * in about a second instead of eight.
  */
 struct recipients_sql {
     struct buf from_where;
@@ -55,7 +59,7 @@ struct recipients_sql {
     struct segment segment;
 };
 
-static int recipients_build(const char *channel, const char *segment_text, int extra,
+static int recipients_build(const char *channel, const char *segment_text, bool whole, int extra,
                             const char *const *extra_values, struct recipients_sql *r,
                             char **error_r)
 {
@@ -83,10 +87,15 @@ static int recipients_build(const char *channel, const char *segment_text, int e
         r->params[2 + extra + need_scope_param + i] = r->segment.params[i];
 
     struct buf *q = &r->from_where;
-    buf_adds(q, " FROM people p"
-                " CROSS JOIN LATERAL (SELECT c.id, c.address FROM contacts c"
-                "  WHERE c.person_id = p.id AND c.kind = $2 ORDER BY c.id LIMIT 1) c"
-                " CROSS JOIN LATERAL (SELECT ");
+    /* The person's first contact of the channel's kind. */
+    if (whole)
+        buf_adds(q, " FROM people p JOIN (SELECT person_id, min(id) AS id FROM contacts"
+                    "  WHERE kind = $2 GROUP BY person_id) c ON c.person_id = p.id");
+    else
+        buf_adds(q, " FROM people p"
+                    " CROSS JOIN LATERAL (SELECT c.id, c.address FROM contacts c"
+                    "  WHERE c.person_id = p.id AND c.kind = $2 ORDER BY c.id LIMIT 1) c");
+    buf_adds(q, " CROSS JOIN LATERAL (SELECT ");
     if (r->segment.single_team) {
         /* One team: its id, looked up once. The parameter is the slug. */
         r->params[2 + extra] = r->segment.single_team;
@@ -152,16 +161,28 @@ int campaign_count(struct db *db, const char *channel, const char *segment, int6
                    int64_t *sample_person_r, char **error_r)
 {
     struct recipients_sql r;
-    if (recipients_build(channel, segment, 0, NULL, &r, error_r) < 0)
+    if (recipients_build(channel, segment, true, 0, NULL, &r, error_r) < 0)
         return -1;
     int rc = -1;
     if (check_names(db, &r.segment, error_r) < 0)
+        goto out;
+    /* JIT would compile this one-off statement for most of a second, for nothing, and a
+     * million people are hashed in memory rather than in batches on disk: both set for
+     * the statement's own transaction (never for the session, which may be a pooler's). */
+    bool own_tx = !db_in_transaction(db);
+    if (own_tx &&
+        (db_begin(db, error_r) < 0 || db_run(db, "SET LOCAL jit = off", 0, NULL, error_r) < 0 ||
+         db_run(db, "SET LOCAL work_mem = '64MB'", 0, NULL, error_r) < 0))
         goto out;
     struct buf q = BUF_INIT;
     buf_adds(&q, "SELECT count(*), coalesce(min(p.id), 0)");
     buf_adds(&q, buf_str(&r.from_where));
     PGresult *res = db_exec_once(db, buf_str(&q), r.nparams, r.params, error_r);
     buf_release(&q);
+    if (own_tx && res && db_commit(db, error_r) < 0) {
+        PQclear(res);
+        res = NULL;
+    }
     if (!res)
         goto out;
     *count_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -170,6 +191,8 @@ int campaign_count(struct db *db, const char *channel, const char *segment, int6
     PQclear(res);
     rc = 0;
 out:
+    if (rc < 0)
+        db_rollback(db);
     recipients_release(&r);
     return rc;
 }
@@ -427,7 +450,7 @@ static int fanout_begin(struct db *db, struct fanout *f, char **error_r)
 static int fanout_recipients(struct fanout *f, char **error_r)
 {
     const char *extra[] = {f->lo, f->hi, f->now, f->urgent ? "off" : campaign_quiet_hours()};
-    if (recipients_build(f->channel, f->segment, 4, extra, &f->recipients, error_r) < 0)
+    if (recipients_build(f->channel, f->segment, false, 4, extra, &f->recipients, error_r) < 0)
         return -1;
     buf_adds(&f->select, "SELECT c.address, p.id, c.id, s.scope,"
                          " quiet_release($5::timestamptz, p.timezone, $6)");
@@ -507,6 +530,9 @@ int campaign_fanout(struct db *db, int64_t campaign, campaign_progress_fn progre
         ;
     if (rc == 0)
         log_info("campaign_fanout", "campaign=%s enqueued=%" PRId64, f.id, *enqueued_r);
+    /* Millions of new rows: fresh statistics now rather than on autovacuum's next round. */
+    if (rc == 0 && *enqueued_r > 0)
+        rc = queue_after_fanout(db, campaign, *enqueued_r, error_r);
 out:
     fanout_release(&f);
     return rc < 0 ? -1 : 0;
@@ -677,34 +703,42 @@ fail:
     return -1;
 }
 
+/* Counts from the maintained counters (outbound_totals: they outlive the rows that
+ * retention drops), not a GROUP BY over the campaign's rows; held from the campaign's index
+ * of queued rows. Rate: rows that became sent in the last minute (the counter changes not
+ * yet folded); ETA: what is left at that rate. */
+static const char campaign_status_sql[] =
+    "WITH t AS (SELECT status, sum(messages)::bigint AS n FROM outbound_totals"
+    "  WHERE campaign_id = $1 GROUP BY status),"
+    " s AS (SELECT coalesce(sum(n), 0)::bigint AS enqueued,"
+    "  coalesce(sum(n) FILTER (WHERE status = 'queued'), 0)::bigint AS queued,"
+    "  coalesce(sum(n) FILTER (WHERE status = 'sending'), 0)::bigint AS sending,"
+    "  coalesce(sum(n) FILTER (WHERE status IN ('sent', 'delivered')), 0)::bigint AS sent,"
+    "  coalesce(sum(n) FILTER (WHERE status IN ('failed', 'bounced')), 0)::bigint"
+    "   AS failed,"
+    "  coalesce(sum(n) FILTER (WHERE status = 'suppressed'), 0)::bigint AS suppressed,"
+    "  coalesce(sum(n) FILTER (WHERE status = 'cancelled'), 0)::bigint AS cancelled"
+    "  FROM t),"
+    " r AS (SELECT coalesce(sum(messages), 0)::bigint AS last_minute"
+    "  FROM outbound_count_changes WHERE campaign_id = $1 AND status = 'sent'"
+    "   AND messages > 0 AND at > now() - interval '1 minute')"
+    "SELECT c.id, c.status, c.channel, c.segment, c.recipients, c.fanout_done,"
+    " to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, 'UTC'),"
+    "  'YYYY-MM-DD HH24:MI') AS scheduled,"
+    " s.enqueued, s.queued,"
+    " (SELECT count(*) FROM outbound_messages o WHERE o.campaign_id = c.id"
+    "   AND o.status = 'queued' AND o.next_attempt_at > now()) AS held,"
+    " s.sending, s.sent, s.failed, s.suppressed, s.cancelled,"
+    " round(r.last_minute / 60.0, 1) AS rate_per_s,"
+    " CASE WHEN r.last_minute > 0"
+    "  THEN round((s.queued + s.sending) * 60.0 / r.last_minute)::bigint END AS eta_s"
+    " FROM campaigns c, s, r WHERE c.id = $1";
+
 PGresult *campaign_status(struct db *db, int64_t id, char **error_r)
 {
-    char text[24];
-    snprintf(text, sizeof(text), "%" PRId64, id);
-    const char *params[] = {text};
-    /* Rate: messages sent in the last minute; ETA: what is left at that rate. */
-    return db_exec(
-        db,
-        "SELECT c.id, c.status, c.channel, c.segment, c.recipients, c.fanout_done,"
-        " to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, 'UTC'),"
-        "  'YYYY-MM-DD HH24:MI') AS scheduled,"
-        " count(o.id) AS enqueued,"
-        " count(o.id) FILTER (WHERE o.status = 'queued') AS queued,"
-        " count(o.id) FILTER (WHERE o.status = 'queued' AND o.next_attempt_at > now()) AS held,"
-        " count(o.id) FILTER (WHERE o.status = 'sending') AS sending,"
-        " count(o.id) FILTER (WHERE o.status IN ('sent', 'delivered')) AS sent,"
-        " count(o.id) FILTER (WHERE o.status IN ('failed', 'bounced')) AS failed,"
-        " count(o.id) FILTER (WHERE o.status = 'suppressed') AS suppressed,"
-        " count(o.id) FILTER (WHERE o.status = 'cancelled') AS cancelled,"
-        " round(count(o.id) FILTER (WHERE o.sent_at > now() - interval '1 minute') / 60.0, 1)"
-        "  AS rate_per_s,"
-        " CASE WHEN count(o.id) FILTER (WHERE o.sent_at > now() - interval '1 minute') > 0"
-        "  THEN round(count(o.id) FILTER (WHERE o.status IN ('queued', 'sending')) * 60.0"
-        "   / count(o.id) FILTER (WHERE o.sent_at > now() - interval '1 minute'))::bigint"
-        "  END AS eta_s"
-        " FROM campaigns c LEFT JOIN outbound_messages o ON o.campaign_id = c.id"
-        " WHERE c.id = $1 GROUP BY c.id",
-        1, params, error_r);
+    char text[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, text)};
+    return db_exec(db, campaign_status_sql, 1, params, error_r);
 }
 
 int campaign_record(struct db *db, const struct actor *actor, int64_t id, const char *kind,

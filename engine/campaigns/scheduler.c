@@ -2,6 +2,8 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/database.h"
+#include "core/upkeep.h"
 #include "core/daemon.h"
 #include "core/template.h"
 #include "outbound/campaign_render.h"
@@ -562,16 +564,45 @@ static int hold_lock(struct db *db, bool *held_r, char **error_r)
     return 0;
 }
 
+/* A round of the daemon holding the lock: the scheduler's tick, then the database's
+ * upkeep (counters, partitions, retention). Both are retried next round on failure. */
+static void active_round(struct db *db, long keep_days)
+{
+    char *error = NULL;
+    struct scheduler_report report;
+    if (scheduler_tick(db, &report, &error) < 0) {
+        log_warn("scheduler_tick_failed", "error=%s", log_q(error));
+        free(error);
+        error = NULL;
+        db_rollback(db);
+    }
+    struct upkeep_report upkeep;
+    if (upkeep_run(db, keep_days, &upkeep, &error) < 0) {
+        log_warn("upkeep_failed", "error=%s", log_q(error));
+        free(error);
+        db_rollback(db);
+    } else if (upkeep.months_dropped || upkeep.inbound_deleted || upkeep.reports_deleted ||
+               upkeep.partitions_created) {
+        log_info("upkeep",
+                 "partitions_created=%d months_dropped=%d dropped=%s inbound_deleted=%" PRId64
+                 " reports_deleted=%" PRId64,
+                 upkeep.partitions_created, upkeep.months_dropped, log_q(upkeep.dropped),
+                 upkeep.inbound_deleted, upkeep.reports_deleted);
+    }
+}
+
 static void *scheduler_main(void *arg)
 {
     (void)arg;
-    char *url = config_database_url();
     struct db *db = NULL;
     bool was_held = false;
     long interval = config_int("engine", "scheduler_interval");
+    long keep_days = config_days("engine", "keep_messages");
     while (!atomic_load(&stop_requested)) {
         char *error = NULL;
-        if (!db && !(db = db_open(url, &error))) {
+        /* The lock lives in the session, so the scheduler works on a direct connection,
+         * never through a transaction pooler. */
+        if (!db && !(db = database_open_session(&error))) {
             log_warn("scheduler_db", "error=%s", log_q(error));
             free(error);
         } else {
@@ -584,12 +615,8 @@ static void *scheduler_main(void *arg)
                     log_info(held ? "scheduler_active" : "scheduler_standby", "lock=%d",
                              SCHEDULER_LOCK);
                 was_held = held;
-                struct scheduler_report report;
-                if (held && scheduler_tick(db, &report, &error) < 0) {
-                    log_warn("scheduler_tick_failed", "error=%s", log_q(error));
-                    free(error);
-                    db_rollback(db);
-                }
+                if (held)
+                    active_round(db, keep_days);
             }
         }
         struct timespec until;
@@ -602,7 +629,6 @@ static void *scheduler_main(void *arg)
         pthread_mutex_unlock(&wake_lock);
     }
     db_close(&db); /* closing the session releases the advisory lock */
-    free(url);
     return NULL;
 }
 

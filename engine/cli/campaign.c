@@ -378,7 +378,8 @@ static int campaign_list_cli(struct db *db, int argc, char **argv)
         "SELECT c.id, c.status, c.channel, c.segment, c.subject, c.recipients, c.urgent,"
         " to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, 'UTC'), 'YYYY-MM-DD HH24:MI')"
         "  AS scheduled, c.source,"
-        " (SELECT count(*) FROM outbound_messages o WHERE o.campaign_id = c.id) AS enqueued"
+        " (SELECT coalesce(sum(t.messages), 0)::bigint FROM outbound_totals t"
+        "   WHERE t.campaign_id = c.id) AS enqueued"
         " FROM campaigns c ORDER BY c.id",
         0, NULL, json, "campaign list");
 }

@@ -4,6 +4,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/database.h"
 #include "core/migrate.h"
 #include "outbound/queue.h"
 #include "api/model.h"
@@ -39,6 +40,8 @@ const struct cli_command cli_commands[] = {
     {"token", cli_token, "tocsin token add|list|revoke ...", "API tokens for integrations"},
     {"config", cli_config, "tocsin config example|check", "print the example config, or check one"},
     {"queue", cli_queue, "tocsin queue status [--json]", "outbound queue: counts and delay"},
+    {"upkeep", cli_upkeep, "tocsin upkeep [--json]",
+     "fold the queue counters, add monthly partitions, drop what keep_messages allows"},
     {"demo", cli_demo, "tocsin demo", "load the demo team, event and people (once)"},
     {"sms-estimate", cli_sms_estimate, "tocsin sms-estimate [--recipients N] [--kind K] TEXT",
      "what a text costs as SMS: GSM-7 or UCS-2, segments, total for N recipients"},
@@ -91,28 +94,40 @@ const char *cli_config_source(void)
                : config_source();
 }
 
+/* Say where the connection string came from: a command run from another directory than
+ * the checkout otherwise fails with a socket path that explains nothing. Frees what it was
+ * given before exiting (LeakSanitizer under make check). */
+static void __attribute__((noreturn)) die_unreachable(char *error, const char *key, char *url)
+{
+    str_trim(error); /* libpq ends its messages with a newline */
+    char *where = *config_str("database", key)
+                      ? xasprintf("(%s from %s)", key, config_origin("database", key))
+                      : xasprintf("\n(no [database] url in %s, so tocsin tried the `make run` "
+                                  "cluster of the current directory: %s)",
+                                  cli_config_source(), url);
+    fprintf(stderr, "tocsin: database: %s %s\n", error, where);
+    free(where);
+    free(error);
+    free(url);
+    exit(EX_UNAVAILABLE);
+}
+
 struct db *cli_db(void)
 {
-    char *url = config_database_url();
     char *error = NULL;
-    struct db *db = db_open(url, &error);
-    if (!db) {
-        /* Say where the connection string came from: a command run from another directory
-         * than the checkout otherwise fails with a socket path that explains nothing. */
-        str_trim(error); /* libpq ends its messages with a newline */
-        char *where =
-            *config_str("database", "url")
-                ? xasprintf("(url from %s)", config_origin("database", "url"))
-                : xasprintf("\n(no [database] url in %s, so tocsin tried the `make run` cluster "
-                            "of the current directory: %s)",
-                            cli_config_source(), url);
-        fprintf(stderr, "tocsin: database: %s %s\n", error, where);
-        free(where);
-        free(error);
-        free(url);
-        exit(EX_UNAVAILABLE);
-    }
-    free(url);
+    struct db *db = database_open(&error);
+    if (!db)
+        die_unreachable(error, "url", config_database_url());
+    return db;
+}
+
+struct db *cli_db_session(void)
+{
+    char *error = NULL;
+    struct db *db = database_open_session(&error);
+    if (!db)
+        die_unreachable(error, config_database_pooled() ? "direct_url" : "url",
+                        config_direct_url());
     return db;
 }
 
@@ -418,7 +433,8 @@ int cli_migrate(int argc, char **argv)
         return EX_OK;
     if (argc > 1)
         return cli_fail(EX_USAGE, "migrate", "takes no arguments");
-    struct db *db = cli_db();
+    /* Migrations hold a session advisory lock: never through a transaction pooler. */
+    struct db *db = cli_db_session();
     char *error = NULL;
     int n = migrate_apply(db, &error);
     int rc = EX_OK;

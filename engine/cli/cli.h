@@ -6,7 +6,9 @@
  * gets argv with argv[0] = its own name and returns a sysexits.h code; it prints results
  * on stdout and a one-line reason on stderr on failure.
  *
- * cli_db() opens the configured database or exits EX_UNAVAILABLE with the reason.
+ * cli_db() opens the configured database or exits EX_UNAVAILABLE with the reason;
+ * cli_db_session() opens the direct connection ([database] direct_url) for commands
+ * that need a session of their own (migrate's advisory lock, upkeep's detaching).
  * cli_print_result() prints rows as an aligned table, or as a JSON array of objects with
  * numbers, booleans and jsonb columns typed (--json).
  */
@@ -31,6 +33,7 @@ extern const struct cli_command cli_commands[];
 
 int cli_main(int argc, char **argv);
 struct db *cli_db(void);
+struct db *cli_db_session(void);
 /* The configuration file read, or a phrase saying none was found and where we looked. */
 const char *cli_config_source(void);
 void cli_print_result(const PGresult *res, bool json);
@@ -88,6 +91,7 @@ int cli_inbox(int argc, char **argv);
 int cli_inject(int argc, char **argv);
 int cli_sms_inject(int argc, char **argv);
 int cli_commands_table(int argc, char **argv);
+int cli_upkeep(int argc, char **argv);
 int cli_help(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_man(int argc, char **argv);

@@ -5,6 +5,7 @@
 #include "lib/buf.h"
 #include "lib/db.h"
 #include "core/config.h"
+#include "core/database.h"
 #include "inbound/mail_inbound.h"
 #include "cli/cli.h"
 
@@ -38,10 +39,8 @@ int cli_inject(int argc, char **argv)
         buf_release(&in);
         return cli_fail(EX_TEMPFAIL, "inject", "reading stdin failed");
     }
-    char *url = config_database_url();
     char *error = NULL;
-    struct db *db = db_open(url, &error);
-    free(url);
+    struct db *db = database_open(&error);
     if (!db) {
         int rc = cli_fail(EX_TEMPFAIL, "inject", "database: %s", error);
         free(error);

@@ -1,7 +1,8 @@
 /*
  * `tocsin queue status [--json]` — what the outbound queue holds, per channel and status,
- * and how late the oldest due message is (a growing figure means the workers or the
- * relay cannot keep up, or no daemon is running). Below the table, when receivers refused
+ * how late the oldest due message is (a growing figure means the workers or the relay
+ * cannot keep up, or no daemon is running), and how many rows are still 'sending' for a
+ * daemon that is gone (the next claim takes them). Below the table, when receivers refused
  * our mail for policy or reputation in the last week (bounces with status bounce_policy,
  * engine/inbound/bounce.h), one line says how often and quotes the newest refusal: the
  * relay or the domain needs attention, the addresses do not.
@@ -44,15 +45,25 @@ static int queue_status(struct db *db, int argc, char **argv)
     bool json = cli_take_flag(&argc, argv, "--json");
     if (argc > 1)
         return cli_fail(EX_USAGE, "queue status", "unexpected argument %s", argv[1]);
+    /* The counts come from the maintained counters (outbound_queue_totals: the months
+     * still stored), not from grouping the table; the oldest due message and the orphaned
+     * claims are read from the partial indexes of queued and sending rows, which hold only
+     * the rows still in flight. */
     int rc = cli_query_print(
         db,
-        "SELECT channel, status, count(*) AS messages,"
-        "  round(extract(epoch FROM now() - min(next_attempt_at)"
-        "    FILTER (WHERE status = 'queued' AND next_attempt_at <= now())))::bigint"
-        "    AS oldest_due_seconds,"
-        "  count(*) FILTER (WHERE status = 'sending' AND lease_until < now())"
-        "    AS expired_leases"
-        " FROM outbound_messages GROUP BY channel, status ORDER BY channel, status",
+        "SELECT t.channel, t.status, t.messages,"
+        "  CASE WHEN t.status = 'queued' THEN"
+        "   (SELECT round(extract(epoch FROM now() - min(o.next_attempt_at)))::bigint"
+        "    FROM outbound_messages o WHERE o.status = 'queued' AND o.channel = t.channel"
+        "     AND o.next_attempt_at <= now()) END AS oldest_due_seconds,"
+        "  CASE WHEN t.status = 'sending' THEN"
+        "   (SELECT count(*) FROM outbound_messages o WHERE o.status = 'sending'"
+        "     AND o.channel = t.channel AND CASE WHEN o.claim_key IS NULL"
+        "      THEN o.lease_until < now()"
+        "      ELSE o.claim_key NOT IN (SELECT tocsin_live_claimants()) END)"
+        "   ELSE 0 END AS orphaned"
+        " FROM outbound_queue_totals t"
+        " ORDER BY t.channel, t.status",
         0, NULL, json, "queue status");
     /* --json stays the table's rows alone, the contract scripts read. */
     if (rc != EX_OK || json)

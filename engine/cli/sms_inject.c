@@ -9,6 +9,7 @@
 #include "lib/phone.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/database.h"
 #include "decide/process.h"
 #include "cli/cli.h"
 
@@ -124,10 +125,8 @@ static void print_outcome(const struct inbound_outcome *outcome, bool json)
 /* Process the message and print the outcome; the exit status. */
 static int inject(const struct inbound_message *msg, bool json)
 {
-    char *url = config_database_url();
     char *error = NULL;
-    struct db *db = db_open(url, &error);
-    free(url);
+    struct db *db = database_open(&error);
     int rc = EX_OK;
     struct inbound_outcome outcome;
     if (!db) {

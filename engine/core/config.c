@@ -17,6 +17,11 @@ const struct config_key config_keys[] = {
     {"database", "url", CONFIG_SECRET, "", NULL,
      "libpq connection string or URI. Empty: the checkout's private cluster in ./var "
      "(started by `make run`)."},
+    {"database", "direct_url", CONFIG_SECRET, "", NULL,
+     "Set when url goes through a transaction-mode pooler (PgBouncer): a direct connection "
+     "string for what needs a session of its own (the presence and scheduler locks, LISTEN, "
+     "migrate, upkeep). Statements on url are then sent unnamed. Empty: url is direct and "
+     "serves both."},
 
     {"http", "listen", CONFIG_STRING, "127.0.0.1:8025", NULL,
      "Address and port the webhook and unsubscribe server listens on."},
@@ -148,9 +153,14 @@ const struct config_key config_keys[] = {
     {"engine", "batch", CONFIG_INT, "250", "1..10000",
      "Messages a worker claims at once (and sends over one SMTP connection)."},
     {"engine", "lease_seconds", CONFIG_INT, "300", "1..86400",
-     "How long a claim holds; rows of a worker that died are claimed again after it."},
+     "The last resort: how long a claim holds when it could not name the daemon's presence "
+     "lock. Otherwise the rows of a daemon that died are claimed again at once, and those of "
+     "a live one never."},
     {"engine", "poll_interval", CONFIG_INT, "5", "1..3600",
      "Seconds between queue polls when no notification arrives (retries become due)."},
+    {"engine", "keep_messages", CONFIG_DAYS, "off", "32..36500",
+     "Drop inbound and outbound messages older than this many days, a month at a time "
+     "(e.g. 400d); campaign results and the consent ledger are kept. off: keep everything."},
     {"engine", "shutdown_timeout", CONFIG_INT, "20", "1..600",
      "On SIGTERM, seconds in-flight sends may take before their rows are released."},
     {"engine", "reminders", CONFIG_STRING, "24h,2h", NULL,
@@ -222,6 +232,22 @@ static int parse_bool(const char *v, bool *out)
     return -1;
 }
 
+/* "off" is 0; "400d" is 400 when inside min..max. */
+static int parse_days(const char *v, long min, long max, long *days_r)
+{
+    if (strcmp(v, "off") == 0) {
+        *days_r = 0;
+        return 0;
+    }
+    size_t n = strlen(v);
+    if (n < 2 || v[n - 1] != 'd')
+        return -1;
+    char *digits = xstrndup(v, n - 1);
+    int rc = str_to_long(digits, min, max, days_r);
+    free(digits);
+    return rc;
+}
+
 /* Check `value` against key i's type; on failure set *reason (static text or allocated). */
 static int validate(int i, const char *value, char **reason_r)
 {
@@ -234,6 +260,17 @@ static int validate(int i, const char *value, char **reason_r)
         if (str_to_long(value, min, max, &v) < 0) {
             *reason_r =
                 xasprintf("expected a whole number in %s", k->choices ? k->choices : "range");
+            return -1;
+        }
+        return 0;
+    }
+    case CONFIG_DAYS: {
+        long min = 1, max = LONG_MAX, days;
+        if (k->choices)
+            sscanf(k->choices, "%ld..%ld", &min, &max);
+        if (parse_days(value, min, max, &days) < 0) {
+            *reason_r = xasprintf("expected off or a number of days in %s followed by d (400d)",
+                                  k->choices ? k->choices : "range");
             return -1;
         }
         return 0;
@@ -474,6 +511,13 @@ long config_int(const char *section, const char *key)
     return strtol(config_str(section, key), NULL, 10);
 }
 
+long config_days(const char *section, const char *key)
+{
+    long days = 0;
+    parse_days(config_str(section, key), 1, LONG_MAX, &days);
+    return days;
+}
+
 bool config_bool(const char *section, const char *key)
 {
     bool b = false;
@@ -490,6 +534,18 @@ char *config_database_url(void)
     char *local = xasprintf("host=%s/var/run dbname=tocsin user=postgres", cwd ? cwd : ".");
     free(cwd);
     return local;
+}
+
+bool config_database_pooled(void)
+{
+    return *config_str("database", "direct_url") != '\0';
+}
+
+char *config_direct_url(void)
+{
+    if (config_database_pooled())
+        return xstrdup(config_str("database", "direct_url"));
+    return config_database_url();
 }
 
 void config_write_example(FILE *out)
@@ -510,6 +566,8 @@ void config_write_example(FILE *out)
             fprintf(out, " (%s)", k->choices);
         else if (k->type == CONFIG_INT && k->choices)
             fprintf(out, " (%s)", k->choices);
+        else if (k->type == CONFIG_DAYS && k->choices)
+            fprintf(out, " (off, or %s days: Nd)", k->choices);
         else if (k->type == CONFIG_BOOL)
             fputs(" (on|off)", out);
         fputc('\n', out);

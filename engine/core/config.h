@@ -15,7 +15,15 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_BOOL, CONFIG_CHOICE, CONFIG_SECRET };
+/* CONFIG_DAYS: "off" or a number of days written "400d" (choices: "min..max"). */
+enum config_type {
+    CONFIG_STRING,
+    CONFIG_INT,
+    CONFIG_BOOL,
+    CONFIG_CHOICE,
+    CONFIG_SECRET,
+    CONFIG_DAYS
+};
 
 struct config_key {
     const char *section;
@@ -39,12 +47,19 @@ const char *config_origin(const char *section, const char *key);
 const char *config_str(const char *section, const char *key);
 long config_int(const char *section, const char *key);
 bool config_bool(const char *section, const char *key);
+/* A CONFIG_DAYS key in days; 0 for off. */
+long config_days(const char *section, const char *key);
 /* Set a value after loading (tests and CLI flags); validated like a file value. */
 int config_set(const char *section, const char *key, const char *value, char **error_r);
 
 /* The database connection string: [database] url, or the checkout's local cluster
  * (host=$PWD/var/run dbname=tocsin user=postgres) when unset. Caller frees. */
 char *config_database_url(void);
+/* The connection string for session-level duties: [database] direct_url when set, else
+ * the same as config_database_url(). Caller frees. */
+char *config_direct_url(void);
+/* True when [database] direct_url is set, i.e. url goes through a transaction pooler. */
+bool config_database_pooled(void);
 
 /* Write the documented example file (every key, its default, its help). */
 void config_write_example(FILE *out);

@@ -2,6 +2,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/database.h"
 #include "core/migrate.h"
 
 #include <pthread.h>
@@ -23,12 +24,11 @@ bool daemon_stopping(void)
 /* Wait for the database at start-up with backoff, as a supervisor would restart us. */
 static struct db *wait_for_database(sigset_t *signals)
 {
-    char *url = config_database_url();
     int delay = 1;
     struct db *db = NULL;
     for (;;) {
         char *error = NULL;
-        db = db_open(url, &error);
+        db = database_open(&error);
         if (db)
             break;
         log_warn("database_unreachable", "error=%s retry_in=%ds", log_q(error), delay);
@@ -39,7 +39,6 @@ static struct db *wait_for_database(sigset_t *signals)
         if (delay < 30)
             delay *= 2;
     }
-    free(url);
     return db;
 }
 

@@ -4,6 +4,7 @@
 #include "lib/metrics.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/database.h"
 #include "lib/form.h"
 
 #include <arpa/inet.h>
@@ -66,10 +67,8 @@ struct db *http_db(struct http_request *req)
         db_close(&db);
         pthread_setspecific(db_key, NULL);
     }
-    char *url = config_database_url();
     char *error = NULL;
-    db = db_open(url, &error);
-    free(url);
+    db = database_open(&error);
     if (!db) {
         log_warn("http_db_unreachable", "error=%s", log_q(error));
         free(error);

@@ -18,7 +18,11 @@
  * every row; `allowed_teams` (an array literal of team ids, for an organiser's import)
  * rejects rows naming a team outside it. `report` is called for every rejected row and
  * every note (unknown team, a phone already someone else's) with its line number. A real
- * run ends with one line in activity made by `actor` (the counts, the source).
+ * run ends with one line in activity made by `actor` (the counts, the source), and with
+ * ANALYZE of people, contacts, memberships and consent when the rows imported are a tenth
+ * of the people or more, so what follows (a campaign to them) is planned on fresh
+ * statistics. Each batch makes sure of its staging table inside its own transaction: the
+ * connection may go through a transaction pooler.
  *
  * Returns IMPORT_OK with the counts; IMPORT_BAD_FILE when the file cannot be read as an
  * import (no header, unknown column, neither email nor phone) with *error_r; IMPORT_FAILED

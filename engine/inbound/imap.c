@@ -3,6 +3,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/database.h"
 #include "core/daemon.h"
 #include "inbound/mail_inbound.h"
 
@@ -797,11 +798,11 @@ static int run_session(struct session *s, char **error_r)
 /* Take the per-mailbox advisory lock, waiting while another daemon holds it. */
 static int take_lock(struct session *s, char **error_r)
 {
-    char *url = config_database_url();
     bool announced = false;
     while (!stopping()) {
+        /* A session advisory lock: on the direct connection, never through a pooler. */
         if (!s->lock_db)
-            s->lock_db = db_open(url, error_r);
+            s->lock_db = database_open_session(error_r);
         if (!s->lock_db)
             break;
         const char *params[] = {s->mailbox_key};
@@ -812,17 +813,14 @@ static int take_lock(struct session *s, char **error_r)
             break;
         bool got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
         PQclear(res);
-        if (got) {
-            free(url);
+        if (got)
             return 0;
-        }
         if (!announced)
             log_info("imap_standby", "mailbox=%s reason=another daemon reads it",
                      log_q(s->mailbox_key));
         announced = true;
         nap(5);
     }
-    free(url);
     if (!*error_r)
         *error_r = xstrdup("stopping");
     return -1;
@@ -841,11 +839,8 @@ static void *reader_main(void *arg)
     int backoff = 1;
     while (!stopping()) {
         char *error = NULL;
-        if (!s.db) {
-            char *url = config_database_url();
-            s.db = db_open(url, &error);
-            free(url);
-        }
+        if (!s.db)
+            s.db = database_open(&error);
         if (s.db && (s.lock_db || take_lock(&s, &error) == 0)) {
             time_t started = time(NULL);
             if (run_session(&s, &error) == 0) {

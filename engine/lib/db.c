@@ -20,6 +20,8 @@ struct db {
     size_t nprepared, capprepared;
     char sqlstate[6];
     bool lost;
+    bool unnamed; /* through a transaction pooler: never PQprepare */
+    bool demoted; /* the server refused a write: reconnect before the next statement */
 };
 
 static void notice_quiet(void *arg, const char *message)
@@ -45,15 +47,26 @@ static int connect_now(struct db *db, char **error_r)
     return 0;
 }
 
-struct db *db_open(const char *url, char **error_r)
+static struct db *open_with(const char *url, bool unnamed, char **error_r)
 {
     struct db *db = xcalloc(1, sizeof(*db));
     db->url = xstrdup(url);
+    db->unnamed = unnamed;
     if (connect_now(db, error_r) < 0) {
         db_close(&db);
         return NULL;
     }
     return db;
+}
+
+struct db *db_open(const char *url, char **error_r)
+{
+    return open_with(url, false, error_r);
+}
+
+struct db *db_open_pooled(const char *url, char **error_r)
+{
+    return open_with(url, true, error_r);
 }
 
 void db_close(struct db **dbp)
@@ -95,6 +108,13 @@ static void notice_server_gone(struct db *db)
  * transaction's work is gone and the caller must learn that from the error. */
 static int ensure_connected(struct db *db, char **error_r)
 {
+    /* A server that refused a write is no longer the primary, though the connection is
+     * fine: start again from the first host, where libpq's target_session_attrs finds the
+     * one that is. Never inside a transaction: the caller is rolling that back. */
+    if (db->demoted && db->conn && PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+        db->demoted = false;
+        return connect_now(db, error_r);
+    }
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
         notice_server_gone(db);
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
@@ -118,6 +138,8 @@ static PGresult *check_result(struct db *db, PGresult *res, char **error_r)
     }
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
+    if (strcmp(db->sqlstate, "25006") == 0)
+        db->demoted = true;
     const char *msg = res ? PQresultErrorMessage(res) : "";
     if (!msg || !*msg)
         msg = PQerrorMessage(db->conn);
@@ -158,6 +180,9 @@ PGresult *db_exec(struct db *db, const char *sql, int nparams, const char *const
 {
     if (ensure_connected(db, error_r) < 0)
         return NULL;
+    if (db->unnamed)
+        return check_result(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0),
+                            error_r);
     const char *name = prepared_name(db, sql, nparams, error_r);
     if (!name)
         return NULL;
@@ -231,17 +256,18 @@ const char *db_sqlstate(struct db *db)
 
 bool db_lost(struct db *db)
 {
-    return db->lost || !db->conn || PQstatus(db->conn) != CONNECTION_OK;
+    return db->lost || db->demoted || !db->conn || PQstatus(db->conn) != CONNECTION_OK;
 }
 
 bool db_transient(struct db *db)
 {
     if (db_lost(db))
         return true;
-    /* Class 08 connection, 40001 serialization, 40P01 deadlock, 57P0x shutdown. */
+    /* Class 08 connection, 40001 serialization, 40P01 deadlock, 57P0x shutdown or
+     * start-up, 53300 too many connections, 25006 a read-only server (a failover). */
     return str_starts_with(db->sqlstate, "08") || strcmp(db->sqlstate, "40001") == 0 ||
            strcmp(db->sqlstate, "40P01") == 0 || str_starts_with(db->sqlstate, "57P0") ||
-           strcmp(db->sqlstate, "53300") == 0;
+           strcmp(db->sqlstate, "53300") == 0 || strcmp(db->sqlstate, "25006") == 0;
 }
 
 const char *db_value(const PGresult *res, int row, int col)

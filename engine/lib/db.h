@@ -10,6 +10,17 @@
  * whether the connection is gone, which callers treat as "try again later" (503, exit 75).
  * A lost connection is reopened by the next db_exec() outside a transaction.
  * A handle is used by one thread at a time.
+ *
+ * `url` may name several hosts (host=a,b port=p,q target_session_attrs=read-write, as
+ * pg_auto_failover's `show uri` prints): libpq tries them in order at every (re)connect.
+ * A statement refused because the server is read-only (SQLSTATE 25006: a primary demoted
+ * under us) marks the handle lost, so the next statement reconnects and finds the new
+ * primary; the failed one is the caller's to retry (db_transient() says so).
+ *
+ * db_open_pooled() is for a connection through a transaction-mode pooler (PgBouncer),
+ * where each transaction may run on another server connection: statements are sent
+ * unnamed (parsed each time) instead of prepared, and the caller must not rely on any
+ * session state — no LISTEN, no session advisory lock, no SET outside a transaction.
  */
 #ifndef TOCSIN_DB_H
 #define TOCSIN_DB_H
@@ -21,6 +32,7 @@
 struct db;
 
 struct db *db_open(const char *url, char **error_r);
+struct db *db_open_pooled(const char *url, char **error_r);
 void db_close(struct db **db);
 PGconn *db_conn(struct db *db);
 
@@ -40,7 +52,8 @@ bool db_in_transaction(struct db *db);
 const char *db_sqlstate(struct db *db);
 bool db_lost(struct db *db);
 /* True when the last error means "retry later": connection lost, serialization failure,
- * deadlock, or the server shutting down. */
+ * deadlock, the server shutting down or starting, or a server that is no longer the
+ * primary. */
 bool db_transient(struct db *db);
 
 /* Value of column `col` in row `row`, or NULL when SQL NULL. */

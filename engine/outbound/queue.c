@@ -5,10 +5,12 @@
 #include "lib/util.h"
 #include "core/config.h"
 #include "core/daemon.h"
+#include "core/database.h"
 #include "core/token.h"
 #include "outbound/campaign_render.h"
 #include "outbound/gsm.h"
 #include "outbound/mail.h"
+#include "outbound/presence.h"
 #include "outbound/transport.h"
 
 #include <errno.h>
@@ -44,6 +46,30 @@ static int find_by_dedupe_key(struct db *db, const char *dedupe_key, int64_t *id
     return rc;
 }
 
+/* Insert the row unless its dedupe_key exists in any month: the statement's result is
+ * (id, created). The table is partitioned by month and PostgreSQL's unique index covers
+ * one month (dedupe_key, month): it decides between concurrent enqueues of one key in the
+ * same month, and the look into every month catches a key enqueued in an earlier one.
+ * What neither sees is two enqueues of one key in concurrent transactions on either side
+ * of 00:00 UTC on the 1st; tocsin never has those, since each kind of key has one writer
+ * at a time (an inbound message's transaction, the one scheduler, an event's change under
+ * its row lock, a campaign's fan-out under its row lock, its rows in one month). A lock on
+ * the key would close even that, at the price of one lock per message held to the end of
+ * the transaction: an event change notifying 20,000 people would exhaust the lock table. */
+static const char enqueue_sql[] =
+    "WITH ins AS ("
+    " INSERT INTO outbound_messages (channel, recipient, subject, body, kind, dedupe_key,"
+    "  context, person_id, contact_id, inbound_id, campaign_id, scope, html, headers,"
+    "  next_attempt_at)"
+    " SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb,"
+    "  $8::bigint, $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::text, $14::jsonb,"
+    "  coalesce($15::timestamptz, now())"
+    " WHERE NOT EXISTS (SELECT 1 FROM outbound_messages WHERE dedupe_key = $6::text)"
+    " ON CONFLICT (dedupe_key, month) DO NOTHING RETURNING id)"
+    " SELECT id, true FROM ins"
+    " UNION ALL SELECT id, false FROM outbound_messages WHERE dedupe_key = $6::text"
+    "  AND NOT EXISTS (SELECT 1 FROM ins)";
+
 int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool *created_r,
                   char **error_r)
 {
@@ -67,20 +93,7 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
                             m->html,
                             m->headers ? m->headers : "{}",
                             m->not_before};
-    /* ON CONFLICT DO NOTHING returns no row for a duplicate, so fetch the first one. */
-    PGresult *res = db_exec(
-        db,
-        "WITH ins AS ("
-        " INSERT INTO outbound_messages (channel, recipient, subject, body, kind, dedupe_key,"
-        "  context, person_id, contact_id, inbound_id, campaign_id, scope, html, headers,"
-        "  next_attempt_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb,"
-        "  coalesce($15::timestamptz, now()))"
-        " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
-        " SELECT id, true FROM ins"
-        " UNION ALL SELECT id, false FROM outbound_messages WHERE dedupe_key = $6"
-        "  AND NOT EXISTS (SELECT 1 FROM ins)",
-        15, params, error_r);
+    PGresult *res = db_exec(db, enqueue_sql, 15, params, error_r);
     free(sms_text);
     if (!res)
         return -1;
@@ -101,6 +114,14 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
     return rc;
 }
 
+/* The month (partition) of every row of campaign c: the month its fan-out started, so a
+ * fan-out resumed in a later month still meets its earlier rows in one unique index;
+ * kept within the months stored (a campaign resumed after its month was dropped, or
+ * started ahead of the clock). */
+static const char campaign_month_sql[] =
+    "least(greatest(tocsin_month(coalesce(c.started_at, now())), outbound_oldest_month()),"
+    " tocsin_month(now()))";
+
 int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_id,
                            const char *recipients_sql, int nparams, const char *const *params,
                            int64_t *enqueued_r, char **error_r)
@@ -116,20 +137,38 @@ int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_
     buf_printf(
         &sql,
         "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, person_id,"
-        " contact_id, campaign_id, scope, next_attempt_at)"
+        " contact_id, campaign_id, scope, next_attempt_at, month)"
         " SELECT $%d, r.recipient, 'campaign', 'campaign:' || $%d::text || ':' || r.person_id,"
-        " r.person_id, r.contact_id, $%d::bigint, r.scope, r.not_before"
+        " r.person_id, r.contact_id, $%d::bigint, r.scope, r.not_before,"
+        " (SELECT %s FROM campaigns c WHERE c.id = $%d::bigint)"
         " FROM (",
-        nparams + 1, nparams + 2, nparams + 2);
+        nparams + 1, nparams + 2, nparams + 2, campaign_month_sql, nparams + 2);
     buf_adds(&sql, recipients_sql);
     buf_adds(&sql, ") AS r (recipient, person_id, contact_id, scope, not_before)"
-                   " ON CONFLICT (dedupe_key) DO NOTHING");
+                   " ON CONFLICT (dedupe_key, month) DO NOTHING");
     PGresult *res = db_exec_once(db, buf_str(&sql), nparams + 2, all, error_r);
     buf_release(&sql);
     free(all);
     if (!res)
         return -1;
     *enqueued_r = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+int queue_after_fanout(struct db *db, int64_t campaign_id, int64_t added, char **error_r)
+{
+    char id[DB_PARAM_SIZE], n[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(campaign_id, id), db_param_int(added, n)};
+    char *sql = xasprintf("SELECT outbound_analyze_after((SELECT %s FROM campaigns c"
+                          " WHERE c.id = $1::bigint), $2::bigint)",
+                          campaign_month_sql);
+    PGresult *res = db_exec_once(db, sql, 2, params, error_r);
+    free(sql);
+    if (!res)
+        return -1;
+    if (PQgetvalue(res, 0, 0)[0] == 't')
+        log_info("queue_analyzed", "campaign=%" PRId64 " added=%" PRId64, campaign_id, added);
     PQclear(res);
     return 0;
 }
@@ -145,12 +184,12 @@ static struct {
     const char *from, *domain, *public_url, *sms_from;
     const struct transport_ops *ops[CHANNELS];
     long rate[CHANNELS];
-    char *db_url;
 } cfg;
 
 struct worker {
     pthread_t thread;
-    char *name; /* claimed_by: host:pid:wN */
+    char *name;  /* claimed_by: host:pid:wN */
+    int wake_fd; /* eventfd: the presence thread adds to it on NOTIFY tocsin_outbound */
     atomic_bool finished;
     struct transport *instance[CHANNELS];
 };
@@ -195,18 +234,25 @@ enum {
     COL_REFERENCES
 };
 
-/* Claim up to $2 due rows of channel $1 for worker $4 with a lease of $3 seconds, to be sent
- * by transport $5. Expired leases (their worker died) come first. Consent and campaign state
- * are decided here, in the claim, so a row is never handed to a transport after an opt-out
- * was committed. An SMS records the gateway that will send it now, before it leaves: a
- * delivery report is applied only to a message its own gateway sent (inbound/sms_webhook.h),
- * and Kannel's can arrive before the send is recorded. Three
+/* Claim up to $2 due rows of channel $1 for worker $4 of the daemon whose presence key is
+ * $5 (NULL: none held right now) and $6 (its own, held or not), with a lease of $3
+ * seconds. Orphaned rows come first: rows still 'sending' under a presence key that no
+ * session holds any more (their daemon died: they are taken at once), or claimed without
+ * a key and past their lease (the last resort). A row whose daemon is alive is never
+ * taken from it, however slow its send, and never a row of this daemon's own key. Consent and
+ * campaign state are decided here, in the claim, so a row is never handed to a transport
+ * after an opt-out was committed. An SMS records the gateway that will send it ($7) now,
+ * before it leaves: a delivery report is applied only to a message its own gateway sent
+ * (inbound/sms_webhook.h), and Kannel's can arrive before the send is recorded. Three
  * kinds reach an opted-out address: the STOP confirmation, HELP (carrier rules) and the
  * confirmation of a request to receive messages again (decide/request.h). */
 static const char claim_sql[] =
-    "WITH expired AS ("
+    "WITH orphaned AS ("
     "  SELECT id FROM outbound_messages"
-    "   WHERE status = 'sending' AND channel = $1 AND lease_until < now()"
+    "   WHERE status = 'sending' AND channel = $1"
+    "     AND CASE WHEN claim_key IS NULL THEN lease_until < now()"
+    "         ELSE claim_key IS DISTINCT FROM $6::int"
+    "              AND claim_key NOT IN (SELECT tocsin_live_claimants()) END"
     "   LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " fresh AS ("
     "  SELECT o.id FROM outbound_messages o"
@@ -214,7 +260,7 @@ static const char claim_sql[] =
     "     AND NOT EXISTS (SELECT 1 FROM campaigns c"
     "                      WHERE c.id = o.campaign_id AND c.status = 'paused')"
     "   ORDER BY o.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " picked AS (SELECT id FROM expired UNION ALL SELECT id FROM fresh LIMIT $2),"
+    " picked AS (SELECT id FROM orphaned UNION ALL SELECT id FROM fresh LIMIT $2),"
     " verdict AS ("
     "  SELECT p.id, CASE"
     "    WHEN c.status = 'cancelled' THEN 'cancelled'"
@@ -229,8 +275,9 @@ static const char claim_sql[] =
     "  lease_until = CASE WHEN v.status = 'sending'"
     "                THEN now() + make_interval(secs => $3::int) END,"
     "  claimed_by = CASE WHEN v.status = 'sending' THEN $4 END,"
-    "  sms_provider = CASE WHEN v.status = 'sending' AND o.channel = 'sms' THEN $5"
+    "  sms_provider = CASE WHEN v.status = 'sending' AND o.channel = 'sms' THEN $7"
     "                 ELSE o.sms_provider END,"
+    "  claim_key = CASE WHEN v.status = 'sending' THEN $5::int END,"
     "  last_error = CASE v.status WHEN 'suppressed' THEN 'consent: the recipient opted out'"
     "               WHEN 'cancelled' THEN 'campaign cancelled' ELSE o.last_error END"
     " FROM verdict v WHERE o.id = v.id"
@@ -259,7 +306,7 @@ static const char record_sql[] =
     "  sent_at = CASE WHEN r.status = 'sent' THEN now() ELSE o.sent_at END,"
     "  next_attempt_at = CASE WHEN r.status = 'queued'"
     "    THEN now() + make_interval(secs => r.delay) ELSE o.next_attempt_at END,"
-    "  lease_until = NULL, claimed_by = NULL"
+    "  lease_until = NULL, claimed_by = NULL, claim_key = NULL"
     " FROM jsonb_to_recordset($1::jsonb)"
     "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean)"
     " WHERE o.id = r.id AND o.claimed_by = $2"
@@ -280,6 +327,7 @@ static const char record_sql[] =
 /* Give a worker's claimed rows back, as if never claimed (shutdown). */
 static const char release_sql[] =
     "UPDATE outbound_messages SET status = 'queued', lease_until = NULL, claimed_by = NULL,"
+    "  claim_key = NULL,"
     "  attempts = greatest(attempts - 1, 0)"
     " WHERE status = 'sending' AND claimed_by = $1";
 
@@ -539,11 +587,16 @@ static long batch_limit(struct db *db, int channel, int64_t *wait_ms_r)
  * the claim. 0, or -1 on a database error. */
 static int batch_claim(struct batch *b)
 {
-    char n[DB_PARAM_SIZE], lease[DB_PARAM_SIZE];
-    const char *params[] = {channel_names[b->channel], db_param_int(b->limit, n),
-                            db_param_int(cfg.lease_s, lease), b->w->name, b->ops->name};
+    char n[DB_PARAM_SIZE], lease[DB_PARAM_SIZE], key[DB_PARAM_SIZE], own[DB_PARAM_SIZE];
+    const char *params[] = {channel_names[b->channel],
+                            db_param_int(b->limit, n),
+                            db_param_int(cfg.lease_s, lease),
+                            b->w->name,
+                            db_param_id_or_null(presence_key(), key),
+                            db_param_id_or_null(presence_own_key(), own),
+                            b->ops->name};
     char *error = NULL;
-    b->claimed = db_exec(b->db, claim_sql, 5, params, &error);
+    b->claimed = db_exec(b->db, claim_sql, 7, params, &error);
     if (!b->claimed) {
         log_error("queue_claim_failed", "worker=%s error=%s", b->w->name, log_q(error));
         free(error);
@@ -747,68 +800,37 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
     return claimed;
 }
 
-/* Sleep until a notification, the stop signal or the timeout. */
-static void wait_for_work(struct db *db, int64_t timeout_ms)
+/* Sleep until the presence thread passes on a notification, the stop signal or the
+ * timeout. */
+static void wait_for_work(struct worker *w, int64_t timeout_ms)
 {
-    PGconn *conn = db ? db_conn(db) : NULL; /* NULL: just sleep (database trouble) */
-    PGnotify *note;
-    bool pending = false;
-    if (conn && PQconsumeInput(conn))
-        while ((note = PQnotifies(conn))) {
-            pending = true;
-            PQfreemem(note);
-        }
-    if (pending)
-        return;
     struct pollfd fds[2] = {{.fd = stop_fd, .events = POLLIN},
-                            {.fd = conn ? PQsocket(conn) : -1, .events = POLLIN}};
-    if (poll(fds, fds[1].fd >= 0 ? 2 : 1, (int)timeout_ms) > 0 && fds[1].revents && conn &&
-        PQconsumeInput(conn))
-        while ((note = PQnotifies(conn)))
-            PQfreemem(note);
-}
-
-/* LISTEN again whenever the connection is new (first use, or reopened after a loss). */
-static void ensure_listening(struct db *db, int *backend_r)
-{
-    PGconn *conn = db_conn(db);
-    int backend = conn && PQstatus(conn) == CONNECTION_OK ? PQbackendPID(conn) : 0;
-    if (backend != 0 && backend == *backend_r)
-        return;
-    char *error = NULL;
-    PGresult *res = db_exec_once(db, "LISTEN tocsin_outbound", 0, NULL, &error);
-    if (!res) {
-        free(error);
-        *backend_r = 0;
-        return;
-    }
-    PQclear(res);
-    *backend_r = PQbackendPID(db_conn(db));
+                            {.fd = w->wake_fd, .events = POLLIN}};
+    uint64_t count;
+    if (poll(fds, 2, (int)timeout_ms) > 0 && fds[1].revents &&
+        read(w->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+        log_warn("queue_wake_failed", "worker=%s error=%s", w->name, log_q(strerror(errno)));
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    char *error = NULL;
-    struct db *db = db_open(cfg.db_url, &error);
-    if (!db) {
-        /* db_exec reconnects; a handle that failed to connect retries on first use. */
-        log_warn("queue_db_unreachable", "worker=%s error=%s", w->name, log_q(error));
-        free(error);
-        db = NULL;
-    }
-    int backend = 0, failures = 0;
+    struct db *db = NULL;
+    bool reported = false;
+    int failures = 0;
+    presence_subscribe(w->wake_fd);
     while (!stopping()) {
-        if (!db) {
-            db = db_open(cfg.db_url, &error);
-            if (!db) {
-                free(error);
-                error = NULL;
-                wait_for_work(NULL, 1000);
-                continue;
-            }
+        char *error = NULL;
+        if (!db && !(db = database_open(&error))) {
+            /* One line per outage; db_exec reconnects an open handle by itself. */
+            if (!reported)
+                log_warn("queue_db_unreachable", "worker=%s error=%s", w->name, log_q(error));
+            reported = true;
+            free(error);
+            wait_for_work(w, 1000);
+            continue;
         }
-        ensure_listening(db, &backend);
+        reported = false;
         int64_t wait_ms = cfg.poll_s * 1000;
         int claimed = 0;
         bool failed = false;
@@ -822,15 +844,17 @@ static void *worker_main(void *arg)
                 claimed += n;
         }
         if (failed) {
-            /* Database trouble: back off up to 30 s, then the next exec reconnects. */
-            failures = failures < 5 ? failures + 1 : 5;
-            wait_for_work(NULL, 1000L << failures);
+            /* Database trouble (a restart, a failover): back off 2, 4, then 8 s; the next
+             * statement reconnects, to the new primary after a failover. */
+            failures = failures < 3 ? failures + 1 : 3;
+            wait_for_work(w, 1000L << failures);
             continue;
         }
         failures = 0;
         if (claimed == 0 && !stopping())
-            wait_for_work(db, wait_ms);
+            wait_for_work(w, wait_ms);
     }
+    presence_unsubscribe(w->wake_fd);
     for (int c = 0; c < CHANNELS; c++)
         if (w->instance[c])
             cfg.ops[c]->close(&w->instance[c]);
@@ -874,14 +898,21 @@ int queue_start(char **error_r)
         *error_r = xasprintf("eventfd: %s", strerror(errno));
         return -1;
     }
-    cfg.db_url = config_database_url();
+    /* The daemon's presence names its claims, and wakes the workers on NOTIFY. */
+    if (presence_start(error_r) < 0)
+        return -1;
     char host[256] = "";
     gethostname(host, sizeof(host) - 1);
     workers = xcalloc((size_t)cfg.workers, sizeof(*workers));
     for (long i = 0; i < cfg.workers; i++) {
         workers[i].name = xasprintf("%s:%d:w%ld", host, (int)getpid(), i);
-        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+        workers[i].wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (workers[i].wake_fd < 0 ||
+            pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
             *error_r = xstrdup("cannot start a queue worker thread");
+            if (workers[i].wake_fd >= 0)
+                close(workers[i].wake_fd);
+            free(workers[i].name);
             cfg.workers = i;
             queue_stop();
             return -1;
@@ -913,13 +944,14 @@ void queue_stop(void)
     for (long i = 0; i < cfg.workers; i++) {
         if (atomic_load(&workers[i].finished)) {
             pthread_join(workers[i].thread, NULL);
+            close(workers[i].wake_fd);
             free(workers[i].name);
             continue;
         }
         /* Still inside a send past the timeout: its rows go back to the queue now, and
          * the thread is left to die with the process. */
         char *error = NULL;
-        if (!db && !(db = db_open(cfg.db_url, &error))) {
+        if (!db && !(db = database_open(&error))) {
             log_error("queue_release_failed", "error=%s", log_q(error));
             free(error);
             break;
@@ -929,5 +961,8 @@ void queue_stop(void)
         pthread_detach(workers[i].thread);
     }
     db_close(&db);
+    /* Last: ending the presence session releases its lock, and rows a worker still holds
+     * after the timeout were given back above. */
+    presence_stop();
     log_info("queue_stopped", "workers=%ld", cfg.workers);
 }

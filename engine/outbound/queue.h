@@ -7,6 +7,9 @@
  * first row's id with *created_r = false. `context` is a JSON object text (e.g.
  * {"event_id": 12, "prompt": "rsvp"}) used to interpret a bare reply; NULL means {}.
  * `not_before` holds a message back (quiet hours): no worker claims it earlier.
+ * The table is partitioned by month and PostgreSQL's unique index covers one month: the
+ * key is also looked for in every month, so it stays unique across months (queue.c says
+ * what that leaves aside).
  * Returns 0, or -1 with *error_r (caller frees).
  *
  * queue_enqueue_campaign() is the set-based form a campaign's fan-out needs: one
@@ -17,13 +20,24 @@
  * 'campaign:<campaign id>:<person id>' (running it again adds nothing twice) and an empty
  * body: a worker renders it for its recipient at send time (campaign_render.h).
  * *enqueued_r counts the rows inserted now. Returns 0, or -1 with *error_r.
+ * All the rows of a campaign live in one month of the table (its partition): the month
+ * its fan-out started.
  *
- * queue_start() starts [engine] workers threads (a duty of `tocsin run`); each claims a
- * batch of due rows of one channel at a time (FOR UPDATE SKIP LOCKED, status 'sending',
- * a lease of [engine] lease_seconds), turns consent refusals into 'suppressed' and rows
- * of cancelled campaigns into 'cancelled' at claim time, composes each email
- * (mail.h), hands the batch to the channel's transport and writes every result back
- * in one statement. Workers sleep on LISTEN tocsin_outbound, polling as a fallback.
+ * queue_after_fanout() is called once a fan-out has added `added` rows: it analyses the
+ * month they went to when they are a tenth of it or more, so the claims that follow are
+ * planned on fresh statistics rather than on autovacuum's next round. 0, or -1 with
+ * *error_r.
+ *
+ * queue_start() starts [engine] workers threads (a duty of `tocsin run`) and the daemon's
+ * presence (presence.h). Each worker claims a batch of due rows of one channel at a time
+ * (FOR UPDATE SKIP LOCKED, status 'sending', the claim naming the daemon's presence key,
+ * and a lease of [engine] lease_seconds that counts only when no key could be named),
+ * takes over at once the rows of a daemon whose presence is gone, turns consent refusals
+ * into 'suppressed' and rows of cancelled campaigns into 'cancelled' at claim time,
+ * composes each email (mail.h), hands the batch to the channel's transport and writes
+ * every result back in one statement. Workers sleep until the presence thread passes on
+ * a NOTIFY tocsin_outbound, polling as a fallback. Their connections may go through a
+ * transaction pooler (core/database.h): nothing session-level is used on them.
  * queue_stop() stops claiming, waits up to [engine] shutdown_timeout for in-flight
  * batches, then gives the rows still claimed back to the queue. Both are called once.
  *
@@ -56,6 +70,7 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
 int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_id,
                            const char *recipients_sql, int nparams, const char *const *params,
                            int64_t *enqueued_r, char **error_r);
+int queue_after_fanout(struct db *db, int64_t campaign_id, int64_t added, char **error_r);
 
 int queue_start(char **error_r);
 void queue_stop(void);

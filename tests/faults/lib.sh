@@ -57,7 +57,143 @@ stop_clusters() {
   rm -f "$CLUSTERS"
 }
 
-trap 'stop_daemon; stop_tracked; unmount_all; stop_clusters' EXIT
+# pg_auto_failover (Debian's postgresql-15-auto-failover): a monitor, a primary and a
+# secondary, each a private cluster on a free loopback port, run as the postgres user
+# (initdb refuses root). Their configuration and state live under $TEST_DIR/pgaf
+# (XDG_* point there, not at ~postgres), so runs never share anything.
+#   pgaf_start          the formation, settled; sets PGAF_URL: a libpq conninfo naming
+#                       both nodes with target_session_attrs=read-write, as tocsin uses it
+#   pgaf_states         "PORT:STATE PORT:STATE" as the monitor reports them
+#   pgaf_primary_port   the port of the node the monitor has as primary ("" if none)
+#   pgaf_failover       `pg_autoctl perform failover`, then waits until the formation is
+#                       primary + secondary again (the old primary rejoined)
+#   pgaf_stop           keepers and clusters, also when the script ends
+PGAF=$TEST_DIR/pgaf
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# pg_autoctl reads PGHOST, PGPORT, PGDATABASE like any libpq program: the test's point at
+# the shared cluster and must not leak into the formation.
+pgaf() {
+  as_postgres env -u PGHOST -u PGPORT -u PGDATABASE -u PGUSER -u PGTARGETSESSIONATTRS XDG_CONFIG_HOME="$PGAF/config" XDG_DATA_HOME="$PGAF/data" \
+    XDG_RUNTIME_DIR="$PGAF/run" PG_CONFIG="$PGBIN/pg_config" PATH="$PGBIN:$PATH" "$@"
+}
+autoctl() { pgaf pg_autoctl "$@"; }
+# The keeper of a node (or the monitor) in the background, in a session of its own:
+# pgaf_stop stops it.
+pgaf_run() { (pgaf setsid pg_autoctl run --pgdata "$PGAF/$1" >> "$PGAF/$1.log" 2>&1 &); }
+
+pgaf_states() {
+  autoctl show state --pgdata "$PGAF/monitor" --json 2>/dev/null | "$PY" -c '
+import json, sys
+print(" ".join("%d:%s" % (n["nodeport"], n["current_group_state"])
+               for n in sorted(json.load(sys.stdin), key=lambda n: n["node_id"])))'
+}
+pgaf_primary_port() { pgaf_states | tr " " "\n" | sed -n "s/:primary\$//p"; }
+pgaf_settled() { [ "$(pgaf_states | tr " " "\n" | cut -d: -f2 | sort | tr "\n" " ")" = "primary secondary " ]; }
+
+# A node: created (initdb, registered), tuned for tests, then its keeper started.
+pgaf_node() {
+  local name=$1 port=$2 monitor=$3
+  autoctl create postgres --pgdata "$PGAF/$name" --pgport "$port" --pghost 127.0.0.1 \
+    --listen 127.0.0.1 --hostname 127.0.0.1 --name "$name" --auth trust --no-ssl \
+    --dbname tocsin --monitor "$monitor" > "$PGAF/create-$name.log" 2>&1 &
+  local create=$!
+  # A standby starts from pg_basebackup, which waits for a checkpoint on the primary: a
+  # spread one takes minutes, an explicit CHECKPOINT finishes it at once.
+  while kill -0 "$create" 2>/dev/null; do
+    [ -z "${PGAF_PORT1:-}" ] || "$PGBIN/psql" -h 127.0.0.1 -p "$PGAF_PORT1" -U postgres -d tocsin -qXc CHECKPOINT >/dev/null 2>&1 || true
+    sleep 0.5
+  done
+  wait "$create" || { tail -n 20 "$PGAF/create-$name.log"; return 1; }
+  # fsync off as in every test cluster; the replication stays synchronous (what the monitor
+  # set), so a commit acknowledged by the primary is on the standby.
+  printf "fsync = off\nunix_socket_directories = '%s'\n" "$PGAF/sock" | as_postgres tee -a "$PGAF/$name/postgresql.conf" >/dev/null
+  pgaf_run "$name"
+}
+
+pgaf_start() {
+  mkdir -p "$PGAF/run" "$PGAF/sock"
+  [ "$(id -u)" -ne 0 ] || chown -R postgres "$PGAF"
+  echo "$PGAF" >> "$TEST_DIR/pgaf.started"
+  local mport p2 monitor
+  mport=$(free_port) PGAF_PORT1=$(free_port) p2=$(free_port)
+  monitor="postgres://autoctl_node@127.0.0.1:$mport/pg_auto_failover?sslmode=disable"
+  autoctl create monitor --pgdata "$PGAF/monitor" --pgport "$mport" --hostname 127.0.0.1 \
+    --auth trust --no-ssl > "$PGAF/create-monitor.log" 2>&1 || { tail -n 20 "$PGAF/create-monitor.log"; return 1; }
+  autoctl config set --pgdata "$PGAF/monitor" postgresql.listen_addresses 127.0.0.1 > /dev/null
+  pgaf_run monitor
+  wait_until "\"$PGBIN/psql\" -h 127.0.0.1 -p $mport -U autoctl_node -d pg_auto_failover -qXtAc \"SELECT 1\" >/dev/null 2>&1" 60
+  local first=$PGAF_PORT1
+  PGAF_PORT1=
+  pgaf_node node1 "$first" "$monitor"
+  PGAF_PORT1=$first
+  wait_until "[ \"\$(pgaf_states)\" = \"$first:single\" ]" 60
+  pgaf_node node2 "$p2" "$monitor"
+  wait_until pgaf_settled 120
+  PGAF_URL="host=127.0.0.1,127.0.0.1 port=$first,$p2 dbname=tocsin user=postgres target_session_attrs=read-write connect_timeout=5"
+}
+
+pgaf_failover() {
+  autoctl perform failover --pgdata "$PGAF/monitor" > "$PGAF/failover.log" 2>&1 || { tail -n 20 "$PGAF/failover.log"; return 1; }
+  wait_until pgaf_settled 120
+}
+
+pgaf_stop() {
+  [ -f "$TEST_DIR/pgaf.started" ] || return 0
+  local node
+  for node in node2 node1 monitor; do
+    [ -d "$PGAF/$node" ] || continue
+    autoctl stop --pgdata "$PGAF/$node" >/dev/null 2>&1 || true
+  done
+  for node in node2 node1 monitor; do
+    for _ in $(seq 1 100); do [ -f "$PGAF/$node/postmaster.pid" ] || break; sleep 0.2; done
+    # A keeper that did not stop its cluster: stop the cluster ourselves.
+    [ ! -f "$PGAF/$node/postmaster.pid" ] || as_postgres "$PGBIN/pg_ctl" -D "$PGAF/$node" -m immediate stop >/dev/null 2>&1 || true
+  done
+  rm -f "$TEST_DIR/pgaf.started"
+}
+
+# PgBouncer (Debian's, 1.18) in transaction pooling mode in front of the test cluster, on a
+# free loopback port, run as the postgres user (it refuses root); stopped at exit.
+#   pgbouncer_start POOL_SIZE DBNAME   sets POOL_URL (through the pool), POOL_PORT
+#   pgbouncer_show WHAT                the admin console's SHOW WHAT (pools, servers, ...)
+PGB=$TEST_DIR/pgbouncer
+pgbouncer_start() {
+  local size=$1 db=$2
+  mkdir -p "$PGB"
+  POOL_PORT=$(free_port)
+  cat > "$PGB/pgbouncer.ini" <<INI
+[databases]
+$db = host=$PGHOST dbname=$db user=postgres pool_size=$size
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $POOL_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $PGB/users.txt
+admin_users = postgres
+pool_mode = transaction
+max_client_conn = 2000
+max_db_connections = $size
+logfile = $PGB/pgbouncer.log
+pidfile = $PGB/pgbouncer.pid
+INI
+  echo '"postgres" ""' > "$PGB/users.txt"
+  [ "$(id -u)" -ne 0 ] || chown -R postgres "$PGB"
+  as_postgres pgbouncer -d "$PGB/pgbouncer.ini"
+  echo "$PGB" >> "$TEST_DIR/pgbouncer.started"
+  wait_until "\"$PGBIN/psql\" -h 127.0.0.1 -p $POOL_PORT -U postgres -d $db -qXtAc \"SELECT 1\" >/dev/null 2>&1" 20
+  POOL_URL="host=127.0.0.1 port=$POOL_PORT dbname=$db user=postgres"
+}
+pgbouncer_show() { "$PGBIN/psql" -h 127.0.0.1 -p "$POOL_PORT" -U postgres -d pgbouncer -qXAF"|" -c "SHOW $1"; }
+pgbouncer_stop() {
+  [ -f "$TEST_DIR/pgbouncer.started" ] || return 0
+  local pid
+  pid=$(cat "$PGB/pgbouncer.pid" 2>/dev/null) && [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 1 50); do [ -f "$PGB/pgbouncer.pid" ] || break; sleep 0.1; done
+  rm -f "$TEST_DIR/pgbouncer.started"
+}
+
+trap 'stop_daemon; stop_tracked; unmount_all; stop_clusters; pgaf_stop; pgbouncer_stop' EXIT
 
 start_sink() {
   local name=$1; shift

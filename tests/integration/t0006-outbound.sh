@@ -300,18 +300,38 @@ test_case '/u/TOKEN: GET changes nothing, POST one-click appends one opt-out, a 
   stop_daemon
 '
 
-test_case 'a worker killed with kill -9 mid-batch: another daemon claims its rows after the lease, each delivered once' '
+test_case 'a daemon killed with kill -9 mid-batch: another daemon takes its rows at once, the 300 s lease notwithstanding, each delivered once' '
   # A server that accepts connections and never greets holds the first daemon mid-batch.
   hang_server
   for i in $(seq 1 20); do enqueue email "lease-$i@example.org" reminder "lease-$i"; done
-  fresh_daemon TOCSIN_SMTP_PORT=$HANG_PORT TOCSIN_ENGINE_LEASE_SECONDS=3 TOCSIN_ENGINE_WORKERS=1
-  wait_until "[ \"\$(sql \"SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''lease-%'\'' AND status = '\''sending'\''\")\" = 20 ]"
+  fresh_daemon TOCSIN_SMTP_PORT=$HANG_PORT TOCSIN_ENGINE_WORKERS=1
+  wait_until "[ \"\$(sql \"SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''lease-%'\'' AND status = '\''sending'\'' AND claim_key IS NOT NULL\")\" = 20 ]"
   kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=
-  fresh_daemon TOCSIN_ENGINE_LEASE_SECONDS=3
+  start=$(date +%s)
+  fresh_daemon
   wait_until "[ \"\$(sql \"SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''lease-%'\'' AND status = '\''sent'\''\")\" = 20 ]" 20
+  [ $(( $(date +%s) - start )) -lt 20 ]
   stop_daemon
   for i in $(seq 1 20); do expect_eq "lease-$i:$(grep -l "^To: lease-$i@" mx/new/* | wc -l)" "lease-$i:1"; done
   expect_eq "$(sql "SELECT min(attempts) FROM outbound_messages WHERE dedupe_key LIKE '\''lease-%'\''")" 2
+'
+
+test_case 'a live daemon stuck mid-send is never robbed, even long past its lease; its rows go once it stops' '
+  hang_server
+  for i in $(seq 1 5); do enqueue email "slow-$i@example.org" reminder "slow-$i"; done
+  fresh_daemon TOCSIN_SMTP_PORT=$HANG_PORT TOCSIN_ENGINE_WORKERS=1 TOCSIN_ENGINE_LEASE_SECONDS=1 \
+    TOCSIN_ENGINE_SHUTDOWN_TIMEOUT=1
+  wait_until "[ \"\$(sql \"SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''slow-%'\'' AND status = '\''sending'\'' AND claim_key IS NOT NULL\")\" = 5 ]"
+  second_daemon TOCSIN_ENGINE_LEASE_SECONDS=1
+  sleep 4
+  # Leases long expired, the second daemon claiming every second: nothing taken.
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''slow-%'\'' AND status = '\''sending'\'' AND attempts = 1 AND lease_until < now()")" 5
+  "$TOCSIN" queue status --json | $PY -c "import json,sys; r=[x for x in json.load(sys.stdin) if x[\"status\"]==\"sending\"]; assert r and r[0][\"orphaned\"]==0, r"
+  # SIGTERM: the stuck send outlives shutdown_timeout, the rows go back, the other daemon sends them.
+  stop_daemon
+  wait_until "[ \"\$(sql \"SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''slow-%'\'' AND status = '\''sent'\''\")\" = 5 ]" 20
+  kill -TERM "$OTHER_PID"; wait "$OTHER_PID" || true
+  for i in $(seq 1 5); do expect_eq "slow-$i:$(grep -l "^To: slow-$i@" mx/new/* | wc -l)" "slow-$i:1"; done
 '
 
 test_case 'two daemons on one database never send the same row twice' '

@@ -20,7 +20,7 @@ fault_case() {
 }
 
 echo "# FAULT_SCALE=$FAULT_SCALE"
-for scenario in ${FAULT_SCENARIOS:-kill9 smtp pg twilio daemons spool}; do
+for scenario in ${FAULT_SCENARIOS:-kill9 smtp pg twilio daemons spool failover pgbouncer}; do
   [ -f "$SRC/tests/faults/$scenario.sh" ] || continue
   . "$SRC/tests/faults/$scenario.sh"
 done

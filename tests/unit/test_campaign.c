@@ -23,7 +23,7 @@ static void test_segment_union_and_intersection(void **state)
     assert_string_equal(s.params[1], "tractage");
     assert_string_equal(s.params[2], "marche");
     /* Values are parameters $4.. in order; the SQL holds none of them. */
-    assert_non_null(strstr(s.where, "t.slug = $4"));
+    assert_non_null(strstr(s.where, "WHERE slug = $4"));
     assert_non_null(strstr(s.where, "ARRAY[$5::text]"));
     assert_non_null(strstr(s.where, "e.slug = $6"));
     assert_non_null(strstr(s.where, " AND "));
