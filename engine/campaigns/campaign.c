@@ -223,6 +223,7 @@ int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
     if (strcmp(c->channel, "sms") == 0) {
         /* Names differ per person; one real recipient (else the sample) gives the estimate. */
         char *text = xstrdup(preview.sms);
+        char *locale = xstrdup(config_str("engine", "default_locale"));
         json_t *vars = NULL;
         char *ignored = NULL;
         if (sample_person && campaign_person_vars(db, sample_person, 0, 0, &vars, &ignored) == 0) {
@@ -230,10 +231,14 @@ int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
             template_message_render(m, vars, &mine);
             free(text);
             text = xstrdup(mine.sms);
+            free(locale);
+            locale = xstrdup(json_string_value(json_object_get(vars, "locale")));
             template_message_release(&mine);
             json_decref(vars);
         }
         free(ignored);
+        summary->lacks_stop = sms_lacks_stop(text, locale);
+        free(locale);
         /* Estimated on the text as it will be sent: composed like every campaign SMS (the
          * STOP mention appended, transliterated when configured). */
         struct sms_estimate est;

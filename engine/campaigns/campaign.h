@@ -4,7 +4,9 @@
  *
  * campaign_create() checks and stores a campaign (template compiled, segment compiled, the
  * teams and events it names known) and returns its id; nothing is enqueued. `at` (local
- * time 'YYYY-MM-DD HH:MM' in `timezone`) makes it 'scheduled', else 'draft'.
+ * time 'YYYY-MM-DD HH:MM' in `timezone`) makes it 'scheduled', else 'draft'. The summary
+ * says what the organiser should know before sending: who it reaches, variables that
+ * render empty, what an SMS costs and whether it would leave without a STOP mention.
  *
  * campaign_fanout() enqueues the campaign's recipients SET-BASED: one INSERT … SELECT per
  * chunk of person ids, each chunk its own transaction that also advances
@@ -44,6 +46,7 @@ struct campaign_summary {
     char *missing;      /* variables the template uses that no message provides, or NULL */
     char *sms_encoding; /* SMS only: "GSM-7" or "UCS-2" (estimated on one recipient) */
     int sms_segments;   /* per message */
+    bool lacks_stop;    /* SMS only: the text would leave without saying how to opt out */
 };
 
 int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,

@@ -2,7 +2,9 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "core/config.h"
 #include "core/template.h"
+#include "outbound/gsm.h"
 #include "campaigns/campaign.h"
 
 #include <inttypes.h>
@@ -95,6 +97,8 @@ int organiser_draft(struct db *db, int64_t person_id, const char *team_slug, con
         goto out;
     }
     template_message_free(&m);
+    if (strcmp(channel, "sms") == 0)
+        out->lacks_stop = sms_lacks_stop(body, config_str("engine", "default_locale"));
     char *segment = xasprintf("team:%s", team_slug);
     str_lower(segment);
     int count_rc = campaign_count(db, channel, segment, &out->recipients, NULL, error_r);

@@ -35,6 +35,7 @@ struct organiser_outcome {
     char code[8];
     int64_t recipients;
     int64_t campaign_id;
+    bool lacks_stop; /* an SMS draft that would leave without saying how to opt out */
     char *team_name; /* caller frees */
 };
 

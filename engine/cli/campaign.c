@@ -138,6 +138,9 @@ static int campaign_create_cli(struct db *db, int argc, char **argv)
         printf("sms: %s, %d segment%s per message, %" PRId64 " segments in total\n",
                summary.sms_encoding, summary.sms_segments, summary.sms_segments == 1 ? "" : "s",
                summary.recipients * summary.sms_segments);
+    if (summary.lacks_stop)
+        printf("warning: this text does not say how to opt out: no [sms] stop_mention applies "
+               "and it does not mention STOP (carriers and the CNIL expect one)\n");
     printf("%" PRId64 "\n", id);
     campaign_summary_release(&summary);
 out:

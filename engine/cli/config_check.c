@@ -1,6 +1,7 @@
 #include "cli/config_check.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "outbound/gsm.h"
 #include "outbound/mail.h"
 #include "outbound/transport.h"
 #include "campaigns/campaign.h"
@@ -77,6 +78,11 @@ static void check_timezone(struct report *r)
     free(path);
 }
 
+static bool messages_leave(void)
+{
+    return config_str("smtp", "host")[0] || strcmp(config_str("sms", "provider"), "spool") != 0;
+}
+
 static bool host_is_loopback(const char *url)
 {
     const char *host = strstr(url, "://");
@@ -92,8 +98,7 @@ static void check_public_url(struct report *r)
         problem(r, false, "http", "public_url", "expected http://HOST[:PORT] or https://HOST");
         return;
     }
-    bool leaves = config_str("smtp", "host")[0] || strcmp(config_str("sms", "provider"), "spool");
-    if (leaves && host_is_loopback(url))
+    if (messages_leave() && host_is_loopback(url))
         problem(r, true, "http", "public_url",
                 "a loopback address: the unsubscribe and confirmation links in mail and texts "
                 "will not open for anyone but this machine");
@@ -104,6 +109,30 @@ static void check_auth_tls(struct report *r)
     if (config_str("smtp", "host")[0] && config_str("smtp", "user")[0] &&
         strcmp(config_str("smtp", "tls"), "off") == 0)
         problem(r, true, "smtp", "tls", "AUTH without TLS sends the password in clear text");
+}
+
+/* CNIL: a message says who sends it; HELP answers and the unsubscribe page read these. */
+static void check_organisation(struct report *r)
+{
+    if (messages_leave() && !config_str("engine", "organisation")[0])
+        problem(r, true, "engine", "organisation",
+                "empty: HELP answers and the unsubscribe page will not say who is writing");
+}
+
+/* Carriers and the CNIL expect every marketing text to say how to opt out. */
+static void check_stop_mention(struct report *r)
+{
+    if (strcmp(config_str("sms", "provider"), "spool") == 0)
+        return;
+    char *mention = sms_stop_mention(config_str("engine", "default_locale"));
+    if (!*mention)
+        problem(r, true, "sms", "stop_mention",
+                strcmp(config_str("sms", "stop_mention"), "off") == 0
+                    ? "off: campaign texts that do not say STOP themselves will not tell how "
+                      "to opt out"
+                    : "no default: [sms] from is not a number people can text back, so "
+                      "campaign texts that do not say STOP will not tell how to opt out");
+    free(mention);
 }
 
 /* The transports' own checks, exactly as a worker runs them at start (open prepares,
@@ -132,6 +161,8 @@ int config_check(FILE *out)
     check_timezone(&r);
     check_public_url(&r);
     check_auth_tls(&r);
+    check_organisation(&r);
+    check_stop_mention(&r);
     check_transport(&r, "email", "smtp", "host");
     check_transport(&r, "sms", "sms", "provider");
     return r.errors;

@@ -5,7 +5,7 @@
  * configured transport needs (each transport's own open() is run and closed, without
  * connecting), and warnings for settings that work but are almost certainly wrong (a
  * loopback public_url when mail or texts leave the machine, a …@localhost sender, SMTP
- * AUTH without TLS).
+ * AUTH without TLS, no organisation named, texts that cannot say how to opt out).
  *
  * config_check() prints one line per problem on `out`, errors as
  * "FILE:LINE: [section] key: reason" (or "environment TOCSIN_…: …", or "default: …") and

@@ -2,6 +2,7 @@
 #include "lib/util.h"
 #include "core/config.h"
 #include "core/token.h"
+#include "outbound/gsm.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -144,6 +145,7 @@ json_t *campaign_sample_vars(void)
     set_string(v, "stop_keyword", "STOP");
     json_object_set_new(v, "team",
                         json_pack("{s:s, s:s}", "slug", "paris-10", "name", "Paris 10e"));
+    json_object_set_new(v, "organisation", template_organisation());
     return v;
 }
 
@@ -215,6 +217,11 @@ int campaign_render_for(struct db *db, int64_t campaign_id, int64_t person_id, i
         return -1;
     }
     template_message_render(c->message, vars, out);
+    /* The opt-out mention in the reader's language; a configured one is the transport's. */
+    char *sms =
+        sms_append_default_mention(out->sms, json_string_value(json_object_get(vars, "locale")));
+    free(out->sms);
+    out->sms = sms;
     if (c->subject) {
         struct buf subject = BUF_INIT;
         template_render(c->subject, vars, false, &subject);
