@@ -375,25 +375,29 @@ static int run_digests(struct db *db, int *count_r, int *rows_r, char **error_r)
     /* Due: the last digest is a period old; someone new gets their first one a period
      * after they arrived (not at the first round after an import), covering that period.
      * The contact is the preferred channel the person has not left. */
+    /* The period is the person's choice, else their teams', else [engine] digest_default
+     * (person_digest(), migration 0060). */
+    const char *params[] = {config_str("engine", "digest_default")};
     PGresult *res = db_exec(
         db,
         "SELECT p.id, p.locale, p.timezone,"
-        " coalesce(d.last_at, tocsin_now() - CASE p.digest WHEN 'daily' THEN interval '1 day'"
+        " coalesce(d.last_at, tocsin_now() - CASE g.digest WHEN 'daily' THEN interval '1 day'"
         "  ELSE interval '7 days' END),"
         " ct.id, ct.kind, ct.address, to_char(tocsin_now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
         " FROM people p LEFT JOIN digest_state d ON d.person_id = p.id"
+        " CROSS JOIN LATERAL (SELECT person_digest(p.id, p.digest, $1) AS digest) g"
         " LEFT JOIN LATERAL (SELECT c.id, c.kind, c.address FROM contacts c"
         "  WHERE c.person_id = p.id AND consent_allows(CASE c.kind WHEN 'phone' THEN 'sms'"
         "   ELSE 'email' END, c.address, NULL)"
         "  ORDER BY (c.kind = CASE p.channel WHEN 'sms' THEN 'phone' ELSE 'email' END) DESC,"
         "   c.id LIMIT 1) ct ON true"
-        " WHERE p.digest <> 'never'"
-        "  AND coalesce(d.last_at, p.created_at) <= tocsin_now() - CASE p.digest"
+        " WHERE g.digest <> 'never'"
+        "  AND coalesce(d.last_at, p.created_at) <= tocsin_now() - CASE g.digest"
         "   WHEN 'daily' THEN interval '1 day' ELSE interval '7 days' END"
         "  AND EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = p.id"
         "   AND m.status = 'active')"
         " ORDER BY p.id LIMIT " BATCH,
-        0, NULL, error_r);
+        1, params, error_r);
     if (!res)
         return -1;
     *rows_r = PQntuples(res);

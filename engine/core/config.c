@@ -121,6 +121,9 @@ const struct config_key config_keys[] = {
      "Event reminder offsets before the start (d, h, m units)."},
     {"engine", "scheduler_interval", CONFIG_INT, "30", "1..3600",
      "Seconds between scheduler rounds (scheduled campaigns, reminders, digests)."},
+    {"engine", "digest_default", CONFIG_CHOICE, "never", "never|daily|weekly",
+     "Digest of people who chose none (imported people, for instance) in teams that set none "
+     "(`tocsin team digest`): never, unless the organisers turn digests on."},
     {"engine", "templates_dir", CONFIG_STRING, "", NULL,
      "Directory whose <locale>/<name> files override the built-in templates."},
     {"engine", "spool_dir", CONFIG_STRING, "var/spool", NULL,

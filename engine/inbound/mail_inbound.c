@@ -239,6 +239,7 @@ int mail_inbound_process(struct db *db, const char *raw, size_t len, const struc
         .provider = src->provider,
         .provider_id = provider_id,
         .sender = p.sender,
+        .sender_name = p.sender_name,
         .recipient = p.recipient,
         .body = p.commands ? p.commands : p.new_text,
         .raw = raw_stored,

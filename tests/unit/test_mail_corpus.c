@@ -2,7 +2,8 @@
  * The mail corpus: every tests/fixtures/mail/NAME.eml is parsed by mail_parse() and
  * compared with NAME.expect — "key: value" lines, then "commands:" and the expected
  * command lines (none: no command). Keys not written are not checked. Adding a case is
- * adding two files. Keys: kind (reply|automatic|bounce|rejected), sender, subject,
+ * adding two files. Keys: kind (reply|automatic|bounce|rejected), sender, sender_name ("" for
+ * none), subject,
  * message_id, reply_token, locale_hint, from_subject, text_from_html, text_contains,
  * new_text, reason, bounce (hard|soft|none), status, bounce_recipient, bounce_token.
  */
@@ -129,6 +130,8 @@ static void check_fixture(void **state)
             fail_msg("%s: rejected (%s) but expects %s", name, error, k);
         else if (strcmp(k, "sender") == 0)
             got = p.sender;
+        else if (strcmp(k, "sender_name") == 0)
+            got = or_empty(p.sender_name);
         else if (strcmp(k, "subject") == 0)
             got = p.subject;
         else if (strcmp(k, "message_id") == 0)
