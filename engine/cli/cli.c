@@ -25,7 +25,8 @@ const struct cli_command cli_commands[] = {
     {"event", cli_event, "tocsin event add|list|show ...", "events and their RSVPs"},
     {"campaign", cli_campaign, "tocsin campaign create|send|pause|resume|cancel|status ...",
      "newsletters to a segment, and the scheduler's tick"},
-    {"config", cli_config, "tocsin config example|check", "print the example config, or check one"},
+    {"config", cli_config, "tocsin config example|check [--connect]",
+     "print the example config, or check one (--connect: try the database, relay and SMS gateway)"},
     {"queue", cli_queue, "tocsin queue status [--json]", "outbound queue: counts and delay"},
     {"demo", cli_demo, "tocsin demo", "load the demo team, event and people (once)"},
     {"sms-estimate", cli_sms_estimate, "tocsin sms-estimate [--recipients N] [--kind K] TEXT",
@@ -225,20 +226,29 @@ int cli_dispatch(int argc, char **argv, const struct cli_sub *subs, const char *
 
 int cli_config(int argc, char **argv)
 {
-    const char *text = "tocsin config example | tocsin [-c FILE] config check";
+    const char *text = "tocsin config example | tocsin [-c FILE] config check [--connect]";
     if (cli_wants_help(argc, argv, text))
         return EX_OK;
     if (argc == 2 && strcmp(argv[1], "example") == 0) {
         config_write_example(stdout);
         return EX_OK;
     }
-    if (argc == 2 && strcmp(argv[1], "check") == 0) {
+    bool connect = argc == 3 && strcmp(argv[2], "--connect") == 0;
+    if ((argc == 2 || connect) && strcmp(argv[1], "check") == 0) {
         /* Loading validated each key's type; config_check() what `tocsin run` checks. */
         int errors = config_check(stderr);
         if (errors)
             return cli_fail(EX_CONFIG, "config", "%d error%s in %s", errors, errors == 1 ? "" : "s",
                             cli_config_source());
         printf("ok: %s\n", cli_config_source());
+        if (!connect)
+            return EX_OK;
+        /* Only a configuration that parses is worth trying against the world. */
+        int code = config_check_connect(stdout);
+        if (code != EX_OK)
+            return cli_fail(code, "config", "%s",
+                            code == EX_CONFIG ? "a server refused what the configuration says"
+                                              : "a server did not answer");
         return EX_OK;
     }
     return cli_fail(EX_USAGE, "config", "usage: %s", text);

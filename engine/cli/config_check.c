@@ -1,6 +1,9 @@
 #include "cli/config_check.h"
+#include "lib/buf.h"
+#include "lib/db.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/migrate.h"
 #include "outbound/gsm.h"
 #include "outbound/mail.h"
 #include "outbound/transport.h"
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 
 struct report {
     FILE *out;
@@ -166,4 +170,93 @@ int config_check(FILE *out)
     check_transport(&r, "email", "smtp", "host");
     check_transport(&r, "sms", "sms", "provider");
     return r.errors;
+}
+
+static const char *const probe_words[] = {"ok", "refused", "unreachable"};
+
+/* "NAME: WORD: first line", then the other lines of the report indented. */
+static void print_probe(FILE *out, const char *name, enum probe_result result, const char *report)
+{
+    size_t first = strcspn(report, "\n");
+    fprintf(out, "%s: %s: %.*s\n", name, probe_words[result], (int)first, report);
+    for (const char *line = report + first; *line;) {
+        line += *line == '\n';
+        size_t len = strcspn(line, "\n");
+        if (len)
+            fprintf(out, "  %.*s\n", (int)len, line);
+        line += len;
+    }
+}
+
+/* libpq says why a connection failed only in words: a server that answered and refused
+ * (authentication, an unknown role or database, pg_hba) is the configuration's to fix. */
+static enum probe_result database_probe(char **report_r)
+{
+    char *url = config_database_url();
+    char *error = NULL;
+    struct buf report = BUF_INIT;
+    enum probe_result result = PROBE_OK;
+    struct db *db = db_open(url, &error);
+    free(url);
+    if (!db) {
+        str_trim(error);
+        bool refused = strstr(error, "authentication failed") || strstr(error, "does not exist") ||
+                       strstr(error, "pg_hba.conf") || strstr(error, "permission denied");
+        buf_printf(&report, "[database] url from %s\n%s\n", config_origin("database", "url"),
+                   error);
+        free(error);
+        *report_r = buf_detach(&report);
+        return refused ? PROBE_REFUSED : PROBE_UNREACHABLE;
+    }
+    PGconn *conn = db_conn(db);
+    buf_printf(&report, "dbname %s on %s port %s, PostgreSQL %d.%d", PQdb(conn), PQhost(conn),
+               PQport(conn), PQserverVersion(conn) / 10000, PQserverVersion(conn) % 100);
+    int pending = migrate_pending(db, &error);
+    if (pending < 0) {
+        buf_printf(&report, "\ncannot read the migrations: %s", error);
+        free(error);
+        result = PROBE_REFUSED;
+    } else {
+        buf_printf(&report, ", %d migration%s pending%s", pending, pending == 1 ? "" : "s",
+                   pending ? " (run `tocsin migrate`)" : "");
+    }
+    db_close(&db);
+    *report_r = buf_detach(&report);
+    return result;
+}
+
+static int worst(int code, enum probe_result result)
+{
+    if (result == PROBE_REFUSED)
+        return EX_CONFIG;
+    if (result == PROBE_UNREACHABLE && code != EX_CONFIG)
+        return EX_UNAVAILABLE;
+    return code;
+}
+
+static int probe_transport(FILE *out, const char *name, const char *channel, int code)
+{
+    char *error = NULL;
+    const struct transport_ops *ops = transport_for(channel, &error);
+    if (!ops || !ops->probe) {
+        free(error);
+        return code;
+    }
+    char *report = NULL;
+    enum probe_result result = ops->probe(&report);
+    print_probe(out, name, result, report);
+    free(report);
+    return worst(code, result);
+}
+
+int config_check_connect(FILE *out)
+{
+    char *report = NULL;
+    enum probe_result db = database_probe(&report);
+    print_probe(out, "database", db, report);
+    free(report);
+    int code = worst(EX_OK, db);
+    code = probe_transport(out, "relay", "email", code);
+    code = probe_transport(out, "sms", "sms", code);
+    return code;
 }

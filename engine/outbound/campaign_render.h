@@ -8,8 +8,8 @@
  * that row's person, contact and scope. The compiled template is cached per campaign for
  * the life of the process (a campaign's template never changes once created), so a worker
  * parses it once, whatever the number of recipients. The sms part ends with the opt-out
- * mention of the person's language when the text has none (gsm.h). Thread-safe. Returns 0, or -1 with
- * *error_r (caller frees): db_transient(db) then means "try the row again later".
+ * mention of the person's language when the text has none (gsm.h). Thread-safe. Returns 0, or -1
+ * with *error_r (caller frees): db_transient(db) then means "try the row again later".
  *
  * campaign_person_vars() builds the variables every message has: name, first_name, email,
  * phone, locale, unsubscribe_url ([http] public_url + /u/ + token "unsub" of the contact;
