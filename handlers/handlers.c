@@ -1,6 +1,7 @@
 /*
- * The command table, and what the command files share: finding teams and events, the
- * context of a bare answer, "did you mean", activity rows, messages to other people.
+ * What the command files share: the grammar built from handlers[], finding teams and
+ * events, the context of a bare answer, "did you mean" slugs, activity rows, messages to
+ * other people.
  */
 #include "handlers/handlers.h"
 #include "lib/util.h"
@@ -12,125 +13,17 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Pattern fragments. Patterns see normalised text (grammar.h): lower-case ASCII words
- * separated by one space, no punctuation but '+' and '-'. */
-#define SLUG   "[a-z0-9][a-z0-9-]{0,62}"
-#define YES    "yes|yeah|yep|y|oui|ouais|o"
-#define NO     "nope|non|nan|no|n"
-#define MAYBE  "maybe|perhaps|peut-etre|peut etre|peutetre|ptet|p-e|pe"
-#define ANSWER "(?:" YES "|" NO "|" MAYBE ")"
-/* A target word that is not itself an answer: "RSVP oui" answers, it names no event. */
-#define TARGET "(?<target>(?!" ANSWER "(?: |$))" SLUG ")"
-#define GUESTS "(?: ?\\+ ?(?<guests>[0-9]{1,3}))?"
-
-/* Opt-out words are honoured anywhere in the line ("please STOP", "oui stop"): missing an
- * opt-out costs a complaint, a false one costs a START. The word after names a team. */
-static const struct grammar_pattern stop_patterns[] = {
-    {"", "^(?:.* )?(?:stopall|stop)(?: (?<target>" SLUG "))?(?: .*)?$", 0},
-    {"en", "^(?:.* )?(?:unsubscribe|unsub|optout|opt-out)(?: (?<target>" SLUG "))?(?: .*)?$", 0},
-    {"fr",
-     "^(?:.* )?(?:arreter|arretez|arrete|arret|desinscrire|desinscription|desabonner|desabonnement)"
-     "(?: (?<target>" SLUG "))?(?: .*)?$",
-     0},
-    /* Words that are also ordinary English only count alone (carrier rule). */
-    {"en", "^(?:end|quit|cancel)$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern start_patterns[] = {
-    {"en", "^(?:start|unstop)(?: " TARGET ")?$", 0},
-    {"fr", "^(?:reprendre)(?: " TARGET ")?$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern help_patterns[] = {
-    {"en", "^help(?: .*)?$", 0},
-    {"fr", "^(?:aide|aidez-moi)(?: .*)?$", 0},
-    {"", "^(?:infos|info)(?: .*)?$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern events_patterns[] = {
-    {"en", "^(?:events|event|upcoming)$", 0},
-    {"fr", "^(?:agenda|evenements|evenement)$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern join_patterns[] = {
-    {"en", "^join(?: " TARGET ")?$", 0},
-    {"fr", "^(?:rejoindre|adherer)(?: " TARGET ")?$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern leave_patterns[] = {
-    {"en", "^leave(?: " TARGET ")?$", 0},
-    {"fr", "^quitter(?: " TARGET ")?$", 0},
-    {NULL, NULL, 0},
-};
-/* CANCEL alone is an opt-out (stop_patterns, earlier in the table); ANNULER alone is not a
- * carrier keyword, so it withdraws the RSVP of the last prompt. */
-static const struct grammar_pattern cancel_patterns[] = {
-    {"en", "^cancel " TARGET "$", 0},
-    {"fr", "^annuler(?: " TARGET ")?$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern rsvp_patterns[] = {
-    {"", "^rsvp(?: " TARGET ")?(?: (?<answer>" ANSWER "))?" GUESTS "$", 0},
-    /* A bare answer, maybe with an event and guests: "OUI", "oui 12 +2". */
-    {"", "^(?<answer>" ANSWER ")(?: " TARGET ")?" GUESTS "$", GRAMMAR_LOOSE_TARGET},
-    /* A bare answer followed by chatter: "oui merci", "non désolé". */
-    {"", "^(?<answer>" ANSWER ")" GUESTS "(?: .*)?$", GRAMMAR_LOOSE_TARGET},
-    {NULL, NULL, 0},
-};
-
-/* Organisers: MSG <team> <text>, then CONFIRM <code>; CONFIRM alone confirms a membership
- * (double opt-in). The message text is read from the raw body (msg.c), not from here. */
-static const struct grammar_pattern msg_patterns[] = {
-    {"", "^msg (?<target>" SLUG ")(?: .*)?$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern confirm_patterns[] = {
-    {"en", "^confirm(?: (?<target>[0-9]{6}))?$", 0},
-    {"fr", "^(?:confirmer|confirme|valider)(?: (?<target>[0-9]{6}))?$", 0},
-    {NULL, NULL, 0},
-};
-/* "2 OUI": the answer to item 2 of a digest. */
-static const struct grammar_pattern digest_answer_patterns[] = {
-    {"", "^(?<target>[0-9]{1,2}) (?<answer>" ANSWER ")" GUESTS "$", 0},
-    {NULL, NULL, 0},
-};
-
-/* Precedence is this order; see docs/commands.md before moving a row. */
-const struct handler handlers[] = {
-    {"stop", stop_patterns, check_stop, run_stop, true, "STOP [team]", "STOP [equipe]",
-     "stop all messages on this channel, or a team's", "ne plus rien recevoir, ou d'une equipe"},
-    {"start", start_patterns, check_start, run_start, false, "START [team]", "REPRENDRE [equipe]",
-     "receive messages again", "recevoir a nouveau les messages"},
-    {"help", help_patterns, check_help, run_help, false, "HELP", "AIDE", "this help", "cette aide"},
-    {"events", events_patterns, check_events, run_events, false, "EVENTS", "AGENDA",
-     "upcoming events of your teams", "les prochains evenements de vos equipes"},
-    {"join", join_patterns, check_join, run_join, true, "JOIN <team>", "REJOINDRE <equipe>",
-     "join a local team", "rejoindre une equipe locale"},
-    {"leave", leave_patterns, check_leave, run_leave, false, "LEAVE <team>", "QUITTER <equipe>",
-     "leave a team", "quitter une equipe"},
-    {"cancel", cancel_patterns, check_cancel, run_cancel, false, "CANCEL <event>",
-     "ANNULER <evenement>", "withdraw your RSVP", "annuler votre participation"},
-    {"msg", msg_patterns, check_msg, run_msg, false, "MSG <team> <text>", "MSG <equipe> <texte>",
-     "organisers: write to your team (a code to CONFIRM follows)",
-     "organisateurs : ecrire a votre equipe (un code a CONFIRMER suit)"},
-    {"confirm", confirm_patterns, check_confirm, run_confirm, false, "CONFIRM [code]",
-     "CONFIRMER [code]", "confirm your membership, or send a drafted MSG",
-     "confirmer votre inscription, ou envoyer un MSG"},
-    {"digest_answer", digest_answer_patterns, check_digest_answer, run_rsvp, false,
-     "<number> YES|NO", "<numero> OUI|NON", "answer an item of your digest",
-     "repondre a un element de votre resume"},
-    {"rsvp", rsvp_patterns, check_rsvp, run_rsvp, true, "RSVP <event> YES|NO|MAYBE [+N]",
-     "OUI|NON|PEUT-ETRE [evenement] [+N]", "answer for an event, with N guests",
-     "repondre pour un evenement, avec N invites"},
-    {NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL},
-};
-
 const struct handler *handler_find(const char *name)
 {
-    for (const struct handler *h = handlers; h->name; h++)
-        if (strcmp(h->name, name) == 0)
-            return h;
+    for (const struct handler *const *h = handlers; *h; h++)
+        if (strcmp((*h)->name, name) == 0)
+            return *h;
     return NULL;
+}
+
+const struct handler_text *handler_text_for(const struct handler *h, const char *locale)
+{
+    return strncmp(locale, "fr", 2) == 0 ? &h->fr : &h->en;
 }
 
 static pthread_once_t grammar_once = PTHREAD_ONCE_INIT;
@@ -142,11 +35,11 @@ static char *grammar_error;
 static void grammar_build(void)
 {
     size_t n = 0;
-    while (handlers[n].name)
+    while (handlers[n])
         n++;
     struct grammar_rule *rules = xcalloc(n + 1, sizeof(*rules));
     for (size_t i = 0; i < n; i++)
-        rules[i] = (struct grammar_rule){handlers[i].name, handlers[i].patterns};
+        rules[i] = (struct grammar_rule){handlers[i]->name, handlers[i]->patterns};
     grammar = grammar_new(rules, &grammar_error);
 }
 

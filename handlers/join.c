@@ -6,17 +6,18 @@
 #include "lib/util.h"
 #include "decide/confirm.h"
 #include "handlers/handlers.h"
+#include "handlers/patterns.h"
 #include "handlers/team_common.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 
-int check_join(struct handler_ctx *ctx, char **error_r)
+static int check_join(struct handler_ctx *ctx, char **error_r)
 {
     return team_resolve(ctx, "join_which", false, error_r);
 }
 
-int run_join(struct handler_ctx *ctx, char **error_r)
+static int run_join(struct handler_ctx *ctx, char **error_r)
 {
     char person[24], team[24];
     snprintf(person, sizeof(person), "%" PRId64, ctx->person_id);
@@ -65,3 +66,28 @@ int run_join(struct handler_ctx *ctx, char **error_r)
     handler_reply(ctx, "join_ok", NULL);
     return 0;
 }
+
+static const struct grammar_pattern patterns[] = {
+    {"en", "^join(?: " PATTERN_TARGET ")?$", 0},
+    {"fr", "^(?:rejoindre|adherer)(?: " PATTERN_TARGET ")?$", 0},
+    {NULL, NULL, 0},
+};
+
+static const struct handler_keyword keywords[] = {
+    {"join", "en", HANDLER_KEYWORD_LONG | HANDLER_KEYWORD_SUGGEST | HANDLER_KEYWORD_SUGGEST_TEAM},
+    {"rejoindre", "fr",
+     HANDLER_KEYWORD_LONG | HANDLER_KEYWORD_SUGGEST | HANDLER_KEYWORD_SUGGEST_TEAM},
+    {"adherer", "fr", HANDLER_KEYWORD_LONG},
+    {NULL, NULL, 0},
+};
+
+const struct handler handler_join = {
+    .name = "join",
+    .patterns = patterns,
+    .keywords = keywords,
+    .check = check_join,
+    .run = run_join,
+    .creates_sender = true,
+    .en = {"JOIN <team>", "join a local team", "JOIN <team>"},
+    .fr = {"REJOINDRE <equipe>", "rejoindre une equipe locale", "REJOINDRE <équipe>"},
+};

@@ -10,6 +10,7 @@
  * seat, which is held for them for RSVP_OFFER_HOLD.
  */
 #include "handlers/rsvp.h"
+#include "handlers/patterns.h"
 #include "lib/util.h"
 
 #include <inttypes.h>
@@ -68,7 +69,7 @@ int rsvp_resolve_event(struct handler_ctx *ctx, const char *which_template, char
     return handler_use_event(ctx, &e);
 }
 
-int check_rsvp(struct handler_ctx *ctx, char **error_r)
+static int check_rsvp(struct handler_ctx *ctx, char **error_r)
 {
     if (ctx->match->guests > RSVP_MAX_GUESTS) {
         json_object_set_new(ctx->vars, "max_guests", json_integer(RSVP_MAX_GUESTS));
@@ -281,3 +282,52 @@ out:
     event_info_release(&e);
     return rc;
 }
+
+static const struct grammar_pattern patterns[] = {
+    {"", "^rsvp(?: " PATTERN_TARGET ")?(?: (?<answer>" PATTERN_ANSWER "))?" PATTERN_GUESTS "$", 0},
+    /* A bare answer, maybe with an event and guests: "OUI", "oui 12 +2". */
+    {"", "^(?<answer>" PATTERN_ANSWER ")(?: " PATTERN_TARGET ")?" PATTERN_GUESTS "$",
+     GRAMMAR_LOOSE_TARGET},
+    /* A bare answer followed by chatter: "oui merci", "non désolé". */
+    {"", "^(?<answer>" PATTERN_ANSWER ")" PATTERN_GUESTS "(?: .*)?$", GRAMMAR_LOOSE_TARGET},
+    {NULL, NULL, 0},
+};
+
+/* The answer words are PATTERN_YES, PATTERN_NO and PATTERN_MAYBE (patterns.h). */
+static const struct handler_keyword keywords[] = {
+    {"rsvp", "", HANDLER_KEYWORD_LONG | HANDLER_KEYWORD_SUGGEST | HANDLER_KEYWORD_SUGGEST_EVENT},
+    {"yes", "en", 0},
+    {"yeah", "en", 0},
+    {"yep", "en", 0},
+    {"y", "en", 0},
+    {"no", "en", 0},
+    {"nope", "en", 0},
+    {"n", "", 0},
+    {"maybe", "en", 0},
+    {"perhaps", "en", 0},
+    {"oui", "fr", 0},
+    {"ouais", "fr", 0},
+    {"o", "fr", 0},
+    {"non", "fr", 0},
+    {"nan", "fr", 0},
+    {"peut-etre", "fr", 0},
+    {"peut etre", "fr", 0},
+    {"peutetre", "fr", 0},
+    {"ptet", "fr", 0},
+    {"p-e", "fr", 0},
+    {"pe", "fr", 0},
+    {NULL, NULL, 0},
+};
+
+const struct handler handler_rsvp = {
+    .name = "rsvp",
+    .patterns = patterns,
+    .keywords = keywords,
+    .check = check_rsvp,
+    .run = run_rsvp,
+    .creates_sender = true,
+    .en = {"RSVP <event> YES|NO|MAYBE [+N]", "answer for an event, with N guests",
+           "RSVP <event> YES/NO +N"},
+    .fr = {"OUI|NON|PEUT-ETRE [evenement] [+N]", "repondre pour un evenement, avec N invites",
+           "OUI/NON <événement> +N"},
+};

@@ -35,6 +35,8 @@ const struct cli_command cli_commands[] = {
      "send one text now through the SMS gateway (outside the queue) and show its answer"},
     {"sms-inject", cli_sms_inject, "tocsin sms-inject --from N --to N --text T [--id ID]",
      "process one SMS as if a gateway had posted it; print the reply"},
+    {"commands", cli_commands_table, "tocsin commands",
+     "the supporters' commands, as the Markdown table of docs/commands.md"},
     {"help", cli_help, "tocsin help [COMMAND]", "this list, or a command's options"},
     {"version", cli_version, "tocsin version", "the version of this binary"},
     {"man", cli_man, "tocsin man tocsin|tocsin.conf",

@@ -65,6 +65,7 @@ int cli_sms_test(int argc, char **argv);
 int cli_campaign(int argc, char **argv);
 int cli_inject(int argc, char **argv);
 int cli_sms_inject(int argc, char **argv);
+int cli_commands_table(int argc, char **argv);
 int cli_help(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_man(int argc, char **argv);
