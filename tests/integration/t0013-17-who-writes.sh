@@ -78,20 +78,20 @@ test_case 'sms-estimate counts the mention of the language asked for' '
 '
 
 test_case 'config check warns about an unnamed organisation and texts that cannot say STOP' '
-  cat > tocsin.conf <<CONF
+  cat > check.conf <<CONF
 [sms]
 provider = twilio
 account = AC123
 token = tok
 from = Tocsin
 CONF
-  env -u TOCSIN_SMS_FROM "$TOCSIN" -c tocsin.conf config check 2> err
+  env -u TOCSIN_SMS_FROM "$TOCSIN" -c check.conf config check 2> err
   cat err
   grep -q "^warning: default: \[engine\] organisation = : empty: HELP answers and the unsubscribe page will not say who is writing" err
   grep -q "^warning: default: \[sms\] stop_mention = : no default: \[sms\] from is not a number" err
-  printf "[engine]\norganisation = Collectif Paris 10e\n" >> tocsin.conf
-  sed -i "s/^from = Tocsin/from = +33700000000/" tocsin.conf
-  env -u TOCSIN_SMS_FROM "$TOCSIN" -c tocsin.conf config check 2> err
+  printf "[engine]\norganisation = Collectif Paris 10e\n" >> check.conf
+  sed -i "s/^from = Tocsin/from = +33700000000/" check.conf
+  env -u TOCSIN_SMS_FROM "$TOCSIN" -c check.conf config check 2> err
   cat err
   ! grep -q "organisation\|stop_mention" err
 '
@@ -126,4 +126,40 @@ T
   grep -q "C’est fait : c\*\*\*\*\*\*@example.org ne recevra plus de messages de notre part." fr-done.html
   grep -q "This unsubscribe link is not valid." forged.html
   expect_eq "$(sql "SELECT k.action || '"'"' '"'"' || k.source FROM consent k JOIN contacts c ON c.id = k.contact_id WHERE c.address = '"'"'camille@example.org'"'"' ORDER BY k.id DESC LIMIT 1")" "opt_out one_click"
+'
+
+inject() { "$TOCSIN" sms-inject --from "$1" --to 36173 --text "$2"; }
+
+test_case 'HELP and AIDE say who is writing, and how to reach them' '
+  out=$(TOCSIN_ENGINE_ORGANISATION="Collectif Paris 10e" TOCSIN_ENGINE_ORGANISATION_CONTACT=contact@example.org inject +33612345601 AIDE)
+  echo "$out"
+  echo "$out" | grep -q "^Collectif Paris 10e contact@example.org. Commandes : "
+  out=$(TOCSIN_ENGINE_ORGANISATION="Paris 10 Collective" inject +33612345603 HELP)
+  echo "$out"
+  echo "$out" | grep -q "^Paris 10 Collective. Commands: "
+  out=$(inject +33612345603 HELP)
+  echo "$out"
+  echo "$out" | grep -q "^Commands: "
+'
+
+test_case 'the HELP mail names the organisation too' '
+  TOCSIN_ENGINE_ORGANISATION="Collectif Paris 10e" TOCSIN_ENGINE_ORGANISATION_CONTACT="https://paris10.example.org" \
+    "$TOCSIN" sms-inject --from +33612345601 --to 36173 --text AIDE >/dev/null
+  printf "From: Camille <camille@example.org>\nTo: t@example.org\nSubject: aide\nMessage-ID: <aide-1@example.org>\n\nAIDE\n" |
+    TOCSIN_ENGINE_ORGANISATION="Collectif Paris 10e" TOCSIN_ENGINE_ORGANISATION_CONTACT="https://paris10.example.org" "$TOCSIN" inject
+  sql "SELECT body FROM outbound_messages WHERE kind = '"'"'help'"'"' AND channel = '"'"'email'"'"'" > body
+  cat body
+  grep -q "^Collectif Paris 10e (https://paris10.example.org) — les messages de vos équipes locales, par tocsin." body
+'
+
+test_case 'an organiser'"'"'s MSG by SMS is warned when it would leave without a STOP mention' '
+  "$TOCSIN" team organiser paris-10 camille@example.org >/dev/null
+  out=$(TOCSIN_SMS_STOP_MENTION=off inject +33612345601 "MSG paris-10 Samedi 10h au marché !")
+  echo "$out"
+  echo "$out" | grep -q "Attention : il ne dit pas comment se désinscrire"
+  out=$(TOCSIN_SMS_STOP_MENTION=off inject +33612345601 "MSG paris-10 Samedi 10h au marché ! STOP pour ne plus recevoir")
+  echo "$out"
+  ! echo "$out" | grep -q "Attention"
+  out=$(inject +33612345601 "MSG paris-10 Samedi 10h au marché !")
+  ! echo "$out" | grep -q "Attention"
 '
