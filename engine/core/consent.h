@@ -21,6 +21,11 @@ int consent_append(struct db *db, int64_t contact_id, const char *channel, int64
                    const char *action, const char *source, const char *evidence, char **error_r);
 int consent_allows_address(struct db *db, const char *channel, const char *address, int64_t scope,
                            bool *allowed_r, char **error_r);
+/* Forgetting a contact (campaigns/forget.h) keeps its ledger rows but not what their
+ * evidence says about the address: every occurrence of `address` (any case) in the
+ * evidence of contact_id's rows becomes "[forgotten]". The contact's address must already
+ * be gone (the ledger's trigger allows this rewrite for such contacts only). */
+int consent_forget_evidence(struct db *db, int64_t contact_id, const char *address, char **error_r);
 /* The source recorded for a keyword received on `channel`. */
 const char *consent_keyword_source(const char *channel);
 

@@ -81,6 +81,30 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
     return rc;
 }
 
+int queue_forget(struct db *db, int64_t person_id, long *rows_r, char **error_r)
+{
+    char person[24];
+    const char *params[] = {id_param(person_id, person)};
+    PGresult *res = db_exec(
+        db,
+        "WITH mine AS (SELECT id, address FROM contacts WHERE person_id = $1"
+        "  AND address IS NOT NULL)"
+        " UPDATE outbound_messages o SET recipient = '[forgotten]', subject = '', body = '',"
+        "  html = NULL, headers = '{}',"
+        "  status = CASE WHEN o.status IN ('queued', 'sending') THEN 'cancelled' ELSE o.status END,"
+        "  last_error = CASE WHEN o.status IN ('queued', 'sending')"
+        "   THEN 'the recipient was forgotten (people forget)' ELSE o.last_error END,"
+        "  lease_until = NULL, claimed_by = NULL"
+        " WHERE o.person_id = $1 OR o.contact_id IN (SELECT id FROM mine)"
+        "  OR o.recipient IN (SELECT address FROM mine)",
+        1, params, error_r);
+    if (!res)
+        return -1;
+    *rows_r = atol(PQcmdTuples(res));
+    PQclear(res);
+    return 0;
+}
+
 /* ---- workers ------------------------------------------------------------------------ */
 
 enum { CHANNEL_EMAIL, CHANNEL_SMS, CHANNELS };

@@ -17,6 +17,13 @@
  * batches, then gives the rows still claimed back to the queue. Both are called once.
  *
  * cli_queue() is `tocsin queue status [--json]`.
+ *
+ * queue_forget() (campaigns/forget.h), inside the caller's transaction, empties every row
+ * for person_id — by person, by one of their contacts, or addressed to one of their
+ * addresses: recipient "[forgotten]", subject, body, HTML and headers emptied; a row still
+ * queued or sending becomes 'cancelled' (last_error says why), so nothing more leaves for
+ * them. Run it before the contacts lose their addresses. *rows_r counts the rows emptied.
+ * 0, or -1 with *error_r.
  */
 #ifndef TOCSIN_QUEUE_H
 #define TOCSIN_QUEUE_H
@@ -41,6 +48,8 @@ struct queue_new {
 
 int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool *created_r,
                   char **error_r);
+
+int queue_forget(struct db *db, int64_t person_id, long *rows_r, char **error_r);
 
 int queue_start(char **error_r);
 void queue_stop(void);
