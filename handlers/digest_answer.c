@@ -19,13 +19,12 @@ static int check_digest_answer(struct handler_ctx *ctx, char **error_r)
         handler_reply(ctx, "digest_item_unknown", NULL);
         return 1;
     }
-    char index[24];
-    snprintf(index, sizeof(index), "%ld", item - 1);
+    char index[DB_PARAM_SIZE];
+    db_param_int(item - 1, index);
     PGresult *res;
     if (ctx->msg->reply_to_id) {
-        char id[24];
-        snprintf(id, sizeof(id), "%" PRId64, ctx->msg->reply_to_id);
-        const char *params[] = {id, index};
+        char id[DB_PARAM_SIZE];
+        const char *params[] = {db_param_int(ctx->msg->reply_to_id, id), index};
         res = db_exec(ctx->db,
                       "SELECT (context->'digest_items'->$2::int)::text FROM outbound_messages"
                       " WHERE id = $1 AND context ? 'digest_items'",

@@ -57,12 +57,6 @@ void handler_reply(struct handler_ctx *ctx, const char *template_name, const cha
     ctx->reply_kind = kind ? kind : "reply";
 }
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 void event_info_release(struct event_info *e)
 {
     free(e->slug);
@@ -73,30 +67,44 @@ void event_info_release(struct event_info *e)
     memset(e, 0, sizeof(*e));
 }
 
-static void event_from_row(const PGresult *res, struct event_info *e)
-{
-    e->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    e->team_id = db_value(res, 0, 1) ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
-    e->slug = xstrdup(PQgetvalue(res, 0, 2));
-    e->title = xstrdup(PQgetvalue(res, 0, 3));
-    e->when_en = xstrdup(PQgetvalue(res, 0, 4));
-    e->when_fr = xstrdup(PQgetvalue(res, 0, 5));
-    e->location = xstrdup(PQgetvalue(res, 0, 6));
-    e->capacity = db_value(res, 0, 7) ? atoi(PQgetvalue(res, 0, 7)) : -1;
-    e->open = PQgetvalue(res, 0, 8)[0] == 't';
-}
-
 #define EVENT_COLUMNS                                                                              \
     "id, team_id, slug, title,"                                                                    \
     " to_char(starts_at AT TIME ZONE timezone, 'YYYY-MM-DD HH24:MI'),"                             \
     " to_char(starts_at AT TIME ZONE timezone, 'DD/MM/YYYY HH24\"h\"MI'),"                         \
     " coalesce(location, ''), capacity, status = 'scheduled' AND starts_at > now()"
 
+/* Columns of EVENT_COLUMNS, in order. */
+enum {
+    EVENT_ID,
+    EVENT_TEAM,
+    EVENT_SLUG,
+    EVENT_TITLE,
+    EVENT_WHEN_EN,
+    EVENT_WHEN_FR,
+    EVENT_LOCATION,
+    EVENT_CAPACITY,
+    EVENT_OPEN
+};
+
+static void event_from_row(const PGresult *res, struct event_info *e)
+{
+    e->id = strtoll(PQgetvalue(res, 0, EVENT_ID), NULL, 10);
+    e->team_id =
+        db_value(res, 0, EVENT_TEAM) ? strtoll(PQgetvalue(res, 0, EVENT_TEAM), NULL, 10) : 0;
+    e->slug = xstrdup(PQgetvalue(res, 0, EVENT_SLUG));
+    e->title = xstrdup(PQgetvalue(res, 0, EVENT_TITLE));
+    e->when_en = xstrdup(PQgetvalue(res, 0, EVENT_WHEN_EN));
+    e->when_fr = xstrdup(PQgetvalue(res, 0, EVENT_WHEN_FR));
+    e->location = xstrdup(PQgetvalue(res, 0, EVENT_LOCATION));
+    e->capacity = db_value(res, 0, EVENT_CAPACITY) ? atoi(PQgetvalue(res, 0, EVENT_CAPACITY)) : -1;
+    e->open = PQgetvalue(res, 0, EVENT_OPEN)[0] == 't';
+}
+
 int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct event_info *e,
                        char **error_r)
 {
-    char slot[24];
-    const char *params[] = {id_text(id, slot)};
+    char slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, slot)};
     PGresult *res =
         lock ? db_exec(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = $1 FOR UPDATE", 1,
                        params, error_r)
@@ -136,8 +144,8 @@ int handler_context_event(struct handler_ctx *ctx, int64_t *event_id_r, char **e
     *event_id_r = 0;
     PGresult *res;
     if (ctx->msg->reply_to_id) {
-        char slot[24];
-        const char *params[] = {id_text(ctx->msg->reply_to_id, slot)};
+        char slot[DB_PARAM_SIZE];
+        const char *params[] = {db_param_int(ctx->msg->reply_to_id, slot)};
         res = db_exec(ctx->db,
                       "SELECT (context->>'event_id')::bigint FROM outbound_messages"
                       " WHERE id = $1 AND context ? 'event_id'",
@@ -285,8 +293,8 @@ json_t *handler_event_vars(const struct event_info *e, const char *locale)
 
 int handler_list_events(struct handler_ctx *ctx, int limit, char **error_r)
 {
-    char person[24], lim[24];
-    const char *params[] = {id_text(ctx->person_id, person), id_text(limit, lim),
+    char person[DB_PARAM_SIZE], lim[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(ctx->person_id, person), db_param_int(limit, lim),
                             strcmp(ctx->locale, "fr") == 0 ? "t" : "f"};
     /* The events of my teams; someone in no team sees every upcoming event. */
     PGresult *res = db_exec(
@@ -323,8 +331,8 @@ int handler_activity(struct handler_ctx *ctx, int64_t team_id, const char *kind,
     json_object_set_new(payload, "channel", json_string(ctx->msg->channel));
     char *text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
-    char team[24];
-    const char *params[] = {team_id ? id_text(team_id, team) : NULL, kind, text};
+    char team[DB_PARAM_SIZE];
+    const char *params[] = {db_param_id_or_null(team_id, team), kind, text};
     int rc = db_run(ctx->db, "INSERT INTO activity (team_id, kind, payload) VALUES ($1, $2, $3)", 3,
                     params, error_r);
     free(text);
@@ -335,18 +343,15 @@ int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, int64_t s
                            const char *template_name, json_t *vars, const char *kind,
                            const char *context, const char *dedupe_key, char **error_r)
 {
-    char person[24], team[24];
-    const char *params[] = {id_text(person_id, person), ctx->msg->channel,
-                            scope ? id_text(scope, team) : NULL};
+    char person[DB_PARAM_SIZE], team[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, person), ctx->msg->channel,
+                            db_param_id_or_null(scope, team)};
     /* A contact that may receive it, on the channel the seat was freed on if possible:
      * an offer nobody can receive must not hold seats for a day. */
     PGresult *res = db_exec(ctx->db,
-                            "SELECT c.id, c.kind, c.address, p.locale, p.name FROM contacts c"
-                            " JOIN people p ON p.id = c.person_id WHERE c.person_id = $1"
-                            " AND consent_allows(CASE c.kind WHEN 'phone' THEN 'sms'"
-                            "  ELSE 'email' END, c.address, $3::bigint)"
-                            " ORDER BY (c.kind = CASE $2 WHEN 'sms' THEN 'phone' ELSE 'email'"
-                            " END) DESC, c.id LIMIT 1",
+                            "SELECT c.id, c.kind, c.address, p.locale, p.name FROM people p"
+                            " CROSS JOIN LATERAL contact_choice(p.id, $2, $3::bigint) c"
+                            " WHERE p.id = $1::bigint",
                             3, params, error_r);
     if (!res)
         return -1;

@@ -19,14 +19,10 @@ static int check_join(struct handler_ctx *ctx, char **error_r)
 
 static int run_join(struct handler_ctx *ctx, char **error_r)
 {
-    char person[24], team[24];
-    snprintf(person, sizeof(person), "%" PRId64, ctx->person_id);
-    snprintf(team, sizeof(team), "%" PRId64, ctx->team_id);
+    char person[DB_PARAM_SIZE], team[DB_PARAM_SIZE], contact[DB_PARAM_SIZE];
     /* Double opt-in (engine/confirm.h): a mail From: proves nothing, so an address that
      * never opted in joins as 'pending' and gets the confirmation, nothing else. */
-    char contact[24];
-    snprintf(contact, sizeof(contact), "%" PRId64, ctx->contact_id);
-    const char *cp[] = {ctx->msg->channel, contact};
+    const char *cp[] = {ctx->msg->channel, db_param_int(ctx->contact_id, contact)};
     PGresult *res = db_exec(ctx->db,
                             "SELECT $1 = 'email' AND NOT EXISTS (SELECT 1 FROM consent"
                             " WHERE contact_id = $2::bigint AND channel = 'email'"
@@ -36,7 +32,8 @@ static int run_join(struct handler_ctx *ctx, char **error_r)
         return -1;
     bool pending = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
-    const char *params[] = {person, team, pending ? "pending" : "active"};
+    const char *params[] = {db_param_int(ctx->person_id, person), db_param_int(ctx->team_id, team),
+                            pending ? "pending" : "active"};
     res = db_exec(ctx->db,
                   "INSERT INTO memberships (person_id, team_id, status) VALUES ($1, $2, $3)"
                   " ON CONFLICT (person_id, team_id) DO NOTHING RETURNING 1",

@@ -14,10 +14,8 @@ static int check_leave(struct handler_ctx *ctx, char **error_r)
 
 static int run_leave(struct handler_ctx *ctx, char **error_r)
 {
-    char person[24], team[24];
-    snprintf(person, sizeof(person), "%" PRId64, ctx->person_id);
-    snprintf(team, sizeof(team), "%" PRId64, ctx->team_id);
-    const char *params[] = {person, team};
+    char person[DB_PARAM_SIZE], team[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(ctx->person_id, person), db_param_int(ctx->team_id, team)};
     PGresult *res = db_exec(ctx->db,
                             "DELETE FROM memberships WHERE person_id = $1 AND team_id = $2"
                             " RETURNING role",

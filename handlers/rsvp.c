@@ -26,12 +26,6 @@ static json_t *guests_value(int guests)
     return guests > 0 ? json_integer(guests) : json_null();
 }
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 char *rsvp_context(int64_t event_id)
 {
     return xasprintf("{\"event_id\": %" PRId64 ", \"prompt\": \"rsvp\"}", event_id);
@@ -83,8 +77,8 @@ static int check_rsvp(struct handler_ctx *ctx, char **error_r)
 static int seats_taken(struct handler_ctx *ctx, int64_t event_id, int64_t except_person,
                        int *taken_r, char **error_r)
 {
-    char ev[24], person[24];
-    const char *params[] = {id_text(event_id, ev), id_text(except_person, person)};
+    char ev[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(event_id, ev), db_param_int(except_person, person)};
     PGresult *res = db_exec(
         ctx->db,
         "SELECT coalesce(sum(1 + guests), 0) FROM rsvps"
@@ -108,8 +102,8 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
     int free_seats = e->capacity - taken;
     if (free_seats <= 0)
         return 0;
-    char ev[24];
-    const char *params[] = {id_text(e->id, ev)};
+    char ev[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(e->id, ev)};
     PGresult *res = db_exec(ctx->db,
                             "SELECT r.person_id, r.guests, p.locale FROM rsvps r"
                             " JOIN people p ON p.id = r.person_id WHERE r.event_id = $1"
@@ -139,8 +133,8 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
         if (rc == 0)
             continue; /* unreachable (no contact, or opted out): the next in line */
         rc = 0;
-        char pslot[24];
-        const char *up[] = {ev, id_text(person, pslot)};
+        char pslot[DB_PARAM_SIZE];
+        const char *up[] = {ev, db_param_int(person, pslot)};
         if ((rc = db_run(
                  ctx->db,
                  "UPDATE rsvps SET offered_at = now() WHERE event_id = $1 AND person_id = $2", 2,
@@ -160,8 +154,8 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
 int rsvp_previous(struct handler_ctx *ctx, int64_t event_id, struct rsvp_previous *p,
                   char **error_r)
 {
-    char ev[24], person[24];
-    const char *params[] = {id_text(event_id, ev), id_text(ctx->person_id, person)};
+    char ev[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(event_id, ev), db_param_int(ctx->person_id, person)};
     PGresult *res =
         db_exec(ctx->db,
                 "SELECT status, guests, coalesce(offered_at > now() - interval '" RSVP_OFFER_HOLD
@@ -184,9 +178,9 @@ int rsvp_previous(struct handler_ctx *ctx, int64_t event_id, struct rsvp_previou
 int rsvp_store(struct handler_ctx *ctx, int64_t event_id, const char *status, int guests,
                char **error_r)
 {
-    char ev[24], person[24], g[24];
-    const char *params[] = {id_text(event_id, ev), id_text(ctx->person_id, person), status,
-                            id_text(guests, g)};
+    char ev[DB_PARAM_SIZE], person[DB_PARAM_SIZE], g[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(event_id, ev), db_param_int(ctx->person_id, person),
+                            status, db_param_int(guests, g)};
     /* updated_at is the waitlist order: it moves only when the status changes. */
     return db_run(ctx->db,
                   "INSERT INTO rsvps (event_id, person_id, status, guests)"
@@ -200,8 +194,8 @@ int rsvp_store(struct handler_ctx *ctx, int64_t event_id, const char *status, in
 
 static int waitlist_position(struct handler_ctx *ctx, int64_t event_id, int *pos_r, char **error_r)
 {
-    char ev[24], person[24];
-    const char *params[] = {id_text(event_id, ev), id_text(ctx->person_id, person)};
+    char ev[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(event_id, ev), db_param_int(ctx->person_id, person)};
     PGresult *res = db_exec(ctx->db,
                             "SELECT count(*) FROM rsvps r, rsvps me WHERE r.event_id = $1"
                             " AND me.event_id = $1 AND me.person_id = $2"

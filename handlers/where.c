@@ -21,9 +21,8 @@
 /* The IANA time zone the event's start is written in, as event.timezone. */
 static int add_timezone(struct handler_ctx *ctx, json_t *event, char **error_r)
 {
-    char id[24];
-    snprintf(id, sizeof(id), "%" PRId64, ctx->event_id);
-    const char *params[] = {id};
+    char id[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(ctx->event_id, id)};
     PGresult *res =
         db_exec(ctx->db, "SELECT timezone FROM events WHERE id = $1", 1, params, error_r);
     if (!res)

@@ -45,3 +45,14 @@ BEGIN
     RETURN NEW;
 END;
 $$;
+
+-- A forgotten contact has no address to send to: contact_choice() (0007) skips it.
+CREATE OR REPLACE FUNCTION contact_choice(p_person bigint, p_preferred text, p_scope bigint)
+RETURNS TABLE (id bigint, kind text, address text) LANGUAGE sql STABLE AS $$
+    SELECT c.id, c.kind, c.address FROM contacts c
+    WHERE c.person_id = p_person AND c.address IS NOT NULL
+      AND consent_allows(CASE c.kind WHEN 'phone' THEN 'sms' ELSE 'email' END, c.address,
+                         p_scope)
+    ORDER BY (c.kind = CASE p_preferred WHEN 'sms' THEN 'phone' ELSE 'email' END) DESC, c.id
+    LIMIT 1
+$$;
