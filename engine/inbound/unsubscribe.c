@@ -133,6 +133,78 @@ static void add_masked(struct buf *out, const struct page_words *w, const char *
     add_escaped(out, at);
 }
 
+/* A page of one sentence, before the person is known (a link not valid, a contact gone):
+ * in the browser's language. `which` picks the sentence from the words of that language. */
+static void respond_sentence(struct http_request *req, unsigned status,
+                             const char *(*which)(const struct page_words *w))
+{
+    const struct page_words *w = words_for_browser(req);
+    char *page = xasprintf("<p>%s</p>", which(w));
+    respond_page(req, status, w, page);
+    free(page);
+}
+
+static const char *invalid_link(const struct page_words *w)
+{
+    return w->invalid;
+}
+
+static const char *unknown_contact(const struct page_words *w)
+{
+    return w->unknown;
+}
+
+/* GET: ask, with a button; never change anything (link scanners fetch every URL). */
+static void show_question(struct http_request *req, const struct page_words *w, const char *address,
+                          bool subscribed)
+{
+    struct buf body = BUF_INIT;
+    buf_adds(&body, "<p>");
+    if (subscribed) {
+        buf_adds(&body, w->ask);
+        add_masked(&body, w, address);
+        buf_printf(&body,
+                   "%s</p>\n<form method=\"post\"><button type=\"submit\">%s</button></form>",
+                   w->ask_end, w->button);
+    } else {
+        add_masked(&body, w, address);
+        buf_printf(&body, "%s</p>", w->already);
+    }
+    respond_page(req, 200, w, buf_str(&body));
+    buf_release(&body);
+}
+
+/* POST: RFC 8058 one-click from a mailbox provider, or the button of the page. */
+static void opt_out(struct http_request *req, struct db *db, int64_t contact,
+                    const struct page_words *w, const char *address, bool subscribed)
+{
+    size_t len = 0;
+    const char *posted = http_body(req, &len);
+    bool one_click = posted && len >= 26 && memmem(posted, len, "List-Unsubscribe=One-Click", 26);
+    const char *ua = http_header(req, "User-Agent");
+    char *evidence =
+        xasprintf("%s; user-agent: %.120s",
+                  one_click ? "RFC 8058 one-click POST" : "unsubscribe page button", ua ? ua : "-");
+    char *error = NULL;
+    int rc = consent_opt_out(db, contact, "one_click", evidence, &error);
+    free(evidence);
+    if (rc < 0) {
+        log_warn("unsubscribe_failed", "error=%s", log_q(error));
+        free(error);
+        http_respond_text(req, 503, "database unavailable, try again later");
+        return;
+    }
+    log_info("unsubscribed", "contact=%" PRId64 " via=%s already=%s", contact,
+             one_click ? "one-click" : "button", subscribed ? "no" : "yes");
+    metrics_add("tocsin_unsubscribe_total{result=\"ok\"}", 1);
+    struct buf body = BUF_INIT;
+    buf_printf(&body, "<p>%s", w->done_before);
+    add_masked(&body, w, address);
+    buf_printf(&body, "%s</p>", w->done_after);
+    respond_page(req, 200, w, buf_str(&body));
+    buf_release(&body);
+}
+
 void unsubscribe_handle(struct http_request *req)
 {
     const char *token = http_path(req) + strlen("/u/");
@@ -144,23 +216,18 @@ void unsubscribe_handle(struct http_request *req)
     int64_t contact = 0;
     if (token_check(db, "unsub", token, &contact) < 0) {
         metrics_add("tocsin_unsubscribe_total{result=\"forged\"}", 1);
-        const struct page_words *w = words_for_browser(req);
-        char *page = xasprintf("<p>%s</p>", w->invalid);
-        respond_page(req, 403, w, page);
-        free(page);
+        respond_sentence(req, 403, invalid_link);
         return;
     }
     char id[DB_PARAM_SIZE];
     const char *params[] = {db_param_int(contact, id)};
     char *error = NULL;
-    PGresult *res =
-        db_exec(db,
-                "SELECT c.address, CASE c.kind WHEN 'phone' THEN 'sms' ELSE 'email' END,"
-                "  consent_allows(CASE c.kind WHEN 'phone' THEN 'sms' ELSE 'email' END,"
-                "                 c.address, NULL), p.locale"
-                " FROM contacts c JOIN people p ON p.id = c.person_id"
-                " WHERE c.id = $1 AND c.address IS NOT NULL",
-                1, params, &error);
+    PGresult *res = db_exec(db,
+                            "SELECT c.address, consent_allows(CASE c.kind WHEN 'phone' THEN 'sms'"
+                            "  ELSE 'email' END, c.address, NULL), p.locale"
+                            " FROM contacts c JOIN people p ON p.id = c.person_id"
+                            " WHERE c.id = $1 AND c.address IS NOT NULL",
+                            1, params, &error);
     if (!res) {
         log_warn("unsubscribe_failed", "error=%s", log_q(error));
         free(error);
@@ -168,56 +235,14 @@ void unsubscribe_handle(struct http_request *req)
         return;
     }
     if (PQntuples(res) != 1) {
-        PQclear(res);
-        const struct page_words *w = words_for_browser(req);
-        char *page = xasprintf("<p>%s</p>", w->unknown);
-        respond_page(req, 404, w, page);
-        free(page);
-        return;
+        respond_sentence(req, 404, unknown_contact);
+    } else {
+        const struct page_words *w = words_for(PQgetvalue(res, 0, 2));
+        bool subscribed = PQgetvalue(res, 0, 1)[0] == 't';
+        if (strcmp(http_method(req), "GET") == 0)
+            show_question(req, w, PQgetvalue(res, 0, 0), subscribed);
+        else
+            opt_out(req, db, contact, w, PQgetvalue(res, 0, 0), subscribed);
     }
-    struct buf body = BUF_INIT;
-    const char *address = PQgetvalue(res, 0, 0);
-    bool subscribed = PQgetvalue(res, 0, 2)[0] == 't';
-    const struct page_words *w = words_for(PQgetvalue(res, 0, 3));
-    if (strcmp(http_method(req), "GET") == 0) {
-        buf_adds(&body, "<p>");
-        if (subscribed) {
-            buf_adds(&body, w->ask);
-            add_masked(&body, w, address);
-            buf_printf(&body,
-                       "%s</p>\n<form method=\"post\"><button type=\"submit\">%s</button></form>",
-                       w->ask_end, w->button);
-        } else {
-            add_masked(&body, w, address);
-            buf_printf(&body, "%s</p>", w->already);
-        }
-        respond_page(req, 200, w, buf_str(&body));
-        goto out;
-    }
-    /* POST: RFC 8058 one-click from a mailbox provider, or the button of the page. */
-    size_t len = 0;
-    const char *posted = http_body(req, &len);
-    bool one_click = posted && len >= 26 && memmem(posted, len, "List-Unsubscribe=One-Click", 26);
-    const char *ua = http_header(req, "User-Agent");
-    char *evidence =
-        xasprintf("%s; user-agent: %.120s",
-                  one_click ? "RFC 8058 one-click POST" : "unsubscribe page button", ua ? ua : "-");
-    int rc = consent_opt_out(db, contact, "one_click", evidence, &error);
-    free(evidence);
-    if (rc < 0) {
-        log_warn("unsubscribe_failed", "error=%s", log_q(error));
-        free(error);
-        http_respond_text(req, 503, "database unavailable, try again later");
-        goto out;
-    }
-    log_info("unsubscribed", "contact=%" PRId64 " via=%s already=%s", contact,
-             one_click ? "one-click" : "button", subscribed ? "no" : "yes");
-    metrics_add("tocsin_unsubscribe_total{result=\"ok\"}", 1);
-    buf_printf(&body, "<p>%s", w->done_before);
-    add_masked(&body, w, address);
-    buf_printf(&body, "%s</p>", w->done_after);
-    respond_page(req, 200, w, buf_str(&body));
-out:
-    buf_release(&body);
     PQclear(res);
 }
