@@ -220,8 +220,11 @@ enum {
 };
 
 /* Claim up to $2 due rows of channel $1 for worker $4 with a lease of $3 seconds. Expired
- * leases (their worker died) come first. Consent and campaign state are decided here, in
- * the claim, so a row is never handed to a transport after an opt-out was committed. */
+ * leases (their worker died) come first. Consent, campaign state and the RSVP a reminder
+ * is about are decided here, in the claim, so a row is never handed to a transport after
+ * an opt-out, a cancelled campaign or a NON was committed: a reminder or a "the event
+ * moved" notice held by quiet hours is for someone who said yes, and is cancelled once
+ * their RSVP is no longer yes. */
 static const char claim_sql[] =
     "WITH expired AS ("
     "  SELECT id FROM outbound_messages"
@@ -236,21 +239,29 @@ static const char claim_sql[] =
     " picked AS (SELECT id FROM expired UNION ALL SELECT id FROM fresh LIMIT $2),"
     " verdict AS ("
     "  SELECT p.id, CASE"
-    "    WHEN c.status = 'cancelled' THEN 'cancelled'"
+    "    WHEN c.status = 'cancelled' THEN 'campaign cancelled'"
+    "    WHEN m.kind IN ('reminder', 'event_moved') AND m.context ? 'event_id'"
+    "         AND NOT EXISTS (SELECT 1 FROM rsvps r"
+    "          WHERE r.event_id = (m.context->>'event_id')::bigint"
+    "            AND r.person_id = m.person_id AND r.status = 'yes')"
+    "      THEN 'the RSVP is no longer yes'"
     "    WHEN m.kind NOT IN ('stop_confirmation', 'help')"
-    "         AND NOT consent_allows(m.channel, m.recipient, m.scope) THEN 'suppressed'"
-    "    ELSE 'sending' END AS status"
+    "         AND NOT consent_allows(m.channel, m.recipient, m.scope)"
+    "      THEN 'consent: the recipient opted out'"
+    "    END AS reason"
     "  FROM picked p JOIN outbound_messages m ON m.id = p.id"
-    "  LEFT JOIN campaigns c ON c.id = m.campaign_id)"
+    "  LEFT JOIN campaigns c ON c.id = m.campaign_id),"
+    " decided AS (SELECT id, reason, CASE WHEN reason IS NULL THEN 'sending'"
+    "   WHEN reason LIKE 'consent:%' THEN 'suppressed' ELSE 'cancelled' END AS status"
+    "  FROM verdict)"
     " UPDATE outbound_messages o SET"
     "  status = v.status,"
     "  attempts = o.attempts + (v.status = 'sending')::int,"
     "  lease_until = CASE WHEN v.status = 'sending'"
     "                THEN now() + make_interval(secs => $3::int) END,"
     "  claimed_by = CASE WHEN v.status = 'sending' THEN $4 END,"
-    "  last_error = CASE v.status WHEN 'suppressed' THEN 'consent: the recipient opted out'"
-    "               WHEN 'cancelled' THEN 'campaign cancelled' ELSE o.last_error END"
-    " FROM verdict v WHERE o.id = v.id"
+    "  last_error = coalesce(v.reason, o.last_error)"
+    " FROM decided v WHERE o.id = v.id"
     " RETURNING o.id, o.status, o.recipient, o.subject, o.body, o.html, o.kind, o.attempts,"
     "  o.headers::text,"
     "  coalesce(o.contact_id, (SELECT k.id FROM contacts k"

@@ -20,8 +20,9 @@
  *
  * queue_start() starts [engine] workers threads (a duty of `tocsin run`); each claims a
  * batch of due rows of one channel at a time (FOR UPDATE SKIP LOCKED, status 'sending',
- * a lease of [engine] lease_seconds), turns consent refusals into 'suppressed' and rows
- * of cancelled campaigns into 'cancelled' at claim time, composes each email
+ * a lease of [engine] lease_seconds), turns consent refusals into 'suppressed', and rows
+ * of cancelled campaigns and reminders or event-moved notices whose RSVP is no longer yes
+ * into 'cancelled' at claim time (last_error says which), composes each email
  * (mail.h), hands the batch to the channel's transport and writes every result back
  * in one statement. Workers sleep on LISTEN tocsin_outbound, polling as a fallback.
  * queue_stop() stops claiming, waits up to [engine] shutdown_timeout for in-flight
