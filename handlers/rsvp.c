@@ -180,16 +180,18 @@ int rsvp_store(struct handler_ctx *ctx, int64_t event_id, const char *status, in
 {
     char ev[DB_PARAM_SIZE], person[DB_PARAM_SIZE], g[DB_PARAM_SIZE];
     const char *params[] = {db_param_int(event_id, ev), db_param_int(ctx->person_id, person),
-                            status, db_param_int(guests, g)};
-    /* updated_at is the waitlist order: it moves only when the status changes. */
+                            status, db_param_int(guests, g), ctx->msg->channel};
+    /* updated_at is the waitlist order: it moves only when the status changes. The channel
+     * is where reminders go (scheduler.c): where the person last answered. */
     return db_run(ctx->db,
-                  "INSERT INTO rsvps (event_id, person_id, status, guests)"
-                  " VALUES ($1, $2, $3, $4) ON CONFLICT (event_id, person_id) DO UPDATE"
+                  "INSERT INTO rsvps (event_id, person_id, status, guests, channel)"
+                  " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id, person_id) DO UPDATE"
                   " SET status = EXCLUDED.status, guests = EXCLUDED.guests,"
+                  " channel = EXCLUDED.channel,"
                   " offered_at = CASE WHEN EXCLUDED.status = 'waitlist' THEN rsvps.offered_at END,"
                   " updated_at = CASE WHEN rsvps.status = EXCLUDED.status THEN rsvps.updated_at"
                   "  ELSE now() END",
-                  4, params, error_r);
+                  5, params, error_r);
 }
 
 static int waitlist_position(struct handler_ctx *ctx, int64_t event_id, int *pos_r, char **error_r)

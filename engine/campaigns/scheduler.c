@@ -127,8 +127,9 @@ out:
 }
 
 /* The people who said yes to an event, each with the contact a message about it goes to
- * (contact_choice()), and the event as templates show it. Reminders and event notices
- * read these rows; the caller adds WHERE, ORDER BY and LIMIT. */
+ * (contact_choice(): their stated channel, else the one they answered on, else email; the
+ * other when that one is opted out), and the event as templates show it. Reminders and event
+ * notices read these rows; the caller adds WHERE, ORDER BY and LIMIT. */
 #define RSVP_ROWS_SQL                                                                              \
     "SELECT p.id, p.locale, p.timezone, ct.id, ct.kind, ct.address, coalesce(e.team_id, 0),"       \
     " e.id, e.slug, e.title, to_char(e.starts_at AT TIME ZONE e.timezone,"                         \
@@ -136,7 +137,7 @@ out:
     " extract(epoch FROM e.starts_at)::bigint"                                                     \
     " FROM events e JOIN rsvps r ON r.event_id = e.id AND r.status = 'yes'"                        \
     " JOIN people p ON p.id = r.person_id"                                                         \
-    " CROSS JOIN LATERAL contact_choice(p.id, p.channel, e.team_id) ct"
+    " CROSS JOIN LATERAL contact_choice(p.id, coalesce(p.channel, r.channel), e.team_id) ct"
 
 /* Columns of RSVP_ROWS_SQL, in order. */
 enum {
