@@ -255,6 +255,7 @@ static void processing_release(struct processing *p)
     json_decref(p->ctx.vars);
     free(p->ctx.reply_context);
     free(p->ctx.team_name);
+    free(p->ctx.team_slug);
     free(p->person_name);
     free(p->person_locale);
     free(p->clean_body);
