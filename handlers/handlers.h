@@ -155,6 +155,10 @@ void help_markdown_table(struct buf *out);
 /* Not in handlers[]: a stranger's command that may not create them (help, rate-limited). */
 int check_stranger_help(struct handler_ctx *ctx, char **error_r);
 int run_stranger_help(struct handler_ctx *ctx, char **error_r);
+/* Not in handlers[]: a bare answer the grammar is not sure of; asked about, never applied
+ * (ask.c). */
+int check_ask(struct handler_ctx *ctx, char **error_r);
+int run_ask(struct handler_ctx *ctx, char **error_r);
 /* Not in handlers[]: text no pattern matched. */
 int check_unknown(struct handler_ctx *ctx, char **error_r);
 int run_unknown(struct handler_ctx *ctx, char **error_r);

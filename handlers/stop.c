@@ -54,9 +54,16 @@ static const struct grammar_pattern patterns[] = {
     {"", "^(?:.* )?(?:stopall|stop)(?: (?<target>" PATTERN_SLUG "))?(?: .*)?$", 0},
     {"en",
      "^(?:.* )?(?:unsubscribe|unsub|optout|opt-out)(?: (?<target>" PATTERN_SLUG "))?(?: .*)?$", 0},
+    /* Asking to be taken off: "Désabonnez-moi", "retirez-moi de la liste", "please remove
+     * me". What follows names the list, not a team: the opt-out is global. */
     {"fr",
-     "^(?:.* )?(?:arreter|arretez|arrete|arret|desinscrire|desinscription|desabonner|desabonnement)"
-     "(?: (?<target>" PATTERN_SLUG "))?(?: .*)?$",
+     "^(?:.* )?(?:desabonnez|desabonne|desinscrivez|desinscris|retirez|retire|enlevez|supprimez)"
+     "(?:-| )(?:moi|nous)(?: .*)?$",
+     0},
+    {"en", "^(?:.* )?(?:remove me|remove us|take me off|take us off)(?: .*)?$", 0},
+    {"fr",
+     "^(?:.* )?(?:arreter|arretez|arrete|arret|desinscrire|desinscription|desinscrivez|desabonner"
+     "|desabonnement|desabonnez)(?: (?<target>" PATTERN_SLUG "))?(?: .*)?$",
      0},
     /* Words that are also ordinary English only count alone (carrier rule). */
     {"en", "^(?:end|quit|cancel)$", 0},
@@ -81,6 +88,8 @@ static const struct handler_keyword keywords[] = {
     {"desinscription", "fr", 0},
     {"desabonner", "fr", 0},
     {"desabonnement", "fr", 0},
+    {"desinscrivez", "fr", 0},
+    {"desabonnez", "fr", 0},
     {NULL, NULL, 0},
 };
 

@@ -1,5 +1,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "decide/grammar.h"
+#include "decide/answer.h"
+#include "decide/courtesy.h"
 #include "lib/fold.h"
 #include "lib/util.h"
 
@@ -140,9 +142,13 @@ static bool is_quoted(const char *s, size_t len)
     return i < len && s[i] == '>';
 }
 
-enum grammar_status grammar_normalise(const char *text, size_t len, struct buf *out)
+/* grammar_normalise(), and whether the command line had a question mark: "Oui ?" asks
+ * something, it answers nothing for sure. */
+static enum grammar_status normalise(const char *text, size_t len, struct buf *out,
+                                     bool *question_r)
 {
     buf_reset(out);
+    *question_r = false;
     if (len > GRAMMAR_MAX_INPUT)
         return GRAMMAR_TOO_LONG;
     struct buf folded = BUF_INIT;
@@ -156,6 +162,7 @@ enum grammar_status grammar_normalise(const char *text, size_t len, struct buf *
             break;
         if (!is_quoted(p, n) && normalise_line(p, n, out)) {
             status = GRAMMAR_UNKNOWN;
+            *question_r = memchr(p, '?', n) != NULL;
             break;
         }
         p += n + 1;
@@ -164,6 +171,12 @@ enum grammar_status grammar_normalise(const char *text, size_t len, struct buf *
         buf_reset(out);
     buf_release(&folded);
     return status;
+}
+
+enum grammar_status grammar_normalise(const char *text, size_t len, struct buf *out)
+{
+    bool question;
+    return normalise(text, len, out, &question);
 }
 
 void grammar_match_init(struct grammar_match *m)
@@ -213,6 +226,51 @@ static const char *answer_canonical(const char *word)
     }
 }
 
+/* The words of `line` after the answer of a bare-answer match, without the guests ("+2"):
+ * what answer_judge() reads. Caller frees. */
+static char *words_after_answer(const struct compiled *c, pcre2_match_data *md, const char *line)
+{
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    size_t from = ov[2 * c->answer + 1], guests_from = 0, guests_to = 0;
+    if (c->guests >= 0 && ov[2 * c->guests] != PCRE2_UNSET) {
+        guests_from = ov[2 * c->guests];
+        guests_to = ov[2 * c->guests + 1];
+        while (guests_from > from && (line[guests_from - 1] == '+' || line[guests_from - 1] == ' '))
+            guests_from--;
+    }
+    struct buf rest = BUF_INIT;
+    bool space = false;
+    for (size_t i = from; line[i]; i++) {
+        if (guests_to > guests_from && i >= guests_from && i < guests_to)
+            continue;
+        if (line[i] == ' ') {
+            space = rest.len > 0;
+            continue;
+        }
+        if (space)
+            buf_addch(&rest, ' ');
+        space = false;
+        buf_addch(&rest, line[i]);
+    }
+    return rest.len ? buf_detach(&rest) : xstrdup("");
+}
+
+/* Guests written after the words of a clear answer, "oui je viens avec mon mari +1": the
+ * first "+N" word (one or two digits), or -1. */
+static int trailing_guests(const char *rest)
+{
+    const char *w = rest;
+    while (*w) {
+        size_t n = strcspn(w, " ");
+        if (n >= 2 && n <= 3 && w[0] == '+' && strspn(w + 1, "0123456789") == n - 1)
+            return (int)strtol(w + 1, NULL, 10);
+        w += n;
+        if (*w == ' ')
+            w++;
+    }
+    return -1;
+}
+
 enum grammar_status grammar_match(const struct grammar *g, const char *text, size_t len,
                                   struct grammar_match *m)
 {
@@ -220,8 +278,11 @@ enum grammar_status grammar_match(const struct grammar *g, const char *text, siz
     if (!m->match_data)
         m->match_data = pcre2_match_data_create(16, NULL);
     struct buf line = BUF_INIT;
-    m->status = grammar_normalise(text, len, &line);
-    m->line = buf_detach(&line);
+    bool question;
+    m->status = normalise(text, len, &line, &question);
+    size_t opening = courtesy_skip_opening(buf_str(&line));
+    m->line = xstrdup(buf_str(&line) + opening);
+    buf_release(&line);
     if (m->status != GRAMMAR_UNKNOWN)
         return m->status;
     size_t n = strlen(m->line);
@@ -232,11 +293,24 @@ enum grammar_status grammar_match(const struct grammar *g, const char *text, siz
         int rc = pcre2_match(c->code, (PCRE2_SPTR)m->line, n, 0, 0, m->match_data, NULL);
         if (rc < 0)
             continue;
+        char *answer = group_copy(m->match_data, c->answer, m->line);
+        enum answer_verdict verdict = ANSWER_CLEAR;
+        int later_guests = -1;
+        if (answer && (c->pattern->flags & GRAMMAR_LOOSE_TARGET)) {
+            char *rest = words_after_answer(c, m->match_data, m->line);
+            verdict = answer_judge(answer, answer_canonical(answer), rest, question);
+            later_guests = trailing_guests(rest);
+            free(rest);
+        }
+        if (verdict == ANSWER_NOT) {
+            free(answer);
+            continue;
+        }
         m->status = GRAMMAR_MATCHED;
         m->command = c->rule->command;
         m->pattern = c->pattern;
+        m->unsure = verdict == ANSWER_UNSURE;
         m->target = group_copy(m->match_data, c->target, m->line);
-        char *answer = group_copy(m->match_data, c->answer, m->line);
         if (answer) {
             m->answer = answer_canonical(answer);
             free(answer);
@@ -246,6 +320,8 @@ enum grammar_status grammar_match(const struct grammar *g, const char *text, siz
             long v = strtol(guests, NULL, 10);
             m->guests = v > 999 ? 999 : (int)v;
             free(guests);
+        } else {
+            m->guests = later_guests;
         }
         break;
     }

@@ -13,7 +13,9 @@
  *      signature, "Sent from my phone", a name) are ignored, and a "-- " signature
  *      delimiter before any command means there is none;
  *   4. every character but [a-z0-9+-] and non-ASCII bytes becomes a space, words made only
- *      of dashes are dropped, and spaces are collapsed: "  Oui !! +2." → "oui +2".
+ *      of dashes are dropped, and spaces are collapsed: "  Oui !! +2." → "oui +2";
+ *   5. grammar_match() sets aside a greeting or thank-you that opens the line
+ *      (courtesy.h): "Bonjour, oui" is matched as "oui".
  * Patterns may use the named groups `target` (a team or event slug or number), `answer`
  * (an RSVP answer, canonicalised to "yes", "no" or "maybe") and `guests` (digits).
  *
@@ -32,10 +34,12 @@
 #define GRAMMAR_MAX_INPUT 4096 /* bytes of body read for a command */
 #define GRAMMAR_MAX_LINE  160  /* bytes of normalised command line; longer is not a command */
 
-/* Pattern flags. */
-#define GRAMMAR_LOOSE_TARGET                                                                       \
-    1 /* the target word may be chatter ("oui merci"): the                                         \
-         handler falls back to context when it names nothing */
+/* Pattern flags. GRAMMAR_LOOSE_TARGET marks a bare answer ("OUI", "oui merci"): its target
+ * word may be chatter, and the handler falls back to context when it names nothing. The
+ * grammar judges the words after the answer (answer.h): a line that is no answer ("No
+ * problem", "N'hésitez pas") does not match the pattern, and one it is unsure of matches
+ * with `unsure` set — the caller asks before acting on it. */
+#define GRAMMAR_LOOSE_TARGET 1
 
 struct grammar_pattern {
     const char *locale; /* "en", "fr", or "" when the words are shared */
@@ -59,11 +63,12 @@ struct grammar_match {
     enum grammar_status status;
     const char *command;                   /* the rule's command when MATCHED, else NULL */
     const struct grammar_pattern *pattern; /* the pattern that matched */
-    char *line;                            /* the normalised command line ("" if none) */
-    char *target;                          /* NULL when absent */
-    const char *answer;                    /* "yes", "no", "maybe" or NULL */
-    int guests;                            /* -1 when absent; capped at 999 */
-    void *match_data;                      /* reused between matches */
+    char *line;         /* the normalised command line, opening courtesy set aside ("" if none) */
+    char *target;       /* NULL when absent */
+    const char *answer; /* "yes", "no", "maybe" or NULL */
+    int guests;         /* -1 when absent; capped at 999 */
+    bool unsure;        /* a bare answer the grammar is not sure of (GRAMMAR_LOOSE_TARGET) */
+    void *match_data;   /* reused between matches */
 };
 
 struct grammar;

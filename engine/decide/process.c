@@ -202,6 +202,23 @@ static int enqueue_reply(struct handler_ctx *ctx, const char *name, struct inbou
     return rc;
 }
 
+/* A bare answer the grammar is unsure of is sure after all when the word after it names
+ * an event ("oui porte-a-porte", "oui 12"): that word was a target, not chatter. */
+static int settle_unsure(struct handler_ctx *ctx, struct grammar_match *m, char **error_r)
+{
+    if (m->status != GRAMMAR_MATCHED || !m->unsure || !m->target)
+        return 0;
+    struct event_info e = {0};
+    int found = handler_find_event(ctx, m->target, false, &e, error_r);
+    if (found < 0)
+        return -1;
+    if (found) {
+        m->unsure = false;
+        event_info_release(&e);
+    }
+    return 0;
+}
+
 static bool ignored_status(const char *status)
 {
     return strcmp(status, "rate_limited") == 0 || strcmp(status, "automatic") == 0 ||
@@ -341,8 +358,8 @@ static void match_command(struct processing *p, const struct grammar *grammar)
     p->ctx.locale = choose_locale(p->person_locale, match, msg);
 }
 
-/* The handler a message runs: the matched command's, the unknown-words answer, or the
- * help text for a stranger. */
+/* The handler a message runs: the matched command's, the question about an answer the
+ * grammar is unsure of, the unknown-words answer, or the help text for a stranger. */
 struct handler_choice {
     int (*check)(struct handler_ctx *ctx, char **error_r);
     int (*run)(struct handler_ctx *ctx, char **error_r);
@@ -354,6 +371,15 @@ static struct handler_choice choose_handler(struct processing *p)
     struct handler_choice c = {.check = check_unknown, .run = run_unknown};
     if (p->match.status != GRAMMAR_MATCHED)
         return c;
+    if (p->match.unsure) {
+        /* Never act on a guess, never change an RSVP on one: a known sender is asked what
+         * they meant (handlers/ask.c); a stranger's guess is unknown text. No command. */
+        if (p->ctx.person_id) {
+            c.check = check_ask;
+            c.run = run_ask;
+        }
+        return c;
+    }
     const struct handler *h = handler_find(p->match.command);
     p->command = p->match.command;
     c.check = h->check;
@@ -372,10 +398,13 @@ static struct handler_choice choose_handler(struct processing *p)
     return c;
 }
 
-/* check() the command; when it accepts, create the sender if the command does, run() it;
- * then enqueue the reply it chose, if any. */
+/* Settle an unsure answer that names an event; check() the command; when it accepts,
+ * create the sender if the command does, run() it; then enqueue the reply it chose, if
+ * any. */
 static int dispatch(struct processing *p, char **error_r)
 {
+    if (settle_unsure(&p->ctx, &p->match, error_r) < 0)
+        return -1;
     struct handler_choice h = choose_handler(p);
     int checked = h.check(&p->ctx, error_r);
     if (checked < 0)

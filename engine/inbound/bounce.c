@@ -122,6 +122,120 @@ static bool from_mailer(const struct mime_message *m)
     return yes;
 }
 
+/* Words of a rejection for what the sending side is — its IP's or domain's reputation,
+ * its authentication — rather than for the address. Lower case; searched case-blind. */
+static const char *const policy_words[] = {
+    "policy",    "blocklist", "block list",      "blacklist",  "black list",  "blocked using",
+    "listed at", "listed in", "listed on",       "spamhaus",   "spamcop",     "barracuda",
+    "sorbs",     "dnsbl",     "reputation",      "spam",       "unsolicited", "dmarc",
+    "spf",       "dkim",      "unauthenticated", "ptr record", "reverse dns", NULL,
+};
+
+/* Words that name a blocklist whatever the status code says ("553 sorry, your IP is
+ * blacklisted" from qmail, a 554 without an enhanced code). */
+static const char *const blocklist_words[] = {
+    "blocked using", "spamhaus",    "spamcop",           "barracudacentral", "sorbs.net", "dnsbl",
+    "blacklisted",   "blocklisted", "on our block list", "listed at",        NULL,
+};
+
+/* Mailbox providers large enough that a 5.7.x from them is about our reputation: their
+ * domains, and the hosts their MX and reporting MTAs are named under. */
+static const char *const large_providers[] = {
+    "gmail.com",      "googlemail.com", "google.com", "outlook.com",  "outlook.fr", "hotmail.com",
+    "hotmail.fr",     "hotmail.co.uk",  "live.com",   "live.fr",      "msn.com",    "yahoo.com",
+    "yahoo.fr",       "yahoo.co.uk",    "ymail.com",  "yahoodns.net", "aol.com",    "icloud.com",
+    "me.com",         "mac.com",        "orange.fr",  "wanadoo.fr",   "free.fr",    "sfr.fr",
+    "neuf.fr",        "laposte.net",    "gmx.com",    "gmx.fr",       "gmx.de",     "gmx.net",
+    "web.de",         "yandex.ru",      "yandex.com", "yandex.net",   "mail.ru",    "proton.me",
+    "protonmail.com", "protonmail.ch",  NULL,
+};
+
+static bool any_word(const char *text, const char *const *words)
+{
+    if (!text)
+        return false;
+    for (; *words; words++)
+        if (strcasestr(text, *words))
+            return true;
+    return false;
+}
+
+/* Whether `text` names host `domain` or a host under it: "gmail-smtp-in.l.google.com."
+ * names google.com, "notgoogle.com" does not. */
+static bool names_host(const char *text, const char *domain)
+{
+    size_t n = strlen(domain);
+    for (const char *p = text ? strcasestr(text, domain) : NULL; p; p = strcasestr(p + 1, domain)) {
+        bool starts = p == text || strchr(" .;@<[(", p[-1]);
+        bool ends = !isalnum((unsigned char)p[n]) && p[n] != '-';
+        if (starts && ends)
+            return true;
+    }
+    return false;
+}
+
+static bool from_large_provider(const struct bounce_info *info, const struct mime_message *m)
+{
+    const char *at = info->recipient ? strrchr(info->recipient, '@') : NULL;
+    char *remote = m->delivery_status ? dsn_field(m->delivery_status, "Remote-MTA") : NULL;
+    char *reporting = m->delivery_status ? dsn_field(m->delivery_status, "Reporting-MTA") : NULL;
+    bool large = false;
+    for (const char *const *d = large_providers; *d && !large; d++)
+        large = (at && names_host(at, *d)) || names_host(remote, *d) || names_host(reporting, *d);
+    free(remote);
+    free(reporting);
+    return large;
+}
+
+/* The server's part of a bounce's text, without the copy of our message that Exim
+ * ("------ This is a copy of the message") and qmail ("--- Below this line is a copy")
+ * append: a newsletter's own words ("listed at", "spam") must not classify its bounce. */
+static char *report_text(const char *text)
+{
+    for (const char *line = text; line && *line;) {
+        if (strncmp(line, "---", 3) == 0 || strncasecmp(line, "Return-path:", 12) == 0 ||
+            strncasecmp(line, "Received:", 9) == 0)
+            return xstrndup(text, (size_t)(line - text));
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return xstrdup(text ? text : "");
+}
+
+/* A failure for policy or reputation: the receiver refuses us, not the address. */
+static bool is_policy(const struct bounce_info *info, const struct mime_message *m)
+{
+    char *report = report_text(m->text);
+    const char *texts[] = {info->diagnostic, m->delivery_status, report};
+    bool policy = false;
+    for (size_t i = 0; i < ARRAY_SIZE(texts) && !policy; i++)
+        policy = any_word(texts[i], blocklist_words);
+    const char *status = info->status;
+    bool class7 = status && (strncmp(status, "5.7.", 4) == 0 || strncmp(status, "4.7.", 4) == 0);
+    for (size_t i = 0; i < ARRAY_SIZE(texts) && class7 && !policy; i++)
+        policy = any_word(texts[i], policy_words);
+    if (class7 && !policy)
+        policy = from_large_provider(info, m);
+    free(report);
+    return policy;
+}
+
+const char *bounce_kind_name(enum bounce_kind kind)
+{
+    switch (kind) {
+    case BOUNCE_HARD:
+        return "hard";
+    case BOUNCE_SOFT:
+        return "soft";
+    case BOUNCE_POLICY:
+        return "policy";
+    case BOUNCE_NONE:
+        break;
+    }
+    return "report";
+}
+
 bool bounce_detect(const struct mime_message *m, struct bounce_info *info)
 {
     memset(info, 0, sizeof(*info));
@@ -167,6 +281,9 @@ bool bounce_detect(const struct mime_message *m, struct bounce_info *info)
             info->kind = BOUNCE_SOFT;
         free(subject);
     }
+
+    if (info->kind != BOUNCE_NONE && is_policy(info, m))
+        info->kind = BOUNCE_POLICY;
 
     static const char *const envelope[] = {"Delivered-To", "X-Original-To", "Envelope-To",
                                            "X-Envelope-To", "To"};
@@ -232,6 +349,19 @@ int bounce_apply(struct db *db, const struct bounce_info *info, const char *evid
         goto out;
     }
     const char *contact = db_value(res, 0, 1);
+    if (info->kind == BOUNCE_POLICY) {
+        /* Our relay or domain was refused: the address is not at fault, so nothing is
+         * scored or suppressed; the row keeps the server's words for the operator. */
+        *outcome_r = "policy";
+        char *why = xasprintf("policy: %s", info->diagnostic ? info->diagnostic
+                                            : info->status   ? info->status
+                                                             : "refused");
+        const char *pp[] = {id, why};
+        rc = db_run(db, "UPDATE outbound_messages SET last_error = $2 WHERE id = $1", 2, pp,
+                    error_r);
+        free(why);
+        goto out;
+    }
     if (info->kind == BOUNCE_HARD) {
         *outcome_r = "hard";
         rc = suppress(db, id, contact, info, evidence, error_r);

@@ -1,14 +1,19 @@
 #include "inbound/mail_inbound.h"
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/consent.h"
+#include "core/template.h"
 #include "core/token.h"
+#include "outbound/queue.h"
 #include "decide/process.h"
 #include "inbound/autoreply.h"
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -130,16 +135,41 @@ static int claim_key(struct db *db, const char *key, const char *inbound_key, co
     return 0;
 }
 
+/* How many bytes of the UTF-8 text `s` fit in `max` without cutting a character: a
+ * truncated summary or evidence must stay valid UTF-8, or PostgreSQL refuses the row and
+ * the mail could never be recorded. */
+static int utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
+/* Tell the operator about a policy rejection: our relay or domain is refused, and no
+ * address will be suppressed for it (docs/email-inbound.md says what to check). */
+static void report_policy(const struct bounce_info *b)
+{
+    log_warn("mail_bounce_policy",
+             "status=%s recipient=%s diagnostic=%s action=not_suppressed "
+             "hint=%s",
+             log_q(b->status ? b->status : ""), log_q(b->recipient ? b->recipient : ""),
+             log_q(b->diagnostic ? b->diagnostic : ""),
+             log_q("a receiver refused our relay or domain: check blocklists, SPF, DKIM, DMARC"));
+}
+
 static int record_bounce(struct db *db, const struct mail_parsed *p, const struct mail_source *src,
                          const char *provider_id, const char *raw, const char **outcome_r,
                          char **error_r)
 {
     const struct bounce_info *b = &p->bounce;
-    char *summary = xasprintf("bounce %s status=%s recipient=%s",
-                              b->kind == BOUNCE_HARD   ? "hard"
-                              : b->kind == BOUNCE_SOFT ? "soft"
-                                                       : "report",
-                              b->status ? b->status : "-", b->recipient ? b->recipient : "-");
+    const char *diagnostic = b->diagnostic ? b->diagnostic : "";
+    char *summary =
+        xasprintf("bounce %s status=%s recipient=%s%s%.*s", bounce_kind_name(b->kind),
+                  b->status ? b->status : "-", b->recipient ? b->recipient : "-",
+                  *diagnostic ? " diagnostic=" : "", utf8_prefix(diagnostic, 300), diagnostic);
     const char *params[] = {src->provider, provider_id, p->sender, p->recipient, summary, raw};
     PGresult *res =
         db_exec(db,
@@ -151,6 +181,7 @@ static int record_bounce(struct db *db, const struct mail_parsed *p, const struc
     if (!res)
         goto out;
     bool fresh = PQntuples(res) == 1;
+    char *inbound_id = fresh ? xstrdup(PQgetvalue(res, 0, 0)) : NULL;
     PQclear(res);
     *outcome_r = "duplicate";
     rc = 0;
@@ -158,19 +189,144 @@ static int record_bounce(struct db *db, const struct mail_parsed *p, const struc
         goto out;
     /* The DSN part is the evidence; a non-DSN bounce is its own text. */
     const char *dsn = p->mime->delivery_status ? p->mime->delivery_status : p->mime->text;
-    char *evidence =
-        xasprintf("Message-ID: <%s>\n%.4000s", p->message_id ? p->message_id : "", dsn);
+    char *evidence = xasprintf("Message-ID: <%s>\n%.*s", p->message_id ? p->message_id : "",
+                               utf8_prefix(dsn, 4000), dsn);
     const char *what = NULL;
     rc = bounce_apply(db, b, evidence, &what, error_r);
     free(evidence);
+    /* Policy rejections are counted apart, so that `tocsin queue status` can show them. */
+    if (rc == 0 && strcmp(what, "policy") == 0) {
+        const char *up[] = {inbound_id};
+        rc = db_run(db, "UPDATE inbound_messages SET status = 'bounce_policy' WHERE id = $1", 1, up,
+                    error_r);
+    }
+    free(inbound_id);
     if (rc == 0) {
         log_info("mail_bounce", "outcome=%s kind=%s status=%s recipient=%s", what,
-                 b->kind == BOUNCE_HARD ? "hard" : "soft", log_q(b->status ? b->status : ""),
+                 bounce_kind_name(b->kind), log_q(b->status ? b->status : ""),
                  log_q(b->recipient ? b->recipient : ""));
+        if (strcmp(what, "policy") == 0)
+            report_policy(b);
+        char *series = xasprintf("tocsin_mail_bounces_total{outcome=\"%s\"}", what);
+        metrics_add(series, 1);
+        free(series);
         *outcome_r = "bounce";
     }
 out:
     free(summary);
+    return rc;
+}
+
+/* The confirmation of an unsubscribe by mail, to the contact the token named, in their
+ * language; the queue delivers kind stop_confirmation even after the opt-out. */
+static int confirm_unsubscribe(struct db *db, const PGresult *who, const char *inbound_id,
+                               char **error_r)
+{
+    const char *channel = PQgetvalue(who, 0, 0);
+    const char *address = PQgetvalue(who, 0, 1);
+    const char *name = PQgetvalue(who, 0, 3);
+    bool fr = strncmp(PQgetvalue(who, 0, 2), "fr", 2) == 0;
+    bool sms = strcmp(channel, "sms") == 0;
+    json_t *vars = json_pack("{s:s, s:s%, s:s, s:s, s:s}", "name", name, "first_name", name,
+                             strcspn(name, " "), "help_keyword", fr ? "AIDE" : "HELP",
+                             "stop_keyword", "STOP", sms ? "phone" : "email", address);
+    struct rendered_message m;
+    int rc = template_message("stop_confirmation", fr ? "fr" : "en", vars, &m, error_r);
+    json_decref(vars);
+    if (rc < 0)
+        return -1;
+    char *key = xasprintf("reply:%s", inbound_id);
+    struct queue_new q = {
+        .channel = channel,
+        .recipient = address,
+        .subject = sms ? NULL : m.subject,
+        .body = sms ? m.sms : m.text,
+        .kind = "stop_confirmation",
+        .dedupe_key = key,
+        .person_id = strtoll(PQgetvalue(who, 0, 4), NULL, 10),
+        .contact_id = strtoll(PQgetvalue(who, 0, 5), NULL, 10),
+        .inbound_id = strtoll(inbound_id, NULL, 10),
+    };
+    rc = queue_enqueue(db, &q, NULL, NULL, error_r);
+    free(key);
+    template_message_release(&m);
+    return rc;
+}
+
+/* A mail to unsubscribe+TOKEN@: the contact the token names opts out (RFC 2369 mailto
+ * List-Unsubscribe). The body is kept as evidence, never read for commands: a "START" in it,
+ * an auto-reply's text or a forwarded newsletter must not undo or stop the request. */
+static int record_unsubscribe(struct db *db, const struct mail_parsed *p,
+                              const struct mail_source *src, const char *provider_id,
+                              const char *raw, int64_t contact, const char **outcome_r,
+                              char **error_r)
+{
+    const char *params[] = {src->provider, provider_id, p->sender, p->recipient, p->new_text, raw};
+    PGresult *res =
+        db_exec(db,
+                "INSERT INTO inbound_messages (channel, provider, provider_id, sender, "
+                "recipient, body, raw, status, command) VALUES ('email', $1, $2, $3, $4, $5, $6, "
+                "'received', 'stop') ON CONFLICT (channel, provider, provider_id) DO NOTHING "
+                "RETURNING id",
+                6, params, error_r);
+    if (!res)
+        return -1;
+    *outcome_r = "duplicate";
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    char *inbound_id = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    char id[DB_PARAM_SIZE];
+    const char *cp[] = {db_param_int(contact, id)};
+    PGresult *who = db_exec(
+        db,
+        "SELECT CASE c.kind WHEN 'phone' THEN 'sms' ELSE 'email' END, c.address, p.locale,"
+        " coalesce(p.name, ''), p.id, c.id,"
+        " consent_allows(CASE c.kind WHEN 'phone' THEN 'sms' ELSE 'email' END, c.address, NULL)"
+        " FROM contacts c JOIN people p ON p.id = c.person_id WHERE c.id = $1",
+        1, cp, error_r);
+    int rc = -1;
+    const char *status = "unknown_contact";
+    if (!who)
+        goto out;
+    if (PQntuples(who) == 1) {
+        bool subscribed = PQgetvalue(who, 0, 6)[0] == 't';
+        status = "applied_repeat";
+        if (subscribed) {
+            char *evidence = xasprintf("mailto List-Unsubscribe to %s; From: %s; Message-ID: <%s>",
+                                       p->recipient, p->sender, p->message_id ? p->message_id : "");
+            rc = consent_append(db, contact, PQgetvalue(who, 0, 0), 0, "opt_out",
+                                "list_unsubscribe", evidence, error_r);
+            free(evidence);
+            if (rc < 0)
+                goto out;
+            const char *ap[] = {PQgetvalue(who, 0, 4), inbound_id, PQgetvalue(who, 0, 0)};
+            if (db_run(db,
+                       "INSERT INTO activity (team_id, kind, payload) VALUES (NULL, 'consent',"
+                       " jsonb_build_object('action', 'opt_out', 'person_id', $1::bigint,"
+                       " 'inbound_id', $2::bigint, 'channel', $3::text, 'source',"
+                       " 'list_unsubscribe'))",
+                       3, ap, error_r) < 0 ||
+                confirm_unsubscribe(db, who, inbound_id, error_r) < 0) {
+                rc = -1;
+                goto out;
+            }
+            status = "applied";
+        }
+    }
+    const char *up[] = {inbound_id, status, PQntuples(who) == 1 ? PQgetvalue(who, 0, 4) : NULL};
+    if (db_run(db, "UPDATE inbound_messages SET status = $2, person_id = $3 WHERE id = $1", 3, up,
+               error_r) < 0)
+        goto out;
+    log_info("mail_unsubscribe", "contact=%" PRId64 " sender=%s status=%s", contact,
+             log_q(p->sender), status);
+    *outcome_r = "unsubscribed";
+    rc = 0;
+out:
+    PQclear(who);
+    free(inbound_id);
     return rc;
 }
 
@@ -214,9 +370,10 @@ struct mail_run {
     struct mail_parsed parsed;
     char *key;               /* Message-ID, or sha256: of the bytes */
     const char *provider_id; /* the source's id, else the key */
-    const char *kind;        /* bounce, automatic or reply: recorded with the key */
-    char *raw_text;          /* the raw mail converted to UTF-8, when it was not */
-    char *raw_copy;          /* the raw mail NUL-terminated, when it was UTF-8 */
+    const char *kind;        /* bounce, unsubscribe, automatic or reply: recorded with the key */
+    int64_t unsubscribe_contact; /* a mail to unsubscribe+TOKEN@: the contact it names */
+    char *raw_text;              /* the raw mail converted to UTF-8, when it was not */
+    char *raw_copy;              /* the raw mail NUL-terminated, when it was UTF-8 */
     const char *raw_stored;
     char *clean_subject;
     struct inbound_message msg;
@@ -248,8 +405,19 @@ static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
     if (!run->raw_text)
         run->raw_copy = xstrndup(raw, len);
     run->raw_stored = run->raw_text ? run->raw_text : run->raw_copy;
-    run->kind = p->is_bounce ? "bounce" : p->automatic ? "automatic" : "reply";
-    int64_t context = p->is_bounce || p->automatic ? 0 : resolve_context(run->db, p);
+    /* The token, not the body or the From:, decides who unsubscribes. */
+    if (!p->is_bounce && p->unsubscribe_token &&
+        token_check(run->db, "unsub", p->unsubscribe_token, &run->unsubscribe_contact) < 0) {
+        log_warn("mail_unsubscribe_forged", "sender=%s recipient=%s", log_q(p->sender),
+                 log_q(p->recipient));
+        run->unsubscribe_contact = 0;
+    }
+    run->kind = p->is_bounce               ? "bounce"
+                : run->unsubscribe_contact ? "unsubscribe"
+                : p->automatic             ? "automatic"
+                                           : "reply";
+    int64_t context =
+        p->is_bounce || p->automatic || run->unsubscribe_contact ? 0 : resolve_context(run->db, p);
     run->msg = (struct inbound_message){
         .channel = "email",
         .provider = run->src->provider,
@@ -275,21 +443,26 @@ static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
         run->msg.subject = run->clean_subject;
     }
     /* Split the command lines: each is one inbound row under its own natural key. */
-    run->commands = p->commands && !organiser_mail ? xstrdup(p->commands) : NULL;
+    run->commands =
+        p->commands && !organiser_mail && !run->unsubscribe_contact ? xstrdup(p->commands) : NULL;
     if (run->commands)
         for (char *save = NULL, *l = strtok_r(run->commands, "\n", &save);
              l && run->nlines < MAIL_MAX_COMMANDS; l = strtok_r(NULL, "\n", &save))
             run->lines[run->nlines++] = l;
 }
 
-/* The effect of step i (command line i, or the whole mail): a bounce recorded, or one
- * inbound_process() call under the natural key provider_id, provider_id#2, … */
+/* The effect of step i (command line i, or the whole mail): a bounce or an unsubscribe
+ * recorded, or one inbound_process() call under the natural key provider_id,
+ * provider_id#2, … */
 static int apply_effect(struct mail_run *run, int i, const char *step_id, const char **outcome_r,
                         char **error_r)
 {
     if (run->parsed.is_bounce)
         return record_bounce(run->db, &run->parsed, run->src, step_id, run->raw_stored, outcome_r,
                              error_r);
+    if (run->unsubscribe_contact)
+        return record_unsubscribe(run->db, &run->parsed, run->src, step_id, run->raw_stored,
+                                  run->unsubscribe_contact, outcome_r, error_r);
     struct inbound_message one = run->msg;
     one.provider_id = step_id;
     if (run->nlines > 0)

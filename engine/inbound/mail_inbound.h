@@ -12,11 +12,15 @@
  * transaction as the effect; for IMAP `src` also names the mailbox whose high-water
  * mark (imap_mailboxes) moves in that transaction. A reply's command lines each go to
  * inbound_process() (natural key provider_id, then provider_id#2, #3 …); machine mail is
- * recorded with automatic=true; a bounce is recorded and handed to bounce_apply().
+ * recorded with automatic=true; a bounce is recorded and handed to bounce_apply(). A mail
+ * to the mailto: List-Unsubscribe address (unsubscribe+TOKEN@, TOKEN signed for "unsub")
+ * opts out the contact its token names whatever its body, its sender or its headers say,
+ * and that contact gets one confirmation; a token that does not verify is logged and the
+ * mail is read like any other.
  * Called inside a transaction the caller opened, both functions join it and leave COMMIT or
  * ROLLBACK (after -1) to the caller; otherwise they commit each step themselves.
- * Returns 0 with *outcome_r a static word (applied, ignored, automatic, bounce, duplicate,
- * rejected — not a mail: recorded nowhere but the high-water mark), or -1 with *error_r
+ * Returns 0 with *outcome_r a static word (applied, ignored, automatic, bounce, unsubscribed,
+ * duplicate, rejected — not a mail: recorded nowhere but the high-water mark), or -1 with *error_r
  * (nothing written; db_transient(db) says whether to retry).
  */
 #ifndef TOCSIN_MAIL_INBOUND_H
@@ -45,9 +49,10 @@ struct mail_parsed {
     const char *automatic_reason;
     bool is_bounce;
     struct bounce_info bounce;
-    char *reply_token; /* from a reply+TOKEN@ recipient, or NULL */
-    char *thread_ids;  /* In-Reply-To then References, space-separated ids, or NULL */
-    char *locale_hint; /* "fr", "en" from Content-Language, or NULL */
+    char *reply_token;       /* from a reply+TOKEN@ recipient, or NULL */
+    char *unsubscribe_token; /* from an unsubscribe+TOKEN@ recipient, or NULL */
+    char *thread_ids;        /* In-Reply-To then References, space-separated ids, or NULL */
+    char *locale_hint;       /* "fr", "en" from Content-Language, or NULL */
 };
 
 struct mail_source {

@@ -84,6 +84,8 @@ int mail_parse(const char *raw, size_t len, reply_is_command_fn is_command, stru
                                            "Cc"};
     for (size_t i = 0; i < ARRAY_SIZE(envelope) && !p->reply_token; i++)
         p->reply_token = plus_token(mime_header(m, envelope[i]), "reply+");
+    for (size_t i = 0; i < ARRAY_SIZE(envelope) && !p->unsubscribe_token; i++)
+        p->unsubscribe_token = plus_token(mime_header(m, envelope[i]), "unsubscribe+");
     for (size_t i = 0; i < 4 && !p->recipient; i++)
         p->recipient = mime_address(mime_header(m, envelope[i]));
     if (!p->recipient)
@@ -106,8 +108,12 @@ int mail_parse(const char *raw, size_t len, reply_is_command_fn is_command, stru
     }
     p->new_text = reply_new_text(m->text);
     if (!p->automatic)
-        p->commands = reply_commands(p->new_text, p->subject,
-                                     is_command ? is_command : mail_is_command, &p->from_subject);
+        p->commands = reply_commands(m->text, p->subject, is_command ? is_command : mail_is_command,
+                                     &p->from_subject);
+    /* Auto-replies without RFC 3834 headers (an Outlook rule, a webmail's vacation reply)
+     * are known by their words — unless the mail carries a command. */
+    if (!p->automatic && !p->commands)
+        p->automatic = autoreply_by_content(p->subject, p->new_text, &p->automatic_reason);
     return 0;
 }
 
@@ -123,6 +129,7 @@ void mail_parsed_release(struct mail_parsed *p)
     free(p->commands);
     bounce_info_release(&p->bounce);
     free(p->reply_token);
+    free(p->unsubscribe_token);
     free(p->thread_ids);
     free(p->locale_hint);
     memset(p, 0, sizeof(*p));

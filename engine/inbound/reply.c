@@ -1,6 +1,8 @@
 #include "inbound/reply.h"
 #include "lib/buf.h"
 #include "lib/util.h"
+#include "decide/courtesy.h"
+#include "decide/grammar.h"
 #include "handlers/handlers.h"
 
 #include <ctype.h>
@@ -115,6 +117,7 @@ static const char *const footers[] = {
     "envoye depuis l'application",
     "telechargez outlook",
     "obtenir outlook pour",
+    "obtenez outlook pour",
     "provenance : courrier pour windows",
     "von meinem ",
     NULL,
@@ -127,6 +130,8 @@ static const char *const banners[] = {
     "message original",
     "forwarded message",
     "message transfere",
+    "mail original",
+    "mail transfere",
     "urspr",
     NULL,
 };
@@ -141,19 +146,21 @@ static const char *const attributions[] = {
 static const char *const header_starts[] = {
     "from:", "de :", "de:", "von:", "*from:*", "*de :*", NULL};
 static const char *const header_follows[] = {
-    "sent:",    "envoye :", "envoye:", "date:",     "date :", "to:",     "a :",        "a:",
-    "subject:", "objet :",  "objet:",  "gesendet:", "cc:",    "*sent:*", "*envoye :*", NULL,
+    "sent:", "envoye :", "envoye:",    "date:",   "date :",   "to:",
+    "a :",   "a:",       "subject:",   "objet :", "objet:",   "gesendet:",
+    "cc:",   "*sent:*",  "*envoye :*", "an:",     "betreff:", NULL,
 };
 
-static bool is_attribution(const struct lines *l, size_t i)
+/* The number of lines (1 to 3) of the attribution that starts at line i, or 0. */
+static size_t attribution_span(const struct lines *l, size_t i)
 {
     const char *t = l->folded[i];
     if (!*t)
-        return false;
+        return 0;
     /* Gmail and Apple Mail wrap long attributions; join up to three lines. */
     struct buf joined = BUF_INIT;
-    bool found = false;
-    for (size_t k = 0; k < 3 && i + k < l->n && !found; k++) {
+    size_t span = 0;
+    for (size_t k = 0; k < 3 && i + k < l->n && !span; k++) {
         if (k > 0 && !*l->folded[i + k])
             break;
         if (k > 0)
@@ -170,10 +177,12 @@ static bool is_attribution(const struct lines *l, size_t i)
         bool addressed = strchr(s, '@') != NULL || strchr(s, '<') != NULL;
         /* Joined lines must open like an attribution, or a command line just above
          * "Name <addr> wrote:" would be taken for its first half. */
-        found = k == 0 ? (dated || addressed) && (str_ends_with(s, ":") || dated) : dated;
+        bool found = k == 0 ? (dated || addressed) && (str_ends_with(s, ":") || dated) : dated;
+        if (found)
+            span = k + 1;
     }
     buf_release(&joined);
-    return found;
+    return span;
 }
 
 static bool is_header_block(const struct lines *l, size_t i)
@@ -186,17 +195,20 @@ static bool is_header_block(const struct lines *l, size_t i)
     return false;
 }
 
-/* True when line i starts the quoted, forwarded or automatic part of a reply. */
-static bool starts_quote(const struct lines *l, size_t i)
+static bool is_quoted(const struct lines *l, size_t i)
 {
     const char *raw = l->raw[i];
-    const char *t = l->folded[i];
     while (*raw == ' ' || *raw == '\t')
         raw++;
-    if (*raw == '>')
-        return true;
-    if (strcmp(l->raw[i], "-- ") == 0 || strcmp(t, "--") == 0 || strcmp(t, "-- ") == 0)
-        return true;
+    return *raw == '>';
+}
+
+/* True when line i starts an original message that is not quoted line by line: an Outlook
+ * header block or the rule above it, an "Original Message" or forward banner. Nothing
+ * after it is the sender's. */
+static bool starts_original(const struct lines *l, size_t i)
+{
+    const char *t = l->folded[i];
     /* Outlook's rule above its header block, and a line of dashes alone. */
     if (str_starts_with(t, "_____") || (str_starts_with(t, "-----") && strspn(t, "-") == strlen(t)))
         return true;
@@ -208,35 +220,106 @@ static bool starts_quote(const struct lines *l, size_t i)
     if (str_starts_with(t, "begin forwarded message") ||
         str_starts_with(t, "debut du message reexpedie"))
         return true;
-    if (starts_any(t, footers))
-        return true;
-    return is_attribution(l, i) || is_header_block(l, i);
+    return is_header_block(l, i);
 }
 
+/* The signature separator "-- " and the footers clients add below what was typed. */
+static bool starts_signature(const struct lines *l, size_t i)
+{
+    const char *t = l->folded[i];
+    if (strcmp(l->raw[i], "-- ") == 0 || strcmp(t, "--") == 0 || strcmp(t, "-- ") == 0)
+        return true;
+    return starts_any(t, footers);
+}
+
+/*
+ * Which lines are the sender's own words. blocks_r[i] is the number of the block line i
+ * belongs to — a run of new text between two quotes — or -1 for everything else:
+ *   - "> " quoted lines, and the attribution above them ("On … wrote:"); new text after a
+ *     quote starts a new block, so bottom-posted replies and answers typed between
+ *     quoted lines are read;
+ *   - a signature ("-- ") or a mobile footer, up to the next quote;
+ *   - everything from an Outlook header block, an "Original Message" or forward banner,
+ *     or an attribution followed by text that is not "> " quoted (Yahoo quotes that
+ *     way): the original message follows, and nothing after it is read.
+ */
+static void mark_new_text(const struct lines *l, int *blocks_r)
+{
+    int block = 0;
+    bool open = false, in_signature = false;
+    for (size_t i = 0; i < l->n; i++)
+        blocks_r[i] = -1;
+    for (size_t i = 0; i < l->n;) {
+        size_t span = 0;
+        if (is_quoted(l, i)) {
+            span = 1;
+        } else if ((span = attribution_span(l, i)) > 0) {
+            size_t next = i + span;
+            while (next < l->n && !*l->folded[next])
+                next++;
+            if (next == l->n || !is_quoted(l, next))
+                break;
+            span = next - i;
+        } else if (starts_original(l, i)) {
+            break;
+        } else if (starts_signature(l, i)) {
+            in_signature = true;
+            if (open)
+                block++;
+            open = false;
+            i++;
+            continue;
+        }
+        if (span) {
+            in_signature = false;
+            if (open)
+                block++;
+            open = false;
+            i += span;
+            continue;
+        }
+        if (!in_signature) {
+            blocks_r[i] = block;
+            open = true;
+        }
+        i++;
+    }
+}
+
+/* The blocks of new text, each without its blank lines at either end, one blank line
+ * between two blocks. */
 char *reply_new_text(const char *text)
 {
     struct lines l;
     lines_split(text ? text : "", &l);
-    size_t cut = l.n;
-    for (size_t i = 0; i < l.n; i++)
-        if (starts_quote(&l, i)) {
-            cut = i;
-            break;
-        }
-    /* Drop blank lines at both ends. */
-    size_t first = 0;
-    while (first < cut && !*l.folded[first])
-        first++;
-    while (cut > first && !*l.folded[cut - 1])
-        cut--;
+    int *blocks = xcalloc(l.n + 1, sizeof(int));
+    mark_new_text(&l, blocks);
     struct buf out = BUF_INIT;
-    for (size_t i = first; i < cut; i++) {
-        buf_adds(&out, l.raw[i]);
-        if (i + 1 < cut)
-            buf_addch(&out, '\n');
+    for (size_t i = 0; i < l.n;) {
+        if (blocks[i] < 0) {
+            i++;
+            continue;
+        }
+        size_t end = i;
+        while (end < l.n && blocks[end] == blocks[i])
+            end++;
+        size_t first = i, last = end;
+        while (first < last && !*l.folded[first])
+            first++;
+        while (last > first && !*l.folded[last - 1])
+            last--;
+        if (first < last && out.len)
+            buf_adds(&out, "\n\n");
+        for (size_t k = first; k < last; k++) {
+            buf_adds(&out, l.raw[k]);
+            if (k + 1 < last)
+                buf_addch(&out, '\n');
+        }
+        i = end;
     }
+    free(blocks);
     lines_release(&l);
-    return buf_detach(&out);
+    return out.len ? buf_detach(&out) : xstrdup("");
 }
 
 char *reply_clean_subject(const char *subject)
@@ -340,34 +423,56 @@ static bool blank(const char *s)
     return true;
 }
 
-char *reply_commands(const char *new_text, const char *subject, reply_is_command_fn is_command,
+/* A line that only opens a mail: "Bonjour Marie,", "Hello everyone!", "Merci pour
+ * l'invitation." */
+static bool is_opening(const char *line)
+{
+    struct buf normalised = BUF_INIT;
+    bool opening = grammar_normalise(line, strlen(line), &normalised) == GRAMMAR_UNKNOWN &&
+                   courtesy_is_opening_line(buf_str(&normalised));
+    buf_release(&normalised);
+    return opening;
+}
+
+char *reply_commands(const char *text, const char *subject, reply_is_command_fn is_command,
                      bool *from_subject_r)
 {
     *from_subject_r = false;
     if (!is_command)
         is_command = reply_is_command_word;
     struct lines l;
-    lines_split(new_text ? new_text : "", &l);
+    lines_split(text ? text : "", &l);
+    int *blocks = xcalloc(l.n + 1, sizeof(int));
+    mark_new_text(&l, blocks);
     struct buf out = BUF_INIT;
-    bool any_text = false;
+    bool any_text = false, block_done = false, block_has_command = false;
     for (size_t i = 0; i < l.n; i++) {
+        if (blocks[i] < 0)
+            continue;
+        if (i == 0 || blocks[i] != blocks[i - 1]) {
+            block_done = false;
+            block_has_command = false;
+        }
         char *copy = xstrdup(l.raw[i]);
         char *line = str_trim(copy);
-        bool stop = false;
-        if (*line) {
+        if (*line)
             any_text = true;
+        if (*line && !block_done) {
             if (is_command(line)) {
                 if (out.len)
                     buf_addch(&out, '\n');
                 buf_adds(&out, line);
-            } else {
-                stop = true;
+                block_has_command = true;
+            } else if (block_has_command || !is_opening(line)) {
+                /* Whatever follows the first other line — a name, a signature without
+                 * its "-- ", a sentence — is not read: "Collectif Stop Précarité"
+                 * under a name is no opt-out. */
+                block_done = true;
             }
         }
         free(copy);
-        if (stop)
-            break;
     }
+    free(blocks);
     lines_release(&l);
     if (out.len)
         return buf_detach(&out);

@@ -1,17 +1,24 @@
 /*
  * reply — the new words of an email reply, and the command lines among them.
  *
- * reply_new_text() cuts a reply's text (UTF-8, as mime_parse() gives it) at the first
- * sign of quoted or automatic text: "> " lines, "On … wrote:" / "Le … a écrit :" (also
- * wrapped over up to three lines, and the K-9/Android "Name <addr> wrote:" form), Outlook
+ * Both functions read the whole text of a reply (UTF-8, as mime_parse() gives it) and
+ * find the sender's own words in it, wherever they are: above the quote, below it
+ * (bottom-posting) or between quoted lines. Never read: "> " quoted lines and their
+ * attribution ("On … wrote:" / "Le … a écrit :", also wrapped over up to three lines, and
+ * the K-9/Android "Name <addr> wrote:" form); a signature after "-- " and mobile footers
+ * ("Sent from my …", "Envoyé de mon …", "Get Outlook for …") up to the next quote; and
+ * everything from the start of an original that is not quoted line by line — Outlook
  * "-----Original Message-----", "De : … Envoyé : …" / "From: … Sent: …" header blocks and
- * the "____" rule above them, forwarded-message banners, the signature separator "-- ",
- * and mobile footers ("Sent from my …", "Envoyé de mon …", "Get Outlook for …").
+ * the "____" rule above them, forwarded-message banners, an attribution followed by
+ * unquoted text (Yahoo).
  *
- * reply_commands() keeps the leading lines of that text that `is_command` accepts (blank
- * lines between them are skipped) and stops at the first line that is not a command.
- * When the new text is empty it tries the Subject instead (without its "Re:"/"TR:"
- * prefixes) and sets *from_subject_r. It returns NULL when there is no command.
+ * reply_new_text() returns those words, one blank line between runs separated by quotes.
+ * reply_commands() reads each run from its start: blank lines and lines that only open a
+ * mail ("Bonjour Marie,", "Merci pour l'invitation !") are skipped, lines `is_command`
+ * accepts are kept, and the first other line ends that run — a name, a signature without
+ * its "-- ", a sentence. When there are no new words at all it tries the Subject instead
+ * (without its "Re:"/"TR:" prefixes) and sets *from_subject_r. It returns the command
+ * lines ('\n'-separated), or NULL when there is none.
  * reply_is_command_word() is a matcher by first keyword — the keywords every handler
  * declares (handlers/handlers.h), case- and accent-insensitive, a short line only — for
  * callers without the grammar at hand.
@@ -25,7 +32,7 @@
 typedef bool (*reply_is_command_fn)(const char *line);
 
 char *reply_new_text(const char *text);
-char *reply_commands(const char *new_text, const char *subject, reply_is_command_fn is_command,
+char *reply_commands(const char *text, const char *subject, reply_is_command_fn is_command,
                      bool *from_subject_r);
 /* "Re: TR: Fwd: JOIN paris-10" → "JOIN paris-10". */
 char *reply_clean_subject(const char *subject);

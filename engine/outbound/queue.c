@@ -274,11 +274,14 @@ static const char claim_sql[] =
     "    WHERE i.id = o.inbound_id AND i.channel = 'email')";
 
 /* Write a batch of results ($1, a JSON array) for worker $2. The claimed_by guard keeps a
- * worker whose lease expired (and whose rows another worker took over) from writing. */
+ * worker whose lease expired (and whose rows another worker took over) from writing. A
+ * provider's delivery report can arrive before the send is recorded (Kannel's does, on a
+ * loaded machine): the row is then already 'delivered' or 'failed', keeps that status,
+ * and still gets its provider id and sent_at. */
 static const char record_sql[] =
     "WITH done AS ("
     " UPDATE outbound_messages o SET"
-    "  status = r.status,"
+    "  status = CASE WHEN o.status = 'sending' THEN r.status ELSE o.status END,"
     "  provider_id = coalesce(r.provider_id, o.provider_id),"
     "  last_error = coalesce(r.error, o.last_error),"
     "  sent_at = CASE WHEN r.status = 'sent' THEN now() ELSE o.sent_at END,"
@@ -287,7 +290,8 @@ static const char record_sql[] =
     "  lease_until = NULL, claimed_by = NULL"
     " FROM jsonb_to_recordset($1::jsonb)"
     "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean)"
-    " WHERE o.id = r.id AND o.status = 'sending' AND o.claimed_by = $2"
+    " WHERE o.id = r.id AND o.claimed_by = $2"
+    "  AND (o.status = 'sending' OR (o.status IN ('delivered', 'failed') AND r.status = 'sent'))"
     " RETURNING o.channel, o.recipient, o.contact_id, r.bounce, r.error)"
     /* A hard bounce is a consent event: the address is opted out at once, with the
      * server's answer as evidence, so no later message is even tried. The rows go

@@ -332,7 +332,7 @@ test_case 'two daemons on one database never send the same row twice' '
   expect_eq "$(grep -c "queue_started" daemon.log daemon2.log | grep -c ":[1-9]")" 2
 '
 
-test_case 'the rate limit is shared by daemons: 15 messages at 5/s take at least 1.8 s' '
+test_case 'the rate limit is shared by daemons: 15 messages at 5/s are spread over more than 1.5 s' '
   sql "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, subject, body)
        SELECT '\''email'\'', '\''rate-'\'' || g || '\''@example.org'\'', '\''campaign'\'', '\''rate-'\'' || g, '\''Rate'\'', '\''x'\''
        FROM generate_series(1, 15) g" >/dev/null
@@ -346,7 +346,10 @@ test_case 'the rate limit is shared by daemons: 15 messages at 5/s take at least
   stop_daemon
   span=$(sql "SELECT round(extract(epoch FROM max(sent_at) - min(sent_at))::numeric, 2) FROM outbound_messages WHERE dedupe_key LIKE '\''rate-%'\''")
   echo "span=$span"
-  $PY -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 1.8 else 1)" "$span"
+  # A burst of 5 then 10 at 5/s is 2.0 s between the first and the last grant; sent_at is
+  # written after the send, so a loaded machine that is slow to send the first burst
+  # shortens the measured span. Unlimited, the 15 leave within a few hundred ms.
+  $PY -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 1.5 else 1)" "$span"
 '
 
 test_case 'SIGTERM during a stuck send: the daemon exits 0 within the shutdown timeout and releases the rows' '

@@ -1,6 +1,7 @@
 /*
  * The command grammar over tests/fixtures/grammar.tsv (one case a line: input, command,
- * target, answer, guests), plus folding and edit distance. Adding a case is adding a line.
+ * target, answer, guests, and optionally "unsure" when the grammar must not be sure of a
+ * bare answer), plus folding and edit distance. Adding a case is adding a line.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -84,9 +85,9 @@ static void test_fixture(void **state)
             line[--n] = '\0';
         if (line[0] == '#' || n == 0)
             continue;
-        char *cols[5] = {0};
+        char *cols[6] = {0};
         char *p = line;
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < 6; i++) {
             cols[i] = p;
             char *tab = p ? strchr(p, '\t') : NULL;
             if (tab)
@@ -101,17 +102,19 @@ static void test_fixture(void **state)
         char guests[16] = "-";
         if (m.guests >= 0)
             snprintf(guests, sizeof(guests), "%d", m.guests);
-        const char *got[4] = {got_cmd, m.target ? m.target : "-", m.answer ? m.answer : "-",
-                              guests};
+        const char *got[5] = {got_cmd, m.target ? m.target : "-", m.answer ? m.answer : "-", guests,
+                              m.unsure ? "unsure" : "sure"};
+        if (!cols[5])
+            cols[5] = "sure";
         cases++;
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 5; i++) {
             /* An unmatched line has no arguments to compare. */
             if (st != GRAMMAR_MATCHED && i > 0)
                 break;
             if (strcmp(got[i], cols[i + 1]) != 0) {
-                print_error("%s:%d: %s: got %s/%s/%s/%s (line \"%s\"), want %s/%s/%s/%s\n", FIXTURE,
-                            lineno, cols[0], got[0], got[1], got[2], got[3], m.line ? m.line : "",
-                            cols[1], cols[2], cols[3], cols[4]);
+                print_error("%s:%d: %s: got %s/%s/%s/%s/%s (line \"%s\"), want %s/%s/%s/%s/%s\n",
+                            FIXTURE, lineno, cols[0], got[0], got[1], got[2], got[3], got[4],
+                            m.line ? m.line : "", cols[1], cols[2], cols[3], cols[4], cols[5]);
                 failures++;
                 break;
             }

@@ -112,6 +112,9 @@ static json_t *sample_vars(const char *locale)
     json_object_set_new(vars, "item", json_integer(2));
     json_object_set_new(vars, "confirm_url",
                         json_string("https://act.example.org/c/3f-k3x9q2m7p4v8d6wa2b5c"));
+    /* The question asked about an answer tocsin is unsure of (handlers/ask.c). */
+    json_object_set_new(vars, "answer", json_string(fr ? "OUI +2" : "YES +2"));
+    json_object_set_new(vars, "choices", json_string(fr ? "OUI +2 ou NON" : "YES +2 or NO"));
     help_set_vars(vars, locale);
     return vars;
 }

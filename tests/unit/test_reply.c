@@ -64,6 +64,23 @@ static void new_text_cuts(void **state)
     check_new_text("", "");
 }
 
+static void new_text_anywhere_outside_quotes(void **state)
+{
+    (void)state;
+    /* Bottom-posting (Thunderbird) and answers typed between quoted lines. */
+    check_new_text("On Tue, Tocsin <x@y> wrote:\n> Will you come?\n\nYes\n\n-- \nKim", "Yes");
+    check_new_text("> Will you come?\nOui\n> Guests?\n+2\n", "Oui\n\n+2");
+    check_new_text("Hi\n\n> a\n> b\n\nOui\nMarie", "Hi\n\nOui\nMarie");
+    /* A signature reaches the next quote; the new words after that quote count. */
+    check_new_text("OUI\n-- \nStop Precarite\n> quoted\nMerci", "OUI\n\nMerci");
+    /* Yahoo: the original under its attribution is not quoted, and is never read. */
+    check_new_text("Oui\n\n    Le mardi 12 mars 2024, Tocsin <x@y> a écrit :\n\n Répondez OUI",
+                   "Oui");
+    /* After an Outlook header block nothing is the sender's, quoted or not. */
+    check_new_text("Oui\n\nFrom: Tocsin\nSent: Tuesday\n\n> x\nSTOP", "Oui");
+    check_new_text("Non\n----- Mail original -----\nDe: Tocsin\nÀ: moi\n\nRépondez OUI", "Non");
+}
+
 static void commands_stop_at_the_first_other_line(void **state)
 {
     (void)state;
@@ -72,11 +89,41 @@ static void commands_stop_at_the_first_other_line(void **state)
     assert_string_equal(c, "JOIN a\nLEAVE b");
     assert_false(from_subject);
     free(c);
-    assert_null(reply_commands("Thanks\nJOIN a", "JOIN b", NULL, &from_subject));
+    assert_null(reply_commands("Je ne sais pas\nJOIN a", "JOIN b", NULL, &from_subject));
     c = reply_commands("  \n", "Re: JOIN b", NULL, &from_subject);
     assert_string_equal(c, "JOIN b");
     assert_true(from_subject);
     free(c);
+}
+
+static void check_commands(const char *text, const char *want)
+{
+    bool from_subject = false;
+    char *got = reply_commands(text, NULL, NULL, &from_subject);
+    if (want)
+        assert_string_equal(got ? got : "(none)", want);
+    else if (got)
+        fail_msg("expected no command in \"%s\", got \"%s\"", text, got);
+    free(got);
+}
+
+static void commands_around_greetings_and_quotes(void **state)
+{
+    (void)state;
+    /* Greetings and thanks before the command do not hide it. */
+    check_commands("Bonjour,\n\nOui merci\n\nMarie", "Oui merci");
+    check_commands("Thanks for the reminder!\nJOIN paris-10\nTom", "JOIN paris-10");
+    check_commands("Hello Tom,\n\nSTOP", "STOP");
+    /* After a command, a thank-you closes the run: what follows is not read. */
+    check_commands("JOIN a\nMerci\nSTOP", "JOIN a");
+    /* A signature without "-- " under a name is never an opt-out. */
+    check_commands("Oui\n\nJean Dupont\nCollectif Stop Pesticides", "Oui");
+    check_commands("Merci !\nJean Dupont\nCollectif Stop Pesticides", NULL);
+    /* Each run between quotes is read from its start. */
+    check_commands("> Will you come?\nYes\n> And your team?\nJOIN lyon-1", "Yes\nJOIN lyon-1");
+    check_commands("Hi,\n\nOn Tue, Tocsin <x@y> wrote:\n> Reply YES\n\nHELP\n-- \nKim", "HELP");
+    /* The quoted original never speaks for the sender. */
+    check_commands("Thanks\n> STOP\n> JOIN paris-10", NULL);
 }
 
 static void check_utf8(const char *charset, const char *in, const char *want)
@@ -117,7 +164,9 @@ int main(void)
         cmocka_unit_test(subject_prefixes_are_removed),
         cmocka_unit_test(command_words),
         cmocka_unit_test(new_text_cuts),
+        cmocka_unit_test(new_text_anywhere_outside_quotes),
         cmocka_unit_test(commands_stop_at_the_first_other_line),
+        cmocka_unit_test(commands_around_greetings_and_quotes),
         cmocka_unit_test(charsets),
         cmocka_unit_test(html),
     };
