@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 #include "cli/config_check.h"
 #include "lib/log.h"
+#include "lib/phone.h"
 #include "lib/util.h"
 #include "core/config.h"
 #include "core/migrate.h"
@@ -342,4 +343,17 @@ int cli_main(int argc, char **argv)
     fprintf(stderr, "tocsin: unknown command %s\n", argv[i]);
     usage(stderr);
     return EX_USAGE;
+}
+
+char *cli_contact(const char *command, const char *argument, const char *typed, const char **kind_r)
+{
+    const char *reason = NULL;
+    char *contact =
+        contact_normalise(typed, config_str("engine", "default_country"), kind_r, &reason);
+    if (!contact)
+        cli_fail(EX_DATAERR, command,
+                 "%s %s: %s (expected an email address, or a phone number "
+                 "such as 06 12 34 56 78 or +33612345678)",
+                 argument, typed, reason);
+    return contact;
 }
