@@ -33,7 +33,7 @@ test_case '--dry-run says what would be erased and changes nothing' '
   "$TOCSIN" people forget "06 12 34 56 04" --dry-run > out
   cat out
   grep -q "^person $person would be forgotten (dry run, nothing changed): 2 contacts pseudonymised, " out
-  grep -q "1 membership and 1 RSVP removed; 4 consent rows kept as evidence" out
+  grep -q "1 membership and 1 RSVP removed; 5 consent rows kept as evidence" out
   expect_eq "$(sql "SELECT name FROM people WHERE id = $person")" "Zoé Petit"
   expect_eq "$(sql "SELECT count(*) FROM contacts WHERE person_id = $person AND address IS NOT NULL")" 2
 '
