@@ -516,3 +516,222 @@ out:
     fanout_release(&f);
     return rc < 0 ? -1 : 0;
 }
+
+/*
+ * One state change of a campaign and of its queued rows, in one transaction:
+ * `campaign_sql` returns the campaign's team only when its state allows the change, then
+ * `rows_sql` acts on its messages; both take $1 = id.
+ */
+static int transition(struct db *db, const struct actor *actor, int64_t id, const char *kind,
+                      const char *campaign_sql, const char *rows_sql,
+                      enum campaign_change *change_r, int64_t *rows_r, char **error_r)
+{
+    *rows_r = 0;
+    char text[24];
+    snprintf(text, sizeof(text), "%" PRId64, id);
+    const char *params[] = {text};
+    if (db_begin(db, error_r) < 0)
+        return -1;
+    PGresult *res = db_exec(db, campaign_sql, 1, params, error_r);
+    if (!res)
+        goto fail;
+    bool changed = PQntuples(res) == 1;
+    int64_t team = changed ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    if (!changed) {
+        db_rollback(db);
+        res = db_exec(db, "SELECT 1 FROM campaigns WHERE id = $1", 1, params, error_r);
+        if (!res)
+            return -1;
+        *change_r = PQntuples(res) ? CAMPAIGN_REFUSED : CAMPAIGN_NOT_FOUND;
+        PQclear(res);
+        return 0;
+    }
+    if (rows_sql) {
+        res = db_exec(db, rows_sql, 1, params, error_r);
+        if (!res)
+            goto fail;
+        *rows_r = strtoll(PQcmdTuples(res), NULL, 10);
+        PQclear(res);
+    }
+    json_t *payload =
+        json_pack("{s:I,s:I}", "campaign_id", (json_int_t)id, "messages", (json_int_t)*rows_r);
+    if (activity_record(db, actor, team, kind, payload, error_r) < 0 || db_commit(db, error_r) < 0)
+        goto fail;
+    *change_r = CAMPAIGN_CHANGED;
+    return 0;
+fail:
+    db_rollback(db);
+    return -1;
+}
+
+int campaign_pause(struct db *db, const struct actor *actor, int64_t id,
+                   enum campaign_change *change_r, int64_t *rows_r, char **error_r)
+{
+    /* Held rows stay queued with no due time; the workers' claim never reaches them. */
+    return transition(db, actor, id, "campaign_paused",
+                      "UPDATE campaigns SET status = 'paused' WHERE id = $1"
+                      " AND status IN ('draft', 'scheduled', 'sending')"
+                      " RETURNING coalesce(team_id, 0)",
+                      "UPDATE outbound_messages SET next_attempt_at = 'infinity'"
+                      " WHERE campaign_id = $1 AND status = 'queued'",
+                      change_r, rows_r, error_r);
+}
+
+int campaign_cancel(struct db *db, const struct actor *actor, int64_t id,
+                    enum campaign_change *change_r, int64_t *rows_r, char **error_r)
+{
+    return transition(db, actor, id, "campaign_cancelled",
+                      "UPDATE campaigns SET status = 'cancelled', finished_at = tocsin_now()"
+                      " WHERE id = $1 AND status IN ('draft', 'scheduled', 'sending', 'paused')"
+                      " RETURNING coalesce(team_id, 0)",
+                      "UPDATE outbound_messages SET status = 'cancelled',"
+                      " last_error = 'campaign cancelled'"
+                      " WHERE campaign_id = $1 AND status = 'queued'",
+                      change_r, rows_r, error_r);
+}
+
+int campaign_retry(struct db *db, const struct actor *actor, int64_t id,
+                   enum campaign_change *change_r, int64_t *rows_r, char **error_r)
+{
+    /* Consent is checked again when the rows are claimed: a STOP since then still wins. */
+    return transition(db, actor, id, "campaign_retried",
+                      "UPDATE campaigns SET status = 'sending', finished_at = NULL"
+                      " WHERE id = $1 AND status IN ('sending', 'sent')"
+                      " RETURNING coalesce(team_id, 0)",
+                      "UPDATE outbound_messages SET status = 'queued', attempts = 0,"
+                      " next_attempt_at = now(), last_error = NULL, lease_until = NULL"
+                      " WHERE campaign_id = $1 AND status = 'failed'",
+                      change_r, rows_r, error_r);
+}
+
+int campaign_send_now(struct db *db, const struct actor *actor, int64_t id,
+                      enum campaign_change *change_r, char **error_r)
+{
+    int64_t rows = 0;
+    return transition(db, actor, id, "campaign_sent",
+                      "UPDATE campaigns SET status = 'scheduled', scheduled_at = tocsin_now()"
+                      " WHERE id = $1 AND status IN ('draft', 'scheduled')"
+                      " RETURNING coalesce(team_id, 0)",
+                      NULL, change_r, &rows, error_r);
+}
+
+int campaign_resume(struct db *db, const struct actor *actor, int64_t id,
+                    enum campaign_change *change_r, int64_t *rows_r, char **status_r,
+                    bool *fanout_pending_r, char **error_r)
+{
+    *rows_r = 0;
+    *status_r = NULL;
+    *fanout_pending_r = false;
+    char text[24];
+    snprintf(text, sizeof(text), "%" PRId64, id);
+    const char *params[] = {text};
+    if (db_begin(db, error_r) < 0)
+        return -1;
+    /* Back to what it was: scheduled if its time has not come and it never started. */
+    PGresult *res = db_exec(
+        db,
+        "UPDATE campaigns SET status = CASE WHEN started_at IS NULL AND scheduled_at IS NOT NULL"
+        "  THEN 'scheduled' WHEN started_at IS NULL THEN 'draft' ELSE 'sending' END"
+        " WHERE id = $1 AND status = 'paused'"
+        " RETURNING status, urgent, fanout_done, coalesce(team_id, 0)",
+        1, params, error_r);
+    if (!res)
+        goto fail;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        db_rollback(db);
+        res = db_exec(db, "SELECT 1 FROM campaigns WHERE id = $1", 1, params, error_r);
+        if (!res)
+            return -1;
+        *change_r = PQntuples(res) ? CAMPAIGN_REFUSED : CAMPAIGN_NOT_FOUND;
+        PQclear(res);
+        return 0;
+    }
+    char *status = xstrdup(PQgetvalue(res, 0, 0));
+    bool urgent = PQgetvalue(res, 0, 1)[0] == 't';
+    bool done = PQgetvalue(res, 0, 2)[0] == 't';
+    int64_t team = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    PQclear(res);
+    const char *rp[] = {text, urgent ? "off" : campaign_quiet_hours()};
+    res = db_exec(db,
+                  "UPDATE outbound_messages o SET next_attempt_at ="
+                  " quiet_release(tocsin_now(), p.timezone, $2)"
+                  " FROM people p WHERE p.id = o.person_id AND o.campaign_id = $1"
+                  " AND o.status = 'queued'",
+                  2, rp, error_r);
+    if (!res) {
+        free(status);
+        goto fail;
+    }
+    *rows_r = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    json_t *payload =
+        json_pack("{s:I,s:I}", "campaign_id", (json_int_t)id, "messages", (json_int_t)*rows_r);
+    if (activity_record(db, actor, team, "campaign_resumed", payload, error_r) < 0 ||
+        db_commit(db, error_r) < 0) {
+        free(status);
+        goto fail;
+    }
+    *change_r = CAMPAIGN_CHANGED;
+    *fanout_pending_r = strcmp(status, "sending") == 0 && !done;
+    *status_r = status;
+    return 0;
+fail:
+    db_rollback(db);
+    return -1;
+}
+
+PGresult *campaign_status(struct db *db, int64_t id, char **error_r)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%" PRId64, id);
+    const char *params[] = {text};
+    /* Rate: messages sent in the last minute; ETA: what is left at that rate. */
+    return db_exec(
+        db,
+        "SELECT c.id, c.status, c.channel, c.segment, c.recipients, c.fanout_done,"
+        " to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, 'UTC'),"
+        "  'YYYY-MM-DD HH24:MI') AS scheduled,"
+        " count(o.id) AS enqueued,"
+        " count(o.id) FILTER (WHERE o.status = 'queued') AS queued,"
+        " count(o.id) FILTER (WHERE o.status = 'queued' AND o.next_attempt_at > now()) AS held,"
+        " count(o.id) FILTER (WHERE o.status = 'sending') AS sending,"
+        " count(o.id) FILTER (WHERE o.status IN ('sent', 'delivered')) AS sent,"
+        " count(o.id) FILTER (WHERE o.status IN ('failed', 'bounced')) AS failed,"
+        " count(o.id) FILTER (WHERE o.status = 'suppressed') AS suppressed,"
+        " count(o.id) FILTER (WHERE o.status = 'cancelled') AS cancelled,"
+        " round(count(o.id) FILTER (WHERE o.sent_at > now() - interval '1 minute') / 60.0, 1)"
+        "  AS rate_per_s,"
+        " CASE WHEN count(o.id) FILTER (WHERE o.sent_at > now() - interval '1 minute') > 0"
+        "  THEN round(count(o.id) FILTER (WHERE o.status IN ('queued', 'sending')) * 60.0"
+        "   / count(o.id) FILTER (WHERE o.sent_at > now() - interval '1 minute'))::bigint"
+        "  END AS eta_s"
+        " FROM campaigns c LEFT JOIN outbound_messages o ON o.campaign_id = c.id"
+        " WHERE c.id = $1 GROUP BY c.id",
+        1, params, error_r);
+}
+
+int campaign_record(struct db *db, const struct actor *actor, int64_t id, const char *kind,
+                    char **error_r)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%" PRId64, id);
+    const char *params[] = {text};
+    PGresult *res = db_exec(db,
+                            "SELECT coalesce(team_id, 0), channel, segment FROM campaigns"
+                            " WHERE id = $1",
+                            1, params, error_r);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        *error_r = xasprintf("no campaign %s", text);
+        return -1;
+    }
+    int64_t team = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    json_t *payload = json_pack("{s:I,s:s,s:s}", "campaign_id", (json_int_t)id, "channel",
+                                PQgetvalue(res, 0, 1), "segment", PQgetvalue(res, 0, 2));
+    PQclear(res);
+    return activity_record(db, actor, team, kind, payload, error_r);
+}

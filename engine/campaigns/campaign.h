@@ -19,11 +19,33 @@
  *
  * campaign_quiet_hours() is [engine] quiet_hours as quiet_release() reads it ("off" or
  * "HH:MM-HH:MM"); campaign_quiet_valid() checks a value.
+ *
+ * What organisers do to a campaign once it exists, shared by `tocsin campaign` and the
+ * organisers' API; each is one transaction over the campaign and its queued rows, with a
+ * line in activity made by `actor`, and reports in *change_r whether it applied
+ * (CAMPAIGN_NOT_FOUND, or CAMPAIGN_REFUSED when the campaign's state does not allow it)
+ * and in *rows_r how many queued messages it touched:
+ *   campaign_pause()   draft/scheduled/sending -> paused; queued rows held (due 'infinity')
+ *   campaign_resume()  paused -> what it was (scheduled if it never started, draft, or
+ *                      sending); held rows released after quiet hours. *status_r (caller
+ *                      frees) is the new status; *fanout_pending_r says the fan-out stopped
+ *                      half-way and must be finished (campaign_fanout(), or the scheduler)
+ *   campaign_cancel()  anything not sent or cancelled -> cancelled; queued rows withdrawn
+ *   campaign_retry()   failed messages queued again (not bounces: those are permanent); a
+ *                      sent campaign goes back to sending until they are out
+ *   campaign_send_now() draft or scheduled -> scheduled for now: the scheduler's next
+ *                      round fans it out (the API answers at once; `tocsin campaign send`
+ *                      fans out itself)
+ * campaign_record() writes a line of activity about campaign `id` (kind e.g.
+ * "campaign_created"), under the campaign's team, with its channel and segment.
+ * campaign_status() runs the status question (counts by state, rate, ETA): one row, or
+ * none for an unknown id; the caller PQclear()s it.
  */
 #ifndef TOCSIN_CAMPAIGN_H
 #define TOCSIN_CAMPAIGN_H
 
 #include "lib/db.h"
+#include "core/activity.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,6 +82,23 @@ int campaign_count(struct db *db, const char *channel, const char *segment, int6
 typedef void (*campaign_progress_fn)(int64_t done_ids, int64_t total_ids, int64_t enqueued);
 
 int campaign_fanout(struct db *db, int64_t id, campaign_progress_fn progress, int64_t *enqueued_r,
+                    char **error_r);
+
+enum campaign_change { CAMPAIGN_CHANGED, CAMPAIGN_NOT_FOUND, CAMPAIGN_REFUSED };
+
+int campaign_pause(struct db *db, const struct actor *actor, int64_t id,
+                   enum campaign_change *change_r, int64_t *rows_r, char **error_r);
+int campaign_resume(struct db *db, const struct actor *actor, int64_t id,
+                    enum campaign_change *change_r, int64_t *rows_r, char **status_r,
+                    bool *fanout_pending_r, char **error_r);
+int campaign_cancel(struct db *db, const struct actor *actor, int64_t id,
+                    enum campaign_change *change_r, int64_t *rows_r, char **error_r);
+int campaign_retry(struct db *db, const struct actor *actor, int64_t id,
+                   enum campaign_change *change_r, int64_t *rows_r, char **error_r);
+int campaign_send_now(struct db *db, const struct actor *actor, int64_t id,
+                      enum campaign_change *change_r, char **error_r);
+PGresult *campaign_status(struct db *db, int64_t id, char **error_r);
+int campaign_record(struct db *db, const struct actor *actor, int64_t id, const char *kind,
                     char **error_r);
 
 const char *campaign_quiet_hours(void);

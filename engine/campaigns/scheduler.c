@@ -176,7 +176,7 @@ static json_t *event_vars(const PGresult *res, int i, const char *locale)
  * `hours_before`, when not negative, is a template variable (reminders). */
 static int enqueue_rsvp_row(struct db *db, const PGresult *res, int i, const char *name,
                             const char *dedupe, const char *context, long hours_before,
-                            bool *created_r, char **error_r)
+                            const char *note, bool *created_r, char **error_r)
 {
     int64_t person = strtoll(PQgetvalue(res, i, RSVP_PERSON), NULL, 10);
     int64_t contact = strtoll(PQgetvalue(res, i, RSVP_CONTACT), NULL, 10);
@@ -188,6 +188,8 @@ static int enqueue_rsvp_row(struct db *db, const PGresult *res, int i, const cha
     json_object_set_new(vars, "event", event_vars(res, i, locale));
     if (hours_before >= 0)
         json_object_set_new(vars, "hours_before", json_integer(hours_before));
+    if (note && *note)
+        json_object_set_new(vars, "note", json_string(note));
     struct automatic a = {.template_name = name,
                           .kind = name,
                           .dedupe_key = dedupe,
@@ -238,7 +240,7 @@ static int reminders_for_offset(struct db *db, long offset, long next, int *coun
             xasprintf("reminder:%s:%s:%ld", event, PQgetvalue(res, i, RSVP_PERSON), offset);
         char *context = xasprintf("{\"event_id\": %s, \"prompt\": \"rsvp\"}", event);
         bool created = false;
-        rc = enqueue_rsvp_row(db, res, i, "reminder", dedupe, context, offset / 3600, &created,
+        rc = enqueue_rsvp_row(db, res, i, "reminder", dedupe, context, offset / 3600, NULL, &created,
                               error_r);
         free(dedupe);
         free(context);
@@ -509,8 +511,8 @@ int scheduler_tick(struct db *db, struct scheduler_report *report, char **error_
 
 /* ---- event changes ---- */
 
-int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, int *notified_r,
-                            char **error_r)
+int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, const char *note,
+                            int *notified_r, char **error_r)
 {
     *notified_r = 0;
     char slot[DB_PARAM_SIZE];
@@ -531,7 +533,7 @@ int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, i
                               : xasprintf("{\"event_id\": %s}", event);
         bool created = false;
         rc = enqueue_rsvp_row(db, res, i, moved ? "event_moved" : "event_cancelled", dedupe,
-                              context, -1, &created, error_r);
+                              context, -1, note, &created, error_r);
         free(dedupe);
         free(context);
         *notified_r += created;

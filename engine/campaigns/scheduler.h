@@ -19,7 +19,8 @@
  *
  * scheduler_event_changed() enqueues, in the caller's transaction, a notice to every `yes`
  * RSVP of the event: kind "moved" (dedupe event_moved:<event>:<person>:<new start epoch>)
- * or "cancelled" (event_cancelled:<event>:<person>). *notified_r counts new rows.
+ * or "cancelled" (event_cancelled:<event>:<person>). `note` (NULL or "": none) is the
+ * organiser's word to them, the templates' {{note}}. *notified_r counts new rows.
  *
  * scheduler_reminder_offsets() parses "24h,2h" style lists (d, h, m units) into seconds,
  * largest first; -1 on a malformed list.
@@ -43,12 +44,8 @@ void scheduler_stop(void);
 
 int scheduler_tick(struct db *db, struct scheduler_report *report, char **error_r);
 
-int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, int *notified_r,
-                            char **error_r);
-
-/* `tocsin event cancel|move` (event_change.c), rows of event.c's subcommand table. */
-int event_cancel_cli(struct db *db, int argc, char **argv);
-int event_move_cli(struct db *db, int argc, char **argv);
+int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, const char *note,
+                            int *notified_r, char **error_r);
 
 #define SCHEDULER_MAX_OFFSETS 8
 int scheduler_reminder_offsets(const char *text, long offsets_r[SCHEDULER_MAX_OFFSETS]);

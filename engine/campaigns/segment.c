@@ -32,6 +32,15 @@ static void add_to_array(struct buf *array, const char *slug)
     buf_adds(array, slug);
 }
 
+/* The slugs added to `all` since `mark` bytes, as an array literal of one term. */
+static char *term_slice(const struct buf *all, size_t mark)
+{
+    const char *from = buf_str(all) + mark;
+    if (*from == ',')
+        from++;
+    return xasprintf("{%s}", from);
+}
+
 /* Append the fragment for one atom; its value (if any) becomes the next parameter. */
 static int compile_atom(char *atom, int first_param, struct segment *s, struct buf *sql,
                         struct buf *teams, struct buf *events, int *team_atoms_r,
@@ -106,6 +115,7 @@ int segment_compile(const char *text, int first_param, struct segment *out, char
          term = strtok_r(NULL, ",", &term_save)) {
         buf_adds(&sql, terms++ ? " OR (" : "(");
         int term_atoms = 0, term_teams_before = team_atoms;
+        size_t teams_mark = teams.len, events_mark = events.len;
         char *atom_save = NULL;
         for (char *atom = strtok_r(term, "+", &atom_save); atom;
              atom = strtok_r(NULL, "+", &atom_save)) {
@@ -124,6 +134,10 @@ int segment_compile(const char *text, int first_param, struct segment *out, char
             goto out;
         }
         buf_adds(&sql, ")");
+        out->terms = xrealloc(out->terms, (size_t)(out->nterms + 1) * sizeof(*out->terms));
+        out->terms[out->nterms].teams = term_slice(&teams, teams_mark);
+        out->terms[out->nterms].events = term_slice(&events, events_mark);
+        out->nterms++;
         if (team_atoms - term_teams_before == 1 && terms == 1)
             single = xstrdup(last_team);
     }
@@ -160,5 +174,10 @@ void segment_release(struct segment *s)
     free(s->teams);
     free(s->events);
     free(s->single_team);
+    for (int i = 0; i < s->nterms; i++) {
+        free(s->terms[i].teams);
+        free(s->terms[i].events);
+    }
+    free(s->terms);
     memset(s, 0, sizeof(*s));
 }

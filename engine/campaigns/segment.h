@@ -12,9 +12,18 @@
  * slugs named (slugs are checked against the slug pattern first), out->single_team the one
  * team slug when the whole segment is one term naming one team (its consent scope), else
  * NULL. Returns 0, or -1 with *error_r (caller frees). segment_release() frees `out`.
+ *
+ * out->terms lists, per term of the union, the team and event slugs its atoms name (array
+ * literals): whom a campaign may reach is decided term by term (an organiser may send to
+ * "team:mine+tag:x", not to "tag:x" alone).
  */
 #ifndef TOCSIN_SEGMENT_H
 #define TOCSIN_SEGMENT_H
+
+struct segment_term {
+    char *teams;  /* "{a,b}" */
+    char *events; /* "{x}" */
+};
 
 struct segment {
     char *where;
@@ -23,6 +32,8 @@ struct segment {
     char *teams;       /* "{a,b}" — every team named, for the consent scope */
     char *events;      /* "{x}" — every event named */
     char *single_team; /* the slug when the segment is exactly one term naming one team */
+    struct segment_term *terms;
+    int nterms;
 };
 
 int segment_compile(const char *text, int first_param, struct segment *out, char **error_r);

@@ -1,6 +1,6 @@
 /*
- * `tocsin campaign create|send|pause|resume|cancel|status|list|preview|tick`: the
- * organiser's commands over campaigns/campaign.h.
+ * `tocsin campaign create|send|pause|resume|cancel|retry|status|list|preview|tick`: the
+ * operator's commands over campaigns/campaign.h (the organisers' API calls the same).
  */
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -29,7 +29,7 @@ static const char *const campaign_usage =
     "                              [--subject S] [--at 'YYYY-MM-DD HH:MM' [--timezone TZ]] "
     "[--urgent]\n"
     "       tocsin campaign send ID\n"
-    "       tocsin campaign pause|resume|cancel ID\n"
+    "       tocsin campaign pause|resume|cancel|retry ID\n"
     "       tocsin campaign status ID [--json] [--follow]\n"
     "       tocsin campaign list [--json]\n"
     "       tocsin campaign preview ID --to EMAIL|PHONE\n"
@@ -126,7 +126,13 @@ static int campaign_create_cli(struct db *db, int argc, char **argv)
     int64_t id = 0;
     struct campaign_summary summary;
     int rc = EX_OK;
+    static const struct actor operator= {0, "cli"};
     if (campaign_create(db, &c, &id, &summary, &error) < 0) {
+        rc = fail_db(db, "campaign create", error);
+        goto out;
+    }
+    if (campaign_record(db, &operator, id, "campaign_created", &error) < 0) {
+        campaign_summary_release(&summary);
         rc = fail_db(db, "campaign create", error);
         goto out;
     }
@@ -196,73 +202,40 @@ static int campaign_send_cli(struct db *db, int argc, char **argv)
     }
     if (isatty(STDOUT_FILENO))
         putchar('\n');
+    static const struct actor operator= {0, "cli"};
+    if (campaign_record(db, &operator, id, "campaign_sent", &error) < 0)
+        return fail_db(db, "campaign send", error);
     printf("campaign %" PRId64 ": %" PRId64 " enqueued in %.1f s\n", id, enqueued,
            (double)(now_monotonic_ms() - start) / 1000.0);
     return EX_OK;
 }
 
-/*
- * One state change of a campaign and of its queued rows, in one transaction:
- * `campaign_sql` returns the id only when the campaign was in a state that allows the
- * change, then `rows_sql` acts on its queued messages and `done` (a printf format taking
- * the id and the row count) says what happened.
- */
-struct transition {
-    const char *what;         /* "campaign pause" */
-    const char *campaign_sql; /* $1 = id */
-    const char *rows_sql;     /* $1 = id */
-    const char *refused;      /* printf format taking the id */
-    const char *done;         /* printf format taking the id and the row count */
-};
-
-static int campaign_transition(struct db *db, int argc, char **argv, const struct transition *t)
+/* Say what a change did, in the words `tocsin campaign` always used. */
+static int change_result(struct db *db, const char *what, int rc, enum campaign_change change,
+                         char *error, const char *id, const char *refused)
 {
-    int64_t id;
-    if (argc != 2 || !parse_id(argv[1], &id))
-        return cli_fail(EX_USAGE, t->what, "usage: tocsin %s ID", t->what);
-    const char *params[] = {argv[1]};
-    char *error = NULL;
-    if (db_begin(db, &error) < 0)
-        return fail_db(db, t->what, error);
-    PGresult *res = db_exec(db, t->campaign_sql, 1, params, &error);
-    if (!res)
-        goto fail;
-    bool changed = PQntuples(res) == 1;
-    PQclear(res);
-    if (!changed) {
-        db_rollback(db);
-        return cli_fail(EX_DATAERR, t->what, t->refused, argv[1]);
-    }
-    res = db_exec(db, t->rows_sql, 1, params, &error);
-    if (!res)
-        goto fail;
-    char *rows = xstrdup(PQcmdTuples(res));
-    PQclear(res);
-    if (db_commit(db, &error) < 0) {
-        free(rows);
-        goto fail;
-    }
-    printf(t->done, argv[1], rows);
-    free(rows);
+    if (rc < 0)
+        return fail_db(db, what, error);
+    if (change != CAMPAIGN_CHANGED)
+        return cli_fail(EX_DATAERR, what, refused, id);
     return EX_OK;
-fail:
-    db_rollback(db);
-    return fail_db(db, t->what, error);
 }
 
 static int campaign_pause_cli(struct db *db, int argc, char **argv)
 {
-    /* Held rows stay queued with no due time; the workers' claim never reaches them. */
-    static const struct transition pause = {
-        "campaign pause",
-        "UPDATE campaigns SET status = 'paused' WHERE id = $1"
-        " AND status IN ('draft', 'scheduled', 'sending') RETURNING id",
-        "UPDATE outbound_messages SET next_attempt_at = 'infinity'"
-        " WHERE campaign_id = $1 AND status = 'queued'",
-        "campaign %s is not draft, scheduled or sending",
-        "campaign %s paused: %s messages held\n",
-    };
-    return campaign_transition(db, argc, argv, &pause);
+    int64_t id;
+    if (argc != 2 || !parse_id(argv[1], &id))
+        return cli_fail(EX_USAGE, "campaign pause", "usage: tocsin campaign pause ID");
+    struct actor operator= {0, "cli"};
+    enum campaign_change change = CAMPAIGN_NOT_FOUND;
+    int64_t rows = 0;
+    char *error = NULL;
+    int rc = campaign_pause(db, &operator, id, &change, &rows, &error);
+    rc = change_result(db, "campaign pause", rc, change, error, argv[1],
+                       "campaign %s is not draft, scheduled or sending");
+    if (rc == EX_OK)
+        printf("campaign %s paused: %" PRId64 " messages held\n", argv[1], rows);
+    return rc;
 }
 
 static int campaign_resume_cli(struct db *db, int argc, char **argv)
@@ -270,74 +243,60 @@ static int campaign_resume_cli(struct db *db, int argc, char **argv)
     int64_t id;
     if (argc != 2 || !parse_id(argv[1], &id))
         return cli_fail(EX_USAGE, "campaign resume", "usage: tocsin campaign resume ID");
-    char *error = NULL;
-    if (db_begin(db, &error) < 0)
-        return fail_db(db, "campaign resume", error);
-    const char *params[] = {argv[1]};
-    /* Back to what it was: scheduled if its time has not come and it never started. */
-    PGresult *res = db_exec(
-        db,
-        "UPDATE campaigns SET status = CASE WHEN started_at IS NULL AND scheduled_at IS NOT NULL"
-        "  THEN 'scheduled' WHEN started_at IS NULL THEN 'draft' ELSE 'sending' END"
-        " WHERE id = $1 AND status = 'paused' RETURNING status, urgent, fanout_done",
-        1, params, &error);
-    if (!res)
-        goto fail;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        db_rollback(db);
-        return cli_fail(EX_DATAERR, "campaign resume", "campaign %s is not paused", argv[1]);
-    }
-    char *status = xstrdup(PQgetvalue(res, 0, 0));
-    bool urgent = PQgetvalue(res, 0, 1)[0] == 't';
-    bool done = PQgetvalue(res, 0, 2)[0] == 't';
-    PQclear(res);
-    const char *rp[] = {argv[1], urgent ? "off" : campaign_quiet_hours()};
-    res = db_exec(db,
-                  "UPDATE outbound_messages o SET next_attempt_at ="
-                  " quiet_release(tocsin_now(), p.timezone, $2)"
-                  " FROM people p WHERE p.id = o.person_id AND o.campaign_id = $1"
-                  " AND o.status = 'queued'",
-                  2, rp, &error);
-    if (!res) {
-        free(status);
-        goto fail;
-    }
-    printf("campaign %s resumed (%s): %s messages released\n", argv[1], status, PQcmdTuples(res));
-    PQclear(res);
-    if (db_commit(db, &error) < 0) {
-        free(status);
-        goto fail;
-    }
-    int rc = EX_OK;
-    if (strcmp(status, "sending") == 0 && !done) {
+    struct actor operator= {0, "cli"};
+    enum campaign_change change = CAMPAIGN_NOT_FOUND;
+    int64_t rows = 0;
+    char *error = NULL, *status = NULL;
+    bool pending = false;
+    int rc = campaign_resume(db, &operator, id, &change, &rows, &status, &pending, &error);
+    rc = change_result(db, "campaign resume", rc, change, error, argv[1],
+                       "campaign %s is not paused");
+    if (rc != EX_OK)
+        return rc;
+    printf("campaign %s resumed (%s): %" PRId64 " messages released\n", argv[1], status, rows);
+    free(status);
+    if (pending) {
         /* The fan-out stopped half-way when it was paused: finish it now. */
         int64_t enqueued = 0;
         if (campaign_fanout(db, id, fanout_progress, &enqueued, &error) < 0)
-            rc = fail_db(db, "campaign resume", error);
-        else
-            printf("%s%" PRId64 " more enqueued\n", isatty(STDOUT_FILENO) ? "\n" : "", enqueued);
+            return fail_db(db, "campaign resume", error);
+        printf("%s%" PRId64 " more enqueued\n", isatty(STDOUT_FILENO) ? "\n" : "", enqueued);
     }
-    free(status);
-    return rc;
-fail:
-    db_rollback(db);
-    return fail_db(db, "campaign resume", error);
+    return EX_OK;
 }
 
 static int campaign_cancel_cli(struct db *db, int argc, char **argv)
 {
-    static const struct transition cancel = {
-        "campaign cancel",
-        "UPDATE campaigns SET status = 'cancelled', finished_at = tocsin_now()"
-        " WHERE id = $1 AND status IN ('draft', 'scheduled', 'sending', 'paused')"
-        " RETURNING id",
-        "UPDATE outbound_messages SET status = 'cancelled', last_error = 'campaign cancelled'"
-        " WHERE campaign_id = $1 AND status = 'queued'",
-        "campaign %s is already sent or cancelled",
-        "campaign %s cancelled: %s queued messages withdrawn\n",
-    };
-    return campaign_transition(db, argc, argv, &cancel);
+    int64_t id;
+    if (argc != 2 || !parse_id(argv[1], &id))
+        return cli_fail(EX_USAGE, "campaign cancel", "usage: tocsin campaign cancel ID");
+    struct actor operator= {0, "cli"};
+    enum campaign_change change = CAMPAIGN_NOT_FOUND;
+    int64_t rows = 0;
+    char *error = NULL;
+    int rc = campaign_cancel(db, &operator, id, &change, &rows, &error);
+    rc = change_result(db, "campaign cancel", rc, change, error, argv[1],
+                       "campaign %s is already sent or cancelled");
+    if (rc == EX_OK)
+        printf("campaign %s cancelled: %" PRId64 " queued messages withdrawn\n", argv[1], rows);
+    return rc;
+}
+
+static int campaign_retry_cli(struct db *db, int argc, char **argv)
+{
+    int64_t id;
+    if (argc != 2 || !parse_id(argv[1], &id))
+        return cli_fail(EX_USAGE, "campaign retry", "usage: tocsin campaign retry ID");
+    struct actor operator= {0, "cli"};
+    enum campaign_change change = CAMPAIGN_NOT_FOUND;
+    int64_t rows = 0;
+    char *error = NULL;
+    int rc = campaign_retry(db, &operator, id, &change, &rows, &error);
+    rc = change_result(db, "campaign retry", rc, change, error, argv[1],
+                       "campaign %s is not sending or sent");
+    if (rc == EX_OK)
+        printf("campaign %s: %" PRId64 " failed messages queued again\n", argv[1], rows);
+    return rc;
 }
 
 /* Columns of the status query, in order (printed as they come; some also read here). */
@@ -369,32 +328,9 @@ static int campaign_status_cli(struct db *db, int argc, char **argv)
     if (argc != 2 || !parse_id(argv[1], &id))
         return cli_fail(EX_USAGE, "campaign status",
                         "usage: tocsin campaign status ID [--json] [--follow]");
-    const char *params[] = {argv[1]};
     for (;;) {
         char *error = NULL;
-        /* Rate: messages sent in the last minute; ETA: what is left at that rate. */
-        PGresult *res = db_exec(
-            db,
-            "SELECT c.id, c.status, c.channel, c.segment, c.recipients, c.fanout_done,"
-            " to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, 'UTC'),"
-            "  'YYYY-MM-DD HH24:MI') AS scheduled,"
-            " count(o.id) AS enqueued,"
-            " count(o.id) FILTER (WHERE o.status = 'queued') AS queued,"
-            " count(o.id) FILTER (WHERE o.status = 'queued' AND o.next_attempt_at > now()) AS held,"
-            " count(o.id) FILTER (WHERE o.status = 'sending') AS sending,"
-            " count(o.id) FILTER (WHERE o.status IN ('sent', 'delivered')) AS sent,"
-            " count(o.id) FILTER (WHERE o.status IN ('failed', 'bounced')) AS failed,"
-            " count(o.id) FILTER (WHERE o.status = 'suppressed') AS suppressed,"
-            " count(o.id) FILTER (WHERE o.status = 'cancelled') AS cancelled,"
-            " round(count(o.id) FILTER (WHERE o.sent_at > now() - interval '1 minute') / 60.0, 1)"
-            "  AS rate_per_s,"
-            " CASE WHEN count(o.id) FILTER (WHERE o.sent_at > now() - interval '1 minute') > 0"
-            "  THEN round(count(o.id) FILTER (WHERE o.status IN ('queued', 'sending')) * 60.0"
-            "   / count(o.id) FILTER (WHERE o.sent_at > now() - interval '1 minute'))::bigint"
-            "  END AS eta_s"
-            " FROM campaigns c LEFT JOIN outbound_messages o ON o.campaign_id = c.id"
-            " WHERE c.id = $1 GROUP BY c.id",
-            1, params, &error);
+        PGresult *res = campaign_status(db, id, &error);
         if (!res)
             return fail_db(db, "campaign status", error);
         if (PQntuples(res) == 0) {
@@ -505,11 +441,16 @@ static int campaign_tick_cli(struct db *db, int argc, char **argv)
 
 int cli_campaign(int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {
-        {"create", campaign_create_cli}, {"send", campaign_send_cli},
-        {"pause", campaign_pause_cli},   {"resume", campaign_resume_cli},
-        {"cancel", campaign_cancel_cli}, {"status", campaign_status_cli},
-        {"list", campaign_list_cli},     {"preview", campaign_preview_cli},
-        {"tick", campaign_tick_cli},     {NULL, NULL}};
+    static const struct cli_sub subs[] = {{"create", campaign_create_cli},
+                                          {"send", campaign_send_cli},
+                                          {"pause", campaign_pause_cli},
+                                          {"resume", campaign_resume_cli},
+                                          {"cancel", campaign_cancel_cli},
+                                          {"status", campaign_status_cli},
+                                          {"list", campaign_list_cli},
+                                          {"preview", campaign_preview_cli},
+                                          {"retry", campaign_retry_cli},
+                                          {"tick", campaign_tick_cli},
+                                          {NULL, NULL}};
     return cli_dispatch(argc, argv, subs, campaign_usage);
 }

@@ -1,11 +1,13 @@
 #include "cli/cli.h"
 #include "cli/config_check.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/phone.h"
 #include "lib/util.h"
 #include "core/config.h"
 #include "core/migrate.h"
 #include "outbound/queue.h"
+#include "api/model.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -26,6 +28,15 @@ const struct cli_command cli_commands[] = {
     {"event", cli_event, "tocsin event add|list|show ...", "events and their RSVPs"},
     {"campaign", cli_campaign, "tocsin campaign create|send|pause|resume|cancel|status ...",
      "newsletters to a segment, and the scheduler's tick"},
+    {"people", cli_people, "tocsin people list|show|export|forget|forgotten ...",
+     "supporters: filtered lists, one person's record, CSV export, erasure on request"},
+    {"optouts", cli_optouts, "tocsin optouts [--since DATE] [--channel email|sms]",
+     "current opt-outs with their scope and source"},
+    {"inbox", cli_inbox, "tocsin inbox [--all] | inbox reply ID TEXT | inbox done ID",
+     "messages that need a human, and answering them"},
+    {"user", cli_user, "tocsin user add|list|remove|login-link ...",
+     "organisers' accounts: roles and sign-in links"},
+    {"token", cli_token, "tocsin token add|list|revoke ...", "API tokens for integrations"},
     {"config", cli_config, "tocsin config example|check [--connect]",
      "print the example config, or check one (--connect: try the database, relay and SMS gateway)"},
     {"queue", cli_queue, "tocsin queue status [--json]", "outbound queue: counts and delay"},
@@ -178,6 +189,156 @@ void cli_print_result(const PGresult *res, bool json)
         putchar('\n');
     }
     free(width);
+}
+
+/* A JSON value as one table cell: strings as they are, arrays of strings as words. */
+static char *cell_text(json_t *v)
+{
+    if (!v || json_is_null(v))
+        return xstrdup("");
+    if (json_is_string(v))
+        return xstrdup(json_string_value(v));
+    if (json_is_array(v)) {
+        struct buf b = BUF_INIT;
+        size_t i;
+        json_t *item;
+        bool words = true;
+        json_array_foreach(v, i, item) words = words && json_is_string(item);
+        if (words) {
+            json_array_foreach(v, i, item)
+            {
+                if (i)
+                    buf_addch(&b, ' ');
+                buf_adds(&b, json_string_value(item));
+            }
+            return buf_detach(&b);
+        }
+    }
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static void print_table(json_t *items)
+{
+    json_t *first = json_array_get(items, 0);
+    if (!first)
+        return;
+    size_t ncols = json_object_size(first), nrows = json_array_size(items);
+    const char **names = xcalloc(ncols, sizeof(*names));
+    int *width = xcalloc(ncols, sizeof(*width));
+    char **cells = xcalloc(ncols * nrows, sizeof(*cells));
+    size_t c = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(first, key, value)
+    {
+        names[c] = key;
+        width[c] = display_width(key);
+        c++;
+    }
+    for (size_t r = 0; r < nrows; r++)
+        for (c = 0; c < ncols; c++) {
+            char *cell = cell_text(json_object_get(json_array_get(items, r), names[c]));
+            /* A cell is one line: newlines in supporters' texts would break the table. */
+            for (char *p = cell; *p; p++)
+                if (*p == '\n' || *p == '\r' || *p == '\t')
+                    *p = ' ';
+            cells[r * ncols + c] = cell;
+            if (display_width(cell) > width[c])
+                width[c] = display_width(cell);
+        }
+    for (c = 0; c < ncols; c++)
+        printf("%s%s%*s", c ? "  " : "", names[c],
+               c + 1 < ncols ? width[c] - display_width(names[c]) : 0, "");
+    putchar('\n');
+    for (size_t r = 0; r < nrows; r++) {
+        for (c = 0; c < ncols; c++) {
+            const char *v = cells[r * ncols + c];
+            printf("%s%s%*s", c ? "  " : "", v, c + 1 < ncols ? width[c] - display_width(v) : 0,
+                   "");
+        }
+        putchar('\n');
+    }
+    for (size_t i = 0; i < ncols * nrows; i++)
+        free(cells[i]);
+    free(cells);
+    free(width);
+    free(names);
+}
+
+void cli_print_json(json_t *answer, bool json)
+{
+    json_t *items = json_object_get(answer, "items");
+    if (json) {
+        char *text = json_dumps(answer, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+        puts(text);
+        free(text);
+    } else if (json_is_array(items)) {
+        print_table(items);
+    } else {
+        const char *key;
+        json_t *value;
+        json_object_foreach(answer, key, value)
+        {
+            char *cell = cell_text(value);
+            printf("%-16s %s\n", key, cell);
+            free(cell);
+        }
+    }
+    json_t *next = json_object_get(answer, "next");
+    if (json_is_integer(next))
+        fprintf(stderr, "(more: --after %" JSON_INTEGER_FORMAT ")\n", json_integer_value(next));
+}
+
+int cli_model_fail(const char *what, struct api_error *e)
+{
+    int code;
+    switch (e->status) {
+    case 400:
+    case 404:
+    case 409:
+    case 422:
+        code = EX_DATAERR;
+        break;
+    case 401:
+    case 403:
+        code = EX_NOPERM;
+        break;
+    case 503:
+        code = EX_TEMPFAIL;
+        break;
+    default:
+        code = EX_SOFTWARE;
+    }
+    cli_fail(code, what, "%s", e->message ? e->message : "failed");
+    api_error_release(e);
+    return code;
+}
+
+const char *cli_take_option(int *argc, char **argv, const char *name)
+{
+    const char *value = NULL;
+    int out = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], name) == 0 && i + 1 < *argc) {
+            value = argv[++i];
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    *argc = out;
+    return value;
+}
+
+bool cli_page_options(int *argc, char **argv, struct page *page, const char *what)
+{
+    const char *after = cli_take_option(argc, argv, "--after");
+    const char *limit = cli_take_option(argc, argv, "--limit");
+    struct api_error e = {0};
+    if (page_parse(after, limit ? limit : "1000", page, &e) < 0) {
+        cli_model_fail(what, &e);
+        return false;
+    }
+    return true;
 }
 
 bool cli_take_flag(int *argc, char **argv, const char *flag)

@@ -15,6 +15,7 @@
 
 #include "lib/db.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #define TOCSIN_VERSION "0.2.0"
@@ -53,6 +54,22 @@ int cli_query_print(struct db *db, const char *sql, int nparams, const char *con
 char *cli_contact(const char *command, const char *argument, const char *typed,
                   const char **kind_r);
 
+/*
+ * The organisers' questions (api/) answer JSON; these print it. cli_print_json() prints a
+ * model's answer: a list ({"items": [...], "next": …}) as an aligned table, or any answer
+ * as JSON with --json; after a full page it says on stderr how to ask for the next one.
+ * cli_model_fail() prints a model's error and maps its status to an exit code (400/422
+ * usage or data 65, 404 and 409 data 65, 403 77, 503 75, else 70) and releases it.
+ * cli_page_options() reads --after ID and --limit N (removing them from argv).
+ */
+struct api_error;
+struct page;
+void cli_print_json(json_t *answer, bool json);
+int cli_model_fail(const char *what, struct api_error *e);
+bool cli_page_options(int *argc, char **argv, struct page *page, const char *what);
+/* The value of `--name VALUE` (removed from argv), or NULL. */
+const char *cli_take_option(int *argc, char **argv, const char *name);
+
 /* Second-level commands (`team add`): argv[1] picks a row; each gets the database. */
 struct cli_sub {
     const char *name;
@@ -71,6 +88,11 @@ int cli_demo(int argc, char **argv);
 int cli_sms_estimate(int argc, char **argv);
 int cli_sms_test(int argc, char **argv);
 int cli_campaign(int argc, char **argv);
+int cli_user(int argc, char **argv);
+int cli_token(int argc, char **argv);
+int cli_people(int argc, char **argv);
+int cli_optouts(int argc, char **argv);
+int cli_inbox(int argc, char **argv);
 int cli_inject(int argc, char **argv);
 int cli_sms_inject(int argc, char **argv);
 int cli_commands_table(int argc, char **argv);

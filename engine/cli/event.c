@@ -1,12 +1,18 @@
 /*
- * event — `tocsin event add|list|show`. The start time is read in the event's time zone.
+ * event — `tocsin event add|list|show|move|cancel|attendees|checkin`. The start time is
+ * read in the event's time zone. Changes go through campaigns/event.h, the door list and
+ * check-in through api/events.h: the same functions the organisers' API calls.
  */
+#include "lib/buf.h"
 #include "lib/util.h"
+#include "core/account.h"
 #include "core/config.h"
-#include "campaigns/scheduler.h"
+#include "campaigns/event.h"
+#include "api/events.h"
 #include "cli/cli.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -17,121 +23,79 @@ static const char *const event_usage =
     "       tocsin event list [--team SLUG] [--all] [--json]\n"
     "       tocsin event show SLUG [--json]\n"
     "       tocsin event move SLUG --starts 'YYYY-MM-DD HH:MM' [--timezone IANA]\n"
-    "       tocsin event cancel SLUG   (both notify everyone who said yes)";
+    "       tocsin event cancel SLUG   (both notify everyone who said yes)\n"
+    "       tocsin event attendees SLUG [--csv|--json]   (the door list)\n"
+    "       tocsin event checkin SLUG CONTACT\n"
+    "       tocsin event checkin SLUG --name NAME [--phone P] [--email E]   (a walk-in)";
 
-/* `event add` as given on the command line. */
-struct event_add_args {
-    const char *team, *slug, *title, *starts, *tz, *capacity, *location;
-};
+/* A refusal from campaigns/event.h as the CLI says it; EVENT_OK prints the id. */
+static int event_outcome_exit(struct db *db, const char *what, enum event_outcome outcome,
+                              char *error, int64_t id)
+{
+    int rc = EX_OK;
+    switch (outcome) {
+    case EVENT_OK:
+        printf("%" PRId64 "\n", id);
+        break;
+    case EVENT_FAILED:
+        rc = cli_fail(db_transient(db) ? EX_TEMPFAIL : EX_SOFTWARE, what, "%s", error);
+        break;
+    default:
+        rc = cli_fail(EX_DATAERR, what, "%s", error);
+    }
+    free(error);
+    return rc;
+}
 
-/* Read the options: 0, or -1 with the exit status of the usage error in *exit_r. */
-static int event_add_args(int argc, char **argv, struct event_add_args *a, int *exit_r)
+static int event_add(struct db *db, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"team", required_argument, NULL, 't'},     {"slug", required_argument, NULL, 's'},
         {"title", required_argument, NULL, 'T'},    {"starts", required_argument, NULL, 'S'},
         {"timezone", required_argument, NULL, 'z'}, {"capacity", required_argument, NULL, 'c'},
         {"location", required_argument, NULL, 'l'}, {0}};
-    *a = (struct event_add_args){.tz = config_str("engine", "default_timezone")};
+    struct event_new ev = {0};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 't':
-            a->team = optarg;
+            ev.team = optarg;
             break;
         case 's':
-            a->slug = optarg;
+            ev.slug = optarg;
             break;
         case 'T':
-            a->title = optarg;
+            ev.title = optarg;
             break;
         case 'S':
-            a->starts = optarg;
+            ev.starts = optarg;
             break;
         case 'z':
-            a->tz = optarg;
+            ev.timezone = optarg;
             break;
         case 'c':
-            a->capacity = optarg;
+            ev.capacity = optarg;
             break;
         case 'l':
-            a->location = optarg;
+            ev.location = optarg;
             break;
         default:
-            *exit_r = cli_fail(EX_USAGE, "event add", "usage: %s", event_usage);
-            return -1;
+            return cli_fail(EX_USAGE, "event add", "usage: %s", event_usage);
         }
     }
+    if (optind != argc || !ev.team || !ev.slug || !ev.title || !ev.starts)
+        return cli_fail(EX_USAGE, "event add", "needs --team, --slug, --title and --starts");
     long cap;
-    if (optind != argc || !a->team || !a->slug || !a->title || !a->starts)
-        *exit_r = cli_fail(EX_USAGE, "event add", "needs --team, --slug, --title and --starts");
-    else if (a->capacity && str_to_long(a->capacity, 0, 1000000, &cap) < 0)
-        *exit_r = cli_fail(EX_USAGE, "event add", "--capacity must be a whole number");
-    else
-        return 0;
-    return -1;
-}
-
-/* Nothing was inserted: either the team is unknown or the slug is taken; say which. */
-static int explain_not_added(struct db *db, const struct event_add_args *a)
-{
+    if (ev.capacity && str_to_long(ev.capacity, 0, 1000000, &cap) < 0)
+        return cli_fail(EX_USAGE, "event add", "--capacity must be a whole number");
+    struct caller operator;
+    caller_operator(&operator);
     char *error = NULL;
-    const char *params[] = {a->team};
-    PGresult *t = db_exec(db, "SELECT 1 FROM teams WHERE slug = lower($1)", 1, params, &error);
-    bool team_exists = t && PQntuples(t) > 0;
-    PQclear(t);
-    free(error);
-    return team_exists ? cli_fail(EX_DATAERR, "event add", "event %s already exists", a->slug)
-                       : cli_fail(EX_DATAERR, "event add", "no team %s", a->team);
-}
-
-static int event_add(struct db *db, int argc, char **argv)
-{
-    struct event_add_args a;
-    int rc = EX_OK;
-    if (event_add_args(argc, argv, &a, &rc) < 0)
-        return rc;
-    char *error = NULL;
-    const char *tzp[] = {a.tz};
-    PGresult *res = db_exec(db, "SELECT 1 FROM pg_timezone_names WHERE name = $1", 1, tzp, &error);
-    if (!res)
-        goto db_error;
-    bool tz_ok = PQntuples(res) > 0;
-    PQclear(res);
-    if (!tz_ok)
-        return cli_fail(EX_DATAERR, "event add", "unknown time zone %s", a.tz);
-    const char *params[] = {a.team, a.slug, a.title, a.starts, a.tz, a.capacity, a.location};
-    res =
-        db_exec(db,
-                "INSERT INTO events (team_id, slug, title, starts_at, timezone, capacity, location)"
-                " SELECT t.id, lower($2), $3, ($4::timestamp AT TIME ZONE $5), $5, $6::integer, $7"
-                " FROM teams t WHERE t.slug = lower($1)"
-                " ON CONFLICT (slug) DO NOTHING RETURNING id, starts_at",
-                7, params, &error);
-    if (!res) {
-        const char *state = db_sqlstate(db);
-        if (str_starts_with(state, "22"))
-            rc = cli_fail(EX_DATAERR, "event add", "--starts %s: expected 'YYYY-MM-DD HH:MM'",
-                          a.starts);
-        else if (strcmp(state, "23514") == 0)
-            rc = cli_fail(EX_DATAERR, "event add",
-                          "slug %s: use lower-case letters, digits and dashes", a.slug);
-        else
-            goto db_error;
-        free(error);
-        return rc;
-    }
-    if (PQntuples(res) == 0)
-        rc = explain_not_added(db, &a);
-    else
-        printf("%s\n", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return rc;
-db_error:
-    rc = cli_fail(EX_SOFTWARE, "event add", "%s", error);
-    free(error);
-    return rc;
+    int64_t id = 0;
+    enum event_outcome outcome = event_create(db, &operator.actor, &ev, &id, &error);
+    caller_release(&operator);
+    return event_outcome_exit(db, "event add", outcome, error, id);
 }
 
 static int event_list(struct db *db, int argc, char **argv)
@@ -158,7 +122,7 @@ static int event_list(struct db *db, int argc, char **argv)
         2, params, json, "event list");
 }
 
-static int event_show(struct db *db, int argc, char **argv)
+static int event_show_cli(struct db *db, int argc, char **argv)
 {
     bool json = cli_take_flag(&argc, argv, "--json");
     if (argc != 2)
@@ -196,10 +160,151 @@ static int event_show(struct db *db, int argc, char **argv)
     return rc;
 }
 
+static int event_move_cli(struct db *db, int argc, char **argv)
+{
+    static const struct option opts[] = {{"starts", required_argument, NULL, 'S'},
+                                         {"timezone", required_argument, NULL, 'z'},
+                                         {"note", required_argument, NULL, 'n'},
+                                         {0}};
+    const char *starts = NULL, *tz = NULL, *note = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'S')
+            starts = optarg;
+        else if (c == 'z')
+            tz = optarg;
+        else if (c == 'n')
+            note = optarg;
+        else
+            return cli_fail(EX_USAGE, "event move",
+                            "usage: tocsin event move SLUG --starts "
+                            "'YYYY-MM-DD HH:MM' [--timezone TZ] [--note TEXT]");
+    }
+    if (optind + 1 != argc || !starts)
+        return cli_fail(EX_USAGE, "event move", "needs SLUG and --starts 'YYYY-MM-DD HH:MM'");
+    const char *slug = argv[optind];
+    struct caller operator;
+    caller_operator(&operator);
+    char *error = NULL;
+    int notified = 0;
+    enum event_outcome outcome =
+        event_move(db, &operator.actor, slug, starts, tz, note, &notified, &error);
+    caller_release(&operator);
+    if (outcome != EVENT_OK)
+        return event_outcome_exit(db, "event move", outcome, error, 0);
+    printf("event %s moved: %d %s notified\n", slug, notified, notified == 1 ? "person" : "people");
+    return EX_OK;
+}
+
+static int event_cancel_cli(struct db *db, int argc, char **argv)
+{
+    const char *note = NULL;
+    if (argc == 4 && strcmp(argv[2], "--note") == 0)
+        note = argv[3];
+    else if (argc != 2)
+        return cli_fail(EX_USAGE, "event cancel", "usage: tocsin event cancel SLUG [--note TEXT]");
+    struct caller operator;
+    caller_operator(&operator);
+    char *error = NULL;
+    int notified = 0;
+    enum event_outcome outcome =
+        event_cancel(db, &operator.actor, argv[1], note, &notified, &error);
+    caller_release(&operator);
+    if (outcome != EVENT_OK)
+        return event_outcome_exit(db, "event cancel", outcome, error, 0);
+    printf("event %s cancelled: %d %s notified\n", argv[1], notified,
+           notified == 1 ? "person" : "people");
+    return EX_OK;
+}
+
+static int event_attendees_cli(struct db *db, int argc, char **argv)
+{
+    bool json = cli_take_flag(&argc, argv, "--json");
+    bool csv = cli_take_flag(&argc, argv, "--csv");
+    if (argc != 2 || (json && csv))
+        return cli_fail(EX_USAGE, "event attendees",
+                        "usage: tocsin event attendees SLUG [--csv|--json]");
+    struct caller operator;
+    caller_operator(&operator);
+    struct api_error e = {0};
+    int rc = EX_OK;
+    if (csv) {
+        struct buf out = BUF_INIT;
+        if (event_attendees_csv(db, &operator, argv[1], &out, &e) < 0)
+            rc = cli_model_fail("event attendees", &e);
+        else
+            fwrite(out.data ? out.data : "", 1, out.len, stdout);
+        buf_release(&out);
+    } else {
+        json_t *answer = event_attendees(db, &operator, argv[1], &e);
+        if (!answer) {
+            rc = cli_model_fail("event attendees", &e);
+        } else if (json) {
+            cli_print_json(answer, true);
+        } else {
+            json_t *ev = json_object_get(answer, "event");
+            printf("%s (%s): %" JSON_INTEGER_FORMAT " yes (%" JSON_INTEGER_FORMAT
+                   " with guests), %" JSON_INTEGER_FORMAT " maybe, %" JSON_INTEGER_FORMAT
+                   " waitlist, %" JSON_INTEGER_FORMAT " no; %" JSON_INTEGER_FORMAT " checked in\n",
+                   json_string_value(json_object_get(ev, "title")),
+                   json_string_value(json_object_get(ev, "starts")),
+                   json_integer_value(json_object_get(ev, "yes")),
+                   json_integer_value(json_object_get(ev, "attending")),
+                   json_integer_value(json_object_get(ev, "maybe")),
+                   json_integer_value(json_object_get(ev, "waitlist")),
+                   json_integer_value(json_object_get(ev, "no")),
+                   json_integer_value(json_object_get(ev, "checked_in")));
+            cli_print_json(answer, false);
+        }
+        json_decref(answer);
+    }
+    caller_release(&operator);
+    return rc;
+}
+
+static int event_checkin_cli(struct db *db, int argc, char **argv)
+{
+    bool json = cli_take_flag(&argc, argv, "--json");
+    struct checkin in = {.name = cli_take_option(&argc, argv, "--name"),
+                         .phone = cli_take_option(&argc, argv, "--phone"),
+                         .email = cli_take_option(&argc, argv, "--email")};
+    if (argc == 3 && !in.name && !in.phone && !in.email)
+        in.contact = argv[2];
+    else if (argc != 2 || !in.name)
+        return cli_fail(EX_USAGE, "event checkin",
+                        "usage: tocsin event checkin SLUG CONTACT"
+                        " | tocsin event checkin SLUG --name NAME [--phone P] [--email E]");
+    struct caller operator;
+    caller_operator(&operator);
+    struct api_error e = {0};
+    json_t *answer = event_checkin(db, &operator, argv[1], &in, &e);
+    caller_release(&operator);
+    if (!answer)
+        return cli_model_fail("event checkin", &e);
+    if (json)
+        cli_print_json(answer, true);
+    else
+        printf("%s %s %s (%" JSON_INTEGER_FORMAT " checked in)\n",
+               json_string_value(json_object_get(answer, "name")),
+               json_is_true(json_object_get(answer, "already"))   ? "was already checked in at"
+               : json_is_true(json_object_get(answer, "walk_in")) ? "checked in as a walk-in at"
+                                                                  : "checked in at",
+               json_string_value(json_object_get(answer, "checked_in_at")),
+               json_integer_value(json_object_get(answer, "checked_in")));
+    json_decref(answer);
+    return EX_OK;
+}
+
 int cli_event(int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {{"add", event_add},           {"list", event_list},
-                                          {"show", event_show},         {"move", event_move_cli},
-                                          {"cancel", event_cancel_cli}, {NULL, NULL}};
+    static const struct cli_sub subs[] = {{"add", event_add},
+                                          {"list", event_list},
+                                          {"show", event_show_cli},
+                                          {"move", event_move_cli},
+                                          {"cancel", event_cancel_cli},
+                                          {"attendees", event_attendees_cli},
+                                          {"checkin", event_checkin_cli},
+                                          {NULL, NULL}};
     return cli_dispatch(argc, argv, subs, event_usage);
 }

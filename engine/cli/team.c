@@ -1,7 +1,11 @@
 /*
- * team — `tocsin team add|list|show`. Listing commands accept --json.
+ * team — `tocsin team add|list|show|organiser|members|activity`. Listing commands accept
+ * --json. Adding a team or an organiser, members and activity go through api/teams.h, as
+ * the organisers' API does.
  */
 #include "lib/util.h"
+#include "core/account.h"
+#include "api/teams.h"
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -13,7 +17,10 @@ static const char *const team_usage =
     "tocsin team add SLUG --name NAME [--region REGION]\n"
     "       tocsin team list [--json]\n"
     "       tocsin team show SLUG [--json]\n"
-    "       tocsin team organiser SLUG EMAIL|PHONE   (make a member an organiser)";
+    "       tocsin team organiser SLUG EMAIL|PHONE   (make a member an organiser)\n"
+    "       tocsin team members SLUG [--since YYYY-MM-DD] [--pending] [--after ID] [--limit N]"
+    " [--json]\n"
+    "       tocsin team activity SLUG [--after ID] [--limit N] [--json]";
 
 static int team_add(struct db *db, int argc, char **argv)
 {
@@ -32,28 +39,16 @@ static int team_add(struct db *db, int argc, char **argv)
     }
     if (optind + 1 != argc || !name)
         return cli_fail(EX_USAGE, "team add", "needs SLUG and --name");
-    const char *params[] = {argv[optind], name, region};
-    char *error = NULL;
-    PGresult *res = db_exec(db,
-                            "INSERT INTO teams (slug, name, region) VALUES (lower($1), $2, $3) "
-                            "ON CONFLICT (slug) DO NOTHING RETURNING id",
-                            3, params, &error);
-    if (!res) {
-        bool bad_slug = strcmp(db_sqlstate(db), "23514") == 0;
-        int rc = bad_slug
-                     ? cli_fail(EX_DATAERR, "team add",
-                                "slug %s: use lower-case letters, digits and dashes", argv[optind])
-                     : cli_fail(EX_SOFTWARE, "team add", "%s", error);
-        free(error);
-        return rc;
-    }
-    int rc = EX_OK;
-    if (PQntuples(res) == 0)
-        rc = cli_fail(EX_DATAERR, "team add", "team %s already exists", argv[optind]);
-    else
-        printf("%s\n", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return rc;
+    struct caller operator;
+    caller_operator(&operator);
+    struct api_error e = {0};
+    json_t *team = team_create(db, &operator, argv[optind], name, region, &e);
+    caller_release(&operator);
+    if (!team)
+        return cli_model_fail("team add", &e);
+    printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(team, "id")));
+    json_decref(team);
+    return EX_OK;
 }
 
 static int team_list(struct db *db, int argc, char **argv)
@@ -72,7 +67,7 @@ static int team_list(struct db *db, int argc, char **argv)
         0, NULL, json, "team list");
 }
 
-static int team_show(struct db *db, int argc, char **argv)
+static int team_show_cli(struct db *db, int argc, char **argv)
 {
     bool json = cli_take_flag(&argc, argv, "--json");
     if (argc != 2)
@@ -116,34 +111,70 @@ static int team_organiser(struct db *db, int argc, char **argv)
 {
     if (argc != 3)
         return cli_fail(EX_USAGE, "team organiser", "usage: tocsin team organiser SLUG CONTACT");
-    const char *params[] = {argv[1], argv[2]};
-    char *error = NULL;
-    PGresult *res = db_exec(
-        db,
-        "INSERT INTO memberships (person_id, team_id, role, status)"
-        " SELECT c.person_id, t.id, 'organiser', 'active' FROM contacts c, teams t"
-        " WHERE t.slug = lower($1) AND c.address = lower($2)"
-        " ON CONFLICT (person_id, team_id) DO UPDATE SET role = 'organiser', status = 'active'"
-        " RETURNING person_id",
-        2, params, &error);
-    if (!res) {
-        int rc = cli_fail(EX_SOFTWARE, "team organiser", "%s", error);
-        free(error);
-        return rc;
-    }
-    int rc = PQntuples(res) ? EX_OK
-                            : cli_fail(EX_DATAERR, "team organiser", "no team %s or no contact %s",
-                                       argv[1], argv[2]);
-    PQclear(res);
-    return rc;
+    struct caller operator;
+    caller_operator(&operator);
+    struct api_error e = {0};
+    json_t *done = team_organiser_set(db, &operator, argv[1], argv[2], 0, true, &e);
+    caller_release(&operator);
+    if (!done)
+        return cli_model_fail("team organiser", &e);
+    json_decref(done);
+    return EX_OK;
+}
+
+static int team_members_cli(struct db *db, int argc, char **argv)
+{
+    bool json = cli_take_flag(&argc, argv, "--json");
+    struct members_filter f = {.pending = cli_take_flag(&argc, argv, "--pending"),
+                               .since = cli_take_option(&argc, argv, "--since")};
+    if (!cli_page_options(&argc, argv, &f.page, "team members"))
+        return EX_USAGE;
+    if (argc != 2)
+        return cli_fail(EX_USAGE, "team members", "usage: %s", team_usage);
+    struct caller operator;
+    caller_operator(&operator);
+    struct api_error e = {0};
+    json_t *team = team_show(db, &operator, argv[1], &e);
+    json_t *answer = team ? team_members(db, &operator, argv[1], &f, &e) : NULL;
+    caller_release(&operator);
+    json_decref(team);
+    if (!answer)
+        return cli_model_fail("team members", &e);
+    cli_print_json(answer, json);
+    json_decref(answer);
+    return EX_OK;
+}
+
+static int team_activity_cli(struct db *db, int argc, char **argv)
+{
+    bool json = cli_take_flag(&argc, argv, "--json");
+    struct page page;
+    if (!cli_page_options(&argc, argv, &page, "team activity"))
+        return EX_USAGE;
+    if (argc != 2)
+        return cli_fail(EX_USAGE, "team activity", "usage: %s", team_usage);
+    struct caller operator;
+    caller_operator(&operator);
+    struct api_error e = {0};
+    json_t *team = team_show(db, &operator, argv[1], &e);
+    json_t *answer = team ? team_activity(db, &operator, argv[1], &page, &e) : NULL;
+    caller_release(&operator);
+    json_decref(team);
+    if (!answer)
+        return cli_model_fail("team activity", &e);
+    cli_print_json(answer, json);
+    json_decref(answer);
+    return EX_OK;
 }
 
 int cli_team(int argc, char **argv)
 {
     static const struct cli_sub subs[] = {{"add", team_add},
                                           {"list", team_list},
-                                          {"show", team_show},
+                                          {"show", team_show_cli},
                                           {"organiser", team_organiser},
+                                          {"members", team_members_cli},
+                                          {"activity", team_activity_cli},
                                           {NULL, NULL}};
     return cli_dispatch(argc, argv, subs, team_usage);
 }

@@ -28,6 +28,12 @@ const struct config_key config_keys[] = {
      "Seconds a client may stay idle before its connection is closed."},
     {"http", "threads", CONFIG_INT, "2", "1..64",
      "HTTP worker threads, each with its own database connection."},
+    {"http", "max_upload", CONFIG_INT, "10485760", "1024..1073741824",
+     "Largest CSV accepted by the organisers' import route (/api/v1/import), in bytes."},
+    {"http", "session_idle", CONFIG_INT, "28800", "60..31536000",
+     "Seconds an organiser's session survives without a request (sign-in again after)."},
+    {"http", "session_lifetime", CONFIG_INT, "2592000", "300..31536000",
+     "Seconds an organiser's session lasts at most, however active."},
 
     {"imap", "host", CONFIG_STRING, "", NULL, "IMAP server. Empty: no IMAP reader."},
     {"imap", "port", CONFIG_INT, "993", "1..65535",

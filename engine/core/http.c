@@ -4,6 +4,7 @@
 #include "lib/metrics.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "lib/form.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -29,10 +30,12 @@ struct http_request {
     size_t nheaders;
     int64_t started_ms;
     const char *route; /* the matched route's path: a bounded label for metrics */
+    bool secret_path;  /* the route's path carries a secret: log only the route */
+    size_t max_body;   /* of the route the path names */
 };
 
 static struct MHD_Daemon *daemon_handle;
-static size_t max_body;
+static size_t max_body, max_upload;
 static pthread_key_t db_key;
 static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
 
@@ -103,12 +106,26 @@ const char *http_query(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_cookie(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
 void http_add_header(struct http_request *req, const char *name, const char *value)
 {
     req->headers = xrealloc(req->headers, (req->nheaders + 1) * sizeof(*req->headers));
     req->headers[req->nheaders].name = xstrdup(name);
     req->headers[req->nheaders].value = xstrdup(value);
     req->nheaders++;
+}
+
+/* Answers are not cached unless the handler said otherwise (the console's static files). */
+static bool has_header(const struct http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return true;
+    return false;
 }
 
 void http_respond(struct http_request *req, unsigned status, const char *content_type,
@@ -119,7 +136,8 @@ void http_respond(struct http_request *req, unsigned status, const char *content
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(resp, "Content-Type", content_type);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (!has_header(req, "Cache-Control"))
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
     for (size_t i = 0; i < req->nheaders; i++)
         MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
     MHD_queue_response(req->conn, status, resp);
@@ -133,6 +151,168 @@ void http_respond_text(struct http_request *req, unsigned status, const char *me
     char *text = xasprintf("%s\n", message);
     http_respond(req, status, "text/plain; charset=utf-8", text, strlen(text));
     free(text);
+}
+
+/* ---- form bodies ---- */
+
+struct form_parts {
+    struct form *form;
+    struct buf value; /* the field being read: a value may come in several pieces */
+    char *name;
+    bool failed;
+};
+
+static void parts_flush(struct form_parts *fp)
+{
+    if (!fp->name)
+        return;
+    form_add(fp->form, fp->name, buf_str(&fp->value));
+    free(fp->name);
+    fp->name = NULL;
+    buf_reset(&fp->value);
+}
+
+static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *filename, const char *content_type,
+                               const char *transfer_encoding, const char *data, uint64_t off,
+                               size_t size)
+{
+    (void)kind;
+    (void)content_type;
+    (void)transfer_encoding;
+    struct form_parts *fp = cls;
+    if (!key || !*key)
+        return MHD_YES;
+    if (off == 0 || !fp->name || strcmp(fp->name, key) != 0) {
+        parts_flush(fp);
+        if (fp->form->n + 2 > FORM_MAX_FIELDS) {
+            fp->failed = true;
+            return MHD_NO;
+        }
+        fp->name = xstrdup(key);
+        if (filename) {
+            char *label = xasprintf("%s.filename", key);
+            form_add(fp->form, label, filename);
+            free(label);
+        }
+    }
+    if (size && memchr(data, '\0', size)) {
+        fp->failed = true; /* a NUL byte: no text form field holds one */
+        return MHD_NO;
+    }
+    buf_add(&fp->value, data, size);
+    return MHD_YES;
+}
+
+int http_form(struct http_request *req, struct form *form_r, const char **reason_r)
+{
+    memset(form_r, 0, sizeof(*form_r));
+    const char *type = http_header(req, "Content-Type");
+    if (!type || strncasecmp(type, "multipart/form-data", 19) != 0) {
+        if (req->body.len == 0)
+            return 0;
+        return form_parse(buf_str(&req->body), req->body.len, form_r, reason_r);
+    }
+    struct form_parts fp = {.form = form_r};
+    struct MHD_PostProcessor *pp = MHD_create_post_processor(req->conn, 16 * 1024, on_part, &fp);
+    if (!pp) {
+        *reason_r = "a multipart body without a boundary";
+        return -1;
+    }
+    enum MHD_Result rc = MHD_post_process(pp, buf_str(&req->body), req->body.len);
+    MHD_destroy_post_processor(pp);
+    parts_flush(&fp);
+    buf_release(&fp.value);
+    if (rc != MHD_YES || fp.failed) {
+        form_release(form_r);
+        *reason_r = fp.failed ? "a form with too many fields, or a NUL byte"
+                              : "a malformed multipart body";
+        return -1;
+    }
+    return 0;
+}
+
+struct stream {
+    struct http_request *req;
+    http_fill_fn fill;
+    void *ctx;
+    void (*release)(void *ctx);
+    struct buf pending;
+    size_t offset; /* bytes of `pending` already handed to the connection */
+    bool done;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    struct stream *st = cls;
+    while (st->offset == st->pending.len) {
+        if (st->done)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        buf_reset(&st->pending);
+        st->offset = 0;
+        int rc = st->fill(st->ctx, st->req, &st->pending);
+        if (rc < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (rc == 0)
+            st->done = true;
+    }
+    size_t n = st->pending.len - st->offset;
+    if (n > max)
+        n = max;
+    memcpy(out, st->pending.data + st->offset, n);
+    st->offset += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *st = cls;
+    if (st->release)
+        st->release(st->ctx);
+    buf_release(&st->pending);
+    free(st);
+}
+
+void http_respond_stream(struct http_request *req, unsigned status, const char *content_type,
+                         http_fill_fn fill, void *ctx, void (*release)(void *ctx))
+{
+    if (req->answered) {
+        if (release)
+            release(ctx);
+        return;
+    }
+    struct stream *st = xcalloc(1, sizeof(*st));
+    st->req = req;
+    st->fill = fill;
+    st->ctx = ctx;
+    st->release = release;
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+                                                                  stream_read, st, stream_free);
+    MHD_add_response_header(resp, "Content-Type", content_type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    for (size_t i = 0; i < req->nheaders; i++)
+        MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+    MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    req->answered = true;
+    req->status = status;
+}
+
+static bool path_matches(const struct http_route *r, const char *path)
+{
+    size_t n = strlen(r->path);
+    return r->path[n - 1] == '/' && n > 1 ? strncmp(path, r->path, n) == 0
+                                          : strcmp(path, r->path) == 0;
+}
+
+/* The body limit of the first route the path names: checked before any byte is kept. */
+static size_t body_limit(const char *path)
+{
+    for (const struct http_route *r = http_routes; r->path; r++)
+        if (path_matches(r, path))
+            return r->flags & HTTP_UPLOAD ? max_upload : max_body;
+    return max_body;
 }
 
 static bool method_allowed(const char *methods, const char *method)
@@ -152,13 +332,11 @@ static void dispatch(struct http_request *req)
 {
     const struct http_route *path_match = NULL;
     for (const struct http_route *r = http_routes; r->path; r++) {
-        size_t n = strlen(r->path);
-        bool match = r->path[n - 1] == '/' && n > 1 ? strncmp(req->path, r->path, n) == 0
-                                                    : strcmp(req->path, r->path) == 0;
-        if (!match)
+        if (!path_matches(r, req->path))
             continue;
         path_match = r;
         req->route = r->path;
+        req->secret_path = r->flags & HTTP_SECRET_PATH;
         if (method_allowed(r->methods, req->method)) {
             r->handle(req);
             if (!req->answered) {
@@ -203,13 +381,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!req->method) {
         req->method = method;
         req->path = url;
+        req->max_body = body_limit(url);
         const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (length && strtoull(length, NULL, 10) > max_body)
+        if (length && strtoull(length, NULL, 10) > req->max_body)
             req->too_large = true;
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (req->body.len + *upload_data_size > max_body)
+        if (req->body.len + *upload_data_size > req->max_body)
             req->too_large = true;
         else
             buf_add(&req->body, upload_data, *upload_data_size);
@@ -241,7 +420,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                  req->route ? req->route : "other", req->status);
         metrics_add(series, 1);
         log_debug("http", "method=%s path=%s status=%u ms=%lld term=%d", req->method,
-                  log_q(req->path), req->status, (long long)ms, (int)code);
+                  log_q(req->secret_path ? req->route : req->path), req->status, (long long)ms,
+                  (int)code);
     }
     buf_release(&req->body);
     for (size_t i = 0; i < req->nheaders; i++) {
@@ -299,6 +479,7 @@ int http_start(char **error_r)
     if (parse_listen(config_str("http", "listen"), &ss, error_r) < 0)
         return -1;
     max_body = (size_t)config_int("http", "max_body");
+    max_upload = (size_t)config_int("http", "max_upload");
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;

@@ -8,23 +8,43 @@
  * answer with http_respond() exactly once. Everything a request returns lives until the
  * response is queued.
  *
+ * Answers carry Cache-Control: no-store unless the handler adds its own Cache-Control.
+ *
  * http_db() gives the worker thread's own database connection (opened on first use,
  * reopened after a failure); NULL means the database is unreachable and the handler
  * answers 503 so the gateway retries.
+ *
+ * A route with HTTP_UPLOAD takes bodies up to [http] max_upload instead (CSV imports); one
+ * with HTTP_SECRET_PATH carries a secret in its path (a sign-in or unsubscribe token),
+ * which the request log then leaves out.
+ * http_respond_stream() answers with a body produced piece by piece (chunked), for
+ * exports too large to hold: `fill` appends the next piece to `out` and returns 1, or 0
+ * at the end, or -1 on an error (the connection is then cut, so the client sees a
+ * truncated transfer, never a short file that looks whole). It runs on the request's
+ * worker thread, so http_db() is the same connection; it must not leave a transaction
+ * open between pieces. `release` frees `ctx` once the response is done or abandoned.
  */
 #ifndef TOCSIN_HTTP_H
 #define TOCSIN_HTTP_H
 
+#include "lib/buf.h"
 #include "lib/db.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct http_request;
+
+enum http_route_flags {
+    HTTP_UPLOAD = 1,      /* bodies up to [http] max_upload rather than [http] max_body */
+    HTTP_SECRET_PATH = 2, /* the rest of the path is a secret: never logged */
+};
 
 struct http_route {
     const char *methods; /* "GET", "POST", "GET|POST" */
     const char *path;    /* exact path, or a prefix when it ends in '/' */
     void (*handle)(struct http_request *req);
+    unsigned flags; /* enum http_route_flags */
 };
 
 extern const struct http_route http_routes[];
@@ -41,6 +61,8 @@ const char *http_body(const struct http_request *req, size_t *len_r);
 const char *http_header(const struct http_request *req, const char *name);
 /* A decoded query-string argument, or NULL. */
 const char *http_query(const struct http_request *req, const char *name);
+/* A cookie sent with the request, or NULL. */
+const char *http_cookie(const struct http_request *req, const char *name);
 struct db *http_db(struct http_request *req);
 
 void http_add_header(struct http_request *req, const char *name, const char *value);
@@ -48,5 +70,15 @@ void http_respond(struct http_request *req, unsigned status, const char *content
                   const char *body, size_t len);
 /* Plain-text answer: "MESSAGE\n". */
 void http_respond_text(struct http_request *req, unsigned status, const char *message);
+
+/* A form post's fields (lib/form.h; the caller releases them): urlencoded, or
+ * multipart/form-data, where a file field holds the file's content and NAME.filename its
+ * name. 0 (an empty body is an empty form), or -1 with a static reason. */
+struct form;
+int http_form(struct http_request *req, struct form *form_r, const char **reason_r);
+
+typedef int (*http_fill_fn)(void *ctx, struct http_request *req, struct buf *out);
+void http_respond_stream(struct http_request *req, unsigned status, const char *content_type,
+                         http_fill_fn fill, void *ctx, void (*release)(void *ctx));
 
 #endif

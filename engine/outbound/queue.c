@@ -275,9 +275,9 @@ static const char claim_sql[] =
 
 /* Write a batch of results ($1, a JSON array) for worker $2. The claimed_by guard keeps a
  * worker whose lease expired (and whose rows another worker took over) from writing. A
- * provider's delivery report can arrive before the send is recorded (Kannel's does, on a
- * loaded machine): the row is then already 'delivered' or 'failed', keeps that status,
- * and still gets its provider id and sent_at. */
+ * provider's delivery report can arrive before the send is recorded (Kannel's does, within
+ * milliseconds): the row is then already 'sent' (a "submitted" report), 'delivered' or
+ * 'failed', keeps that status, and still gets its provider id and sent_at. */
 static const char record_sql[] =
     "WITH done AS ("
     " UPDATE outbound_messages o SET"
@@ -291,7 +291,8 @@ static const char record_sql[] =
     " FROM jsonb_to_recordset($1::jsonb)"
     "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean)"
     " WHERE o.id = r.id AND o.claimed_by = $2"
-    "  AND (o.status = 'sending' OR (o.status IN ('delivered', 'failed') AND r.status = 'sent'))"
+    "  AND (o.status = 'sending'"
+    "       OR (o.status IN ('sent', 'delivered', 'failed') AND r.status = 'sent'))"
     " RETURNING o.channel, o.recipient, o.contact_id, r.bounce, r.error)"
     /* A hard bounce is a consent event: the address is opted out at once, with the
      * server's answer as evidence, so no later message is even tried. The rows go

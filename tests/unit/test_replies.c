@@ -22,8 +22,9 @@
 static const char *const lists[] = {"events", "rsvp_which_event", "cancel_which_event",
                                     "join_which", "leave_which"};
 /* Templates never sent as SMS, so free of its limits: join_confirm is the double opt-in of
- * an email JOIN (handlers/join.c; a text proves its number and needs none). */
-static const char *const email_only[] = {"join_confirm"};
+ * an email JOIN (handlers/join.c; a text proves its number and needs none); signin_link
+ * is an organiser's sign-in by email (a phone gets signin_code, api/signin.c). */
+static const char *const email_only[] = {"join_confirm", "signin_link"};
 
 static bool listed(const char *const *names, size_t n, const char *name)
 {

@@ -1,0 +1,501 @@
+#include "core/import.h"
+#include "lib/buf.h"
+#include "lib/csv.h"
+#include "lib/log.h"
+#include "lib/phone.h"
+#include "lib/util.h"
+#include "core/config.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <search.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum column {
+    COL_EMAIL,
+    COL_PHONE,
+    COL_NAME,
+    COL_LOCALE,
+    COL_TIMEZONE,
+    COL_TEAMS,
+    COL_TAGS,
+    NCOLS
+};
+static const char *const column_names[NCOLS] = {"email",    "phone", "name", "locale",
+                                                "timezone", "teams", "tags"};
+
+struct import {
+    struct db *db;
+    const struct import_options *o;
+    struct import_result *result;
+    struct buf copy; /* COPY text rows of the current batch */
+    long batch_rows;
+    void *seen; /* tsearch tree of struct seen: emails and phones in the file */
+};
+
+static void report(struct import *im, long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void report(struct import *im, long line, const char *fmt, ...)
+{
+    if (!im->o->report)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    struct buf text = BUF_INIT;
+    buf_vprintf(&text, fmt, ap);
+    va_end(ap);
+    im->o->report(im->o->ctx, line, buf_str(&text));
+    buf_release(&text);
+}
+
+/* COPY text format: backslash, tab, newline and carriage return must be escaped. */
+static void copy_field(struct buf *out, const char *value, bool last)
+{
+    if (!value || !*value) {
+        buf_adds(out, "\\N");
+    } else {
+        for (const char *p = value; *p; p++) {
+            switch (*p) {
+            case '\\':
+                buf_adds(out, "\\\\");
+                break;
+            case '\t':
+                buf_adds(out, "\\t");
+                break;
+            case '\n':
+                buf_adds(out, "\\n");
+                break;
+            case '\r':
+                buf_adds(out, "\\r");
+                break;
+            default:
+                buf_addch(out, *p);
+            }
+        }
+    }
+    buf_addch(out, last ? '\n' : '\t');
+}
+
+static bool timezone_valid(const char *tz)
+{
+    if (!*tz || tz[0] == '/' || strstr(tz, ".."))
+        return false;
+    for (const char *p = tz; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("/_-+", *p))
+            return false;
+    char *path = xasprintf("/usr/share/zoneinfo/%s", tz);
+    struct stat st;
+    bool ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    free(path);
+    return ok || strcmp(tz, "UTC") == 0;
+}
+
+struct seen {
+    long line;
+    char key[];
+};
+
+static int compare_seen(const void *a, const void *b)
+{
+    return strcmp(((const struct seen *)a)->key, ((const struct seen *)b)->key);
+}
+
+/* Remember `key` for line `line`; return the earlier line if it was seen, else 0. */
+static long seen_before(struct import *im, const char *key, long line)
+{
+    size_t len = strlen(key);
+    struct seen *entry = xmalloc(sizeof(*entry) + len + 1);
+    entry->line = line;
+    memcpy(entry->key, key, len + 1);
+    struct seen **node = tsearch(entry, &im->seen, compare_seen);
+    if (*node != entry) {
+        free(entry);
+        return (*node)->line;
+    }
+    return 0;
+}
+
+/* Kept for the connection's life: the daemon's connections import again and again. */
+static const char *const staging_sql =
+    "CREATE TEMP TABLE IF NOT EXISTS import_rows ("
+    " line bigint, email text, phone text, name text, locale text, timezone text,"
+    " teams text, tags text, person_id bigint, is_new boolean DEFAULT false"
+    ") ON COMMIT DELETE ROWS";
+
+/* The set-based apply, in order; each statement reads import_rows. The conflicts query
+ * runs after the match by email (IMPORT_CONFLICTS_AFTER). */
+static const char *const apply_sql[] = {
+    /* Temporary tables are never auto-analysed; without statistics the planner picks
+     * nested loops over 10,000 rows. */
+    "ANALYZE import_rows",
+    "UPDATE import_rows r SET person_id = c.person_id FROM contacts c"
+    " WHERE c.kind = 'email' AND c.address = r.email",
+    "UPDATE import_rows r SET person_id = c.person_id FROM contacts c"
+    " WHERE r.person_id IS NULL AND c.kind = 'phone' AND c.address = r.phone",
+    "UPDATE import_rows SET person_id = nextval('people_id_seq'), is_new = true"
+    " WHERE person_id IS NULL",
+    "INSERT INTO people (id, name, locale, timezone, tags, source)"
+    " SELECT person_id, coalesce(name, ''), coalesce(locale, $1), coalesce(timezone, $2),"
+    "        coalesce(regexp_split_to_array(tags, '[\\s,]+'), '{}'), 'import'"
+    " FROM import_rows WHERE is_new",
+    "UPDATE people p SET name = coalesce(r.name, p.name), locale = coalesce(r.locale, p.locale),"
+    "       timezone = coalesce(r.timezone, p.timezone),"
+    "       tags = ARRAY(SELECT DISTINCT t FROM unnest(p.tags ||"
+    "              coalesce(regexp_split_to_array(r.tags, '[\\s,]+'), '{}')) t ORDER BY t),"
+    "       updated_at = now()"
+    " FROM import_rows r WHERE r.person_id = p.id AND NOT r.is_new",
+    "WITH added AS ("
+    "  INSERT INTO contacts (person_id, kind, address)"
+    "  SELECT person_id, 'email', email FROM import_rows WHERE email IS NOT NULL"
+    "  UNION ALL"
+    "  SELECT person_id, 'phone', phone FROM import_rows WHERE phone IS NOT NULL"
+    "  ON CONFLICT (kind, address) DO NOTHING RETURNING id, kind)"
+    " SELECT consent_append(array_agg(ROW(id, CASE kind WHEN 'email' THEN 'email' ELSE 'sms'"
+    "  END, NULL, 'opt_in', 'import', $1::text)::consent_entry)) FROM added",
+    "INSERT INTO memberships (person_id, team_id, role, status)"
+    " SELECT DISTINCT r.person_id, t.id, 'member', 'active'"
+    " FROM import_rows r, unnest(regexp_split_to_array(r.teams, '\\s+')) AS s(slug)"
+    " JOIN teams t ON t.slug = lower(s.slug)"
+    " ON CONFLICT (person_id, team_id) DO NOTHING",
+};
+#define IMPORT_CONFLICTS_AFTER 1
+#define IMPORT_CREATED_BY      3
+
+/* Rows matched by email whose phone is already another person's: the phone stays theirs. */
+static const char *const conflicts_sql =
+    "SELECT r.line, r.phone FROM import_rows r JOIN contacts c"
+    " ON c.kind = 'phone' AND c.address = r.phone"
+    " WHERE r.person_id IS NOT NULL AND c.person_id <> r.person_id ORDER BY r.line";
+
+/* An organiser's import: rows naming a team outside theirs ($1, ids) are refused. */
+static const char *const outside_teams_sql =
+    "SELECT r.line, min(s.slug) FROM import_rows r,"
+    " unnest(regexp_split_to_array(r.teams, '\\s+')) AS s(slug)"
+    " JOIN teams t ON t.slug = lower(s.slug)"
+    " WHERE NOT t.id = ANY($1::bigint[]) GROUP BY r.line ORDER BY r.line";
+
+static const char *const default_team_sql =
+    "INSERT INTO memberships (person_id, team_id, role, status)"
+    " SELECT DISTINCT r.person_id, t.id, 'member', 'active' FROM import_rows r, teams t"
+    " WHERE t.slug = lower($1) ON CONFLICT (person_id, team_id) DO NOTHING";
+
+static const char *const unknown_teams_sql =
+    "SELECT r.line, s.slug FROM import_rows r,"
+    " unnest(regexp_split_to_array(r.teams, '\\s+')) AS s(slug)"
+    " WHERE s.slug <> '' AND NOT EXISTS (SELECT 1 FROM teams t WHERE t.slug = lower(s.slug))"
+    " ORDER BY r.line";
+
+/* What report_rows() does with the rows it reports. */
+enum rows_are {
+    ROWS_NOTED,     /* reported, kept */
+    ROWS_CONFLICTS, /* reported, kept, counted as conflicts */
+    ROWS_REJECTED,  /* reported, removed from the batch, counted as rejected */
+};
+
+/* Report the rows a query returns (line, value) with `format`. */
+static int report_rows(struct import *im, const char *sql, int nparams, const char *const *params,
+                       const char *format, enum rows_are are, char **error_r)
+{
+    PGresult *res = db_exec(im->db, sql, nparams, params, error_r);
+    if (!res)
+        return -1;
+    struct buf lines = BUF_INIT;
+    for (int i = 0; i < PQntuples(res); i++) {
+        long line = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        char *text = xasprintf(format, PQgetvalue(res, i, 1));
+        report(im, line, "%s", text);
+        free(text);
+        buf_printf(&lines, "%s%ld", lines.len ? "," : "", line);
+    }
+    int n = PQntuples(res);
+    PQclear(res);
+    int rc = 0;
+    if (are == ROWS_REJECTED && n > 0) {
+        char *array = xasprintf("{%s}", buf_str(&lines));
+        const char *dp[] = {array};
+        rc = db_run(im->db, "DELETE FROM import_rows WHERE line = ANY($1::bigint[])", 1, dp,
+                    error_r);
+        free(array);
+        im->result->rejected += n;
+        im->batch_rows -= n;
+    }
+    if (are == ROWS_CONFLICTS)
+        im->result->conflicts += n;
+    buf_release(&lines);
+    return rc;
+}
+
+static int copy_batch(struct import *im, char **error_r)
+{
+    PGconn *conn = db_conn(im->db);
+    PGresult *res = PQexec(conn, "COPY import_rows (line, email, phone, name, locale, timezone,"
+                                 " teams, tags) FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        *error_r = xstrdup(PQerrorMessage(conn));
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    if (PQputCopyData(conn, im->copy.data, (int)im->copy.len) != 1 ||
+        PQputCopyEnd(conn, NULL) != 1) {
+        *error_r = xstrdup(PQerrorMessage(conn));
+        return -1;
+    }
+    int rc = 0;
+    res = PQgetResult(conn);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        *error_r = xstrdup(PQerrorMessage(conn));
+        rc = -1;
+    }
+    PQclear(res);
+    while ((res = PQgetResult(conn)))
+        PQclear(res);
+    return rc;
+}
+
+static int flush_batch(struct import *im, char **error_r)
+{
+    if (im->batch_rows == 0)
+        return 0;
+    /* A dry run is one transaction opened by import_people(), rolled back at the end; the
+     * staging table is emptied by hand between its batches (ON COMMIT never comes). */
+    if (im->o->dry_run ? db_run(im->db, "TRUNCATE import_rows", 0, NULL, error_r) < 0
+                       : db_begin(im->db, error_r) < 0)
+        return -1;
+    if (copy_batch(im, error_r) < 0)
+        goto fail;
+    if (im->o->allowed_teams) {
+        const char *ap[] = {im->o->allowed_teams};
+        if (report_rows(im, outside_teams_sql, 1, ap, "team %s is not one of yours", ROWS_REJECTED,
+                        error_r) < 0)
+            goto fail;
+    }
+    if (report_rows(im, unknown_teams_sql, 0, NULL, "unknown team %s (row kept)", ROWS_NOTED,
+                    error_r) < 0)
+        goto fail;
+
+    char *evidence = xasprintf("import:%s", im->o->source);
+    const char *defaults[] = {config_str("engine", "default_locale"),
+                              config_str("engine", "default_timezone")};
+    const char *evidence_param[] = {evidence};
+    /* Which parameters each statement of apply_sql[] takes. */
+    const struct {
+        int n;
+        const char *const *params;
+    } args[] = {{0, NULL},     {0, NULL}, {0, NULL},           {0, NULL},
+                {2, defaults}, {0, NULL}, {1, evidence_param}, {0, NULL}};
+    for (size_t i = 0; i < ARRAY_SIZE(apply_sql); i++) {
+        PGresult *res = db_exec(im->db, apply_sql[i], args[i].n, args[i].params, error_r);
+        if (!res) {
+            free(evidence);
+            goto fail;
+        }
+        if (i == IMPORT_CREATED_BY)
+            im->result->created += strtol(PQcmdTuples(res), NULL, 10);
+        PQclear(res);
+        if (i == IMPORT_CONFLICTS_AFTER &&
+            report_rows(im, conflicts_sql, 0, NULL,
+                        "phone %s belongs to another person: left with them", ROWS_CONFLICTS,
+                        error_r) < 0) {
+            free(evidence);
+            goto fail;
+        }
+    }
+    free(evidence);
+    const char *tp[] = {im->o->team};
+    if (im->o->team && db_run(im->db, default_team_sql, 1, tp, error_r) < 0)
+        goto fail;
+    if (!im->o->dry_run && db_commit(im->db, error_r) < 0)
+        goto fail;
+    im->result->imported += im->batch_rows;
+    im->batch_rows = 0;
+    buf_reset(&im->copy);
+    return 0;
+fail:
+    db_rollback(im->db);
+    return -1;
+}
+
+/* Validate one record; append it to the batch or report why not. */
+static void take_row(struct import *im, long line, char **fields, int nfields, const int *map)
+{
+    const char *raw[NCOLS] = {0};
+    for (int c = 0; c < NCOLS; c++)
+        if (map[c] >= 0 && map[c] < nfields)
+            raw[c] = fields[map[c]];
+    char *email = NULL, *phone = NULL, *locale = NULL, *tz = NULL, *teams = NULL;
+    const char *reason = NULL;
+    char *trimmed[NCOLS] = {0};
+    for (int c = 0; c < NCOLS; c++)
+        if (raw[c]) {
+            trimmed[c] = xstrdup(raw[c]);
+            char *t = str_trim(trimmed[c]);
+            memmove(trimmed[c], t, strlen(t) + 1);
+        }
+    if (trimmed[COL_EMAIL] && *trimmed[COL_EMAIL] &&
+        !(email = email_normalise(trimmed[COL_EMAIL], &reason))) {
+        report(im, line, "email %s: %s", trimmed[COL_EMAIL], reason);
+        goto reject;
+    }
+    if (trimmed[COL_PHONE] && *trimmed[COL_PHONE] &&
+        !(phone = phone_normalise(trimmed[COL_PHONE], config_str("engine", "default_country"),
+                                  &reason))) {
+        report(im, line, "phone %s: %s", trimmed[COL_PHONE], reason);
+        goto reject;
+    }
+    if (!email && !phone) {
+        report(im, line, "no email and no phone");
+        goto reject;
+    }
+    if (trimmed[COL_LOCALE] && *trimmed[COL_LOCALE]) {
+        locale = str_lower(xstrndup(trimmed[COL_LOCALE], 2));
+        if (strlen(trimmed[COL_LOCALE]) < 2 || !isalpha((unsigned char)locale[0]) ||
+            !isalpha((unsigned char)locale[1])) {
+            report(im, line, "locale %s: expected a language code such as fr or en",
+                   trimmed[COL_LOCALE]);
+            goto reject;
+        }
+    }
+    if (trimmed[COL_TIMEZONE] && *trimmed[COL_TIMEZONE]) {
+        if (!timezone_valid(trimmed[COL_TIMEZONE])) {
+            report(im, line, "timezone %s: not an IANA time zone", trimmed[COL_TIMEZONE]);
+            goto reject;
+        }
+        tz = xstrdup(trimmed[COL_TIMEZONE]);
+    }
+    if (trimmed[COL_TEAMS] && *trimmed[COL_TEAMS])
+        teams = str_lower(xstrdup(trimmed[COL_TEAMS]));
+    long earlier;
+    if (email && (earlier = seen_before(im, email, line))) {
+        report(im, line, "email %s already on line %ld", email, earlier);
+        goto reject;
+    }
+    if (phone && (earlier = seen_before(im, phone, line))) {
+        report(im, line, "phone %s already on line %ld", phone, earlier);
+        goto reject;
+    }
+    char number[32];
+    snprintf(number, sizeof(number), "%ld", line);
+    copy_field(&im->copy, number, false);
+    copy_field(&im->copy, email, false);
+    copy_field(&im->copy, phone, false);
+    copy_field(&im->copy, trimmed[COL_NAME], false);
+    copy_field(&im->copy, locale, false);
+    copy_field(&im->copy, tz, false);
+    copy_field(&im->copy, teams, false);
+    copy_field(&im->copy, trimmed[COL_TAGS], true);
+    im->batch_rows++;
+    goto out;
+reject:
+    im->result->rejected++;
+out:
+    for (int c = 0; c < NCOLS; c++)
+        free(trimmed[c]);
+    free(email);
+    free(phone);
+    free(locale);
+    free(tz);
+    free(teams);
+}
+
+static void free_seen(struct import *im)
+{
+    tdestroy(im->seen, free);
+    im->seen = NULL;
+}
+
+static int record_import(struct db *db, const struct import_options *o,
+                         const struct import_result *r, char **error_r)
+{
+    int64_t team = 0;
+    if (o->team) {
+        const char *params[] = {o->team};
+        PGresult *res =
+            db_exec(db, "SELECT id FROM teams WHERE slug = lower($1)", 1, params, error_r);
+        if (!res)
+            return -1;
+        team = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+        PQclear(res);
+    }
+    json_t *payload = json_pack("{s:s,s:I,s:I,s:I,s:I}", "source", o->source, "imported",
+                                (json_int_t)r->imported, "new", (json_int_t)r->created, "rejected",
+                                (json_int_t)r->rejected, "conflicts", (json_int_t)r->conflicts);
+    static const struct actor operator= {0, "cli"};
+    return activity_record(db, o->actor ? o->actor : &operator, team, "import", payload, error_r);
+}
+
+enum import_outcome import_people(struct db *db, FILE *in, const struct import_options *o,
+                                  struct import_result *result, char **error_r)
+{
+    memset(result, 0, sizeof(*result));
+    struct import im = {.db = db, .o = o, .result = result};
+    enum import_outcome outcome = IMPORT_FAILED;
+    struct csv *csv = csv_open(in, 0);
+    char **fields;
+    int nfields;
+    const char *reason;
+    int map[NCOLS];
+    for (int c = 0; c < NCOLS; c++)
+        map[c] = -1;
+    int got = csv_next(csv, &fields, &nfields, &reason);
+    if (got <= 0) {
+        *error_r = xasprintf("%s: no header row", o->source);
+        outcome = IMPORT_BAD_FILE;
+        goto out;
+    }
+    for (int f = 0; f < nfields; f++) {
+        char *name = str_lower(str_trim(fields[f]));
+        int c = 0;
+        while (c < NCOLS && strcmp(column_names[c], name) != 0)
+            c++;
+        if (c == NCOLS) {
+            *error_r = xasprintf("%s:1: unknown column %s", o->source, name);
+            outcome = IMPORT_BAD_FILE;
+            goto out;
+        }
+        map[c] = f;
+    }
+    if (map[COL_EMAIL] < 0 && map[COL_PHONE] < 0) {
+        *error_r = xasprintf("%s:1: needs an email or a phone column", o->source);
+        outcome = IMPORT_BAD_FILE;
+        goto out;
+    }
+    if (db_run(db, staging_sql, 0, NULL, error_r) < 0)
+        goto out;
+    if (o->dry_run && db_begin(db, error_r) < 0)
+        goto out;
+    bool failed = false;
+    while (!failed && (got = csv_next(csv, &fields, &nfields, &reason)) != 0) {
+        if (got < 0) {
+            report(&im, csv_line(csv), "%s", reason);
+            result->rejected++;
+            continue;
+        }
+        if (nfields == 1 && fields[0][0] == '\0')
+            continue;
+        take_row(&im, csv_line(csv), fields, nfields, map);
+        if (im.batch_rows >= IMPORT_BATCH && flush_batch(&im, error_r) < 0)
+            failed = true;
+    }
+    if (!failed && flush_batch(&im, error_r) < 0)
+        failed = true;
+    if (o->dry_run)
+        db_rollback(db);
+    if (failed)
+        goto out;
+    if (!o->dry_run && record_import(db, o, result, error_r) < 0)
+        goto out;
+    log_info("import", "source=%s imported=%ld created=%ld rejected=%ld dry_run=%d",
+             log_q(o->source), result->imported, result->created, result->rejected, o->dry_run);
+    outcome = IMPORT_OK;
+out:
+    csv_close(&csv);
+    free_seen(&im);
+    buf_release(&im.copy);
+    return outcome;
+}

@@ -1,0 +1,59 @@
+/*
+ * import — supporters from a CSV file: `tocsin import people` and the organisers' import.
+ *
+ * import_people() reads a header row naming any of the columns email, phone, name, locale,
+ * timezone, teams (space-separated slugs), tags (separator , or ;, a UTF-8 BOM is fine),
+ * then one supporter a row. Each row is validated in C (email, E.164 phone read in
+ * [engine] default_country, locale, time zone, duplicates inside the file); a bad row is
+ * reported with its line number and skipped. Valid rows are streamed with COPY into a
+ * temporary staging table and applied set-based, one transaction per IMPORT_BATCH rows:
+ * match existing people by email then phone, create the rest, add missing contacts with an
+ * opt-in in the consent ledger (source import, evidence "import:SOURCE"), merge tags, add
+ * team memberships. Unknown team slugs are reported and the row kept.
+ *
+ * Options: `dry_run` does all of it in one transaction rolled back at the end, so the
+ * counts and reports are exactly what a real run would give; `team` (a slug) is joined by
+ * every row; `allowed_teams` (an array literal of team ids, for an organiser's import)
+ * rejects rows naming a team outside it. `report` is called for every rejected row and
+ * every note (unknown team, a phone already someone else's) with its line number. A real
+ * run ends with one line in activity made by `actor` (the counts, the source).
+ *
+ * Returns IMPORT_OK with the counts; IMPORT_BAD_FILE when the file cannot be read as an
+ * import (no header, unknown column, neither email nor phone) with *error_r; IMPORT_FAILED
+ * on a database error (*error_r; db_transient(db) says whether to retry; batches committed
+ * before it stay).
+ */
+#ifndef TOCSIN_IMPORT_H
+#define TOCSIN_IMPORT_H
+
+#include "lib/db.h"
+#include "core/activity.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define IMPORT_BATCH 10000
+
+struct import_options {
+    const char *source; /* the file's name: in reports and the ledger's evidence */
+    bool dry_run;
+    const char *team;          /* slug every row joins, or NULL */
+    const char *allowed_teams; /* "{1,2}": the only teams rows may name, or NULL */
+    void (*report)(void *ctx, long line, const char *reason);
+    void *ctx;
+    const struct actor *actor;
+};
+
+struct import_result {
+    long imported;  /* valid rows applied (or that would be, in a dry run) */
+    long created;   /* of which new people */
+    long rejected;  /* rows refused */
+    long conflicts; /* rows whose phone belongs to another person than their email */
+};
+
+enum import_outcome { IMPORT_OK, IMPORT_BAD_FILE, IMPORT_FAILED };
+
+enum import_outcome import_people(struct db *db, FILE *in, const struct import_options *o,
+                                  struct import_result *result, char **error_r);
+
+#endif
