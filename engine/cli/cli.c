@@ -2,8 +2,8 @@
 #include "cli/config_check.h"
 #include "lib/buf.h"
 #include "lib/log.h"
-#include "lib/phone.h"
 #include "lib/util.h"
+#include "core/account.h"
 #include "core/config.h"
 #include "core/migrate.h"
 #include "outbound/queue.h"
@@ -509,8 +509,7 @@ int cli_main(int argc, char **argv)
 char *cli_contact(const char *command, const char *argument, const char *typed, const char **kind_r)
 {
     const char *reason = NULL;
-    char *contact =
-        contact_normalise(typed, config_str("engine", "default_country"), kind_r, &reason);
+    char *contact = contact_normalise(typed, kind_r, &reason);
     if (!contact)
         cli_fail(EX_DATAERR, command,
                  "%s %s: %s (expected an email address, or a phone number "

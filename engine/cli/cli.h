@@ -47,7 +47,7 @@ int cli_query_print(struct db *db, const char *sql, int nparams, const char *con
                     bool json, const char *what);
 
 /* A contact typed as an argument (`--to 06 12 34 56 78`, `CONTACT`), normalised the one
- * way tocsin stores contacts (contact_normalise(), lib/phone.h; [engine] default_country
+ * way tocsin stores contacts (contact_normalise(), core/account.h; [engine] default_country
  * for numbers without +). NULL after printing "tocsin COMMAND: ARGUMENT VALUE: reason …"
  * on stderr, naming the argument; the caller returns EX_DATAERR. *kind_r: "email" or
  * "phone". Caller frees. */

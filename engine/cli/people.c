@@ -131,11 +131,9 @@ static int people_export_cli(struct db *db, int argc, char **argv)
 
 int cli_people(int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {{"list", people_list_cli},
-                                          {"show", people_show_cli},
-                                          {"export", people_export_cli},
-                                          {"forget", cli_people_forget},
-                                          {"forgotten", cli_people_forgotten},
-                                          {NULL, NULL}};
+    static const struct cli_sub subs[] = {
+        {"list", people_list_cli},           {"show", people_show_cli},
+        {"export", people_export_cli},       {"forget", cli_people_forget},
+        {"forgotten", cli_people_forgotten}, {NULL, NULL}};
     return cli_dispatch(argc, argv, subs, people_usage);
 }

@@ -145,14 +145,3 @@ char *email_normalise(const char *input, const char **reason_r)
     }
     return out;
 }
-
-char *contact_normalise(const char *input, const char *default_country, const char **kind_r,
-                        const char **reason_r)
-{
-    if (strchr(input, '@')) {
-        *kind_r = "email";
-        return email_normalise(input, reason_r);
-    }
-    *kind_r = "phone";
-    return phone_normalise(input, default_country, reason_r);
-}

@@ -16,11 +16,4 @@ int email_valid(const char *address);
 /* Lower-cased, trimmed copy of an email address, or NULL (with *reason_r) if invalid. */
 char *email_normalise(const char *input, const char **reason_r);
 
-/* A contact as a person types it, in the one form tocsin stores: an email address when it
- * has an '@' (lower-cased), else a phone number read in `default_country` ("06 12 34 56
- * 78" → "+33612345678"). *kind_r is "email" or "phone". NULL with a static *reason_r
- * ("not a valid email address", "wrong number of digits for the country", …). */
-char *contact_normalise(const char *input, const char *default_country, const char **kind_r,
-                        const char **reason_r);
-
 #endif

@@ -85,33 +85,11 @@ static void test_email(void **state)
     }
 }
 
-/* One normalisation of typed contacts (issue 13, item 12): what a person types on the
- * command line, in the form stored. */
-static void test_contact(void **state)
-{
-    (void)state;
-    const char *kind = NULL, *reason = NULL;
-    char *c = contact_normalise("06 12 34 56 78", "FR", &kind, &reason);
-    assert_string_equal(c, "+33612345678");
-    assert_string_equal(kind, "phone");
-    free(c);
-    c = contact_normalise(" Zoe@Example.org", "FR", &kind, &reason);
-    assert_string_equal(c, "zoe@example.org");
-    assert_string_equal(kind, "email");
-    free(c);
-    assert_null(contact_normalise("06 12", "FR", &kind, &reason));
-    assert_string_equal(kind, "phone");
-    assert_string_equal(reason, "wrong number of digits for the country");
-    assert_null(contact_normalise("zoe@", "FR", &kind, &reason));
-    assert_string_equal(kind, "email");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_french_numbers), cmocka_unit_test(test_overseas_and_other_countries),
         cmocka_unit_test(test_rejects),        cmocka_unit_test(test_email),
-        cmocka_unit_test(test_contact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
