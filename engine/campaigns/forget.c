@@ -48,39 +48,46 @@ static PGresult *live_contacts(struct db *db, const char *person, char **error_r
                    1, params, error_r);
 }
 
+/* What else ties the person to the organisation and holds nothing the ledger needs,
+ * erased without counting: delivery reports' raw text, SMS parts awaiting reassembly,
+ * digest state, unsent drafts, bounce scores, and an organiser's account — roles, sign-in
+ * challenges, sessions, API tokens (revoked, their names cleared) and console uploads. */
+static const char *const uncounted_sql[] = {
+    "UPDATE sms_delivery_reports SET raw = NULL WHERE raw IS NOT NULL AND outbound_id IN"
+    " (SELECT o.id FROM outbound_messages o WHERE o.person_id = $1 OR o.contact_id IN"
+    "   (SELECT id FROM contacts WHERE person_id = $1))",
+    "DELETE FROM sms_parts WHERE sender IN"
+    " (SELECT address FROM contacts WHERE person_id = $1 AND kind = 'phone')",
+    "DELETE FROM digest_state WHERE person_id = $1",
+    "DELETE FROM organiser_drafts WHERE person_id = $1 AND campaign_id IS NULL",
+    "DELETE FROM bounce_scores WHERE contact_id IN (SELECT id FROM contacts WHERE person_id = $1)",
+    "DELETE FROM account_roles WHERE person_id = $1",
+    "DELETE FROM login_challenges WHERE person_id = $1",
+    "DELETE FROM sessions WHERE person_id = $1",
+    "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()), name = 'forgotten'"
+    " WHERE person_id = $1",
+    "DELETE FROM console_uploads WHERE person_id = $1",
+};
+
 /* Everything but the contacts themselves: what they wrote and what was written to them,
- * and what ties them to teams and events. Order matters: the rows addressed to them are
- * found through the addresses, which go last. */
+ * and what ties them to teams, events and the console. Order matters: the rows addressed
+ * to them are found through the addresses, which go last. */
 static int erase_traces(struct db *db, const char *person, struct forget_report *r, char **error_r)
 {
-    static const char reports_sql[] =
-        "UPDATE sms_delivery_reports SET raw = NULL WHERE raw IS NOT NULL AND outbound_id IN"
-        " (SELECT o.id FROM outbound_messages o WHERE o.person_id = $1 OR o.contact_id IN"
-        "   (SELECT id FROM contacts WHERE person_id = $1))";
     static const char inbound_sql[] =
         "UPDATE inbound_messages i SET sender = '[forgotten]', body = '', raw = NULL"
         " WHERE i.person_id = $1 OR EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = $1"
         "  AND c.address = i.sender"
         "  AND c.kind = CASE i.channel WHEN 'sms' THEN 'phone' ELSE 'email' END)";
-    static const char parts_sql[] =
-        "DELETE FROM sms_parts WHERE sender IN"
-        " (SELECT address FROM contacts WHERE person_id = $1 AND kind = 'phone')";
     static const char memberships_sql[] = "DELETE FROM memberships WHERE person_id = $1";
     static const char rsvps_sql[] = "DELETE FROM rsvps WHERE person_id = $1";
-    static const char digest_sql[] = "DELETE FROM digest_state WHERE person_id = $1";
-    static const char drafts_sql[] =
-        "DELETE FROM organiser_drafts WHERE person_id = $1 AND campaign_id IS NULL";
-    static const char bounces_sql[] = "DELETE FROM bounce_scores WHERE contact_id IN"
-                                      " (SELECT id FROM contacts WHERE person_id = $1)";
-    if (run_counted(db, reports_sql, person, NULL, error_r) < 0 ||
-        run_counted(db, inbound_sql, person, &r->inbound, error_r) < 0 ||
+    for (size_t i = 0; i < ARRAY_SIZE(uncounted_sql); i++)
+        if (run_counted(db, uncounted_sql[i], person, NULL, error_r) < 0)
+            return -1;
+    if (run_counted(db, inbound_sql, person, &r->inbound, error_r) < 0 ||
         queue_forget(db, r->person_id, &r->outbound, error_r) < 0 ||
-        run_counted(db, parts_sql, person, NULL, error_r) < 0 ||
         run_counted(db, memberships_sql, person, &r->memberships, error_r) < 0 ||
-        run_counted(db, rsvps_sql, person, &r->rsvps, error_r) < 0 ||
-        run_counted(db, digest_sql, person, NULL, error_r) < 0 ||
-        run_counted(db, drafts_sql, person, NULL, error_r) < 0 ||
-        run_counted(db, bounces_sql, person, NULL, error_r) < 0)
+        run_counted(db, rsvps_sql, person, &r->rsvps, error_r) < 0)
         return -1;
     return 0;
 }

@@ -8,7 +8,9 @@
  *     and senders; outbound subjects, bodies and recipients (queue_forget(): what was still
  *     queued is cancelled); delivery reports' raw text; SMS parts awaiting reassembly;
  *   - deletes their memberships, RSVPs (the seats are freed; nobody on a waitlist is
- *     offered them by this), digest state, unsent organiser drafts and bounce scores;
+ *     offered them by this), digest state, unsent organiser drafts and bounce scores, and
+ *     an organiser's account: roles, sign-in challenges, sessions, console uploads; their
+ *     API tokens are revoked and lose their names;
  *   - replaces each contact's address by its keyed hash (token_digest("forget",
  *     "KIND:ADDRESS"), under the engine secret) and clears the address out of the
  *     ledger's evidence (consent_forget_evidence()); the ledger's rows stay, pointing at

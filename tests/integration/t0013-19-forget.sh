@@ -10,6 +10,7 @@ cat > people.csv <<CSV
 email,phone,name,locale,teams,tags
 zoe@example.org,06 12 34 56 04,Zoé Petit,fr,paris-10,tractage
 ana@example.org,06 12 34 56 03,Ana Lopes,en,paris-10,
+leo@example.org,06 12 34 56 05,Léo Roux,fr,paris-10,
 CSV
 "$TOCSIN" import people people.csv >/dev/null
 when=$(sql "SELECT to_char(now() + interval '10 days', 'YYYY-MM-DD HH24:MI')")
@@ -57,6 +58,16 @@ test_case 'forget erases the name, the addresses, the messages and the ties, in 
   expect_eq "$(sql "SELECT count(*) FROM activity WHERE kind = '"'"'person_forgotten'"'"' AND (payload->>'"'"'person_id'"'"')::bigint = $person")" 1
 '
 
+test_case 'an organiser forgotten loses the account: roles, sessions, tokens' '
+  "$TOCSIN" user add ana@example.org --role admin >/dev/null
+  "$TOCSIN" token add --user ana@example.org --name "Ana laptop" >/dev/null
+  ana=$(sql "SELECT person_id FROM contacts WHERE address = '"'"'ana@example.org'"'"'")
+  expect_eq "$(sql "SELECT count(*) FROM accounts WHERE person_id = $ana")" 1
+  "$TOCSIN" people forget ana@example.org >/dev/null
+  expect_eq "$(sql "SELECT count(*) FROM accounts WHERE person_id = $ana")" 0
+  expect_eq "$(sql "SELECT count(*) FROM api_tokens WHERE person_id = $ana AND (revoked_at IS NULL OR name <> '"'"'forgotten'"'"')")" 0
+'
+
 test_case 'the ledger stays row for row; only the address quoted in an evidence is gone' '
   expect_eq "$(sql "SELECT string_agg(id || '"'"':'"'"' || contact_id || '"'"':'"'"' || channel || '"'"':'"'"' || action || '"'"':'"'"' || source || '"'"':'"'"' || created_at, '"'"' '"'"' ORDER BY id) FROM consent WHERE contact_id IN (SELECT id FROM contacts WHERE person_id = $person)")" "$ledger_before"
   expect_eq "$(sql "SELECT evidence FROM consent WHERE source = '"'"'bounce'"'"'")" "550 5.1.1 <[forgotten]>: no such user"
@@ -72,7 +83,7 @@ test_case 'people forgotten finds the history again by the address; forget again
   "$TOCSIN" people forgotten "+33 6 12 34 56 04" --json | /usr/bin/python3 -c "import json,sys; rows=json.load(sys.stdin); assert [r[\"action\"] for r in rows] == [\"opt_in\", \"opt_out\", \"opt_in\"], rows"
   "$TOCSIN" people forget zoe@example.org > out
   grep -q "^person $person: zoe@example.org was already forgotten, on " out
-  rc=0; "$TOCSIN" people forgotten ana@example.org 2> err || rc=$?
+  rc=0; "$TOCSIN" people forgotten leo@example.org 2> err || rc=$?
   expect_eq "$rc" 65
 '
 
@@ -91,7 +102,7 @@ test_case 'bad input is refused with the argument named; nothing changes for som
   rc=0; "$TOCSIN" people forget nobody@example.org 2> err || rc=$?
   expect_eq "$rc" 65
   grep -q "no one has the email nobody@example.org" err
-  expect_eq "$(sql "SELECT name FROM people p JOIN contacts c ON c.person_id = p.id WHERE c.address = '"'"'ana@example.org'"'"'")" "Ana Lopes"
+  expect_eq "$(sql "SELECT name FROM people p JOIN contacts c ON c.person_id = p.id WHERE c.address = '"'"'leo@example.org'"'"'")" "Léo Roux"
 '
 
 test_case 'the same number texting JOIN later is a new person, with a ledger of its own' '
