@@ -169,7 +169,8 @@ static int recipient_of(struct db *db, int64_t id, int64_t person, int64_t *cont
         db_exec(db,
                 "SELECT (SELECT ct.id FROM contacts ct WHERE ct.person_id = $2"
                 "  AND ct.kind = CASE c.channel WHEN 'sms' THEN 'phone' ELSE 'email' END"
-                "  ORDER BY ct.id LIMIT 1), coalesce(c.team_id, 0), c.channel"
+                "  AND ct.address IS NOT NULL ORDER BY ct.id LIMIT 1), coalesce(c.team_id, 0),"
+                " c.channel"
                 " FROM campaigns c WHERE c.id = $1",
                 2, params, &error);
     if (!res) {

@@ -85,7 +85,8 @@ static int recipients_build(const char *channel, const char *segment_text, int e
     struct buf *q = &r->from_where;
     buf_adds(q, " FROM people p"
                 " CROSS JOIN LATERAL (SELECT c.id, c.address FROM contacts c"
-                "  WHERE c.person_id = p.id AND c.kind = $2 ORDER BY c.id LIMIT 1) c"
+                "  WHERE c.person_id = p.id AND c.kind = $2 AND c.address IS NOT NULL"
+                "  ORDER BY c.id LIMIT 1) c"
                 " CROSS JOIN LATERAL (SELECT ");
     if (r->segment.single_team) {
         /* One team: its id, looked up once. The parameter is the slug. */

@@ -111,3 +111,18 @@ test_case 'the same number texting JOIN later is a new person, with a ledger of 
   [ "$new" != "$person" ]
   expect_eq "$(sql "SELECT count(*) FROM consent WHERE contact_id IN (SELECT id FROM contacts WHERE person_id = $new)")" 1
 '
+
+test_case 'a newsletter to everyone skips the forgotten; people list no longer shows them' '
+  cat > all.tmpl <<T
+--- text
+Bonjour {{first_name}}
+T
+  id=$("$TOCSIN" campaign create --channel sms --segment all --template all.tmpl | tail -n 1)
+  "$TOCSIN" campaign send $id > out
+  cat out
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE campaign_id = $id AND person_id = $person")" 0
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE campaign_id = $id AND recipient = '"'"'+33612345605'"'"'")" 1
+  "$TOCSIN" people list --json > list.json
+  /usr/bin/python3 -c "import json; ids=[p[\"id\"] for p in json.load(open(\"list.json\"))[\"items\"]]; assert $person not in ids, ids"
+'
+
