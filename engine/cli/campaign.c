@@ -392,20 +392,30 @@ static int campaign_preview_cli(struct db *db, int argc, char **argv)
     if (argc != 4 || strcmp(argv[2], "--to") != 0 || !parse_id(argv[1], &id))
         return cli_fail(EX_USAGE, "campaign preview",
                         "usage: tocsin campaign preview ID --to EMAIL|PHONE");
-    const char *params[] = {argv[1], argv[3]};
+    const char *kind = NULL;
+    char *to = cli_contact("campaign preview", "--to", argv[3], &kind);
+    if (!to)
+        return EX_DATAERR;
+    const char *params[] = {argv[1], to, kind};
     char *error = NULL;
-    PGresult *res =
-        db_exec(db,
-                "SELECT ct.person_id, ct.id, coalesce(c.team_id, 0), c.channel FROM campaigns c,"
-                " contacts ct WHERE c.id = $1 AND ct.address = lower($2)",
-                2, params, &error);
-    if (!res)
+    PGresult *res = db_exec(db,
+                            "SELECT ct.person_id, ct.id, coalesce(c.team_id, 0), c.channel"
+                            " FROM campaigns c LEFT JOIN contacts ct ON ct.kind = $3"
+                            " AND ct.address = $2 WHERE c.id = $1",
+                            3, params, &error);
+    if (!res) {
+        free(to);
         return fail_db(db, "campaign preview", error);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return cli_fail(EX_DATAERR, "campaign preview", "no campaign %s or no contact %s", argv[1],
-                        argv[3]);
     }
+    if (PQntuples(res) != 1 || !db_value(res, 0, 0)) {
+        int rc = PQntuples(res) != 1
+                     ? cli_fail(EX_DATAERR, "campaign preview", "no campaign %s", argv[1])
+                     : cli_fail(EX_DATAERR, "campaign preview", "--to %s: no such contact", to);
+        PQclear(res);
+        free(to);
+        return rc;
+    }
+    free(to);
     int64_t person = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     int64_t contact = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     int64_t scope = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
@@ -415,7 +425,10 @@ static int campaign_preview_cli(struct db *db, int argc, char **argv)
     if (campaign_render_for(db, id, person, contact, scope, &m, &error) < 0)
         return fail_db(db, "campaign preview", error);
     if (sms) {
-        printf("%s\n", m.sms);
+        /* As the gateway gets it: a configured STOP mention, transliteration. */
+        char *text = sms_compose(m.sms, "campaign");
+        printf("%s\n", text);
+        free(text);
     } else {
         printf("Subject: %s\n\n%s\n", m.subject, m.text);
         if (m.html)

@@ -125,21 +125,30 @@ int cli_sms_test(int argc, char **argv)
     }
     if (!to || !text)
         return cli_fail(EX_USAGE, "sms-test", "usage: %s", test_usage);
+    const char *contact_kind = NULL;
+    char *number = cli_contact("sms-test", "--to", to, &contact_kind);
+    if (!number)
+        return EX_DATAERR;
+    if (strcmp(contact_kind, "phone") != 0) {
+        free(number);
+        return cli_fail(EX_DATAERR, "sms-test", "--to %s: expected a phone number", to);
+    }
     const struct transport_ops *ops = transport_find(provider, "sms");
-    if (!ops)
-        return cli_fail(EX_USAGE, "sms-test", "no SMS gateway named %s", provider);
     struct transport *t = NULL;
     char *error = NULL;
-    if (ops->open(&t, &error) < 0) {
-        int rc = cli_fail(EX_CONFIG, "sms-test", "%s", error);
+    if (!ops || ops->open(&t, &error) < 0) {
+        int rc = ops ? cli_fail(EX_CONFIG, "sms-test", "%s", error)
+                     : cli_fail(EX_USAGE, "sms-test", "no SMS gateway named %s", provider);
         free(error);
+        free(number);
         return rc;
     }
     struct outbound_msg msg = {
-        .id = id, .channel = "sms", .recipient = to, .body = text, .kind = kind};
+        .id = id, .channel = "sms", .recipient = number, .body = text, .kind = kind};
     struct send_result result;
     ops->send(t, &msg, 1, &result);
     ops->close(&t);
+    free(number);
     static const char *const names[] = {"ok", "transient", "permanent", "ambiguous"};
     static const int codes[] = {0, EX_TEMPFAIL, EX_DATAERR, EX_UNAVAILABLE};
     printf("%s provider_id=%s retry_after=%d error=%s\n", names[result.status],

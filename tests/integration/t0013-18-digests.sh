@@ -71,3 +71,26 @@ test_case 'DIGEST STOP is an opt-out (a stop word anywhere wins), not a digest s
   expect_eq "$(sql "SELECT consent_allows('"'"'sms'"'"', '"'"'+33612345605'"'"', NULL)")" f
   expect_eq "$(sql "SELECT digest IS NULL FROM people p JOIN contacts c ON c.person_id = p.id WHERE c.address = '"'"'yann@example.org'"'"'")" t
 '
+
+test_case 'a team turns digests on for its members who chose none; default gives it back' '
+  sql "UPDATE people SET digest = NULL" >/dev/null
+  "$TOCSIN" team digest lyon-1 weekly | grep -q "team lyon-1: digest weekly for members who chose none"
+  "$TOCSIN" team show lyon-1 | grep -q "^digest *weekly"
+  fresh_round
+  expect_eq "$(digests_to yann@example.org)" 1
+  expect_eq "$(digests_to camille@example.org)" 0
+  "$TOCSIN" team digest lyon-1 default >/dev/null
+  fresh_round
+  expect_eq "$(digests_to yann@example.org)" 0
+  rc=0; "$TOCSIN" team digest lyon-1 hourly 2> err || rc=$?
+  expect_eq "$rc" 65
+  grep -q "expected daily, weekly, never or default" err
+'
+
+test_case 'a person'"'"'s own choice wins over their team'"'"'s' '
+  "$TOCSIN" team digest paris-10 daily >/dev/null
+  inject +33612345601 "RÉSUMÉ NON" >/dev/null
+  fresh_round
+  expect_eq "$(digests_to camille@example.org)" 0
+  expect_eq "$(digests_to ana@example.org)" 1
+'
