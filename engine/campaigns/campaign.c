@@ -128,6 +128,48 @@ static void recipients_release(struct recipients_sql *r)
     segment_release(&r->segment);
 }
 
+/* The tags in use, for the error about one nobody has: read only then, since it scans
+ * people. Caller frees; "" when nobody has any. */
+static char *tags_in_use(struct db *db, char **error_r)
+{
+    PGresult *res = db_exec(db,
+                            "SELECT coalesce(string_agg(tag, ', ' ORDER BY tag), '')"
+                            " FROM (SELECT DISTINCT unnest(tags) AS tag FROM people"
+                            "  ORDER BY 1 LIMIT 20) known",
+                            0, NULL, error_r);
+    if (!res)
+        return NULL;
+    char *known = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return known;
+}
+
+/* A tag nobody has is a typo too ("tag:tractge"): refused, with the tags in use. */
+static int check_tags(struct db *db, const struct segment *s, char **error_r)
+{
+    for (int i = 0; i < s->ntags; i++) {
+        const char *params[] = {s->tags[i]};
+        PGresult *res =
+            db_exec(db, "SELECT EXISTS (SELECT 1 FROM people WHERE tags @> ARRAY[$1::text])", 1,
+                    params, error_r);
+        if (!res)
+            return -1;
+        bool known = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        if (known)
+            continue;
+        char *in_use = tags_in_use(db, error_r);
+        if (!in_use)
+            return -1;
+        *error_r = *in_use
+                       ? xasprintf("no one has the tag %s (tags in use: %s)", s->tags[i], in_use)
+                       : xasprintf("no one has the tag %s (no one has any tag)", s->tags[i]);
+        free(in_use);
+        return -1;
+    }
+    return 0;
+}
+
 /* Every team and event a segment names must exist: a typo must not send to nobody. */
 static int check_names(struct db *db, const struct segment *s, char **error_r)
 {
@@ -146,7 +188,7 @@ static int check_names(struct db *db, const struct segment *s, char **error_r)
         rc = -1;
     }
     PQclear(res);
-    return rc;
+    return rc == 0 ? check_tags(db, s, error_r) : rc;
 }
 
 int campaign_count(struct db *db, const char *channel, const char *segment, int64_t *count_r,
