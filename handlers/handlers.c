@@ -401,12 +401,14 @@ int handler_list_events(struct handler_ctx *ctx, int limit, char **error_r)
     if (!res)
         return -1;
     json_t *list = json_array();
+    /* `more`: another item follows — what puts " ; " between items and nothing after the
+     * last ("OUI porte-a-porte ; OUI reunion."). */
     for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(list,
-                              json_pack("{s:I, s:s, s:s, s:s}", "id",
-                                        (json_int_t)strtoll(PQgetvalue(res, r, 0), NULL, 10),
-                                        "slug", PQgetvalue(res, r, 1), "title",
-                                        PQgetvalue(res, r, 2), "when", PQgetvalue(res, r, 3)));
+        json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s, s:b}", "id",
+                                              (json_int_t)strtoll(PQgetvalue(res, r, 0), NULL, 10),
+                                              "slug", PQgetvalue(res, r, 1), "title",
+                                              PQgetvalue(res, r, 2), "when", PQgetvalue(res, r, 3),
+                                              "more", r + 1 < PQntuples(res)));
     json_object_set_new(ctx->vars, "events", list);
     PQclear(res);
     return 0;

@@ -299,17 +299,52 @@ static int check_schedule(struct db *db, const char *at, const char *tz, char **
     return 0;
 }
 
+/* An invitation's event: it must be ahead, or nobody could answer it. Its id in
+ * *event_id_r (0 without --event). */
+static int check_event(struct db *db, const char *slug, int64_t *event_id_r, char **error_r)
+{
+    *event_id_r = 0;
+    if (!slug)
+        return 0;
+    const char *params[] = {slug};
+    PGresult *res = db_exec(db,
+                            "SELECT id, status = 'scheduled' AND starts_at > tocsin_now()"
+                            " FROM events WHERE slug = lower($1)",
+                            1, params, error_r);
+    if (!res)
+        return -1;
+    int rc = -1;
+    if (PQntuples(res) == 0)
+        *error_r = xasprintf("--event %s: no such event", slug);
+    else if (PQgetvalue(res, 0, 1)[0] != 't')
+        *error_r = xasprintf("--event %s: the event is over or cancelled", slug);
+    else {
+        *event_id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        rc = 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
 /* Store the checked campaign: 'scheduled' (at its time, or now) or 'draft'. */
 static int store_campaign(struct db *db, const struct campaign_new *c, const char *tz,
-                          int64_t recipients, int64_t *id_r, char **error_r)
+                          int64_t recipients, int64_t event_id, int64_t *id_r, char **error_r)
 {
     struct segment seg;
     if (segment_compile(c->segment, 1, &seg, error_r) < 0)
         return -1;
-    char creator[DB_PARAM_SIZE], count[DB_PARAM_SIZE];
+    char creator[DB_PARAM_SIZE], count[DB_PARAM_SIZE], event[DB_PARAM_SIZE];
+    /* The subject is stored even when it stays in the file, so lists and SQL show it. */
+    char *file_subject = c->subject ? NULL : template_source_subject(c->template);
+    const char *subject = c->subject ? c->subject : file_subject ? file_subject : "";
+    char *first_line = template_source_first_line(c->template, 60);
+    const char *title = c->title && *c->title ? c->title
+                        : *subject            ? subject
+                        : first_line          ? first_line
+                                              : "";
     const char *params[] = {c->channel,
                             c->segment,
-                            c->subject ? c->subject : "",
+                            subject,
                             c->template,
                             c->at,
                             tz,
@@ -318,18 +353,22 @@ static int store_campaign(struct db *db, const struct campaign_new *c, const cha
                             db_param_id_or_null(c->created_by, creator),
                             c->source ? c->source : "cli",
                             c->at || c->start_now ? "scheduled" : "draft",
-                            seg.single_team};
+                            seg.single_team,
+                            title,
+                            db_param_id_or_null(event_id, event)};
     PGresult *res = db_exec(
         db,
         "INSERT INTO campaigns (channel, segment, subject, template, scheduled_at, timezone,"
-        " urgent, recipients, created_by, source, status, team_id)"
+        " urgent, recipients, created_by, source, status, team_id, title, event_id)"
         " VALUES ($1, $2, $3, $4, coalesce(to_timestamp($5, 'YYYY-MM-DD HH24:MI')::timestamp"
         " AT TIME ZONE $6, CASE WHEN $11 = 'scheduled' THEN tocsin_now() END), $6, $7::boolean, "
         "$8::integer, $9::bigint, $10, $11,"
-        " (SELECT t.id FROM teams t WHERE t.slug = $12))"
+        " (SELECT t.id FROM teams t WHERE t.slug = $12), $13, $14::bigint)"
         " RETURNING id",
-        12, params, error_r);
+        14, params, error_r);
     segment_release(&seg);
+    free(file_subject);
+    free(first_line);
     if (!res)
         return -1;
     *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -350,6 +389,9 @@ int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
         return -1;
     int rc = -1;
     json_t *sample = campaign_sample_vars();
+    if (c->event)
+        json_object_set_new(sample, "event", campaign_sample_event_vars());
+    int64_t event_id = 0;
     summary->missing = template_message_missing(m, sample);
     struct rendered_message preview = {0};
     template_message_render(m, sample, &preview);
@@ -368,9 +410,10 @@ int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
     if (strcmp(c->channel, "sms") == 0)
         estimate_sms(db, m, &preview, sample_person, summary);
     const char *tz = c->timezone ? c->timezone : config_str("engine", "default_timezone");
-    if (c->at && check_schedule(db, c->at, tz, error_r) < 0)
+    if ((c->at && check_schedule(db, c->at, tz, error_r) < 0) ||
+        check_event(db, c->event, &event_id, error_r) < 0)
         goto out;
-    rc = store_campaign(db, c, tz, summary->recipients, id_r, error_r);
+    rc = store_campaign(db, c, tz, summary->recipients, event_id, id_r, error_r);
 out:
     template_message_release(&preview);
     json_decref(sample);

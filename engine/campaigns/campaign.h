@@ -7,6 +7,8 @@
  * time 'YYYY-MM-DD HH:MM' in `timezone`) makes it 'scheduled', else 'draft'. The summary
  * says what the organiser should know before sending: who it reaches, variables that
  * render empty, what an SMS costs and whether it would leave without a STOP mention.
+ * With `event`, the campaign is an invitation: the event must be scheduled and ahead, its
+ * messages carry that event's RSVP context (a bare OUI +1 answers it) and see `event`.
  *
  * campaign_fanout() enqueues the campaign's recipients SET-BASED: one INSERT … SELECT per
  * chunk of person ids, each chunk its own transaction that also advances
@@ -53,6 +55,7 @@
 struct campaign_new {
     const char *channel; /* "email" or "sms" */
     const char *segment;
+    const char *title;    /* NULL: the subject, else the first line of the text */
     const char *subject;  /* may be NULL: the template's own subject line */
     const char *template; /* the message file text */
     const char *at;       /* NULL: now (draft) */
@@ -61,6 +64,7 @@ struct campaign_new {
     bool start_now;     /* 'scheduled' for tocsin_now(): the scheduler's next round sends it */
     int64_t created_by; /* person id of an organiser, 0 for the CLI */
     const char *source; /* "cli", "sms", "email" */
+    const char *event;  /* an invitation: the slug of an upcoming event, or NULL */
 };
 
 struct campaign_summary {

@@ -26,8 +26,9 @@
 
 static const char *const campaign_usage =
     "tocsin campaign create --channel email|sms --segment SEGMENT --template FILE\n"
-    "                              [--subject S] [--at 'YYYY-MM-DD HH:MM' [--timezone TZ]] "
-    "[--urgent]\n"
+    "                              [--title T] [--subject S] [--at 'YYYY-MM-DD HH:MM' "
+    "[--timezone TZ]] [--urgent]\n"
+    "                              [--event SLUG]   (an invitation: a bare OUI answers it)\n"
     "       tocsin campaign send ID\n"
     "       tocsin campaign pause|resume|cancel|retry ID\n"
     "       tocsin campaign status ID [--json] [--follow]\n"
@@ -73,83 +74,88 @@ static char *read_file(const char *path, char **error_r)
     return buf_detach(&b);
 }
 
-static int campaign_create_cli(struct db *db, int argc, char **argv)
+/* The options of `campaign create` into *c and *file_r; 0, or an exit code after saying
+ * what is wrong. */
+static int create_options(int argc, char **argv, struct campaign_new *c, const char **file_r)
 {
     static const struct option opts[] = {
         {"channel", required_argument, NULL, 'c'}, {"segment", required_argument, NULL, 's'},
         {"subject", required_argument, NULL, 'S'}, {"template", required_argument, NULL, 't'},
         {"at", required_argument, NULL, 'a'},      {"timezone", required_argument, NULL, 'z'},
-        {"urgent", no_argument, NULL, 'u'},        {0}};
-    struct campaign_new c = {.source = "cli"};
-    const char *file = NULL;
+        {"urgent", no_argument, NULL, 'u'},        {"title", required_argument, NULL, 'T'},
+        {"event", required_argument, NULL, 'e'},   {0}};
     int opt;
     optind = 0;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c':
-            c.channel = optarg;
-            break;
-        case 's':
-            c.segment = optarg;
-            break;
-        case 'S':
-            c.subject = optarg;
-            break;
-        case 't':
-            file = optarg;
-            break;
-        case 'a':
-            c.at = optarg;
-            break;
-        case 'z':
-            c.timezone = optarg;
-            break;
-        case 'u':
-            c.urgent = true;
-            break;
-        default:
+        const char **slot = opt == 'c'   ? &c->channel
+                            : opt == 's' ? &c->segment
+                            : opt == 'S' ? &c->subject
+                            : opt == 't' ? file_r
+                            : opt == 'a' ? &c->at
+                            : opt == 'z' ? &c->timezone
+                            : opt == 'T' ? &c->title
+                            : opt == 'e' ? &c->event
+                                         : NULL;
+        if (opt == 'u')
+            c->urgent = true;
+        else if (slot)
+            *slot = optarg;
+        else
             return cli_fail(EX_USAGE, "campaign create", "usage: %s", campaign_usage);
-        }
     }
-    if (optind != argc || !c.channel || !c.segment || !file)
+    if (optind != argc || !c->channel || !c->segment || !*file_r)
         return cli_fail(EX_USAGE, "campaign create", "needs --channel, --segment and --template");
-    if (c.timezone && !c.at)
+    if (c->timezone && !c->at)
         return cli_fail(EX_USAGE, "campaign create", "--timezone goes with --at");
+    return EX_OK;
+}
+
+/* What the organiser should know before sending; the id is the last line, for scripts. */
+static void print_created(const struct campaign_new *c, const struct campaign_summary *summary,
+                          int64_t id)
+{
+    printf("campaign: %s to %s (%s)%s%s\n", c->channel, c->segment, c->at ? "scheduled" : "draft",
+           c->event ? ", an invitation to " : "", c->event ? c->event : "");
+    printf("recipients: %" PRId64 "\n", summary->recipients);
+    if (summary->missing)
+        printf("warning: unknown variables, they will render empty: %s\n", summary->missing);
+    if (summary->sms_encoding)
+        printf("sms: %s, %d segment%s per message, %" PRId64 " segments in total\n",
+               summary->sms_encoding, summary->sms_segments, summary->sms_segments == 1 ? "" : "s",
+               summary->recipients * summary->sms_segments);
+    if (summary->lacks_stop)
+        printf("warning: this text does not say how to opt out: no [sms] stop_mention applies "
+               "and it does not mention STOP (carriers and the CNIL expect one)\n");
+    printf("%" PRId64 "\n", id);
+}
+
+static int campaign_create_cli(struct db *db, int argc, char **argv)
+{
+    struct campaign_new c = {.source = "cli"};
+    const char *file = NULL;
+    int rc = create_options(argc, argv, &c, &file);
+    if (rc != EX_OK)
+        return rc;
     char *error = NULL;
     char *text = read_file(file, &error);
     if (!text) {
-        int rc = cli_fail(EX_NOINPUT, "campaign create", "%s", error);
+        rc = cli_fail(EX_NOINPUT, "campaign create", "%s", error);
         free(error);
         return rc;
     }
     c.template = text;
     int64_t id = 0;
     struct campaign_summary summary;
-    int rc = EX_OK;
     static const struct actor operator= {0, "cli"};
     if (campaign_create(db, &c, &id, &summary, &error) < 0) {
         rc = fail_db(db, "campaign create", error);
-        goto out;
-    }
-    if (campaign_record(db, &operator, id, "campaign_created", &error) < 0) {
+    } else if (campaign_record(db, &operator, id, "campaign_created", &error) < 0) {
         campaign_summary_release(&summary);
         rc = fail_db(db, "campaign create", error);
-        goto out;
+    } else {
+        print_created(&c, &summary, id);
+        campaign_summary_release(&summary);
     }
-    printf("campaign: %s to %s (%s)\n", c.channel, c.segment, c.at ? "scheduled" : "draft");
-    printf("recipients: %" PRId64 "\n", summary.recipients);
-    if (summary.missing)
-        printf("warning: unknown variables, they will render empty: %s\n", summary.missing);
-    if (summary.sms_encoding)
-        printf("sms: %s, %d segment%s per message, %" PRId64 " segments in total\n",
-               summary.sms_encoding, summary.sms_segments, summary.sms_segments == 1 ? "" : "s",
-               summary.recipients * summary.sms_segments);
-    if (summary.lacks_stop)
-        printf("warning: this text does not say how to opt out: no [sms] stop_mention applies "
-               "and it does not mention STOP (carriers and the CNIL expect one)\n");
-    printf("%" PRId64 "\n", id);
-    campaign_summary_release(&summary);
-out:
     free(text);
     return rc;
 }
@@ -371,19 +377,30 @@ static int campaign_status_cli(struct db *db, int argc, char **argv)
     return EX_OK;
 }
 
+/* The table reads like a sentence (local times with their zone, yes/no); --json keeps
+ * the types (timestamps, booleans) for programs. */
+static const char list_table_sql[] =
+    "SELECT c.id, c.title, c.subject, c.channel, c.segment, c.status,"
+    " coalesce(to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, $1),"
+    "  'YYYY-MM-DD HH24:MI ') || coalesce(c.timezone, $1), '-') AS scheduled,"
+    " to_char(c.created_at AT TIME ZONE $1, 'YYYY-MM-DD HH24:MI ') || $1 AS created,"
+    " CASE WHEN c.urgent THEN 'yes' ELSE 'no' END AS urgent, c.recipients,"
+    " (SELECT count(*) FROM outbound_messages o WHERE o.campaign_id = c.id) AS enqueued"
+    " FROM campaigns c ORDER BY c.id";
+static const char list_json_sql[] =
+    "SELECT c.id, c.title, c.subject, c.channel, c.segment, c.status, c.scheduled_at,"
+    " coalesce(c.timezone, $1) AS timezone, c.created_at, c.urgent, c.recipients, c.source,"
+    " (SELECT count(*) FROM outbound_messages o WHERE o.campaign_id = c.id) AS enqueued"
+    " FROM campaigns c ORDER BY c.id";
+
 static int campaign_list_cli(struct db *db, int argc, char **argv)
 {
     bool json = cli_take_flag(&argc, argv, "--json");
     if (argc != 1)
         return cli_fail(EX_USAGE, "campaign list", "usage: tocsin campaign list [--json]");
-    return cli_query_print(
-        db,
-        "SELECT c.id, c.status, c.channel, c.segment, c.subject, c.recipients, c.urgent,"
-        " to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, 'UTC'), 'YYYY-MM-DD HH24:MI')"
-        "  AS scheduled, c.source,"
-        " (SELECT count(*) FROM outbound_messages o WHERE o.campaign_id = c.id) AS enqueued"
-        " FROM campaigns c ORDER BY c.id",
-        0, NULL, json, "campaign list");
+    const char *params[] = {config_str("engine", "default_timezone")};
+    return cli_query_print(db, json ? list_json_sql : list_table_sql, 1, params, json,
+                           "campaign list");
 }
 
 static int campaign_preview_cli(struct db *db, int argc, char **argv)

@@ -268,3 +268,51 @@ void template_message_release(struct rendered_message *m)
     free(m->sms);
     memset(m, 0, sizeof(*m));
 }
+
+char *template_source_subject(const char *source)
+{
+    for (const char *line = source; *line;) {
+        size_t len = strcspn(line, "\n");
+        if (len >= 4 && strncmp(line, "--- ", 4) == 0)
+            return NULL;
+        if (len >= 8 && strncasecmp(line, "subject:", 8) == 0) {
+            char *subject = xstrndup_trim(line + 8, len - 8);
+            if (*subject)
+                return subject;
+            free(subject);
+            return NULL;
+        }
+        line += len + (line[len] == '\n');
+    }
+    return NULL;
+}
+
+char *template_source_first_line(const char *source, size_t max_chars)
+{
+    const char *line = source;
+    bool in_text = false;
+    while (*line) {
+        size_t len = strcspn(line, "\n");
+        char *trimmed = xstrndup_trim(line, len);
+        if (in_text && strncmp(trimmed, "--- ", 4) == 0) {
+            free(trimmed);
+            return NULL;
+        }
+        if (in_text && *trimmed) {
+            /* Cut on a character, never inside one. */
+            size_t chars = 0, i = 0;
+            while (trimmed[i] && chars < max_chars) {
+                i++;
+                while ((trimmed[i] & 0xc0) == 0x80)
+                    i++;
+                chars++;
+            }
+            trimmed[i] = '\0';
+            return trimmed;
+        }
+        in_text = in_text || strcmp(trimmed, "--- text") == 0;
+        free(trimmed);
+        line += len + (line[len] == '\n');
+    }
+    return NULL;
+}

@@ -116,11 +116,14 @@ int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_
     buf_printf(
         &sql,
         "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, person_id,"
-        " contact_id, campaign_id, scope, next_attempt_at)"
+        " contact_id, campaign_id, scope, next_attempt_at, context)"
         " SELECT $%d, r.recipient, 'campaign', 'campaign:' || $%d::text || ':' || r.person_id,"
-        " r.person_id, r.contact_id, $%d::bigint, r.scope, r.not_before"
+        " r.person_id, r.contact_id, $%d::bigint, r.scope, r.not_before,"
+        /* An invitation (campaigns.event_id) is answered like a reminder: a bare OUI. */
+        " coalesce((SELECT jsonb_build_object('event_id', c.event_id, 'prompt', 'rsvp')"
+        "  FROM campaigns c WHERE c.id = $%d::bigint AND c.event_id IS NOT NULL), '{}')"
         " FROM (",
-        nparams + 1, nparams + 2, nparams + 2);
+        nparams + 1, nparams + 2, nparams + 2, nparams + 2);
     buf_adds(&sql, recipients_sql);
     buf_adds(&sql, ") AS r (recipient, person_id, contact_id, scope, not_before)"
                    " ON CONFLICT (dedupe_key) DO NOTHING");

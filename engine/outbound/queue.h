@@ -14,8 +14,9 @@
  * from fixed fragments (values only as parameters $1..$nparams) whose columns are, in
  * order: recipient address, person id, contact id, scope (team id or NULL), not-before
  * time. Each row gets `channel`, kind 'campaign', the campaign id, dedupe key
- * 'campaign:<campaign id>:<person id>' (running it again adds nothing twice) and an empty
- * body: a worker renders it for its recipient at send time (campaign_render.h).
+ * 'campaign:<campaign id>:<person id>' (running it again adds nothing twice), an empty
+ * body (a worker renders it for its recipient at send time: campaign_render.h) and, for
+ * an invitation (campaigns.event_id), the RSVP context of that event.
  * *enqueued_r counts the rows inserted now. Returns 0, or -1 with *error_r.
  *
  * queue_start() starts [engine] workers threads (a duty of `tocsin run`); each claims a
