@@ -31,6 +31,10 @@ static int confirm_code(struct handler_ctx *ctx, char **error_r)
     case ORGANISER_OK:
         json_object_set_new(ctx->vars, "recipients", json_integer(out.recipients));
         json_object_set_new(ctx->vars, "campaign_id", json_integer(out.campaign_id));
+        if (out.held) {
+            json_object_set_new(ctx->vars, "held", json_integer(out.held));
+            json_object_set_new(ctx->vars, "held_until", json_string(out.held_until));
+        }
         handler_reply(ctx, "organiser_sent", NULL);
         break;
     case ORGANISER_EXPIRED:
@@ -42,6 +46,7 @@ static int confirm_code(struct handler_ctx *ctx, char **error_r)
         handler_reply(ctx, "organiser_unknown_code", NULL);
     }
     free(out.team_name);
+    free(out.held_until);
     return 0;
 }
 

@@ -348,7 +348,7 @@ json_t *campaign_act_json(struct db *db, const struct caller *who, int64_t id, c
         rc = campaign_cancel(db, &who->actor, id, &change, &rows, &error);
         refused = "campaign %" PRId64 " is already sent or cancelled";
     } else if (strcmp(action, "retry") == 0) {
-        rc = campaign_retry(db, &who->actor, id, &change, &rows, &error);
+        rc = campaign_retry(db, &who->actor, id, NULL, &change, &rows, &error);
         refused = "campaign %" PRId64 " is not sending or sent";
     } else {
         api_error_set(e, 404, "no action %s", action);

@@ -608,14 +608,18 @@ out:
  * `campaign_sql` returns the campaign's team only when its state allows the change, then
  * `rows_sql` acts on its messages; both take $1 = id.
  */
+/* One change of a campaign's state and of its queued rows, in one transaction: campaign_sql
+ * ($1 the id) must return the campaign's team when it applied; rows_sql then runs with the
+ * id and, when rows_nparams is 2, `rows_param` as $2. */
 static int transition(struct db *db, const struct actor *actor, int64_t id, const char *kind,
-                      const char *campaign_sql, const char *rows_sql,
-                      enum campaign_change *change_r, int64_t *rows_r, char **error_r)
+                      const char *campaign_sql, const char *rows_sql, int rows_nparams,
+                      const char *rows_param, enum campaign_change *change_r, int64_t *rows_r,
+                      char **error_r)
 {
     *rows_r = 0;
     char text[24];
     snprintf(text, sizeof(text), "%" PRId64, id);
-    const char *params[] = {text};
+    const char *params[] = {text, rows_param};
     if (db_begin(db, error_r) < 0)
         return -1;
     PGresult *res = db_exec(db, campaign_sql, 1, params, error_r);
@@ -634,7 +638,7 @@ static int transition(struct db *db, const struct actor *actor, int64_t id, cons
         return 0;
     }
     if (rows_sql) {
-        res = db_exec(db, rows_sql, 1, params, error_r);
+        res = db_exec(db, rows_sql, rows_nparams, params, error_r);
         if (!res)
             goto fail;
         *rows_r = strtoll(PQcmdTuples(res), NULL, 10);
@@ -661,7 +665,7 @@ int campaign_pause(struct db *db, const struct actor *actor, int64_t id,
                       " RETURNING coalesce(team_id, 0)",
                       "UPDATE outbound_messages SET next_attempt_at = 'infinity'"
                       " WHERE campaign_id = $1 AND status = 'queued'",
-                      change_r, rows_r, error_r);
+                      1, NULL, change_r, rows_r, error_r);
 }
 
 int campaign_cancel(struct db *db, const struct actor *actor, int64_t id,
@@ -674,21 +678,24 @@ int campaign_cancel(struct db *db, const struct actor *actor, int64_t id,
                       "UPDATE outbound_messages SET status = 'cancelled',"
                       " last_error = 'campaign cancelled'"
                       " WHERE campaign_id = $1 AND status = 'queued'",
-                      change_r, rows_r, error_r);
+                      1, NULL, change_r, rows_r, error_r);
 }
 
-int campaign_retry(struct db *db, const struct actor *actor, int64_t id,
+int campaign_retry(struct db *db, const struct actor *actor, int64_t id, const char *error_like,
                    enum campaign_change *change_r, int64_t *rows_r, char **error_r)
 {
-    /* Consent is checked again when the rows are claimed: a STOP since then still wins. */
+    /* Consent is checked again when the rows are claimed: a STOP since then still wins.
+     * Bounces are not failures: the address does not exist, retrying cannot help. */
     return transition(db, actor, id, "campaign_retried",
                       "UPDATE campaigns SET status = 'sending', finished_at = NULL"
                       " WHERE id = $1 AND status IN ('sending', 'sent')"
                       " RETURNING coalesce(team_id, 0)",
                       "UPDATE outbound_messages SET status = 'queued', attempts = 0,"
                       " next_attempt_at = now(), last_error = NULL, lease_until = NULL"
-                      " WHERE campaign_id = $1 AND status = 'failed'",
-                      change_r, rows_r, error_r);
+                      " WHERE campaign_id = $1 AND status = 'failed'"
+                      " AND ($2::text IS NULL"
+                      "  OR strpos(lower(coalesce(last_error, '')), lower($2::text)) > 0)",
+                      2, error_like, change_r, rows_r, error_r);
 }
 
 int campaign_send_now(struct db *db, const struct actor *actor, int64_t id,
@@ -699,7 +706,80 @@ int campaign_send_now(struct db *db, const struct actor *actor, int64_t id,
                       "UPDATE campaigns SET status = 'scheduled', scheduled_at = tocsin_now()"
                       " WHERE id = $1 AND status IN ('draft', 'scheduled')"
                       " RETURNING coalesce(team_id, 0)",
-                      NULL, change_r, &rows, error_r);
+                      NULL, 0, NULL, change_r, &rows, error_r);
+}
+
+int campaign_release_held(struct db *db, const struct actor *actor, int64_t id,
+                          enum campaign_change *change_r, int64_t *rows_r, char **error_r)
+{
+    /* Urgent from now on, so what is fanned out later is not held either. Only rows never
+     * tried are released: a retry's backoff protects a relay that is failing. */
+    return transition(db, actor, id, "campaign_sent_now",
+                      "UPDATE campaigns SET urgent = true WHERE id = $1"
+                      " AND status IN ('draft', 'scheduled', 'sending', 'sent')"
+                      " RETURNING coalesce(team_id, 0)",
+                      "UPDATE outbound_messages SET next_attempt_at = tocsin_now()"
+                      " WHERE campaign_id = $1 AND status = 'queued' AND attempts = 0"
+                      " AND next_attempt_at > tocsin_now() AND next_attempt_at < 'infinity'",
+                      1, NULL, change_r, rows_r, error_r);
+}
+
+int campaign_quiet_forecast(struct db *db, int64_t id, const char *timezone, int64_t *held_r,
+                            char **until_r, char **error_r)
+{
+    *held_r = 0;
+    *until_r = NULL;
+    char text[DB_PARAM_SIZE];
+    const char *cp[] = {db_param_int(id, text)};
+    PGresult *res =
+        db_exec(db, "SELECT channel, segment, urgent FROM campaigns WHERE id = $1", 1, cp, error_r);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1 || PQgetvalue(res, 0, 2)[0] == 't') {
+        PQclear(res);
+        return 0;
+    }
+    const char *extra[] = {campaign_quiet_hours(), timezone};
+    struct recipients_sql r;
+    int rc = recipients_build(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), 2, extra, &r, error_r);
+    PQclear(res);
+    if (rc < 0)
+        return -1;
+    struct buf q = BUF_INIT;
+    buf_adds(&q, "SELECT count(*) FILTER (WHERE quiet_release(tocsin_now(), p.timezone, $3)"
+                 " > tocsin_now()), to_char(max(quiet_release(tocsin_now(), p.timezone, $3))"
+                 " AT TIME ZONE $4, 'HH24:MI')");
+    buf_adds(&q, buf_str(&r.from_where));
+    res = db_exec_once(db, buf_str(&q), r.nparams, r.params, error_r);
+    buf_release(&q);
+    recipients_release(&r);
+    if (!res)
+        return -1;
+    *held_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (*held_r)
+        *until_r = xstrdup(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return 0;
+}
+
+int campaign_held(struct db *db, int64_t id, const char *timezone, int64_t *held_r, char **until_r,
+                  char **error_r)
+{
+    char text[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, text), timezone};
+    PGresult *res = db_exec(db,
+                            "SELECT count(*), to_char(max(next_attempt_at) AT TIME ZONE $2,"
+                            "  'YYYY-MM-DD HH24:MI')"
+                            " FROM outbound_messages WHERE campaign_id = $1 AND status = 'queued'"
+                            " AND attempts = 0 AND next_attempt_at > tocsin_now()"
+                            " AND next_attempt_at < 'infinity'",
+                            2, params, error_r);
+    if (!res)
+        return -1;
+    *held_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    *until_r = *held_r ? xstrdup(PQgetvalue(res, 0, 1)) : NULL;
+    PQclear(res);
+    return 0;
 }
 
 int campaign_resume(struct db *db, const struct actor *actor, int64_t id,
@@ -792,7 +872,24 @@ PGresult *campaign_status(struct db *db, int64_t id, char **error_r)
         " CASE WHEN count(o.id) FILTER (WHERE o.sent_at > now() - interval '1 minute') > 0"
         "  THEN round(count(o.id) FILTER (WHERE o.status IN ('queued', 'sending')) * 60.0"
         "   / count(o.id) FILTER (WHERE o.sent_at > now() - interval '1 minute'))::bigint"
-        "  END AS eta_s"
+        "  END AS eta_s,"
+        /* Held by quiet hours (never tried, due later, not paused): until when, locally. */
+        " to_char(max(o.next_attempt_at) FILTER (WHERE o.status = 'queued' AND o.attempts = 0"
+        "  AND o.next_attempt_at > tocsin_now() AND o.next_attempt_at < 'infinity')"
+        "  AT TIME ZONE coalesce(c.timezone, 'UTC'), 'YYYY-MM-DD HH24:MI') AS held_until,"
+        " to_char(min(o.next_attempt_at) FILTER (WHERE o.status = 'queued' AND o.attempts > 0)"
+        "  AT TIME ZONE coalesce(c.timezone, 'UTC'), 'YYYY-MM-DD HH24:MI') AS next_retry,"
+        " coalesce(c.timezone, 'UTC') AS timezone,"
+        /* Why messages failed or wait for a retry: the most frequent reasons first. */
+        " (SELECT coalesce(jsonb_agg(jsonb_build_object('error', e.last_error, 'count', e.n,"
+        "   'failed', e.failed, 'next_attempt', e.next) ORDER BY e.n DESC, e.last_error), '[]')"
+        "  FROM (SELECT x.last_error, count(*) AS n,"
+        "   count(*) FILTER (WHERE x.status IN ('failed', 'bounced')) AS failed,"
+        "   to_char(min(x.next_attempt_at) FILTER (WHERE x.status = 'queued')"
+        "    AT TIME ZONE coalesce(c.timezone, 'UTC'), 'YYYY-MM-DD HH24:MI') AS next"
+        "   FROM outbound_messages x WHERE x.campaign_id = c.id AND x.last_error IS NOT NULL"
+        "    AND x.status IN ('failed', 'bounced', 'queued')"
+        "   GROUP BY x.last_error ORDER BY count(*) DESC, x.last_error LIMIT 5) e) AS errors"
         " FROM campaigns c LEFT JOIN outbound_messages o ON o.campaign_id = c.id"
         " WHERE c.id = $1 GROUP BY c.id",
         1, params, error_r);

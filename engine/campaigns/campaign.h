@@ -33,15 +33,21 @@
  *                      frees) is the new status; *fanout_pending_r says the fan-out stopped
  *                      half-way and must be finished (campaign_fanout(), or the scheduler)
  *   campaign_cancel()  anything not sent or cancelled -> cancelled; queued rows withdrawn
- *   campaign_retry()   failed messages queued again (not bounces: those are permanent); a
- *                      sent campaign goes back to sending until they are out
+ *   campaign_retry()   failed messages queued again (not bounces: those are permanent),
+ *                      only those whose last_error contains `error_like` (any case) when it
+ *                      is not NULL; a sent campaign goes back to sending until they are out
+ *   campaign_release_held() the campaign becomes urgent and its messages held by quiet
+ *                      hours (queued, never tried, due later) are due now: `send --now`
  *   campaign_send_now() draft or scheduled -> scheduled for now: the scheduler's next
  *                      round fans it out (the API answers at once; `tocsin campaign send`
  *                      fans out itself)
  * campaign_record() writes a line of activity about campaign `id` (kind e.g.
  * "campaign_created"), under the campaign's team, with its channel and segment.
- * campaign_status() runs the status question (counts by state, rate, ETA): one row, or
- * none for an unknown id; the caller PQclear()s it.
+ * campaign_status() runs the status question (counts by state, rate, ETA, until when the
+ * held messages wait, the most frequent errors): one row, or none for an unknown id; the
+ * caller PQclear()s it. campaign_held() counts the messages held by quiet hours (queued,
+ * never tried, due later; not a pause) and, when there are some, *until_r (caller frees)
+ * is when the last is due, 'YYYY-MM-DD HH:MM' in `timezone`.
  */
 #ifndef TOCSIN_CAMPAIGN_H
 #define TOCSIN_CAMPAIGN_H
@@ -97,8 +103,16 @@ int campaign_resume(struct db *db, const struct actor *actor, int64_t id,
                     bool *fanout_pending_r, char **error_r);
 int campaign_cancel(struct db *db, const struct actor *actor, int64_t id,
                     enum campaign_change *change_r, int64_t *rows_r, char **error_r);
-int campaign_retry(struct db *db, const struct actor *actor, int64_t id,
+int campaign_retry(struct db *db, const struct actor *actor, int64_t id, const char *error_like,
                    enum campaign_change *change_r, int64_t *rows_r, char **error_r);
+int campaign_release_held(struct db *db, const struct actor *actor, int64_t id,
+                          enum campaign_change *change_r, int64_t *rows_r, char **error_r);
+int campaign_held(struct db *db, int64_t id, const char *timezone, int64_t *held_r, char **until_r,
+                  char **error_r);
+/* Before the fan-out: how many of the campaign's recipients quiet hours would hold if it
+ * went out now, and until when ('HH:MM' in `timezone`, caller frees; NULL when none). */
+int campaign_quiet_forecast(struct db *db, int64_t id, const char *timezone, int64_t *held_r,
+                            char **until_r, char **error_r);
 int campaign_send_now(struct db *db, const struct actor *actor, int64_t id,
                       enum campaign_change *change_r, char **error_r);
 PGresult *campaign_status(struct db *db, int64_t id, char **error_r);

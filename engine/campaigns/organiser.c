@@ -237,6 +237,10 @@ static int send_draft(struct db *db, int64_t person_id, const struct draft *d,
         return -1;
     out->recipients = summary.recipients;
     campaign_summary_release(&summary);
+    /* Sent at the scheduler's next round: say now whom quiet hours will hold, and until when. */
+    if (campaign_quiet_forecast(db, out->campaign_id, config_str("engine", "default_timezone"),
+                                &out->held, &out->held_until, error_r) < 0)
+        return -1;
     char campaign[DB_PARAM_SIZE];
     const char *up[] = {d->id, db_param_int(out->campaign_id, campaign)};
     if (db_run(db, "UPDATE organiser_drafts SET campaign_id = $2 WHERE id = $1", 2, up, error_r) <

@@ -35,8 +35,10 @@ struct organiser_outcome {
     char code[8];
     int64_t recipients;
     int64_t campaign_id;
-    bool lacks_stop; /* an SMS draft that would leave without saying how to opt out */
-    char *team_name; /* caller frees */
+    bool lacks_stop;  /* an SMS draft that would leave without saying how to opt out */
+    int64_t held;     /* CONFIRM: recipients quiet hours hold until held_until */
+    char *held_until; /* 'HH:MM' in [engine] default_timezone; caller frees */
+    char *team_name;  /* caller frees */
 };
 
 int organiser_draft(struct db *db, int64_t person_id, const char *team_slug, const char *channel,

@@ -240,8 +240,8 @@ static int reminders_for_offset(struct db *db, long offset, long next, int *coun
             xasprintf("reminder:%s:%s:%ld", event, PQgetvalue(res, i, RSVP_PERSON), offset);
         char *context = xasprintf("{\"event_id\": %s, \"prompt\": \"rsvp\"}", event);
         bool created = false;
-        rc = enqueue_rsvp_row(db, res, i, "reminder", dedupe, context, offset / 3600, NULL, &created,
-                              error_r);
+        rc = enqueue_rsvp_row(db, res, i, "reminder", dedupe, context, offset / 3600, NULL,
+                              &created, error_r);
         free(dedupe);
         free(context);
         *count_r += created;

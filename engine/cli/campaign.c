@@ -29,8 +29,9 @@ static const char *const campaign_usage =
     "                              [--title T] [--subject S] [--at 'YYYY-MM-DD HH:MM' "
     "[--timezone TZ]] [--urgent]\n"
     "                              [--event SLUG]   (an invitation: a bare OUI answers it)\n"
-    "       tocsin campaign send ID\n"
-    "       tocsin campaign pause|resume|cancel|retry ID\n"
+    "       tocsin campaign send ID [--now]   (--now: through quiet hours)\n"
+    "       tocsin campaign pause|resume|cancel ID\n"
+    "       tocsin campaign retry ID [--error TEXT]\n"
     "       tocsin campaign status ID [--json] [--follow]\n"
     "       tocsin campaign list [--json]\n"
     "       tocsin campaign preview ID --to EMAIL|PHONE\n"
@@ -193,29 +194,6 @@ static void fanout_progress(int64_t done, int64_t total, int64_t enqueued)
     draw_bar("fan-out", total ? (double)done / (double)total : 1.0, detail);
 }
 
-static int campaign_send_cli(struct db *db, int argc, char **argv)
-{
-    int64_t id;
-    if (argc != 2 || !parse_id(argv[1], &id))
-        return cli_fail(EX_USAGE, "campaign send", "usage: tocsin campaign send ID");
-    char *error = NULL;
-    int64_t enqueued = 0;
-    int64_t start = now_monotonic_ms();
-    if (campaign_fanout(db, id, fanout_progress, &enqueued, &error) < 0) {
-        if (isatty(STDOUT_FILENO))
-            putchar('\n');
-        return fail_db(db, "campaign send", error);
-    }
-    if (isatty(STDOUT_FILENO))
-        putchar('\n');
-    static const struct actor operator= {0, "cli"};
-    if (campaign_record(db, &operator, id, "campaign_sent", &error) < 0)
-        return fail_db(db, "campaign send", error);
-    printf("campaign %" PRId64 ": %" PRId64 " enqueued in %.1f s\n", id, enqueued,
-           (double)(now_monotonic_ms() - start) / 1000.0);
-    return EX_OK;
-}
-
 /* Say what a change did, in the words `tocsin campaign` always used. */
 static int change_result(struct db *db, const char *what, int rc, enum campaign_change change,
                          char *error, const char *id, const char *refused)
@@ -225,6 +203,92 @@ static int change_result(struct db *db, const char *what, int rc, enum campaign_
     if (change != CAMPAIGN_CHANGED)
         return cli_fail(EX_DATAERR, what, refused, id);
     return EX_OK;
+}
+
+/* Columns of the status query, in order (printed as they come; some also read here). */
+enum {
+    STATUS_ID,
+    STATUS_STATE,
+    STATUS_CHANNEL,
+    STATUS_SEGMENT,
+    STATUS_RECIPIENTS,
+    STATUS_FANOUT_DONE,
+    STATUS_SCHEDULED,
+    STATUS_ENQUEUED,
+    STATUS_QUEUED,
+    STATUS_HELD,
+    STATUS_SENDING,
+    STATUS_SENT,
+    STATUS_FAILED,
+    STATUS_SUPPRESSED,
+    STATUS_CANCELLED,
+    STATUS_RATE,
+    STATUS_ETA,
+    STATUS_HELD_UNTIL,
+    STATUS_NEXT_RETRY,
+    STATUS_TIMEZONE,
+    STATUS_ERRORS
+};
+
+/* Quiet hours hold messages until morning: say how many, until when, and how not to wait.
+ * Returns an exit code (a database error is one). */
+static int say_held(struct db *db, int64_t id, const char *what)
+{
+    int64_t held = 0;
+    char *until = NULL, *error = NULL;
+    PGresult *res = campaign_status(db, id, &error);
+    if (!res)
+        return fail_db(db, what, error);
+    char *tz = PQntuples(res) ? xstrdup(PQgetvalue(res, 0, STATUS_TIMEZONE)) : xstrdup("UTC");
+    PQclear(res);
+    int rc = campaign_held(db, id, tz, &held, &until, &error);
+    if (rc < 0) {
+        free(tz);
+        return fail_db(db, what, error);
+    }
+    if (held > 0)
+        printf("%" PRId64 " message%s held by quiet hours until %s (%s); "
+               "`tocsin campaign send %" PRId64 " --now` sends %s now\n",
+               held, held == 1 ? "" : "s", until, tz, id, held == 1 ? "it" : "them");
+    free(until);
+    free(tz);
+    return EX_OK;
+}
+
+static int campaign_send_cli(struct db *db, int argc, char **argv)
+{
+    bool now = cli_take_flag(&argc, argv, "--now");
+    int64_t id;
+    if (argc != 2 || !parse_id(argv[1], &id))
+        return cli_fail(EX_USAGE, "campaign send", "usage: tocsin campaign send ID [--now]");
+    char *error = NULL;
+    int64_t enqueued = 0, released = 0;
+    static const struct actor operator= {0, "cli"};
+    if (now) {
+        /* Through quiet hours: what is held goes now, and the fan-out holds nothing. */
+        enum campaign_change change = CAMPAIGN_NOT_FOUND;
+        int rc = campaign_release_held(db, &operator, id, &change, &released, &error);
+        rc = change_result(db, "campaign send", rc, change, error, argv[1],
+                           "campaign %s is paused or cancelled");
+        if (rc != EX_OK)
+            return rc;
+    }
+    int64_t start = now_monotonic_ms();
+    if (campaign_fanout(db, id, fanout_progress, &enqueued, &error) < 0) {
+        if (isatty(STDOUT_FILENO))
+            putchar('\n');
+        return fail_db(db, "campaign send", error);
+    }
+    if (isatty(STDOUT_FILENO))
+        putchar('\n');
+    if (campaign_record(db, &operator, id, "campaign_sent", &error) < 0)
+        return fail_db(db, "campaign send", error);
+    printf("campaign %" PRId64 ": %" PRId64 " enqueued in %.1f s\n", id, enqueued,
+           (double)(now_monotonic_ms() - start) / 1000.0);
+    if (now)
+        printf("%" PRId64 " held message%s released: quiet hours do not apply to it any more\n",
+               released, released == 1 ? "" : "s");
+    return say_held(db, id, "campaign send");
 }
 
 static int campaign_pause_cli(struct db *db, int argc, char **argv)
@@ -268,7 +332,7 @@ static int campaign_resume_cli(struct db *db, int argc, char **argv)
             return fail_db(db, "campaign resume", error);
         printf("%s%" PRId64 " more enqueued\n", isatty(STDOUT_FILENO) ? "\n" : "", enqueued);
     }
-    return EX_OK;
+    return say_held(db, id, "campaign resume");
 }
 
 static int campaign_cancel_cli(struct db *db, int argc, char **argv)
@@ -290,41 +354,54 @@ static int campaign_cancel_cli(struct db *db, int argc, char **argv)
 
 static int campaign_retry_cli(struct db *db, int argc, char **argv)
 {
+    const char *error_like = cli_take_option(&argc, argv, "--error");
     int64_t id;
     if (argc != 2 || !parse_id(argv[1], &id))
-        return cli_fail(EX_USAGE, "campaign retry", "usage: tocsin campaign retry ID");
+        return cli_fail(EX_USAGE, "campaign retry",
+                        "usage: tocsin campaign retry ID [--error TEXT]");
     struct actor operator= {0, "cli"};
     enum campaign_change change = CAMPAIGN_NOT_FOUND;
     int64_t rows = 0;
     char *error = NULL;
-    int rc = campaign_retry(db, &operator, id, &change, &rows, &error);
+    int rc = campaign_retry(db, &operator, id, error_like, &change, &rows, &error);
     rc = change_result(db, "campaign retry", rc, change, error, argv[1],
                        "campaign %s is not sending or sent");
     if (rc == EX_OK)
-        printf("campaign %s: %" PRId64 " failed messages queued again\n", argv[1], rows);
+        printf("campaign %s: %" PRId64 " failed message%s%s%s%s queued again\n", argv[1], rows,
+               rows == 1 ? "" : "s", error_like ? " whose error says \"" : "",
+               error_like ? error_like : "", error_like ? "\"" : "");
     return rc;
 }
 
-/* Columns of the status query, in order (printed as they come; some also read here). */
-enum {
-    STATUS_ID,
-    STATUS_STATE,
-    STATUS_CHANNEL,
-    STATUS_SEGMENT,
-    STATUS_RECIPIENTS,
-    STATUS_FANOUT_DONE,
-    STATUS_SCHEDULED,
-    STATUS_ENQUEUED,
-    STATUS_QUEUED,
-    STATUS_HELD,
-    STATUS_SENDING,
-    STATUS_SENT,
-    STATUS_FAILED,
-    STATUS_SUPPRESSED,
-    STATUS_CANCELLED,
-    STATUS_RATE,
-    STATUS_ETA
-};
+/* The status as a readable page: one "name value" line per figure, then the held messages
+ * and how to send them now, then the most frequent errors with their next attempt. */
+static void print_status(const PGresult *res, int64_t id)
+{
+    for (int f = 0; f < PQnfields(res); f++)
+        if (f != STATUS_ERRORS && f != STATUS_TIMEZONE)
+            printf("%-12s %s\n", PQfname(res, f), PQgetvalue(res, 0, f));
+    const char *tz = PQgetvalue(res, 0, STATUS_TIMEZONE);
+    if (*PQgetvalue(res, 0, STATUS_HELD_UNTIL))
+        printf("quiet hours hold messages until %s (%s): `tocsin campaign send %" PRId64
+               " --now` sends them now\n",
+               PQgetvalue(res, 0, STATUS_HELD_UNTIL), tz, id);
+    json_t *errors = json_loads(PQgetvalue(res, 0, STATUS_ERRORS), 0, NULL);
+    size_t i;
+    json_t *e;
+    json_array_foreach(errors, i, e)
+    {
+        const char *next = json_string_value(json_object_get(e, "next_attempt"));
+        long long count = json_integer_value(json_object_get(e, "count"));
+        long long failed = json_integer_value(json_object_get(e, "failed"));
+        printf("error %lldx: %s (%lld failed%s%s%s%s)\n", count,
+               json_string_value(json_object_get(e, "error")), failed,
+               next ? ", next attempt " : "", next ? next : "", next ? " " : "", next ? tz : "");
+    }
+    if (json_array_size(errors))
+        printf("`tocsin campaign retry %" PRId64 " [--error TEXT]` queues failed messages again\n",
+               id);
+    json_decref(errors);
+}
 
 static int campaign_status_cli(struct db *db, int argc, char **argv)
 {
@@ -346,24 +423,25 @@ static int campaign_status_cli(struct db *db, int argc, char **argv)
         long enqueued = atol(PQgetvalue(res, 0, STATUS_ENQUEUED)),
              queued = atol(PQgetvalue(res, 0, STATUS_QUEUED)),
              sending = atol(PQgetvalue(res, 0, STATUS_SENDING));
-        /* Following ends when nothing is left to send now: held messages (quiet hours, a
-         * pause) may wait for hours, and are shown as held. */
-        bool busy = queued - atol(PQgetvalue(res, 0, STATUS_HELD)) + sending > 0 ||
-                    (strcmp(PQgetvalue(res, 0, STATUS_STATE), "sending") == 0 &&
-                     PQgetvalue(res, 0, STATUS_FANOUT_DONE)[0] != 't');
+        const char *state = PQgetvalue(res, 0, STATUS_STATE);
+        /* Following goes on while anything is to be sent, held until morning included;
+         * a paused campaign sends nothing until resumed, so following it ends. */
+        bool busy = strcmp(state, "paused") != 0 &&
+                    (queued + sending > 0 || (strcmp(state, "sending") == 0 &&
+                                              PQgetvalue(res, 0, STATUS_FANOUT_DONE)[0] != 't'));
         if (follow && isatty(STDOUT_FILENO) && !json) {
-            char detail[160];
-            snprintf(detail, sizeof(detail), "%ld/%ld done, %s/s, ETA %ss",
+            char detail[200];
+            const char *until = PQgetvalue(res, 0, STATUS_HELD_UNTIL);
+            snprintf(detail, sizeof(detail), "%ld/%ld done, %s/s, ETA %ss%s%s",
                      enqueued - queued - sending, enqueued, PQgetvalue(res, 0, STATUS_RATE),
-                     *PQgetvalue(res, 0, STATUS_ETA) ? PQgetvalue(res, 0, STATUS_ETA) : "?");
-            draw_bar(PQgetvalue(res, 0, STATUS_STATE),
-                     enqueued ? (double)(enqueued - queued - sending) / (double)enqueued : 0,
+                     *PQgetvalue(res, 0, STATUS_ETA) ? PQgetvalue(res, 0, STATUS_ETA) : "?",
+                     *until ? ", held until " : "", until);
+            draw_bar(state, enqueued ? (double)(enqueued - queued - sending) / (double)enqueued : 0,
                      detail);
         } else if (json) {
             cli_print_result(res, true);
         } else {
-            for (int f = 0; f < PQnfields(res); f++)
-                printf("%-12s %s\n", PQfname(res, f), PQgetvalue(res, 0, f));
+            print_status(res, id);
         }
         PQclear(res);
         if (!follow || !busy)

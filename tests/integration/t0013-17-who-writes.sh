@@ -156,9 +156,12 @@ test_case 'an organiser'"'"'s MSG by SMS is warned when it would leave without a
   "$TOCSIN" team organiser paris-10 camille@example.org >/dev/null
   out=$(TOCSIN_SMS_STOP_MENTION=off inject +33612345601 "MSG paris-10 Samedi 10h au marché !")
   echo "$out"
-  echo "$out" | grep -q "Attention : il ne dit pas comment se désinscrire"
-  out=$(TOCSIN_SMS_STOP_MENTION=off inject +33612345601 "MSG paris-10 Samedi 10h au marché ! STOP pour ne plus recevoir")
+  echo "$out" | grep -q "Attention : il ne dira pas comment se désinscrire, aucune mention STOP n.est configurée"
+  out=$(TOCSIN_SMS_FROM=Tocsin inject +33612345601 "MSG paris-10 Samedi 10h au marché !")
+  echo "$out" | grep -q "Attention"
+  out=$(TOCSIN_SMS_FROM=Tocsin TOCSIN_SMS_STOP_MENTION="STOP au 36173" inject +33612345601 "MSG paris-10 Samedi 10h au marché !")
   echo "$out"
+  echo "$out" | grep -q "CONFIRMER [0-9]\{6\}"
   ! echo "$out" | grep -q "Attention"
   out=$(inject +33612345601 "MSG paris-10 Samedi 10h au marché !")
   ! echo "$out" | grep -q "Attention"
