@@ -440,7 +440,7 @@ test_case 'a team newsletter reaches each member exactly once over SMTP, persona
   start_daemon
   # status --follow returns once everything went out.
   timeout 20 "$TOCSIN" campaign status $id --follow --json > follow.json
-  tail -n 25 follow.json | /usr/bin/python3 -c "import json,sys; t=sys.stdin.read(); s=json.loads(t[t.rindex(\"[\"):])[0]; assert s[\"sent\"]==2 and s[\"queued\"]==0, s"
+  tail -n 60 follow.json | /usr/bin/python3 -c "import json,sys; t=sys.stdin.read(); s=json.loads(t[t.rfind(\"\\n[\")+1:])[0]; assert s[\"sent\"]==2 and s[\"queued\"]==0, s"
   wait_until "[ \"\$(sql \"SELECT count(*) FROM outbound_messages WHERE campaign_id = $id AND status = '"'"'sent'"'"'\")\" = 2 ]"
   "$TOCSIN" campaign send $id | grep -q "0 enqueued"
   sleep 1.5
