@@ -7,6 +7,7 @@
 #include "lib/util.h"
 #include "core/template.h"
 #include "outbound/queue.h"
+#include "decide/request.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -55,6 +56,28 @@ void handler_reply(struct handler_ctx *ctx, const char *template_name, const cha
 {
     ctx->reply_template = template_name;
     ctx->reply_kind = kind ? kind : "reply";
+}
+
+bool handler_proven(const struct handler_ctx *ctx)
+{
+    return ctx->msg->proof != NULL;
+}
+
+int handler_request(struct handler_ctx *ctx, const char *action, int64_t team_id, const char *var,
+                    char **error_r)
+{
+    int64_t id;
+    if (request_create(ctx->db, ctx->contact_id, action, team_id, ctx->inbound_id, &id, error_r) <
+        0)
+        return -1;
+    char *url = request_url(ctx->db, id, error_r);
+    if (!url)
+        return -1;
+    json_object_set_new(ctx->vars, var, json_string(url));
+    free(url);
+    free(ctx->reply_context);
+    ctx->reply_context = xasprintf("{\"prompt\": \"confirm\", \"request_id\": %" PRId64 "}", id);
+    return 0;
 }
 
 void event_info_release(struct event_info *e)

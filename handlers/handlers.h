@@ -95,6 +95,17 @@ const struct handler_text *handler_text_for(const struct handler *h, const char 
 /* Set the reply (kind "reply" unless `kind`). */
 void handler_reply(struct handler_ctx *ctx, const char *template_name, const char *kind);
 
+/* Whether the sender is proven to own the address it wrote from (inbound_message.proof): a
+ * text always is (its gateway signed it), a mail only with a signed reply address or the
+ * trusted server's DMARC pass. Commands that grant or restore act only when it is. */
+bool handler_proven(const struct handler_ctx *ctx);
+/* Keep `action` ('join' or 'start', for `team_id` or 0) as a request only the address's owner
+ * can confirm (decide/request.h): its one-click link goes into the reply's variable
+ * `var` ("confirm_url", or "undo_url" in the confirmation of an unproven opt-out), and the
+ * reply's context names the request, so answering CONFIRM to it confirms too. 0 or -1. */
+int handler_request(struct handler_ctx *ctx, const char *action, int64_t team_id, const char *var,
+                    char **error_r);
+
 struct event_info {
     int64_t id, team_id;
     char *slug, *title, *location;

@@ -99,9 +99,9 @@ ALTER TABLE rsvps
 -- Members of a team in person-id order: the keyset of `people list --team` and
 -- `team members`.
 CREATE INDEX memberships_team_person_idx ON memberships (team_id, person_id);
--- A person's first email and first phone, read for every row of every list: straight from
--- the index, no sort.
-CREATE INDEX contacts_person_kind_idx ON contacts (person_id, kind, id);
+-- A person's first email and first phone, read for every row of every list (a door list
+-- of 2,000 people is 4,000 of them): from the index alone, no sort, no table visit.
+CREATE INDEX contacts_person_kind_idx ON contacts (person_id, kind, id) INCLUDE (address);
 
 -- The consent ledger as it stands: the latest entry per contact, channel and scope
 -- (scope NULL = every team). Remember contacts.kind 'phone' is consent channel 'sms'.

@@ -152,7 +152,9 @@ json_t *campaign_show_json(struct db *db, const struct caller *who, int64_t id, 
         api_error_db(e, db, "campaign show", error);
         return NULL;
     }
-    json_object_update(out, model_row(res, 0));
+    json_t *more = model_row(res, 0);
+    json_object_update(out, more);
+    json_decref(more);
     PQclear(res);
     return out;
 }

@@ -23,7 +23,8 @@ const struct cli_command cli_commands[] = {
     {"run", cli_run, "tocsin run", "the daemon: HTTP webhooks, IMAP reader, outbound workers"},
     {"inject", cli_inject, "tocsin inject < MESSAGE",
      "process one email from stdin (for an MTA pipe)"},
-    {"import", cli_import, "tocsin import people FILE.csv", "import or update supporters"},
+    {"import", cli_import, "tocsin import people [--encoding NAME] FILE.csv",
+     "import or update supporters"},
     {"team", cli_team, "tocsin team add|list|show ...", "local teams"},
     {"event", cli_event, "tocsin event add|list|show ...", "events and their RSVPs"},
     {"campaign", cli_campaign, "tocsin campaign create|send|pause|resume|cancel|status ...",
@@ -101,13 +102,17 @@ struct db *cli_db(void)
         /* Say where the connection string came from: a command run from another directory
          * than the checkout otherwise fails with a socket path that explains nothing. */
         str_trim(error); /* libpq ends its messages with a newline */
-        if (*config_str("database", "url"))
-            die(EX_UNAVAILABLE, "database: %s (url from %s)", error,
-                config_origin("database", "url"));
-        die(EX_UNAVAILABLE,
-            "database: %s\n(no [database] url in %s, so tocsin tried the `make run` cluster of "
-            "the current directory: %s)",
-            error, cli_config_source(), url);
+        char *where =
+            *config_str("database", "url")
+                ? xasprintf("(url from %s)", config_origin("database", "url"))
+                : xasprintf("\n(no [database] url in %s, so tocsin tried the `make run` cluster "
+                            "of the current directory: %s)",
+                            cli_config_source(), url);
+        fprintf(stderr, "tocsin: database: %s %s\n", error, where);
+        free(where);
+        free(error);
+        free(url);
+        exit(EX_UNAVAILABLE);
     }
     free(url);
     return db;

@@ -17,15 +17,17 @@ static void print_report(void *ctx, long line, const char *reason)
 
 int cli_import(int argc, char **argv)
 {
-    const char *text = "tocsin import people FILE.csv [--dry-run] [--team SLUG]\n"
+    const char *text = "tocsin import people FILE.csv [--dry-run] [--team SLUG] [--encoding NAME]\n"
                        "  columns (header row, any order): email, phone, name, locale, timezone,\n"
                        "  teams (space-separated slugs), tags; separator , or ;\n"
                        "  --dry-run: check and count everything, change nothing\n"
-                       "  --team: every row also joins that team";
+                       "  --team: every row also joins that team\n"
+                       "  --encoding: the file's (latin1, windows-1252...); else detected";
     if (cli_wants_help(argc, argv, text))
         return EX_OK;
     bool dry_run = cli_take_flag(&argc, argv, "--dry-run");
     const char *team = cli_take_option(&argc, argv, "--team");
+    const char *encoding = cli_take_option(&argc, argv, "--encoding");
     if (argc != 3 || strcmp(argv[1], "people") != 0)
         return cli_fail(EX_USAGE, "import", "usage: %s", text);
     FILE *in = strcmp(argv[2], "-") == 0 ? stdin : fopen(argv[2], "r");
@@ -35,6 +37,7 @@ int cli_import(int argc, char **argv)
     struct import_options o = {.source = argv[2],
                                .dry_run = dry_run,
                                .team = team,
+                               .encoding = encoding,
                                .report = print_report,
                                .ctx = argv[2]};
     struct import_result r;

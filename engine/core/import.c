@@ -429,24 +429,19 @@ static int record_import(struct db *db, const struct import_options *o,
     return activity_record(db, o->actor ? o->actor : &operator, team, "import", payload, error_r);
 }
 
-enum import_outcome import_people(struct db *db, FILE *in, const struct import_options *o,
-                                  struct import_result *result, char **error_r)
+/* Map each column to its field from the header row: IMPORT_OK, or IMPORT_BAD_FILE with
+ * *error_r (no header, an unknown column, neither email nor phone). */
+static enum import_outcome read_header(struct csv *csv, const char *source, int map[NCOLS],
+                                       char **error_r)
 {
-    memset(result, 0, sizeof(*result));
-    struct import im = {.db = db, .o = o, .result = result};
-    enum import_outcome outcome = IMPORT_FAILED;
-    struct csv *csv = csv_open(in, 0);
     char **fields;
     int nfields;
     const char *reason;
-    int map[NCOLS];
     for (int c = 0; c < NCOLS; c++)
         map[c] = -1;
-    int got = csv_next(csv, &fields, &nfields, &reason);
-    if (got <= 0) {
-        *error_r = xasprintf("%s: no header row", o->source);
-        outcome = IMPORT_BAD_FILE;
-        goto out;
+    if (csv_next(csv, &fields, &nfields, &reason) <= 0) {
+        *error_r = xasprintf("%s: no header row", source);
+        return IMPORT_BAD_FILE;
     }
     for (int f = 0; f < nfields; f++) {
         char *name = str_lower(str_trim(fields[f]));
@@ -454,17 +449,52 @@ enum import_outcome import_people(struct db *db, FILE *in, const struct import_o
         while (c < NCOLS && strcmp(column_names[c], name) != 0)
             c++;
         if (c == NCOLS) {
-            *error_r = xasprintf("%s:1: unknown column %s", o->source, name);
-            outcome = IMPORT_BAD_FILE;
-            goto out;
+            *error_r = xasprintf("%s:1: unknown column %s", source, name);
+            return IMPORT_BAD_FILE;
         }
         map[c] = f;
     }
     if (map[COL_EMAIL] < 0 && map[COL_PHONE] < 0) {
-        *error_r = xasprintf("%s:1: needs an email or a phone column", o->source);
-        outcome = IMPORT_BAD_FILE;
-        goto out;
+        *error_r = xasprintf("%s:1: needs an email or a phone column", source);
+        return IMPORT_BAD_FILE;
     }
+    return IMPORT_OK;
+}
+
+/* The file as CSV in its encoding (o->encoding, or detected); a file not read as UTF-8 is
+ * said in a note on line 1, where the reports of rows go. NULL with *error_r. */
+static struct csv *open_csv(struct import *im, FILE *in, char **error_r)
+{
+    char *why = NULL;
+    struct csv *csv = csv_open_encoded(in, 0, im->o->encoding, &why);
+    if (!csv) {
+        *error_r = xasprintf("%s: %s", im->o->source, why);
+        free(why);
+        return NULL;
+    }
+    if (strcmp(csv_encoding(csv), "UTF-8") != 0)
+        report(im, 1, "read as %s%s", csv_encoding(csv),
+               im->o->encoding && *im->o->encoding ? "" : " (detected: not UTF-8)");
+    return csv;
+}
+
+enum import_outcome import_people(struct db *db, FILE *in, const struct import_options *o,
+                                  struct import_result *result, char **error_r)
+{
+    memset(result, 0, sizeof(*result));
+    struct import im = {.db = db, .o = o, .result = result};
+    enum import_outcome outcome = IMPORT_FAILED;
+    char **fields;
+    int nfields, got;
+    const char *reason;
+    int map[NCOLS];
+    struct csv *csv = open_csv(&im, in, error_r);
+    if (!csv)
+        return IMPORT_BAD_FILE;
+    outcome = read_header(csv, o->source, map, error_r);
+    if (outcome != IMPORT_OK)
+        goto out;
+    outcome = IMPORT_FAILED;
     if (db_run(db, staging_sql, 0, NULL, error_r) < 0)
         goto out;
     if (o->dry_run && db_begin(db, error_r) < 0)

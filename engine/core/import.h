@@ -3,13 +3,15 @@
  *
  * import_people() reads a header row naming any of the columns email, phone, name, locale,
  * timezone, teams (space-separated slugs), tags (separator , or ;, a UTF-8 BOM is fine),
- * then one supporter a row. Each row is validated in C (email, E.164 phone read in
- * [engine] default_country, locale, time zone, duplicates inside the file); a bad row is
- * reported with its line number and skipped. Valid rows are streamed with COPY into a
- * temporary staging table and applied set-based, one transaction per IMPORT_BATCH rows:
- * match existing people by email then phone, create the rest, add missing contacts with an
- * opt-in in the consent ledger (source import, evidence "import:SOURCE"), merge tags, add
- * team memberships. Unknown team slugs are reported and the row kept.
+ * then one supporter a row. The file's encoding is detected (lib/csv.h: Windows-1252, what a
+ * French spreadsheet writes, is transcoded; a note on line 1 says so) unless `encoding`
+ * names it; in a UTF-8 file a row that is not UTF-8 or holds a NUL is rejected alone. Each row is
+ * validated in C (email, E.164 phone read in [engine] default_country, locale, time zone,
+ * duplicates inside the file); a bad row is reported with its line number and skipped. Valid rows
+ * are streamed with COPY into a temporary staging table and applied set-based, one transaction per
+ * IMPORT_BATCH rows: match existing people by email then phone, create the rest, add missing
+ * contacts with an opt-in in the consent ledger (source import, evidence "import:SOURCE"), merge
+ * tags, add team memberships. Unknown team slugs are reported and the row kept.
  *
  * Options: `dry_run` does all of it in one transaction rolled back at the end, so the
  * counts and reports are exactly what a real run would give; `team` (a slug) is joined by
@@ -37,6 +39,7 @@
 struct import_options {
     const char *source; /* the file's name: in reports and the ledger's evidence */
     bool dry_run;
+    const char *encoding;      /* the file's encoding (an iconv name), or NULL: detected */
     const char *team;          /* slug every row joins, or NULL */
     const char *allowed_teams; /* "{1,2}": the only teams rows may name, or NULL */
     void (*report)(void *ctx, long line, const char *reason);

@@ -24,6 +24,11 @@ struct inbound_message {
     int64_t reply_to_id;     /* outbound_messages.id this answers (mail token), or 0 */
     bool automatic; /* an auto-reply or list mail: record it, run nothing, answer nothing */
     const char *locale_hint; /* e.g. from Content-Language, may be NULL */
+    /* What proves the sender owns `sender`, or NULL: nothing does (a mail's From: alone).
+     * "signed_webhook" (the gateway signed it), "operator" (tocsin sms-inject),
+     * "reply_token" or "dmarc" (inbound/mail_proof.h). Granting and restoring commands act
+     * only with proof; without it they ask the address to confirm (decide/request.h). */
+    const char *proof;
 };
 
 #endif

@@ -222,12 +222,16 @@ enum {
     COL_REFERENCES
 };
 
-/* Claim up to $2 due rows of channel $1 for worker $4 with a lease of $3 seconds. Expired
- * leases (their worker died) come first. Consent, campaign state and the RSVP a reminder
- * is about are decided here, in the claim, so a row is never handed to a transport after
- * an opt-out, a cancelled campaign or a NON was committed: a reminder or a "the event
- * moved" notice held by quiet hours is for someone who said yes, and is cancelled once
- * their RSVP is no longer yes. */
+/* Claim up to $2 due rows of channel $1 for worker $4 with a lease of $3 seconds, to be sent
+ * by transport $5. Expired leases (their worker died) come first. Consent, campaign state
+ * and the RSVP a reminder is about are decided here, in the claim, so a row is never
+ * handed to a transport after an opt-out, a cancelled campaign or a NON was committed: a
+ * reminder or a "the event moved" notice held by quiet hours is for someone who said yes,
+ * and is cancelled once their RSVP is no longer yes. An SMS records the gateway that will
+ * send it now, before it leaves: a delivery report is applied only to a message its own
+ * gateway sent (inbound/sms_webhook.h), and Kannel's can arrive before the send is
+ * recorded. Three kinds reach an opted-out address: the STOP confirmation, HELP (carrier
+ * rules) and the confirmation of a request to receive messages again (decide/request.h). */
 static const char claim_sql[] =
     "WITH expired AS ("
     "  SELECT id FROM outbound_messages"
@@ -248,7 +252,7 @@ static const char claim_sql[] =
     "          WHERE r.event_id = (m.context->>'event_id')::bigint"
     "            AND r.person_id = m.person_id AND r.status = 'yes')"
     "      THEN 'the RSVP is no longer yes'"
-    "    WHEN m.kind NOT IN ('stop_confirmation', 'help')"
+    "    WHEN m.kind NOT IN ('stop_confirmation', 'help', 'consent_request')"
     "         AND NOT consent_allows(m.channel, m.recipient, m.scope)"
     "      THEN 'consent: the recipient opted out'"
     "    END AS reason"
@@ -263,6 +267,8 @@ static const char claim_sql[] =
     "  lease_until = CASE WHEN v.status = 'sending'"
     "                THEN now() + make_interval(secs => $3::int) END,"
     "  claimed_by = CASE WHEN v.status = 'sending' THEN $4 END,"
+    "  sms_provider = CASE WHEN v.status = 'sending' AND o.channel = 'sms' THEN $5"
+    "                 ELSE o.sms_provider END,"
     "  last_error = coalesce(v.reason, o.last_error)"
     " FROM decided v WHERE o.id = v.id"
     " RETURNING o.id, o.status, o.recipient, o.subject, o.body, o.html, o.kind, o.attempts,"
@@ -572,9 +578,9 @@ static int batch_claim(struct batch *b)
 {
     char n[DB_PARAM_SIZE], lease[DB_PARAM_SIZE];
     const char *params[] = {channel_names[b->channel], db_param_int(b->limit, n),
-                            db_param_int(cfg.lease_s, lease), b->w->name};
+                            db_param_int(cfg.lease_s, lease), b->w->name, b->ops->name};
     char *error = NULL;
-    b->claimed = db_exec(b->db, claim_sql, 4, params, &error);
+    b->claimed = db_exec(b->db, claim_sql, 5, params, &error);
     if (!b->claimed) {
         log_error("queue_claim_failed", "worker=%s error=%s", b->w->name, log_q(error));
         free(error);

@@ -1,7 +1,7 @@
 /*
  * Generic JSON gateway: POST {api_url} with {"id", "to", "from", "text", "encoding",
  * "segments", "kind"} and X-Tocsin-Signature: sha256=HEX (HMAC-SHA256 of the body with
- * [sms] signing_secret), the same scheme as our inbound /sms/generic. Any 2xx accepts;
+ * [sms] generic_secret), the same scheme as our inbound /sms/generic. Any 2xx accepts;
  * an "id" in a JSON answer becomes our provider_id, else "tocsin-<outbound id>".
  */
 #include "lib/util.h"
@@ -25,7 +25,7 @@ static void generic_build(const struct sms_outgoing *out, const char *api_url, s
     free(json);
     buf_adds(url, api_url);
     char *signature =
-        generic_signature(config_str("sms", "signing_secret"), buf_str(body), body->len);
+        generic_signature(config_str("sms", "generic_secret"), buf_str(body), body->len);
     /* The header string must outlive the request: keep it after the body's NUL. */
     size_t header_at = body->len + 1;
     buf_addch(body, '\0');
@@ -91,8 +91,8 @@ static enum probe_result generic_probe(char **report_r)
 
 static int generic_open(struct transport **t, char **error_r)
 {
-    if (!*config_str("sms", "signing_secret")) {
-        *error_r = xstrdup("generic needs [sms] signing_secret to sign its requests");
+    if (!*config_str("sms", "generic_secret")) {
+        *error_r = xstrdup("generic needs [sms] generic_secret to sign its requests");
         return -1;
     }
     return sms_transport_open(&generic_provider, t, error_r);

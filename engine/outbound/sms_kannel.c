@@ -2,7 +2,8 @@
  * Kannel smsbox sendsms: GET {api_url}/cgi-bin/sendsms with username, password, from,
  * to, text (UTF-8, charset=UTF-8), coding (0 GSM-7, 2 UCS-2), dlr-mask=31 (every report:
  * delivered, undelivered, buffered, SMSC accepted, SMSC rejected) and dlr-url pointing
- * at our /sms/kannel/dlr with the outbound id (and the shared secret when one is set).
+ * at our /sms/kannel/dlr with the outbound id and [sms] kannel_secret, without which our
+ * webhook refuses the report (so the transport refuses to open without it).
  * Kannel answers 202 "0: Accepted for delivery" or "3: Queued for later delivery" and
  * gives no message id: our provider_id is "tocsin-<outbound id>", which the dlr-url
  * carries back.
@@ -22,14 +23,11 @@ static void kannel_build(const struct sms_outgoing *out, const char *api_url, st
     char *dlr_base = sms_public_url("/sms/kannel/dlr");
     /* %d and %A are Kannel's: the report type and the SMSC's answer. */
     char *dlr = xasprintf("%s?id=%" PRId64 "&type=%%d&reply=%%A", dlr_base, out->msg->id);
-    const char *secret = config_str("sms", "signing_secret");
-    if (*secret) {
-        struct buf with_secret = BUF_INIT;
-        buf_adds(&with_secret, dlr); /* httpc_form_add() puts the '&' */
-        httpc_form_add(&with_secret, "secret", secret);
-        free(dlr);
-        dlr = buf_detach(&with_secret);
-    }
+    struct buf with_secret = BUF_INIT;
+    buf_adds(&with_secret, dlr); /* httpc_form_add() puts the '&' */
+    httpc_form_add(&with_secret, "secret", config_str("sms", "kannel_secret"));
+    free(dlr);
+    dlr = buf_detach(&with_secret);
     httpc_form_add(&query, "username", config_str("sms", "account"));
     httpc_form_add(&query, "password", config_str("sms", "token"));
     httpc_form_add(&query, "from", out->from);
@@ -112,6 +110,11 @@ static enum probe_result kannel_probe(char **report_r)
 
 static int kannel_open(struct transport **t, char **error_r)
 {
+    if (!*config_str("sms", "kannel_secret")) {
+        *error_r = xstrdup("kannel needs [sms] kannel_secret: the dlr-url carries it back, and "
+                           "/sms/kannel refuses requests without it");
+        return -1;
+    }
     return sms_transport_open(&kannel_provider, t, error_r);
 }
 

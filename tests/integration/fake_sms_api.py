@@ -2,10 +2,10 @@
 """A fake SMS REST endpoint for t0004-sms.sh that checks exactly what each provider
 documents, records every request as one JSON line, and misbehaves on demand.
 
-  fake_sms_api.py PORTFILE LOGFILE SECRET
+  fake_sms_api.py PORTFILE LOGFILE SECRET [TWILIO_TOKEN]
 
 Provider by path: /2010-04-01/Accounts/AC123/Messages.json (Twilio: form To, From, Body,
-StatusCallback, HTTP Basic AC123:tok), /sms/json (Vonage: form api_key, api_secret, from,
+StatusCallback, HTTP Basic AC123:TWILIO_TOKEN, default "tok"), /sms/json (Vonage: form api_key, api_secret, from,
 to, text, type), /cgi-bin/sendsms (Kannel: GET username, password, from, to, text, coding,
 dlr-url, dlr-mask), /generic (JSON id, to, from, text with X-Tocsin-Signature).
 Recipient ending in 0429 → 429 Retry-After: 7; 0503 → 503; 0400 → the provider's

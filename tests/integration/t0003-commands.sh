@@ -2,6 +2,9 @@
 # Command engine: SMS words become changes in PostgreSQL and one queued reply, in one
 # transaction, idempotently; consent is a ledger; the grammar speaks English and French.
 . "$SRC/tests/integration/lib.sh"
+# This script sends dozens of commands from a handful of numbers and expects each answer:
+# the per-sender reply budget (t0012-trust-budget tests it) is raised out of the way.
+export TOCSIN_ENGINE_REPLIES_PER_HOUR=1000 TOCSIN_ENGINE_REPLIES_PER_DAY=1000
 
 # inject FROM TEXT [ID] — the reply text on stdout (nothing when none was queued). A
 # failing sms-inject prints "exit N" instead, so an expected empty reply cannot hide a crash.
