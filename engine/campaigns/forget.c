@@ -51,7 +51,9 @@ static PGresult *live_contacts(struct db *db, const char *person, char **error_r
 /* What else ties the person to the organisation and holds nothing the ledger needs,
  * erased without counting: delivery reports' raw text, SMS parts awaiting reassembly,
  * digest state, unsent drafts, bounce scores, and an organiser's account — roles, sign-in
- * challenges, sessions, API tokens (revoked, their names cleared) and console uploads. */
+ * challenges, sessions, API tokens (revoked, their names cleared) and console uploads —
+ * and what the reply budgets and proofs kept: the number answered once, pending requests
+ * to confirm, failed codes. */
 static const char *const uncounted_sql[] = {
     "UPDATE sms_delivery_reports SET raw = NULL WHERE raw IS NOT NULL AND outbound_id IN"
     " (SELECT o.id FROM outbound_messages o WHERE o.person_id = $1 OR o.contact_id IN"
@@ -67,6 +69,11 @@ static const char *const uncounted_sql[] = {
     "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()), name = 'forgotten'"
     " WHERE person_id = $1",
     "DELETE FROM console_uploads WHERE person_id = $1",
+    "DELETE FROM sms_answered_numbers WHERE number IN"
+    " (SELECT address FROM contacts WHERE person_id = $1 AND kind = 'phone')",
+    "DELETE FROM confirmation_requests WHERE contact_id IN"
+    " (SELECT id FROM contacts WHERE person_id = $1)",
+    "DELETE FROM organiser_code_failures WHERE person_id = $1",
 };
 
 /* Everything but the contacts themselves: what they wrote and what was written to them,
