@@ -89,7 +89,7 @@ PIDS+=($!)
 for _ in $(seq 1 50); do [ -f "$TEST_DIR/api.port" ] && break; sleep 0.1; done
 API="http://127.0.0.1:$(cat "$TEST_DIR/api.port")"
 SMS=(TOCSIN_SMS_API_URL=$API TOCSIN_SMS_ACCOUNT=AC123 TOCSIN_SMS_FROM=+33700000000
-     TOCSIN_SMS_SIGNING_SECRET=sekrit TOCSIN_SMS_KANNEL_SECRET=sekrit TOCSIN_SMS_GENERIC_SECRET=sekrit)
+     TOCSIN_SMS_KANNEL_SECRET=sekrit TOCSIN_SMS_GENERIC_SECRET=sekrit)
 sent_texts() { grep -c "\"to\"\|\"To\"" "$TEST_DIR/api.log" || true; }
 
 test_case 'Twilio: the account resource proves the SID and token; a wrong token or a suspended account exits 78' '
@@ -165,7 +165,7 @@ CONF
   smsbox "$K/kannel.conf" > "$K/smsbox.out" 2>&1 & sb=$!
   for _ in $(seq 1 50); do curl -s "http://127.0.0.1:$SENDSMS/" >/dev/null 2>&1 && break; sleep 0.1; done
   KANNEL=(TOCSIN_SMS_PROVIDER=kannel TOCSIN_SMS_API_URL=http://127.0.0.1:$SENDSMS TOCSIN_SMS_ACCOUNT=tocsin
-          TOCSIN_SMS_FROM=+33700000000 TOCSIN_SMS_SIGNING_SECRET=sekrit TOCSIN_SMS_KANNEL_SECRET=sekrit)
+          TOCSIN_SMS_FROM=+33700000000 TOCSIN_SMS_KANNEL_SECRET=sekrit)
   connect "${KANNEL[@]}" TOCSIN_SMS_TOKEN=sendsms-password
   expect_eq "$rc" 0
   grep -q "^  sendsms user accepted (smsbox: HTTP" out
