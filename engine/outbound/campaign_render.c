@@ -170,7 +170,7 @@ json_t *campaign_sample_vars(void)
 }
 
 /* Columns of the person query of campaign_person_vars(), in order. */
-enum { PERSON_NAME, PERSON_LOCALE, PERSON_EMAIL, PERSON_PHONE, TEAM_SLUG, TEAM_NAME };
+enum { PERSON_NAME, PERSON_LOCALE, PERSON_EMAIL, PERSON_PHONE, TEAM_SLUG, TEAM_NAME, PERSON_FIRST };
 
 int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, int64_t scope,
                          json_t **vars_r, char **error_r)
@@ -184,7 +184,7 @@ int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, i
         "   LIMIT 1),"
         " (SELECT address FROM contacts WHERE person_id = p.id AND kind = 'phone' ORDER BY id"
         "   LIMIT 1),"
-        " t.slug, t.name"
+        " t.slug, t.name, p.first_name"
         " FROM people p LEFT JOIN teams t ON t.id = $2::bigint WHERE p.id = $1",
         2, params, error_r);
     if (!res)
@@ -197,8 +197,11 @@ int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, i
     json_t *v = json_object();
     const char *name = PQgetvalue(res, 0, PERSON_NAME), *locale = PQgetvalue(res, 0, PERSON_LOCALE);
     set_string(v, "name", name);
-    size_t first = strcspn(name, " ");
-    json_object_set_new(v, "first_name", json_stringn(name, first));
+    /* The first name an import gave (people.first_name), else the name's first word. */
+    if (db_value(res, 0, PERSON_FIRST))
+        set_string(v, "first_name", PQgetvalue(res, 0, PERSON_FIRST));
+    else
+        json_object_set_new(v, "first_name", json_stringn(name, strcspn(name, " ")));
     set_string(v, "locale", locale);
     set_string(v, "email", db_value(res, 0, PERSON_EMAIL));
     set_string(v, "phone", db_value(res, 0, PERSON_PHONE));
