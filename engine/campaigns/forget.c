@@ -1,7 +1,7 @@
 #include "campaigns/forget.h"
 #include "lib/util.h"
 #include "core/consent.h"
-#include "core/token.h"
+#include "core/secret.h"
 #include "outbound/queue.h"
 
 #include <inttypes.h>
@@ -11,10 +11,8 @@
 
 char *forget_hash(struct db *db, const char *kind, const char *address, char **error_r)
 {
-    char *text = xasprintf("%s:%s", kind, address);
-    char *hash = token_digest(db, "forget", text, error_r);
-    free(text);
-    return hash;
+    const char *key = secret_get(db, error_r);
+    return key ? consent_address_hash(key, kind, address) : NULL;
 }
 
 static const char *kind_of(const char *address)

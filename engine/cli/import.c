@@ -57,6 +57,8 @@ int cli_import(int argc, char **argv)
                dry_run ? "would be imported" : "imported", r.created, r.rejected);
         if (r.duplicates)
             printf(", %ld repeated row%s skipped", r.duplicates, r.duplicates == 1 ? "" : "s");
+        if (r.forgotten)
+            printf(", %ld forgotten address%s skipped", r.forgotten, r.forgotten == 1 ? "" : "es");
         if (r.conflicts)
             printf(", %ld conflict%s left as they were", r.conflicts, r.conflicts == 1 ? "" : "s");
         printf("%s\n", dry_run ? " (dry run: nothing changed)" : "");

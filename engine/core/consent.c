@@ -1,6 +1,7 @@
 #include "core/consent.h"
 #include "lib/buf.h"
 #include "lib/util.h"
+#include "core/token.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -73,6 +74,14 @@ int consent_forget_evidence(struct db *db, int64_t contact_id, const char *addre
                3, params, error_r);
     buf_release(&literal);
     return rc;
+}
+
+char *consent_address_hash(const char *key, const char *kind, const char *address)
+{
+    char *text = xasprintf("%s:%s", kind, address);
+    char *hash = token_digest_with(key, "forget", text);
+    free(text);
+    return hash;
 }
 
 const char *consent_keyword_source(const char *channel)

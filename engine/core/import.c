@@ -6,6 +6,8 @@
 #include "lib/phone.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/consent.h"
+#include "core/secret.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -107,6 +109,10 @@ struct import {
     struct buf copy; /* COPY text rows of the current batch */
     long batch_rows;
     void *seen; /* tsearch tree of struct seen: emails and phones in the file */
+    /* The keyed hashes ("kind:hash") of forgotten contacts (campaigns/forget.h), and the key
+     * they are made with; NULL when nobody was ever forgotten. */
+    void *forgotten;
+    const char *key;
 };
 
 static void report(struct import *im, long line, const char *fmt, ...)
@@ -499,6 +505,57 @@ static int read_locale_zone(struct import *im, long line, char *const *field, ch
     return 0;
 }
 
+static int compare_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Someone forgotten on request is not imported again from an old spreadsheet: their
+ * addresses' keyed hashes are read once, each row's addresses checked against them. */
+static int load_forgotten(struct import *im, char **error_r)
+{
+    PGresult *res = db_exec(im->db,
+                            "SELECT kind || ':' || address_hash FROM contacts"
+                            " WHERE address_hash IS NOT NULL",
+                            0, NULL, error_r);
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        char *entry = xstrdup(PQgetvalue(res, i, 0));
+        if (*(char **)tsearch(entry, &im->forgotten, compare_text) != entry)
+            free(entry);
+    }
+    PQclear(res);
+    if (n > 0 && !(im->key = secret_get(im->db, error_r)))
+        return -1;
+    return 0;
+}
+
+/* True (reported) when the row's email or phone was forgotten. */
+static bool was_forgotten(struct import *im, long line, const char *email, const char *phone)
+{
+    if (!im->forgotten)
+        return false;
+    const char *kinds[] = {"email", "phone"};
+    const char *addresses[] = {email, phone};
+    for (int k = 0; k < 2; k++) {
+        if (!addresses[k])
+            continue;
+        char *hash = consent_address_hash(im->key, kinds[k], addresses[k]);
+        char *entry = xasprintf("%s:%s", kinds[k], hash);
+        bool found = tfind(entry, &im->forgotten, compare_text) != NULL;
+        free(entry);
+        free(hash);
+        if (found) {
+            report(im, line, "%s %s was forgotten on request (people forget): not imported again",
+                   kinds[k], addresses[k]);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Validate one record; append it to the batch or report why not. */
 static void take_row(struct import *im, long line, char **fields, int nfields, const int *map)
 {
@@ -524,6 +581,10 @@ static void take_row(struct import *im, long line, char **fields, int nfields, c
     }
     if (read_locale_zone(im, line, field, &locale, &tz) < 0)
         goto reject;
+    if (was_forgotten(im, line, email, phone)) {
+        im->result->forgotten++;
+        goto out;
+    }
     if (field[COL_TEAMS] && *field[COL_TEAMS])
         teams = str_lower(xstrdup(field[COL_TEAMS]));
     name = compose_name(field);
@@ -570,6 +631,8 @@ static void free_seen(struct import *im)
 {
     tdestroy(im->seen, free_seen_entry);
     im->seen = NULL;
+    tdestroy(im->forgotten, free);
+    im->forgotten = NULL;
 }
 
 static int record_import(struct db *db, const struct import_options *o,
@@ -669,7 +732,7 @@ enum import_outcome import_people(struct db *db, FILE *in, const struct import_o
     if (outcome != IMPORT_OK)
         goto out;
     outcome = IMPORT_FAILED;
-    if (db_run(db, staging_sql, 0, NULL, error_r) < 0)
+    if (db_run(db, staging_sql, 0, NULL, error_r) < 0 || load_forgotten(&im, error_r) < 0)
         goto out;
     if (o->dry_run && db_begin(db, error_r) < 0)
         goto out;

@@ -9,15 +9,17 @@
  * (people.first_name). Nine digits ("612345678") are a French number whose leading 0 a
  * spreadsheet dropped, read so with a note; a row repeated exactly is skipped with a note
  * (result->duplicates); a known person's name, first name, locale and zone are only filled
- * when empty unless `overwrite`. The file's encoding is detected (lib/csv.h: Windows-1252, what a
- * French spreadsheet writes, is transcoded; a note on line 1 says so) unless `encoding`
- * names it; in a UTF-8 file a row that is not UTF-8 or holds a NUL is rejected alone. Each row is
- * validated in C (email, E.164 phone read in [engine] default_country, locale, time zone,
- * duplicates inside the file); a bad row is reported with its line number and skipped. Valid rows
- * are streamed with COPY into a temporary staging table and applied set-based, one transaction per
- * IMPORT_BATCH rows: match existing people by email then phone, create the rest, add missing
- * contacts with an opt-in in the consent ledger (source import, evidence "import:SOURCE"), merge
- * tags, add team memberships. Unknown team slugs are reported and the row kept.
+ * when empty unless `overwrite`. A row whose email or phone was forgotten on request
+ * (campaigns/forget.h: its keyed hash is known) is skipped with a note (result->forgotten). The
+ * file's encoding is detected (lib/csv.h: Windows-1252, what a French spreadsheet writes, is
+ * transcoded; a note on line 1 says so) unless `encoding` names it; in a UTF-8 file a row that is
+ * not UTF-8 or holds a NUL is rejected alone. Each row is validated in C (email, E.164 phone read
+ * in [engine] default_country, locale, time zone, duplicates inside the file); a bad row is
+ * reported with its line number and skipped. Valid rows are streamed with COPY into a temporary
+ * staging table and applied set-based, one transaction per IMPORT_BATCH rows: match existing people
+ * by email then phone, create the rest, add missing contacts with an opt-in in the consent ledger
+ * (source import, evidence "import:SOURCE"), merge tags, add team memberships. Unknown team slugs
+ * are reported and the row kept.
  *
  * Options: `dry_run` does all of it in one transaction rolled back at the end, so the
  * counts and reports are exactly what a real run would give; `team` (a slug) is joined by
@@ -60,6 +62,7 @@ struct import_result {
     long rejected;   /* rows refused */
     long conflicts;  /* rows whose phone belongs to another person than their email */
     long duplicates; /* rows identical to an earlier one: skipped, not an error */
+    long forgotten;  /* rows of an address forgotten on request: skipped, not an error */
 };
 
 enum import_outcome { IMPORT_OK, IMPORT_BAD_FILE, IMPORT_FAILED };

@@ -105,6 +105,16 @@ test_case 'bad input is refused with the argument named; nothing changes for som
   expect_eq "$(sql "SELECT name FROM people p JOIN contacts c ON c.person_id = p.id WHERE c.address = '"'"'leo@example.org'"'"'")" "Léo Roux"
 '
 
+test_case 'the old spreadsheet imported again does not bring the forgotten back' '
+  people_before=$(sql "SELECT count(*) FROM people")
+  "$TOCSIN" import people people.csv > out 2> err
+  cat out err
+  grep -q "people.csv:2: email zoe@example.org was forgotten on request (people forget): not imported again" err
+  grep -q "1 imported (0 new), 0 rejected, 2 forgotten addresses skipped" out
+  expect_eq "$(sql "SELECT count(*) FROM people")" "$people_before"
+  expect_eq "$(sql "SELECT count(*) FROM contacts WHERE address IN ('"'"'zoe@example.org'"'"', '"'"'+33612345604'"'"')")" 0
+'
+
 test_case 'the same number texting JOIN later is a new person, with a ledger of its own' '
   say +33612345604 "JOIN paris-10"
   new=$(sql "SELECT person_id FROM contacts WHERE address = '"'"'+33612345604'"'"'")
