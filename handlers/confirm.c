@@ -43,6 +43,10 @@ static void answer_code(struct handler_ctx *ctx, const struct organiser_outcome 
     case ORGANISER_OK:
         json_object_set_new(ctx->vars, "recipients", json_integer(out->recipients));
         json_object_set_new(ctx->vars, "campaign_id", json_integer(out->campaign_id));
+        if (out->held) {
+            json_object_set_new(ctx->vars, "held", json_integer(out->held));
+            json_object_set_new(ctx->vars, "held_until", json_string(out->held_until));
+        }
         handler_reply(ctx, "organiser_sent", NULL);
         break;
     case ORGANISER_EXPIRED:
@@ -68,6 +72,7 @@ static int confirm_code(struct handler_ctx *ctx, char **error_r)
         json_object_set_new(ctx->vars, "team", json_pack("{s:s}", "name", out.team_name));
     answer_code(ctx, &out);
     free(out.team_name);
+    free(out.held_until);
     return 0;
 }
 

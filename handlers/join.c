@@ -100,8 +100,8 @@ static int run_join(struct handler_ctx *ctx, char **error_r)
 }
 
 static const struct grammar_pattern patterns[] = {
-    {"en", "^join(?: " PATTERN_TARGET ")?$", 0},
-    {"fr", "^(?:rejoindre|adherer)(?: " PATTERN_TARGET ")?$", 0},
+    {"en", "^join(?: " PATTERN_NAME ")?$", 0},
+    {"fr", "^(?:rejoindre|adherer)(?: " PATTERN_NAME ")?$", 0},
     {NULL, NULL, 0},
 };
 

@@ -41,8 +41,8 @@ static int run_leave(struct handler_ctx *ctx, char **error_r)
 }
 
 static const struct grammar_pattern patterns[] = {
-    {"en", "^leave(?: " PATTERN_TARGET ")?$", 0},
-    {"fr", "^quitter(?: " PATTERN_TARGET ")?$", 0},
+    {"en", "^leave(?: " PATTERN_NAME ")?$", 0},
+    {"fr", "^quitter(?: " PATTERN_NAME ")?$", 0},
     {NULL, NULL, 0},
 };
 

@@ -48,7 +48,7 @@ static int run_stop(struct handler_ctx *ctx, char **error_r)
     if (ctx->team_name)
         json_object_set_new(
             ctx->vars, "team",
-            json_pack("{s:s, s:s}", "slug", ctx->match->target, "name", ctx->team_name));
+            json_pack("{s:s, s:s}", "slug", ctx->team_slug, "name", ctx->team_name));
     if (!handler_proven(ctx) &&
         handler_request(ctx, "start", ctx->team_id, "undo_url", error_r) < 0)
         return -1;

@@ -2,8 +2,10 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "core/config.h"
 #include "core/signature.h"
 #include "core/template.h"
+#include "outbound/gsm.h"
 #include "campaigns/campaign.h"
 
 #include <inttypes.h>
@@ -166,6 +168,8 @@ int organiser_draft(struct db *db, int64_t person_id, const char *team_slug, con
     } else if (!text_compiles(subject, body)) {
         out->result = ORGANISER_BAD_TEXT;
     } else {
+        if (strcmp(channel, "sms") == 0)
+            out->lacks_stop = sms_lacks_stop(body, config_str("engine", "default_locale"));
         char *segment = xasprintf("team:%s", team_slug);
         str_lower(segment);
         rc = campaign_count(db, channel, segment, &out->recipients, NULL, error_r);
@@ -267,6 +271,10 @@ static int send_draft(struct db *db, int64_t person_id, const struct draft *d,
         return -1;
     out->recipients = summary.recipients;
     campaign_summary_release(&summary);
+    /* Sent at the scheduler's next round: say now whom quiet hours will hold, and until when. */
+    if (campaign_quiet_forecast(db, out->campaign_id, config_str("engine", "default_timezone"),
+                                &out->held, &out->held_until, error_r) < 0)
+        return -1;
     char campaign[DB_PARAM_SIZE];
     const char *up[] = {d->id, db_param_int(out->campaign_id, campaign)};
     if (db_run(db, "UPDATE organiser_drafts SET campaign_id = $2 WHERE id = $1", 2, up, error_r) <

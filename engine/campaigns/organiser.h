@@ -43,8 +43,11 @@ struct organiser_outcome {
     char code[8];
     int64_t recipients;
     int64_t campaign_id;
-    char *team_name; /* caller frees */
-    bool locked;     /* the sender's CONFIRMs are now refused for an hour */
+    bool lacks_stop;  /* an SMS draft that would leave without saying how to opt out */
+    int64_t held;     /* CONFIRM: recipients quiet hours hold until held_until */
+    char *held_until; /* 'HH:MM' in [engine] default_timezone; caller frees */
+    char *team_name;  /* caller frees */
+    bool locked;      /* the sender's CONFIRMs are now refused for an hour */
 };
 
 int organiser_draft(struct db *db, int64_t person_id, const char *team_slug, const char *channel,

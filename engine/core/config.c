@@ -114,7 +114,9 @@ const struct config_key config_keys[] = {
     {"sms", "transliterate", CONFIG_BOOL, "off", NULL,
      "Replace typographic quotes, dashes and similar to stay in GSM-7."},
     {"sms", "stop_mention", CONFIG_STRING, "", NULL,
-     "Text appended to marketing SMS, e.g. \"STOP au 36173\". Empty: none."},
+     "How to opt out, appended to campaign and organiser texts, e.g. \"STOP au 36173\". "
+     "Empty: in the recipient's language, \"STOP au <[sms] from>\" or \"Reply STOP to opt "
+     "out\" when [sms] from is a number people can text; off: none."},
     {"sms", "timeout", CONFIG_INT, "10", "1..120",
      "Seconds an SMS API request may take; a timeout after sending is recorded as ambiguous, "
      "never resent blindly."},
@@ -131,6 +133,12 @@ const struct config_key config_keys[] = {
     {"engine", "secret", CONFIG_SECRET, "", NULL,
      "Key for signed tokens (unsubscribe, reply, VERP). Empty: one generated and stored in "
      "the database at first migrate."},
+    {"engine", "organisation", CONFIG_STRING, "", NULL,
+     "Who is writing: the organisation's name, given in HELP/AIDE answers and on the "
+     "unsubscribe page (the CNIL asks that a message say who sends it)."},
+    {"engine", "organisation_contact", CONFIG_STRING, "", NULL,
+     "How to reach the organisation (an address, a phone number or a web page), given with "
+     "its name."},
     {"engine", "default_locale", CONFIG_CHOICE, "fr", "fr|en", "Locale of people who have none."},
     {"engine", "default_timezone", CONFIG_STRING, "Europe/Paris", NULL,
      "IANA time zone of people and events that have none."},
@@ -167,6 +175,9 @@ const struct config_key config_keys[] = {
      "Event reminder offsets before the start (d, h, m units)."},
     {"engine", "scheduler_interval", CONFIG_INT, "30", "1..3600",
      "Seconds between scheduler rounds (scheduled campaigns, reminders, digests)."},
+    {"engine", "digest_default", CONFIG_CHOICE, "never", "never|daily|weekly",
+     "Digest of people who chose none (imported people, for instance) in teams that set none "
+     "(`tocsin team digest`): never, unless the organisers turn digests on."},
     {"engine", "templates_dir", CONFIG_STRING, "", NULL,
      "Directory whose <locale>/<name> files override the built-in templates."},
     {"engine", "spool_dir", CONFIG_STRING, "var/spool", NULL,

@@ -15,6 +15,8 @@ struct inbound_message {
     const char *provider;    /* "twilio", "vonage", "kannel", "generic", "cli", "imap", "inject" */
     const char *provider_id; /* MessageSid, messageId, Kannel id, "UIDVALIDITY:UID", Message-ID */
     const char *sender;      /* E.164 phone or lower-case email address */
+    const char *sender_name; /* mail: the From display name, unverified; NULL if none. It
+                                only names a person the message creates. */
     const char *recipient;   /* our number or address */
     const char *body;        /* the text to read commands from (for mail: the new words only) */
     const char *raw;         /* the whole original, stored for evidence (may be NULL) */

@@ -115,11 +115,13 @@ static const char *choose_locale(const char *person_locale, const struct grammar
 static int create_sender(struct handler_ctx *ctx, const char *command, char **error_r)
 {
     char *source = xasprintf("%s:%s", ctx->msg->channel, command);
-    const char *params[] = {ctx->locale, config_str("engine", "default_timezone"), source};
+    /* A stranger who writes from "Zoé Petit <zoe@…>" is Zoé Petit, not a nameless row. */
+    const char *params[] = {ctx->locale, config_str("engine", "default_timezone"), source,
+                            ctx->msg->sender_name ? ctx->msg->sender_name : ""};
     PGresult *res = db_exec(ctx->db,
-                            "INSERT INTO people (locale, timezone, source) VALUES ($1, $2, $3)"
-                            " RETURNING id",
-                            3, params, error_r);
+                            "INSERT INTO people (locale, timezone, source, name)"
+                            " VALUES ($1, $2, $3, $4) RETURNING id",
+                            4, params, error_r);
     free(source);
     if (!res)
         return -1;
@@ -299,6 +301,7 @@ static void processing_release(struct processing *p)
     json_decref(p->ctx.vars);
     free(p->ctx.reply_context);
     free(p->ctx.team_name);
+    free(p->ctx.team_slug);
     free(p->person_name);
     free(p->person_locale);
     free(p->clean_body);

@@ -424,6 +424,7 @@ static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
         .provider = run->src->provider,
         .provider_id = run->provider_id,
         .sender = p->sender,
+        .sender_name = p->sender_name,
         .recipient = p->recipient,
         .body = p->commands ? p->commands : p->new_text,
         .raw = run->raw_stored,

@@ -58,12 +58,36 @@ static void generic_answer(const struct sms_outgoing *out, const struct httpc_re
     }
 }
 
+/* The generic protocol defines sending only: no request can prove the secret without
+ * sending a text. The probe shows the gateway answers at all (any HTTP answer to a GET);
+ * `tocsin sms-test` is the way to try the secret. */
+static void generic_probe_build(const char *api_url, struct buf *url, struct httpc_request *req)
+{
+    buf_adds(url, api_url);
+    req->url = buf_str(url);
+}
+
+static enum probe_result generic_probe_answer(const struct httpc_response *resp, char **detail_r)
+{
+    *detail_r = xasprintf("the gateway answers (HTTP %ld to a GET); the generic protocol has no "
+                          "way to check the secret without sending: try `tocsin sms-test`",
+                          resp->status);
+    return PROBE_OK;
+}
+
 static const struct sms_provider generic_provider = {
     .name = "generic",
     .default_api_url = "",
     .build = generic_build,
     .answer = generic_answer,
+    .probe_build = generic_probe_build,
+    .probe_answer = generic_probe_answer,
 };
+
+static enum probe_result generic_probe(char **report_r)
+{
+    return sms_transport_probe(&generic_provider, report_r);
+}
 
 static int generic_open(struct transport **t, char **error_r)
 {
@@ -80,4 +104,5 @@ const struct transport_ops generic_transport = {
     .open = generic_open,
     .send = sms_transport_send,
     .close = sms_transport_close,
+    .probe = generic_probe,
 };

@@ -89,7 +89,8 @@ test_case 'import again updates instead of duplicating; unknown teams are report
 email;name;teams;tags
 camille@example.org;Camille Martin;nowhere;tractage
 CSV
-  "$TOCSIN" import people again.csv > out 2> err
+  # A name already known is replaced only when asked (issue 13, item 11: --overwrite).
+  "$TOCSIN" import people again.csv --overwrite > out 2> err
   grep -q "again.csv:2: unknown team nowhere" err
   expect_eq "$(sql "SELECT count(*) FROM people")" 3
   expect_eq "$(sql "SELECT name || '\'' '\'' || array_to_string(tags, '\'','\'') FROM people p JOIN contacts c ON c.person_id = p.id WHERE c.address = '\''camille@example.org'\''")" "Camille Martin porte-a-porte,tractage"

@@ -327,5 +327,5 @@ test_case 'a bare OÙ is about the event of the last prompt, and a bare OUI afte
   inject $CAMILLE "Oui +1" | grep -q "C.est noté pour Tractage, le 01/04/2030 10h00 (+1)"
   expect_eq "$(sql "SELECT r.status || '\'' '\'' || r.guests FROM rsvps r JOIN events e ON e.id = r.event_id JOIN contacts c ON c.person_id = r.person_id WHERE e.slug = '\''tractage'\'' AND c.address = '\''$CAMILLE'\''")" "yes 1"
   inject +33612345631 "JOIN lyon-1" >/dev/null
-  inject +33612345631 "WHERE" | grep -q "^Which event? WHERE tractage;"
+  inject +33612345631 "WHERE" | grep -qx "Which event? WHERE tractage."
 '
