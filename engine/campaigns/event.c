@@ -63,8 +63,8 @@ static enum event_outcome check_starts(struct db *db, const char *starts, const 
                       starts);
     const char *params[] = {starts, tz};
     /* The cast refuses what is no date (2031-02-30) with a 22xxx error. */
-    PGresult *res = db_exec(db, "SELECT ($1::timestamp AT TIME ZONE $2) < tocsin_now()", 2,
-                            params, error_r);
+    PGresult *res =
+        db_exec(db, "SELECT ($1::timestamp AT TIME ZONE $2) < tocsin_now()", 2, params, error_r);
     if (!res && str_starts_with(db_sqlstate(db), "22")) {
         free(*error_r);
         return refuse(EVENT_INVALID, error_r, "starts %s: not a date and time; " STARTS_FORMAT,
