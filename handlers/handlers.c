@@ -7,6 +7,7 @@
 #include "lib/util.h"
 #include "core/template.h"
 #include "outbound/queue.h"
+#include "decide/request.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -55,6 +56,28 @@ void handler_reply(struct handler_ctx *ctx, const char *template_name, const cha
 {
     ctx->reply_template = template_name;
     ctx->reply_kind = kind ? kind : "reply";
+}
+
+bool handler_proven(const struct handler_ctx *ctx)
+{
+    return ctx->msg->proof != NULL;
+}
+
+int handler_request(struct handler_ctx *ctx, const char *action, int64_t team_id, const char *var,
+                    char **error_r)
+{
+    int64_t id;
+    if (request_create(ctx->db, ctx->contact_id, action, team_id, ctx->inbound_id, &id, error_r) <
+        0)
+        return -1;
+    char *url = request_url(ctx->db, id, error_r);
+    if (!url)
+        return -1;
+    json_object_set_new(ctx->vars, var, json_string(url));
+    free(url);
+    free(ctx->reply_context);
+    ctx->reply_context = xasprintf("{\"prompt\": \"confirm\", \"request_id\": %" PRId64 "}", id);
+    return 0;
 }
 
 void event_info_release(struct event_info *e)
@@ -119,12 +142,57 @@ int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct ev
     return found;
 }
 
+/* The form a name is compared in: folded, lower case, words of letters and digits
+ * separated by one space. "Porte-à-porte", "porte a porte" and the slug "porte-a-porte"
+ * are all "porte a porte". Caller frees. */
+static char *name_key(const char *text)
+{
+    struct buf line = BUF_INIT;
+    grammar_normalise(text, strlen(text), &line);
+    struct buf key = BUF_INIT;
+    bool space = false;
+    for (const char *p = buf_str(&line); *p; p++) {
+        if (*p == ' ' || *p == '-' || *p == '+') {
+            space = key.len > 0;
+            continue;
+        }
+        if (space)
+            buf_addch(&key, ' ');
+        space = false;
+        buf_addch(&key, *p);
+    }
+    buf_release(&line);
+    return buf_detach(&key);
+}
+
+/* The one row of `res` whose slug (column slug_col) or name (name_col) has the key of
+ * `ref`, or -1 when none does or several do: two teams or events alike are never chosen
+ * between on a guess. */
+static int unique_by_key(const PGresult *res, int slug_col, int name_col, const char *ref)
+{
+    char *want = name_key(ref);
+    int found = -1, matches = 0;
+    for (int r = 0; *want && r < PQntuples(res); r++) {
+        char *slug = name_key(PQgetvalue(res, r, slug_col));
+        char *name = name_key(PQgetvalue(res, r, name_col));
+        if (strcmp(slug, want) == 0 || strcmp(name, want) == 0) {
+            found = r;
+            matches++;
+        }
+        free(slug);
+        free(name);
+    }
+    free(want);
+    return matches == 1 ? found : -1;
+}
+
 int handler_find_event(struct handler_ctx *ctx, const char *ref, bool lock, struct event_info *e,
                        char **error_r)
 {
-    /* A slug first (slugs may be all digits), then a number as reminders print it. The
-     * two are separate queries because SQL does not promise to test "is it a number"
-     * before casting it. */
+    /* A slug first (slugs may be all digits), then a number as reminders print it, then a
+     * slug typed with spaces or the title of exactly one upcoming event ("porte a porte").
+     * Separate queries because SQL does not promise to test "is it a number" before
+     * casting it. */
     const char *params[] = {ref};
     PGresult *res = db_exec(ctx->db, "SELECT id FROM events WHERE slug = $1", 1, params, error_r);
     if (!res)
@@ -134,6 +202,18 @@ int handler_find_event(struct handler_ctx *ctx, const char *ref, bool lock, stru
     size_t len = strlen(ref);
     if (!id && len > 0 && len <= 18 && strspn(ref, "0123456789") == len)
         id = strtoll(ref, NULL, 10);
+    if (!id) {
+        res = db_exec(ctx->db,
+                      "SELECT id, title, slug FROM events WHERE status = 'scheduled'"
+                      " AND starts_at > now() ORDER BY starts_at LIMIT 5000",
+                      0, NULL, error_r);
+        if (!res)
+            return -1;
+        int row = unique_by_key(res, 2, 1, ref);
+        if (row >= 0)
+            id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+        PQclear(res);
+    }
     if (!id)
         return 0;
     return handler_load_event(ctx, id, lock, e, error_r);
@@ -166,22 +246,34 @@ int handler_context_event(struct handler_ctx *ctx, int64_t *event_id_r, char **e
     return 0;
 }
 
-int handler_find_team(struct handler_ctx *ctx, const char *slug, int64_t *id_r, char **name_r,
+int handler_find_team(struct handler_ctx *ctx, const char *ref, int64_t *id_r, char **name_r,
                       char **error_r)
 {
-    const char *params[] = {slug};
+    const char *params[] = {ref};
     PGresult *res =
-        db_exec(ctx->db, "SELECT id, name FROM teams WHERE slug = $1", 1, params, error_r);
+        db_exec(ctx->db, "SELECT id, name, slug FROM teams WHERE slug = $1", 1, params, error_r);
     if (!res)
         return -1;
-    int found = PQntuples(res) > 0;
-    if (found) {
-        *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    int row = PQntuples(res) > 0 ? 0 : -1;
+    if (row < 0) {
+        /* Not a slug: a slug typed with spaces, or the team's name ("paris 10", "Paris
+         * Centre"), when it names exactly one team. */
+        PQclear(res);
+        res = db_exec(ctx->db, "SELECT id, name, slug FROM teams ORDER BY id LIMIT 5000", 0, NULL,
+                      error_r);
+        if (!res)
+            return -1;
+        row = unique_by_key(res, 2, 1, ref);
+    }
+    if (row >= 0) {
+        *id_r = strtoll(PQgetvalue(res, row, 0), NULL, 10);
         if (name_r)
-            *name_r = xstrdup(PQgetvalue(res, 0, 1));
+            *name_r = xstrdup(PQgetvalue(res, row, 1));
+        free(ctx->team_slug);
+        ctx->team_slug = xstrdup(PQgetvalue(res, row, 2));
     }
     PQclear(res);
-    return found;
+    return row >= 0;
 }
 
 int edit_distance(const char *a, const char *b, int max)
@@ -246,40 +338,62 @@ int handler_reply_unknown(struct handler_ctx *ctx, const char *target, bool team
     return 1;
 }
 
+/* Up to SUGGEST_WORDS consecutive words of a message are compared with names: "pari 10"
+ * is one typo from the slug paris-10, "porte a porte" is the title Porte-à-porte. */
+#define SUGGEST_WORDS 4
+
 char *handler_suggest(struct handler_ctx *ctx, const char *line, bool teams, bool events,
                       bool *is_team_r, char **error_r)
 {
     PGresult *res = db_exec(ctx->db,
-                            "SELECT slug, true FROM teams WHERE $1"
-                            " UNION ALL SELECT slug, false FROM events WHERE $2"
+                            "SELECT slug, true, name FROM teams WHERE $1"
+                            " UNION ALL SELECT slug, false, title FROM events WHERE $2"
                             " AND status = 'scheduled' AND starts_at > now()"
                             " ORDER BY 2 DESC, 1 LIMIT 5000",
                             2, (const char *[]){teams ? "t" : "f", events ? "t" : "f"}, error_r);
     if (!res)
         return NULL;
-    char *best = NULL;
-    int best_d = 3;
-    char *copy = xstrdup(line);
-    char *save = NULL;
-    int words = 0;
-    for (char *w = strtok_r(copy, " ", &save); w && words < 12; w = strtok_r(NULL, " ", &save)) {
-        words++;
-        size_t len = strlen(w);
-        if (len < 3)
-            continue;
-        /* Short words tolerate one typo, longer ones two. */
-        int max = len <= 5 ? 1 : 2;
-        for (int r = 0; r < PQntuples(res); r++) {
-            int d = edit_distance(w, PQgetvalue(res, r, 0), max);
-            if (d <= max && d < best_d) {
-                best_d = d;
-                free(best);
-                best = xstrdup(PQgetvalue(res, r, 0));
-                *is_team_r = PQgetvalue(res, r, 1)[0] == 't';
+    int n = PQntuples(res);
+    char **keys = xcalloc(2 * (size_t)n + 1, sizeof(*keys));
+    for (int r = 0; r < n; r++) {
+        keys[2 * r] = name_key(PQgetvalue(res, r, 0));
+        keys[2 * r + 1] = name_key(PQgetvalue(res, r, 2));
+    }
+    char *words[12];
+    int nwords = 0;
+    char *copy = name_key(line);
+    for (char *save = NULL, *w = strtok_r(copy, " ", &save); w && nwords < 12;
+         w = strtok_r(NULL, " ", &save))
+        words[nwords++] = w;
+    int best_row = -1, best_d = 3;
+    struct buf gram = BUF_INIT;
+    for (int i = 0; i < nwords; i++) {
+        buf_reset(&gram);
+        for (int k = i; k < nwords && k < i + SUGGEST_WORDS; k++) {
+            if (gram.len)
+                buf_addch(&gram, ' ');
+            buf_adds(&gram, words[k]);
+            if (gram.len < 3)
+                continue;
+            /* Short words tolerate one typo, longer ones two. */
+            int max = gram.len <= 5 ? 1 : 2;
+            for (int c = 0; c < 2 * n; c++) {
+                int d = edit_distance(buf_str(&gram), keys[c], max);
+                if (d <= max && d < best_d) {
+                    best_d = d;
+                    best_row = c / 2;
+                }
             }
         }
     }
+    char *best = best_row >= 0 ? xstrdup(PQgetvalue(res, best_row, 0)) : NULL;
+    if (best)
+        *is_team_r = PQgetvalue(res, best_row, 1)[0] == 't';
+    buf_release(&gram);
     free(copy);
+    for (int c = 0; c < 2 * n; c++)
+        free(keys[c]);
+    free(keys);
     PQclear(res);
     return best;
 }
@@ -310,12 +424,14 @@ int handler_list_events(struct handler_ctx *ctx, int limit, char **error_r)
     if (!res)
         return -1;
     json_t *list = json_array();
+    /* `more`: another item follows — what puts " ; " between items and nothing after the
+     * last ("OUI porte-a-porte ; OUI reunion."). */
     for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(list,
-                              json_pack("{s:I, s:s, s:s, s:s}", "id",
-                                        (json_int_t)strtoll(PQgetvalue(res, r, 0), NULL, 10),
-                                        "slug", PQgetvalue(res, r, 1), "title",
-                                        PQgetvalue(res, r, 2), "when", PQgetvalue(res, r, 3)));
+        json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s, s:b}", "id",
+                                              (json_int_t)strtoll(PQgetvalue(res, r, 0), NULL, 10),
+                                              "slug", PQgetvalue(res, r, 1), "title",
+                                              PQgetvalue(res, r, 2), "when", PQgetvalue(res, r, 3),
+                                              "more", r + 1 < PQntuples(res)));
     json_object_set_new(ctx->vars, "events", list);
     PQclear(res);
     return 0;

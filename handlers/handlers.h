@@ -47,7 +47,7 @@ struct handler_ctx {
     const char *status; /* inbound_messages.status to record; NULL: "applied" */
     /* What check() resolved for run(). */
     int64_t event_id, team_id;
-    char *team_name;
+    char *team_name, *team_slug;
 };
 
 /* A word that starts a command, as the grammar sees it: folded, lower-case ASCII
@@ -95,6 +95,17 @@ const struct handler_text *handler_text_for(const struct handler *h, const char 
 /* Set the reply (kind "reply" unless `kind`). */
 void handler_reply(struct handler_ctx *ctx, const char *template_name, const char *kind);
 
+/* Whether the sender is proven to own the address it wrote from (inbound_message.proof): a
+ * text always is (its gateway signed it), a mail only with a signed reply address or the
+ * trusted server's DMARC pass. Commands that grant or restore act only when it is. */
+bool handler_proven(const struct handler_ctx *ctx);
+/* Keep `action` ('join' or 'start', for `team_id` or 0) as a request only the address's owner
+ * can confirm (decide/request.h): its one-click link goes into the reply's variable
+ * `var` ("confirm_url", or "undo_url" in the confirmation of an unproven opt-out), and the
+ * reply's context names the request, so answering CONFIRM to it confirms too. 0 or -1. */
+int handler_request(struct handler_ctx *ctx, const char *action, int64_t team_id, const char *var,
+                    char **error_r);
+
 struct event_info {
     int64_t id, team_id;
     char *slug, *title, *location;
@@ -103,7 +114,8 @@ struct event_info {
     bool open;               /* scheduled and not started */
 };
 void event_info_release(struct event_info *e);
-/* Find an event by number or slug: 1 found, 0 not found, -1 error. */
+/* Find an event by slug or number, else by its slug typed with spaces or its title, when
+ * exactly one upcoming event has it: 1 found, 0 not found, -1 error. */
 int handler_find_event(struct handler_ctx *ctx, const char *ref, bool lock, struct event_info *e,
                        char **error_r);
 /* Load event `id` (FOR UPDATE when lock): 1 found, 0 not, -1 error. */
@@ -112,11 +124,14 @@ int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct ev
 /* The event a bare answer refers to: the newest prompt sent to the sender on this channel
  * (SMS) or the message it replies to (mail token). *event_id_r = 0 when none. */
 int handler_context_event(struct handler_ctx *ctx, int64_t *event_id_r, char **error_r);
-/* Find a team by slug: 1 found (id and name set, name caller frees), 0 not, -1 error. */
+/* Find a team by slug, by its slug typed with spaces or by its name (folded: "paris 10",
+ * "Paris Centre") when exactly one team has it: 1 found (id and name set, name caller
+ * frees; ctx->team_slug set), 0 not, -1 error. */
 int handler_find_team(struct handler_ctx *ctx, const char *slug, int64_t *id_r, char **name_r,
                       char **error_r);
-/* The closest team or event slug to any word of `line` within a small edit distance, or
- * NULL (caller frees). *is_team_r says which. */
+/* The team or event whose slug or name is closest, within a small edit distance, to a
+ * word or a few consecutive words of `line`: its slug, or NULL (caller frees). *is_team_r
+ * says which. */
 char *handler_suggest(struct handler_ctx *ctx, const char *line, bool teams, bool events,
                       bool *is_team_r, char **error_r);
 /* Answer "no team/event TARGET" with the closest slug as a suggestion, using `template`

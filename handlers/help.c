@@ -132,7 +132,9 @@ void help_markdown_table(struct buf *out)
 static const struct grammar_pattern patterns[] = {
     {"en", "^help(?: .*)?$", 0},
     {"fr", "^(?:aide|aidez-moi)(?: .*)?$", 0},
-    {"", "^(?:infos|info)(?: .*)?$", 0},
+    /* INFO only alone, as END and QUIT: "Info : je suis absent jusqu'au 12" is an
+     * auto-responder, not a question, and every answer to it is a paid text. */
+    {"", "^(?:infos|info)$", 0},
     {NULL, NULL, 0},
 };
 
@@ -140,8 +142,8 @@ static const struct handler_keyword keywords[] = {
     {"help", "en", HANDLER_KEYWORD_SUGGEST},
     {"aide", "fr", HANDLER_KEYWORD_SUGGEST},
     {"aidez-moi", "fr", 0},
-    {"info", "", 0},
-    {"infos", "", 0},
+    {"info", "", HANDLER_KEYWORD_ALONE},
+    {"infos", "", HANDLER_KEYWORD_ALONE},
     {NULL, NULL, 0},
 };
 

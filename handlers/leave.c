@@ -1,4 +1,6 @@
-/* LEAVE <team> — leave a team (the membership row is removed; activity keeps the trace). */
+/* LEAVE <team> — leave a team (the membership row is removed; activity keeps the trace).
+ * Leaving stays easy: a LEAVE by mail applies even when nothing proves its From:, and the
+ * answer then carries a link that undoes it (a 'join' request, decide/request.h). */
 #include "lib/util.h"
 #include "handlers/handlers.h"
 #include "handlers/patterns.h"
@@ -32,13 +34,15 @@ static int run_leave(struct handler_ctx *ctx, char **error_r)
     }
     if (handler_activity(ctx, ctx->team_id, "leave", NULL, error_r) < 0)
         return -1;
+    if (!handler_proven(ctx) && handler_request(ctx, "join", ctx->team_id, "undo_url", error_r) < 0)
+        return -1;
     handler_reply(ctx, "leave_ok", NULL);
     return 0;
 }
 
 static const struct grammar_pattern patterns[] = {
-    {"en", "^leave(?: " PATTERN_TARGET ")?$", 0},
-    {"fr", "^quitter(?: " PATTERN_TARGET ")?$", 0},
+    {"en", "^leave(?: " PATTERN_NAME ")?$", 0},
+    {"fr", "^quitter(?: " PATTERN_NAME ")?$", 0},
     {NULL, NULL, 0},
 };
 

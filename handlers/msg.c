@@ -57,6 +57,7 @@ static int run_msg(struct handler_ctx *ctx, char **error_r)
     case ORGANISER_OK:
         json_object_set_new(ctx->vars, "code", json_string(out.code));
         json_object_set_new(ctx->vars, "recipients", json_integer(out.recipients));
+        json_object_set_new(ctx->vars, "lacks_stop", json_boolean(out.lacks_stop));
         handler_reply(ctx, "organiser_code", NULL);
         ctx->reply_context = xstrdup("{\"prompt\": \"organiser_confirm\"}");
         break;

@@ -17,6 +17,13 @@
 #define PATTERN_ANSWER "(?:" PATTERN_YES "|" PATTERN_NO "|" PATTERN_MAYBE ")"
 /* A target word that is not itself an answer: "RSVP oui" answers, it names no event. */
 #define PATTERN_TARGET "(?<target>(?!" PATTERN_ANSWER "(?: |$))" PATTERN_SLUG ")"
+/* A team or event named in up to five words: a slug typed with spaces ("porte a porte"),
+ * a name ("paris centre"); the handler resolves it or answers with the closest. The
+ * words-target of RSVP stops before an answer word: "rsvp porte a porte oui". */
+#define PATTERN_NAME       "(?<target>" PATTERN_SLUG "(?: " PATTERN_SLUG "){0,4})"
+#define PATTERN_NOT_ANSWER "(?!" PATTERN_ANSWER "(?:[ +]|$))"
+#define PATTERN_EVENT_NAME                                                                         \
+    "(?<target>" PATTERN_NOT_ANSWER PATTERN_SLUG "(?: " PATTERN_NOT_ANSWER PATTERN_SLUG "){0,4})"
 #define PATTERN_GUESTS "(?: ?\\+ ?(?<guests>[0-9]{1,3}))?"
 
 #endif

@@ -13,6 +13,7 @@
     ROW(help)                                                                                      \
     ROW(events)                                                                                    \
     ROW(where)                                                                                     \
+    ROW(digest)                                                                                    \
     ROW(join)                                                                                      \
     ROW(leave)                                                                                     \
     ROW(cancel)                                                                                    \

@@ -180,16 +180,18 @@ int rsvp_store(struct handler_ctx *ctx, int64_t event_id, const char *status, in
 {
     char ev[DB_PARAM_SIZE], person[DB_PARAM_SIZE], g[DB_PARAM_SIZE];
     const char *params[] = {db_param_int(event_id, ev), db_param_int(ctx->person_id, person),
-                            status, db_param_int(guests, g)};
-    /* updated_at is the waitlist order: it moves only when the status changes. */
+                            status, db_param_int(guests, g), ctx->msg->channel};
+    /* updated_at is the waitlist order: it moves only when the status changes. The channel
+     * is where reminders go (scheduler.c): where the person last answered. */
     return db_run(ctx->db,
-                  "INSERT INTO rsvps (event_id, person_id, status, guests)"
-                  " VALUES ($1, $2, $3, $4) ON CONFLICT (event_id, person_id) DO UPDATE"
+                  "INSERT INTO rsvps (event_id, person_id, status, guests, channel)"
+                  " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id, person_id) DO UPDATE"
                   " SET status = EXCLUDED.status, guests = EXCLUDED.guests,"
+                  " channel = EXCLUDED.channel,"
                   " offered_at = CASE WHEN EXCLUDED.status = 'waitlist' THEN rsvps.offered_at END,"
                   " updated_at = CASE WHEN rsvps.status = EXCLUDED.status THEN rsvps.updated_at"
                   "  ELSE now() END",
-                  4, params, error_r);
+                  5, params, error_r);
 }
 
 static int waitlist_position(struct handler_ctx *ctx, int64_t event_id, int *pos_r, char **error_r)
@@ -277,8 +279,31 @@ out:
     return rc;
 }
 
+/* Words that commit before the answer that confirms them: "Je viens ! OUI", "Count me in!
+ * YES", "Désolée, NON". Only these, and only with an answer of the same sense: a phrase
+ * and an answer that disagree, or any other words before an answer, are not a clear answer
+ * and change no RSVP. */
+#define COMING_FR                                                                                  \
+    "je viens|je viendrai|j y serai|je serai la|je serai present|je serai presente|on vient|"      \
+    "nous venons|on y sera|nous y serons|je participe|compte sur moi|comptez sur moi|"             \
+    "avec plaisir"
+#define COMING_EN                                                                                  \
+    "count me in|count us in|i m in|im in|we re in|i ll be there|ill be there|i will be there|"    \
+    "we ll be there|i m coming|im coming|see you there"
+#define NOT_COMING_FR                                                                              \
+    "je ne viens pas|je viens pas|je ne pourrai pas|je ne peux pas|je peux pas|"                   \
+    "je ne serai pas la|pas dispo|desole|desolee"
+#define NOT_COMING_EN                                                                              \
+    "count me out|i can t|i cant|can t make it|cant make it|i won t be there|i wont be "           \
+    "there|sorry"
+
 static const struct grammar_pattern patterns[] = {
-    {"", "^rsvp(?: " PATTERN_TARGET ")?(?: (?<answer>" PATTERN_ANSWER "))?" PATTERN_GUESTS "$", 0},
+    {"", "^rsvp(?: " PATTERN_EVENT_NAME ")?(?: (?<answer>" PATTERN_ANSWER "))?" PATTERN_GUESTS "$",
+     0},
+    {"fr", "^(?:" COMING_FR ") (?<answer>oui|ouais|o)" PATTERN_GUESTS "$", 0},
+    {"en", "^(?:" COMING_EN ") (?<answer>yes|yeah|yep|y)" PATTERN_GUESTS "$", 0},
+    {"fr", "^(?:" NOT_COMING_FR ") (?<answer>non|nan|n)$", 0},
+    {"en", "^(?:" NOT_COMING_EN ") (?<answer>no|nope|n)$", 0},
     /* A bare answer, maybe with an event and guests: "OUI", "oui 12 +2". */
     {"", "^(?<answer>" PATTERN_ANSWER ")(?: " PATTERN_TARGET ")?" PATTERN_GUESTS "$",
      GRAMMAR_LOOSE_TARGET},

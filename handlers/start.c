@@ -2,6 +2,11 @@
  * START — opt back in on this channel (`START`), or to one team's messages (`START
  * paris-10`), by appending an opt_in to the consent ledger. Only START/UNSTOP/REPRENDRE
  * re-enable: a YES never does (docs/commands.md).
+ *
+ * A mail's From: proves nothing, and a forged START must not re-subscribe someone who just
+ * unsubscribed: without proof (handler_proven()) nothing is appended; the address gets a
+ * confirmation for exactly this opt-in (decide/request.h), queue kind consent_request —
+ * which, like the STOP confirmation, reaches an address that opted out, at most once a day.
  */
 #include "lib/util.h"
 #include "core/consent.h"
@@ -23,16 +28,23 @@ static int check_start(struct handler_ctx *ctx, char **error_r)
 
 static int run_start(struct handler_ctx *ctx, char **error_r)
 {
+    if (ctx->team_name)
+        json_object_set_new(
+            ctx->vars, "team",
+            json_pack("{s:s, s:s}", "slug", ctx->team_slug, "name", ctx->team_name));
+    if (!handler_proven(ctx)) {
+        ctx->status = "unproven";
+        if (handler_request(ctx, "start", ctx->team_id, "confirm_url", error_r) < 0)
+            return -1;
+        handler_reply(ctx, "start_confirm", "consent_request");
+        return 0;
+    }
     if (consent_append(ctx->db, ctx->contact_id, ctx->msg->channel, ctx->team_id, "opt_in",
                        ctx->source, ctx->msg->provider_id, error_r) < 0)
         return -1;
     json_t *payload = json_pack("{s:s}", "action", "opt_in");
     if (handler_activity(ctx, ctx->team_id, "consent", payload, error_r) < 0)
         return -1;
-    if (ctx->team_name)
-        json_object_set_new(
-            ctx->vars, "team",
-            json_pack("{s:s, s:s}", "slug", ctx->match->target, "name", ctx->team_name));
     handler_reply(ctx, "start_ok", NULL);
     return 0;
 }

@@ -7,6 +7,11 @@
  * only when this STOP changed something, so two robots cannot ping-pong confirmations.
  * A word after STOP that is not a team is ignored: the opt-out is then global, the safe
  * reading of "STOP please".
+ *
+ * Opting out stays easy: a STOP by mail applies even when nothing proves the From: (missing
+ * a real opt-out costs a complaint; honouring a forged one costs a confirmation). Then the
+ * confirmation, sent to the address, carries a link that undoes it (a 'start' request,
+ * decide/request.h), so its owner can take back what someone else asked in their name.
  */
 #include "lib/util.h"
 #include "core/consent.h"
@@ -43,7 +48,10 @@ static int run_stop(struct handler_ctx *ctx, char **error_r)
     if (ctx->team_name)
         json_object_set_new(
             ctx->vars, "team",
-            json_pack("{s:s, s:s}", "slug", ctx->match->target, "name", ctx->team_name));
+            json_pack("{s:s, s:s}", "slug", ctx->team_slug, "name", ctx->team_name));
+    if (!handler_proven(ctx) &&
+        handler_request(ctx, "start", ctx->team_id, "undo_url", error_r) < 0)
+        return -1;
     handler_reply(ctx, "stop_confirmation", "stop_confirmation");
     return 0;
 }

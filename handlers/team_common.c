@@ -42,5 +42,6 @@ int team_resolve(struct handler_ctx *ctx, const char *which_template, bool mine,
 
 json_t *team_vars(const struct handler_ctx *ctx)
 {
-    return json_pack("{s:s, s:s}", "slug", ctx->match->target, "name", ctx->team_name);
+    return json_pack("{s:s, s:s}", "slug", ctx->team_slug ? ctx->team_slug : ctx->match->target,
+                     "name", ctx->team_name);
 }

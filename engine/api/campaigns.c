@@ -174,7 +174,8 @@ static int recipient_of(struct db *db, int64_t id, int64_t person, int64_t *cont
         db_exec(db,
                 "SELECT (SELECT ct.id FROM contacts ct WHERE ct.person_id = $2"
                 "  AND ct.kind = CASE c.channel WHEN 'sms' THEN 'phone' ELSE 'email' END"
-                "  ORDER BY ct.id LIMIT 1), coalesce(c.team_id, 0), c.channel"
+                "  AND ct.address IS NOT NULL ORDER BY ct.id LIMIT 1), coalesce(c.team_id, 0),"
+                " c.channel"
                 " FROM campaigns c WHERE c.id = $1",
                 2, params, &error);
     if (!res) {
@@ -352,7 +353,7 @@ json_t *campaign_act_json(struct db *db, const struct caller *who, int64_t id, c
         rc = campaign_cancel(db, &who->actor, id, &change, &rows, &error);
         refused = "campaign %" PRId64 " is already sent or cancelled";
     } else if (strcmp(action, "retry") == 0) {
-        rc = campaign_retry(db, &who->actor, id, &change, &rows, &error);
+        rc = campaign_retry(db, &who->actor, id, NULL, &change, &rows, &error);
         refused = "campaign %" PRId64 " is not sending or sent";
     } else {
         api_error_set(e, 404, "no action %s", action);

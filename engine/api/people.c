@@ -71,6 +71,8 @@ static int list_query_build(const struct caller *who, const struct people_filter
                    team_n, after_n, after_n);
     else
         buf_printf(s, " FROM people p WHERE p.id > $%d::bigint", after_n);
+    /* Someone forgotten (campaigns/forget.h) is nobody to list any more. */
+    buf_adds(s, " AND p.forgotten_at IS NULL");
     if (scope_n && !team_n)
         buf_printf(s,
                    " AND EXISTS (SELECT 1 FROM memberships sm WHERE sm.person_id = p.id"

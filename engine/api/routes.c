@@ -9,7 +9,9 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/util.h"
+#include "core/config.h"
 #include "core/http.h"
+#include "core/signature.h"
 #include "api/campaigns.h"
 #include "api/console.h"
 #include "api/events.h"
@@ -26,6 +28,7 @@
 #include "inbound/unsubscribe.h"
 
 #include <string.h>
+#include <strings.h>
 
 static void handle_healthz(struct http_request *req)
 {
@@ -78,8 +81,32 @@ static void queue_gauges(struct http_request *req, struct buf *out)
     PQclear(res);
 }
 
+/* /metrics tells who writes to us and how much: on the public listener it takes the bearer
+ * token of [http] metrics_token; the admin listener is the operator's own network. */
+static bool metrics_allowed(struct http_request *req)
+{
+    if (http_on_admin_listener(req))
+        return true;
+    const char *token = config_str("http", "metrics_token");
+    if (!*token) {
+        http_respond_text(req, 403,
+                          "/metrics needs [http] metrics_token (Authorization: Bearer TOKEN) "
+                          "or [http] admin_listen");
+        return false;
+    }
+    const char *auth = http_header(req, "Authorization");
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && signature_equal(auth + 7, token))
+        return true;
+    metrics_add("tocsin_metrics_refused_total", 1);
+    http_add_header(req, "WWW-Authenticate", "Bearer realm=\"tocsin metrics\"");
+    http_respond_text(req, 401, auth ? "bad bearer token" : "bearer token required");
+    return false;
+}
+
 static void handle_metrics(struct http_request *req)
 {
+    if (!metrics_allowed(req))
+        return;
     struct buf out = BUF_INIT;
     queue_gauges(req, &out);
     metrics_render(&out);
@@ -277,3 +304,17 @@ const struct api_route api_routes[] = {
      "team dry_run filename", "text/csv", NULL},
     {NULL, NULL, AUTHZ_PUBLIC, NULL, AUTHZ_PUBLIC, NULL, NULL, NULL, NULL, NULL},
 };
+
+bool http_route_served(const struct http_route *r, bool admin_listener)
+{
+    if (admin_listener)
+        return strcmp(r->path, "/healthz") == 0 || strcmp(r->path, "/metrics") == 0;
+    /* A gateway's webhooks (/sms/NAME and below) exist only while NAME is the configured
+     * provider: nobody may speak for a gateway this deployment does not use. */
+    if (strncmp(r->path, "/sms/", 5) != 0)
+        return true;
+    const char *name = r->path + 5;
+    const char *provider = config_str("sms", "provider");
+    size_t n = strlen(provider);
+    return strncmp(name, provider, n) == 0 && (name[n] == '\0' || name[n] == '/');
+}

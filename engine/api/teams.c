@@ -204,12 +204,12 @@ json_t *team_organiser_set(struct db *db, const struct caller *who, const char *
                             " WHERE t.slug = lower($1) AND p.id = $2"
                             " ON CONFLICT (person_id, team_id)"
                             " DO UPDATE SET role = 'organiser', status = 'active'"
-                            " RETURNING team_id, person_id",
+                            " RETURNING team_id, person_id, xmax = 0",
                             2, params, &error)
                   : db_exec(db,
                             "UPDATE memberships m SET role = 'member' FROM teams t"
                             " WHERE t.id = m.team_id AND t.slug = lower($1) AND m.person_id = $2"
-                            " AND m.role = 'organiser' RETURNING m.team_id, m.person_id",
+                            " AND m.role = 'organiser' RETURNING m.team_id, m.person_id, false",
                             2, params, &error);
     if (!res) {
         model_abort(db, e, "organiser", error);
@@ -217,6 +217,8 @@ json_t *team_organiser_set(struct db *db, const struct caller *who, const char *
     }
     int n = PQntuples(res);
     int64_t team_id = n ? model_int(res, 0, 0) : 0;
+    /* xmax = 0 on the row INSERT … ON CONFLICT returns: it was inserted, not updated. */
+    bool added = n && PQgetvalue(res, 0, 2)[0] == 't';
     PQclear(res);
     if (n == 0) {
         db_rollback(db);
@@ -234,8 +236,47 @@ json_t *team_organiser_set(struct db *db, const struct caller *who, const char *
                        json_pack("{s:I}", "person_id", (json_int_t)person_id), e) < 0 ||
         model_commit(db, e) < 0)
         return NULL;
-    return json_pack("{s:s,s:I,s:s}", "team", slug, "person_id", (json_int_t)person_id, "role",
-                     organiser ? "organiser" : "member");
+    return json_pack("{s:s,s:I,s:s,s:b}", "team", slug, "person_id", (json_int_t)person_id, "role",
+                     organiser ? "organiser" : "member", "added_as_member", added);
+}
+
+json_t *team_digest_set(struct db *db, const struct caller *who, const char *slug,
+                        const char *period, struct api_error *e)
+{
+    bool clear = period && strcmp(period, "default") == 0;
+    if (!period || (!clear && strcmp(period, "daily") != 0 && strcmp(period, "weekly") != 0 &&
+                    strcmp(period, "never") != 0)) {
+        api_error_set(e, 422, "digest %s: expected daily, weekly, never or default",
+                      period ? period : "(none)");
+        return NULL;
+    }
+    if (model_begin(db, e) < 0)
+        return NULL;
+    const char *params[] = {slug, clear ? NULL : period};
+    char *error = NULL;
+    PGresult *res = db_exec(db,
+                            "UPDATE teams SET digest = $2 WHERE slug = lower($1)"
+                            " RETURNING id, slug, coalesce(digest, 'default') AS digest",
+                            2, params, &error);
+    if (!res) {
+        model_abort(db, e, "team digest", error);
+        return NULL;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        db_rollback(db);
+        api_error_set(e, 404, "no team %s", slug);
+        return NULL;
+    }
+    json_t *out = model_row(res, 0);
+    int64_t id = model_int(res, 0, 0);
+    PQclear(res);
+    if (model_activity(db, who, id, "team_digest", json_pack("{s:s}", "digest", period), e) < 0 ||
+        model_commit(db, e) < 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
 }
 
 void route_teams_list(struct api_call *c)

@@ -10,7 +10,11 @@
  * team_activity(): the team's activity log, newest first, with who did it.
  * team_create(): a new team (409 when the slug exists, 422 for a bad slug).
  * team_organiser_set(): make a contact's person an organiser of the team (a member if
- * they were not), or back to a plain member (`organiser` false). Writes record activity.
+ * they were not: the answer's "added_as_member" says so), or back to a plain member
+ * (`organiser` false). Writes record activity.
+ * team_digest_set(): the digest the team's members get when they chose none themselves
+ * (teams.digest: daily, weekly or never; "default" clears it, [engine] digest_default
+ * then applies — docs/campaigns.md, "Digests").
  */
 #ifndef TOCSIN_API_TEAMS_H
 #define TOCSIN_API_TEAMS_H
@@ -38,6 +42,9 @@ json_t *team_create(struct db *db, const struct caller *who, const char *slug, c
 json_t *team_organiser_set(struct db *db, const struct caller *who, const char *slug,
                            const char *contact, int64_t person_id, bool organiser,
                            struct api_error *e);
+
+json_t *team_digest_set(struct db *db, const struct caller *who, const char *slug,
+                        const char *period, struct api_error *e);
 
 /* Their /api/v1 routes (rows in routes.c). */
 struct api_call;

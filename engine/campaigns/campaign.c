@@ -88,15 +88,17 @@ static int recipients_build(const char *channel, const char *segment_text, bool 
         r->params[2 + extra + need_scope_param + i] = r->segment.params[i];
 
     struct buf *q = &r->from_where;
-    /* The person's first contact of the channel's kind. */
+    /* The person's first contact of the channel's kind (a forgotten one has no address). */
     if (whole)
         buf_adds(q, " FROM people p JOIN (SELECT DISTINCT ON (person_id) person_id, id"
-                    "  FROM contacts WHERE kind = $2 ORDER BY person_id, id) c"
+                    "  FROM contacts WHERE kind = $2 AND address IS NOT NULL"
+                    "  ORDER BY person_id, id) c"
                     " ON c.person_id = p.id");
     else
         buf_adds(q, " FROM people p"
                     " CROSS JOIN LATERAL (SELECT c.id, c.address FROM contacts c"
-                    "  WHERE c.person_id = p.id AND c.kind = $2 ORDER BY c.id LIMIT 1) c");
+                    "  WHERE c.person_id = p.id AND c.kind = $2 AND c.address IS NOT NULL"
+                    "  ORDER BY c.id LIMIT 1) c");
     buf_adds(q, " CROSS JOIN LATERAL (SELECT ");
     if (r->segment.single_team) {
         /* One team: its id, looked up once. The parameter is the slug. */
@@ -138,6 +140,48 @@ static void recipients_release(struct recipients_sql *r)
     segment_release(&r->segment);
 }
 
+/* The tags in use, for the error about one nobody has: read only then, since it scans
+ * people. Caller frees; "" when nobody has any. */
+static char *tags_in_use(struct db *db, char **error_r)
+{
+    PGresult *res = db_exec(db,
+                            "SELECT coalesce(string_agg(tag, ', ' ORDER BY tag), '')"
+                            " FROM (SELECT DISTINCT unnest(tags) AS tag FROM people"
+                            "  ORDER BY 1 LIMIT 20) known",
+                            0, NULL, error_r);
+    if (!res)
+        return NULL;
+    char *known = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return known;
+}
+
+/* A tag nobody has is a typo too ("tag:tractge"): refused, with the tags in use. */
+static int check_tags(struct db *db, const struct segment *s, char **error_r)
+{
+    for (int i = 0; i < s->ntags; i++) {
+        const char *params[] = {s->tags[i]};
+        PGresult *res =
+            db_exec(db, "SELECT EXISTS (SELECT 1 FROM people WHERE tags @> ARRAY[$1::text])", 1,
+                    params, error_r);
+        if (!res)
+            return -1;
+        bool known = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        if (known)
+            continue;
+        char *in_use = tags_in_use(db, error_r);
+        if (!in_use)
+            return -1;
+        *error_r = *in_use
+                       ? xasprintf("no one has the tag %s (tags in use: %s)", s->tags[i], in_use)
+                       : xasprintf("no one has the tag %s (no one has any tag)", s->tags[i]);
+        free(in_use);
+        return -1;
+    }
+    return 0;
+}
+
 /* Every team and event a segment names must exist: a typo must not send to nobody. */
 static int check_names(struct db *db, const struct segment *s, char **error_r)
 {
@@ -156,7 +200,7 @@ static int check_names(struct db *db, const struct segment *s, char **error_r)
         rc = -1;
     }
     PQclear(res);
-    return rc;
+    return rc == 0 ? check_tags(db, s, error_r) : rc;
 }
 
 int campaign_count(struct db *db, const char *channel, const char *segment, int64_t *count_r,
@@ -232,6 +276,7 @@ static void estimate_sms(struct db *db, const struct message_template *m,
                          struct campaign_summary *summary)
 {
     char *text = xstrdup(preview->sms);
+    char *locale = xstrdup(config_str("engine", "default_locale"));
     json_t *vars = NULL;
     char *ignored = NULL;
     if (sample_person && campaign_person_vars(db, sample_person, 0, 0, &vars, &ignored) == 0) {
@@ -239,10 +284,14 @@ static void estimate_sms(struct db *db, const struct message_template *m,
         template_message_render(m, vars, &mine);
         free(text);
         text = xstrdup(mine.sms);
+        free(locale);
+        locale = xstrdup(json_string_value(json_object_get(vars, "locale")));
         template_message_release(&mine);
         json_decref(vars);
     }
     free(ignored);
+    summary->lacks_stop = sms_lacks_stop(text, locale);
+    free(locale);
     /* Estimated on the text as it will be sent: composed like every campaign SMS (the
      * STOP mention appended, transliterated when configured). */
     struct sms_estimate est;
@@ -276,17 +325,52 @@ static int check_schedule(struct db *db, const char *at, const char *tz, char **
     return 0;
 }
 
+/* An invitation's event: it must be ahead, or nobody could answer it. Its id in
+ * *event_id_r (0 without --event). */
+static int check_event(struct db *db, const char *slug, int64_t *event_id_r, char **error_r)
+{
+    *event_id_r = 0;
+    if (!slug)
+        return 0;
+    const char *params[] = {slug};
+    PGresult *res = db_exec(db,
+                            "SELECT id, status = 'scheduled' AND starts_at > tocsin_now()"
+                            " FROM events WHERE slug = lower($1)",
+                            1, params, error_r);
+    if (!res)
+        return -1;
+    int rc = -1;
+    if (PQntuples(res) == 0)
+        *error_r = xasprintf("--event %s: no such event", slug);
+    else if (PQgetvalue(res, 0, 1)[0] != 't')
+        *error_r = xasprintf("--event %s: the event is over or cancelled", slug);
+    else {
+        *event_id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        rc = 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
 /* Store the checked campaign: 'scheduled' (at its time, or now) or 'draft'. */
 static int store_campaign(struct db *db, const struct campaign_new *c, const char *tz,
-                          int64_t recipients, int64_t *id_r, char **error_r)
+                          int64_t recipients, int64_t event_id, int64_t *id_r, char **error_r)
 {
     struct segment seg;
     if (segment_compile(c->segment, 1, &seg, error_r) < 0)
         return -1;
-    char creator[DB_PARAM_SIZE], count[DB_PARAM_SIZE];
+    char creator[DB_PARAM_SIZE], count[DB_PARAM_SIZE], event[DB_PARAM_SIZE];
+    /* The subject is stored even when it stays in the file, so lists and SQL show it. */
+    char *file_subject = c->subject ? NULL : template_source_subject(c->template);
+    const char *subject = c->subject ? c->subject : file_subject ? file_subject : "";
+    char *first_line = template_source_first_line(c->template, 60);
+    const char *title = c->title && *c->title ? c->title
+                        : *subject            ? subject
+                        : first_line          ? first_line
+                                              : "";
     const char *params[] = {c->channel,
                             c->segment,
-                            c->subject ? c->subject : "",
+                            subject,
                             c->template,
                             c->at,
                             tz,
@@ -295,18 +379,22 @@ static int store_campaign(struct db *db, const struct campaign_new *c, const cha
                             db_param_id_or_null(c->created_by, creator),
                             c->source ? c->source : "cli",
                             c->at || c->start_now ? "scheduled" : "draft",
-                            seg.single_team};
+                            seg.single_team,
+                            title,
+                            db_param_id_or_null(event_id, event)};
     PGresult *res = db_exec(
         db,
         "INSERT INTO campaigns (channel, segment, subject, template, scheduled_at, timezone,"
-        " urgent, recipients, created_by, source, status, team_id)"
+        " urgent, recipients, created_by, source, status, team_id, title, event_id)"
         " VALUES ($1, $2, $3, $4, coalesce(to_timestamp($5, 'YYYY-MM-DD HH24:MI')::timestamp"
         " AT TIME ZONE $6, CASE WHEN $11 = 'scheduled' THEN tocsin_now() END), $6, $7::boolean, "
         "$8::integer, $9::bigint, $10, $11,"
-        " (SELECT t.id FROM teams t WHERE t.slug = $12))"
+        " (SELECT t.id FROM teams t WHERE t.slug = $12), $13, $14::bigint)"
         " RETURNING id",
-        12, params, error_r);
+        14, params, error_r);
     segment_release(&seg);
+    free(file_subject);
+    free(first_line);
     if (!res)
         return -1;
     *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -327,6 +415,9 @@ int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
         return -1;
     int rc = -1;
     json_t *sample = campaign_sample_vars();
+    if (c->event)
+        json_object_set_new(sample, "event", campaign_sample_event_vars());
+    int64_t event_id = 0;
     summary->missing = template_message_missing(m, sample);
     struct rendered_message preview = {0};
     template_message_render(m, sample, &preview);
@@ -345,9 +436,10 @@ int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
     if (strcmp(c->channel, "sms") == 0)
         estimate_sms(db, m, &preview, sample_person, summary);
     const char *tz = c->timezone ? c->timezone : config_str("engine", "default_timezone");
-    if (c->at && check_schedule(db, c->at, tz, error_r) < 0)
+    if ((c->at && check_schedule(db, c->at, tz, error_r) < 0) ||
+        check_event(db, c->event, &event_id, error_r) < 0)
         goto out;
-    rc = store_campaign(db, c, tz, summary->recipients, id_r, error_r);
+    rc = store_campaign(db, c, tz, summary->recipients, event_id, id_r, error_r);
 out:
     template_message_release(&preview);
     json_decref(sample);
@@ -545,14 +637,18 @@ out:
  * `campaign_sql` returns the campaign's team only when its state allows the change, then
  * `rows_sql` acts on its messages; both take $1 = id.
  */
+/* One change of a campaign's state and of its queued rows, in one transaction: campaign_sql
+ * ($1 the id) must return the campaign's team when it applied; rows_sql then runs with the
+ * id and, when rows_nparams is 2, `rows_param` as $2. */
 static int transition(struct db *db, const struct actor *actor, int64_t id, const char *kind,
-                      const char *campaign_sql, const char *rows_sql,
-                      enum campaign_change *change_r, int64_t *rows_r, char **error_r)
+                      const char *campaign_sql, const char *rows_sql, int rows_nparams,
+                      const char *rows_param, enum campaign_change *change_r, int64_t *rows_r,
+                      char **error_r)
 {
     *rows_r = 0;
     char text[24];
     snprintf(text, sizeof(text), "%" PRId64, id);
-    const char *params[] = {text};
+    const char *params[] = {text, rows_param};
     if (db_begin(db, error_r) < 0)
         return -1;
     PGresult *res = db_exec(db, campaign_sql, 1, params, error_r);
@@ -571,7 +667,7 @@ static int transition(struct db *db, const struct actor *actor, int64_t id, cons
         return 0;
     }
     if (rows_sql) {
-        res = db_exec(db, rows_sql, 1, params, error_r);
+        res = db_exec(db, rows_sql, rows_nparams, params, error_r);
         if (!res)
             goto fail;
         *rows_r = strtoll(PQcmdTuples(res), NULL, 10);
@@ -598,7 +694,7 @@ int campaign_pause(struct db *db, const struct actor *actor, int64_t id,
                       " RETURNING coalesce(team_id, 0)",
                       "UPDATE outbound_messages SET next_attempt_at = 'infinity'"
                       " WHERE campaign_id = $1 AND status = 'queued'",
-                      change_r, rows_r, error_r);
+                      1, NULL, change_r, rows_r, error_r);
 }
 
 int campaign_cancel(struct db *db, const struct actor *actor, int64_t id,
@@ -611,21 +707,24 @@ int campaign_cancel(struct db *db, const struct actor *actor, int64_t id,
                       "UPDATE outbound_messages SET status = 'cancelled',"
                       " last_error = 'campaign cancelled'"
                       " WHERE campaign_id = $1 AND status = 'queued'",
-                      change_r, rows_r, error_r);
+                      1, NULL, change_r, rows_r, error_r);
 }
 
-int campaign_retry(struct db *db, const struct actor *actor, int64_t id,
+int campaign_retry(struct db *db, const struct actor *actor, int64_t id, const char *error_like,
                    enum campaign_change *change_r, int64_t *rows_r, char **error_r)
 {
-    /* Consent is checked again when the rows are claimed: a STOP since then still wins. */
+    /* Consent is checked again when the rows are claimed: a STOP since then still wins.
+     * Bounces are not failures: the address does not exist, retrying cannot help. */
     return transition(db, actor, id, "campaign_retried",
                       "UPDATE campaigns SET status = 'sending', finished_at = NULL"
                       " WHERE id = $1 AND status IN ('sending', 'sent')"
                       " RETURNING coalesce(team_id, 0)",
                       "UPDATE outbound_messages SET status = 'queued', attempts = 0,"
                       " next_attempt_at = now(), last_error = NULL, lease_until = NULL"
-                      " WHERE campaign_id = $1 AND status = 'failed'",
-                      change_r, rows_r, error_r);
+                      " WHERE campaign_id = $1 AND status = 'failed'"
+                      " AND ($2::text IS NULL"
+                      "  OR strpos(lower(coalesce(last_error, '')), lower($2::text)) > 0)",
+                      2, error_like, change_r, rows_r, error_r);
 }
 
 int campaign_send_now(struct db *db, const struct actor *actor, int64_t id,
@@ -636,7 +735,81 @@ int campaign_send_now(struct db *db, const struct actor *actor, int64_t id,
                       "UPDATE campaigns SET status = 'scheduled', scheduled_at = tocsin_now()"
                       " WHERE id = $1 AND status IN ('draft', 'scheduled')"
                       " RETURNING coalesce(team_id, 0)",
-                      NULL, change_r, &rows, error_r);
+                      NULL, 0, NULL, change_r, &rows, error_r);
+}
+
+int campaign_release_held(struct db *db, const struct actor *actor, int64_t id,
+                          enum campaign_change *change_r, int64_t *rows_r, char **error_r)
+{
+    /* Urgent from now on, so what is fanned out later is not held either. Only rows never
+     * tried are released: a retry's backoff protects a relay that is failing. */
+    return transition(db, actor, id, "campaign_sent_now",
+                      "UPDATE campaigns SET urgent = true WHERE id = $1"
+                      " AND status IN ('draft', 'scheduled', 'sending', 'sent')"
+                      " RETURNING coalesce(team_id, 0)",
+                      "UPDATE outbound_messages SET next_attempt_at = tocsin_now()"
+                      " WHERE campaign_id = $1 AND status = 'queued' AND attempts = 0"
+                      " AND next_attempt_at > tocsin_now() AND next_attempt_at < 'infinity'",
+                      1, NULL, change_r, rows_r, error_r);
+}
+
+int campaign_quiet_forecast(struct db *db, int64_t id, const char *timezone, int64_t *held_r,
+                            char **until_r, char **error_r)
+{
+    *held_r = 0;
+    *until_r = NULL;
+    char text[DB_PARAM_SIZE];
+    const char *cp[] = {db_param_int(id, text)};
+    PGresult *res =
+        db_exec(db, "SELECT channel, segment, urgent FROM campaigns WHERE id = $1", 1, cp, error_r);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1 || PQgetvalue(res, 0, 2)[0] == 't') {
+        PQclear(res);
+        return 0;
+    }
+    const char *extra[] = {campaign_quiet_hours(), timezone};
+    struct recipients_sql r;
+    int rc = recipients_build(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), false, 2, extra, &r,
+                              error_r);
+    PQclear(res);
+    if (rc < 0)
+        return -1;
+    struct buf q = BUF_INIT;
+    buf_adds(&q, "SELECT count(*) FILTER (WHERE quiet_release(tocsin_now(), p.timezone, $3)"
+                 " > tocsin_now()), to_char(max(quiet_release(tocsin_now(), p.timezone, $3))"
+                 " AT TIME ZONE $4, 'HH24:MI')");
+    buf_adds(&q, buf_str(&r.from_where));
+    res = db_exec_once(db, buf_str(&q), r.nparams, r.params, error_r);
+    buf_release(&q);
+    recipients_release(&r);
+    if (!res)
+        return -1;
+    *held_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (*held_r)
+        *until_r = xstrdup(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return 0;
+}
+
+int campaign_held(struct db *db, int64_t id, const char *timezone, int64_t *held_r, char **until_r,
+                  char **error_r)
+{
+    char text[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, text), timezone};
+    PGresult *res = db_exec(db,
+                            "SELECT count(*), to_char(max(next_attempt_at) AT TIME ZONE $2,"
+                            "  'YYYY-MM-DD HH24:MI')"
+                            " FROM outbound_messages WHERE campaign_id = $1 AND status = 'queued'"
+                            " AND attempts = 0 AND next_attempt_at > tocsin_now()"
+                            " AND next_attempt_at < 'infinity'",
+                            2, params, error_r);
+    if (!res)
+        return -1;
+    *held_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    *until_r = *held_r ? xstrdup(PQgetvalue(res, 0, 1)) : NULL;
+    PQclear(res);
+    return 0;
 }
 
 int campaign_resume(struct db *db, const struct actor *actor, int64_t id,
@@ -733,7 +906,26 @@ static const char campaign_status_sql[] =
     " s.sending, s.sent, s.failed, s.suppressed, s.cancelled,"
     " round(r.last_minute / 60.0, 1) AS rate_per_s,"
     " CASE WHEN r.last_minute > 0"
-    "  THEN round((s.queued + s.sending) * 60.0 / r.last_minute)::bigint END AS eta_s"
+    "  THEN round((s.queued + s.sending) * 60.0 / r.last_minute)::bigint END AS eta_s,"
+    /* Held by quiet hours (never tried, due later, not paused): until when, locally. */
+    " (SELECT to_char(max(o.next_attempt_at) AT TIME ZONE coalesce(c.timezone, 'UTC'),"
+    "   'YYYY-MM-DD HH24:MI') FROM outbound_messages o WHERE o.campaign_id = c.id"
+    "   AND o.status = 'queued' AND o.attempts = 0 AND o.next_attempt_at > tocsin_now()"
+    "   AND o.next_attempt_at < 'infinity') AS held_until,"
+    " (SELECT to_char(min(o.next_attempt_at) AT TIME ZONE coalesce(c.timezone, 'UTC'),"
+    "   'YYYY-MM-DD HH24:MI') FROM outbound_messages o WHERE o.campaign_id = c.id"
+    "   AND o.status = 'queued' AND o.attempts > 0) AS next_retry,"
+    " coalesce(c.timezone, 'UTC') AS timezone,"
+    /* Why messages failed or wait for a retry: the most frequent reasons first. */
+    " (SELECT coalesce(jsonb_agg(jsonb_build_object('error', e.last_error, 'count', e.n,"
+    "   'failed', e.failed, 'next_attempt', e.next) ORDER BY e.n DESC, e.last_error), '[]')"
+    "  FROM (SELECT x.last_error, count(*) AS n,"
+    "   count(*) FILTER (WHERE x.status IN ('failed', 'bounced')) AS failed,"
+    "   to_char(min(x.next_attempt_at) FILTER (WHERE x.status = 'queued')"
+    "    AT TIME ZONE coalesce(c.timezone, 'UTC'), 'YYYY-MM-DD HH24:MI') AS next"
+    "   FROM outbound_messages x WHERE x.campaign_id = c.id AND x.last_error IS NOT NULL"
+    "    AND x.status IN ('failed', 'bounced', 'queued')"
+    "   GROUP BY x.last_error ORDER BY count(*) DESC, x.last_error LIMIT 5) e) AS errors"
     " FROM campaigns c, s, r WHERE c.id = $1";
 
 PGresult *campaign_status(struct db *db, int64_t id, char **error_r)

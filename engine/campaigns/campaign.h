@@ -4,7 +4,11 @@
  *
  * campaign_create() checks and stores a campaign (template compiled, segment compiled, the
  * teams and events it names known) and returns its id; nothing is enqueued. `at` (local
- * time 'YYYY-MM-DD HH:MM' in `timezone`) makes it 'scheduled', else 'draft'.
+ * time 'YYYY-MM-DD HH:MM' in `timezone`) makes it 'scheduled', else 'draft'. The summary
+ * says what the organiser should know before sending: who it reaches, variables that
+ * render empty, what an SMS costs and whether it would leave without a STOP mention.
+ * With `event`, the campaign is an invitation: the event must be scheduled and ahead, its
+ * messages carry that event's RSVP context (a bare OUI +1 answers it) and see `event`.
  *
  * campaign_fanout() enqueues the campaign's recipients SET-BASED: one INSERT … SELECT per
  * chunk of person ids, each chunk its own transaction that also advances
@@ -29,15 +33,21 @@
  *                      frees) is the new status; *fanout_pending_r says the fan-out stopped
  *                      half-way and must be finished (campaign_fanout(), or the scheduler)
  *   campaign_cancel()  anything not sent or cancelled -> cancelled; queued rows withdrawn
- *   campaign_retry()   failed messages queued again (not bounces: those are permanent); a
- *                      sent campaign goes back to sending until they are out
+ *   campaign_retry()   failed messages queued again (not bounces: those are permanent),
+ *                      only those whose last_error contains `error_like` (any case) when it
+ *                      is not NULL; a sent campaign goes back to sending until they are out
+ *   campaign_release_held() the campaign becomes urgent and its messages held by quiet
+ *                      hours (queued, never tried, due later) are due now: `send --now`
  *   campaign_send_now() draft or scheduled -> scheduled for now: the scheduler's next
  *                      round fans it out (the API answers at once; `tocsin campaign send`
  *                      fans out itself)
  * campaign_record() writes a line of activity about campaign `id` (kind e.g.
  * "campaign_created"), under the campaign's team, with its channel and segment.
- * campaign_status() runs the status question (counts by state, rate, ETA): one row, or
- * none for an unknown id; the caller PQclear()s it.
+ * campaign_status() runs the status question (counts by state, rate, ETA, until when the
+ * held messages wait, the most frequent errors): one row, or none for an unknown id; the
+ * caller PQclear()s it. campaign_held() counts the messages held by quiet hours (queued,
+ * never tried, due later; not a pause) and, when there are some, *until_r (caller frees)
+ * is when the last is due, 'YYYY-MM-DD HH:MM' in `timezone`.
  */
 #ifndef TOCSIN_CAMPAIGN_H
 #define TOCSIN_CAMPAIGN_H
@@ -51,6 +61,7 @@
 struct campaign_new {
     const char *channel; /* "email" or "sms" */
     const char *segment;
+    const char *title;    /* NULL: the subject, else the first line of the text */
     const char *subject;  /* may be NULL: the template's own subject line */
     const char *template; /* the message file text */
     const char *at;       /* NULL: now (draft) */
@@ -59,6 +70,7 @@ struct campaign_new {
     bool start_now;     /* 'scheduled' for tocsin_now(): the scheduler's next round sends it */
     int64_t created_by; /* person id of an organiser, 0 for the CLI */
     const char *source; /* "cli", "sms", "email" */
+    const char *event;  /* an invitation: the slug of an upcoming event, or NULL */
 };
 
 struct campaign_summary {
@@ -66,6 +78,7 @@ struct campaign_summary {
     char *missing;      /* variables the template uses that no message provides, or NULL */
     char *sms_encoding; /* SMS only: "GSM-7" or "UCS-2" (estimated on one recipient) */
     int sms_segments;   /* per message */
+    bool lacks_stop;    /* SMS only: the text would leave without saying how to opt out */
 };
 
 int campaign_create(struct db *db, const struct campaign_new *c, int64_t *id_r,
@@ -90,8 +103,16 @@ int campaign_resume(struct db *db, const struct actor *actor, int64_t id,
                     bool *fanout_pending_r, char **error_r);
 int campaign_cancel(struct db *db, const struct actor *actor, int64_t id,
                     enum campaign_change *change_r, int64_t *rows_r, char **error_r);
-int campaign_retry(struct db *db, const struct actor *actor, int64_t id,
+int campaign_retry(struct db *db, const struct actor *actor, int64_t id, const char *error_like,
                    enum campaign_change *change_r, int64_t *rows_r, char **error_r);
+int campaign_release_held(struct db *db, const struct actor *actor, int64_t id,
+                          enum campaign_change *change_r, int64_t *rows_r, char **error_r);
+int campaign_held(struct db *db, int64_t id, const char *timezone, int64_t *held_r, char **until_r,
+                  char **error_r);
+/* Before the fan-out: how many of the campaign's recipients quiet hours would hold if it
+ * went out now, and until when ('HH:MM' in `timezone`, caller frees; NULL when none). */
+int campaign_quiet_forecast(struct db *db, int64_t id, const char *timezone, int64_t *held_r,
+                            char **until_r, char **error_r);
 int campaign_send_now(struct db *db, const struct actor *actor, int64_t id,
                       enum campaign_change *change_r, char **error_r);
 PGresult *campaign_status(struct db *db, int64_t id, char **error_r);

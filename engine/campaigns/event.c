@@ -44,6 +44,44 @@ static int timezone_known(struct db *db, const char *tz, char **error_r)
     return known;
 }
 
+#define STARTS_FORMAT                                                                              \
+    "expected 'YYYY-MM-DD HH:MM' in the event's time zone, e.g. '2031-06-07 10:00'"
+
+/* The start as typed, in time zone `tz`: well formed, a real date and time, and ahead
+ * unless `past`. EVENT_OK, or a refusal saying which and the format expected. */
+static enum event_outcome check_starts(struct db *db, const char *starts, const char *tz, bool past,
+                                       char **error_r)
+{
+    int year, month, day, hour, minute, end = 0;
+    if (!starts ||
+        sscanf(starts, "%4d-%2d-%2d %2d:%2d%n", &year, &month, &day, &hour, &minute, &end) != 5 ||
+        starts[end] != '\0')
+        return refuse(EVENT_INVALID, error_r, "starts %s: " STARTS_FORMAT,
+                      starts ? starts : "(none)");
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59)
+        return refuse(EVENT_INVALID, error_r, "starts %s: not a date and time; " STARTS_FORMAT,
+                      starts);
+    const char *params[] = {starts, tz};
+    /* The cast refuses what is no date (2031-02-30) with a 22xxx error. */
+    PGresult *res =
+        db_exec(db, "SELECT ($1::timestamp AT TIME ZONE $2) < tocsin_now()", 2, params, error_r);
+    if (!res && str_starts_with(db_sqlstate(db), "22")) {
+        free(*error_r);
+        return refuse(EVENT_INVALID, error_r, "starts %s: not a date and time; " STARTS_FORMAT,
+                      starts);
+    }
+    if (!res)
+        return EVENT_FAILED;
+    enum event_outcome outcome = EVENT_OK;
+    if (PQgetvalue(res, 0, 0)[0] == 't' && !past)
+        outcome = refuse(EVENT_INVALID, error_r,
+                         "starts %s is in the past (%s): nobody could answer it; --past if it "
+                         "is what you mean",
+                         starts, tz);
+    PQclear(res);
+    return outcome;
+}
+
 static bool capacity_valid(const char *capacity)
 {
     long cap;
@@ -85,6 +123,9 @@ enum event_outcome event_create(struct db *db, const struct actor *actor,
         return EVENT_FAILED;
     if (!known)
         return refuse(EVENT_INVALID, error_r, "unknown time zone %s", tz);
+    enum event_outcome starts_ok = check_starts(db, ev->starts, tz, ev->past, error_r);
+    if (starts_ok != EVENT_OK)
+        return starts_ok;
     if (db_begin(db, error_r) < 0)
         return EVENT_FAILED;
     const char *params[] = {ev->team,    ev->slug,
@@ -200,46 +241,68 @@ enum event_outcome event_move(struct db *db, const struct actor *actor, const ch
                               const char *starts, const char *timezone, const char *note,
                               int *notified_r, char **error_r)
 {
+    return event_move_to(db, actor, slug, starts, timezone, NULL, false, note, notified_r, error_r);
+}
+
+/* The zone a move reads its start in: the one given, else the event's own. NULL (and
+ * *outcome_r) when the zone is unknown or the event is not there. Caller frees. */
+static char *move_zone(struct db *db, const char *slug, const char *timezone,
+                       enum event_outcome *outcome_r, char **error_r)
+{
+    const char *params[] = {slug, timezone};
+    PGresult *res = db_exec(db,
+                            "SELECT coalesce($2, e.timezone),"
+                            " $2::text IS NULL OR EXISTS (SELECT 1 FROM pg_timezone_names"
+                            "  WHERE name = $2)"
+                            " FROM events e WHERE e.slug = lower($1)",
+                            2, params, error_r);
+    if (!res) {
+        *outcome_r = EVENT_FAILED;
+        return NULL;
+    }
+    char *zone = NULL;
+    if (PQntuples(res) == 0)
+        *outcome_r = refuse(EVENT_NOT_FOUND, error_r, "no scheduled event %s", slug);
+    else if (PQgetvalue(res, 0, 1)[0] != 't')
+        *outcome_r = refuse(EVENT_INVALID, error_r, "unknown time zone %s", timezone);
+    else
+        zone = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return zone;
+}
+
+enum event_outcome event_move_to(struct db *db, const struct actor *actor, const char *slug,
+                                 const char *starts, const char *timezone, const char *location,
+                                 bool past, const char *note, int *notified_r, char **error_r)
+{
     *notified_r = 0;
     if (note && strlen(note) > EVENT_NOTE_MAX)
         return refuse(EVENT_INVALID, error_r, "a note is at most %d bytes", EVENT_NOTE_MAX);
     if (!starts)
-        return refuse(EVENT_INVALID, error_r, "moving an event needs starts 'YYYY-MM-DD HH:MM'");
-    int year, month, day, hour, minute, end = 0;
-    if (sscanf(starts, "%4d-%2d-%2d %2d:%2d%n", &year, &month, &day, &hour, &minute, &end) != 5 ||
-        starts[end] != '\0')
-        return refuse(EVENT_INVALID, error_r, "starts %s: expected 'YYYY-MM-DD HH:MM'", starts);
-    if (timezone) {
-        int known = timezone_known(db, timezone, error_r);
-        if (known < 0)
-            return EVENT_FAILED;
-        if (!known)
-            return refuse(EVENT_INVALID, error_r, "unknown time zone %s", timezone);
-    }
+        return refuse(EVENT_INVALID, error_r, "moving an event needs starts: " STARTS_FORMAT);
+    enum event_outcome outcome = EVENT_OK;
+    char *zone = move_zone(db, slug, timezone, &outcome, error_r);
+    if (!zone)
+        return outcome;
+    outcome = check_starts(db, starts, zone, past, error_r);
+    free(zone);
+    if (outcome != EVENT_OK)
+        return outcome;
     if (db_begin(db, error_r) < 0)
         return EVENT_FAILED;
-    const char *params[] = {slug, starts, timezone};
-    PGresult *res =
-        db_exec(db,
-                "UPDATE events SET timezone = coalesce($3, timezone),"
-                " starts_at = to_timestamp($2, 'YYYY-MM-DD HH24:MI')::timestamp"
-                "  AT TIME ZONE coalesce($3, timezone)"
-                " WHERE slug = lower($1) AND status = 'scheduled'"
-                "  AND $2 ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{1,2}:[0-9]{2}$' RETURNING id",
-                3, params, error_r);
-    if (!res && str_starts_with(db_sqlstate(db), "22")) {
-        db_rollback(db);
-        free(*error_r);
-        return refuse(EVENT_INVALID, error_r, "starts %s: expected 'YYYY-MM-DD HH:MM'", starts);
-    }
+    const char *params[] = {slug, starts, timezone, location};
+    PGresult *res = db_exec(db,
+                            "UPDATE events SET timezone = coalesce($3, timezone),"
+                            " starts_at = $2::timestamp AT TIME ZONE coalesce($3, timezone),"
+                            " location = coalesce($4, location)"
+                            " WHERE slug = lower($1) AND status = 'scheduled' RETURNING id",
+                            4, params, error_r);
     if (!res)
         return failed(db);
     if (PQntuples(res) != 1) {
         PQclear(res);
         db_rollback(db);
-        return refuse(event_exists(db, slug), error_r,
-                      "no scheduled event %s, or starts %s is not 'YYYY-MM-DD HH:MM'", slug,
-                      starts);
+        return refuse(event_exists(db, slug), error_r, "no scheduled event %s", slug);
     }
     int64_t id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);

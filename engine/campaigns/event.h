@@ -9,7 +9,10 @@
  * one is given (NULL or "": none; at most EVENT_NOTE_MAX bytes).
  *
  * Times are local: 'YYYY-MM-DD HH:MM' read in the event's time zone (an IANA name,
- * [engine] default_timezone when none is given).
+ * [engine] default_timezone when none is given). A start that is not that, or not a date
+ * (2031-02-30), is refused saying the format with an example; a start in the past is
+ * refused unless `past` (an event recorded after the fact): nobody could answer it, and
+ * its reminders would never go.
  *
  * Return EVENT_OK; a refusal (with *error_r, a sentence for people, caller frees); or
  * EVENT_FAILED (a database error in *error_r: db_transient(db) says whether to retry).
@@ -20,6 +23,7 @@
 #include "lib/db.h"
 #include "core/activity.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum event_outcome {
@@ -39,6 +43,7 @@ struct event_new {
     const char *timezone; /* NULL: [engine] default_timezone */
     const char *capacity; /* whole number as text, or NULL */
     const char *location;
+    bool past; /* a start in the past is what is meant */
 };
 
 /* Fields left NULL keep their value; an empty capacity ("") removes the limit. */
@@ -57,6 +62,11 @@ enum event_outcome event_update(struct db *db, const struct actor *actor, const 
 enum event_outcome event_move(struct db *db, const struct actor *actor, const char *slug,
                               const char *starts, const char *timezone, const char *note,
                               int *notified_r, char **error_r);
+/* event_move() that may also change the place (`location`, NULL: unchanged) and accept a
+ * start in the past (`past`); the notice tells the new place too. */
+enum event_outcome event_move_to(struct db *db, const struct actor *actor, const char *slug,
+                                 const char *starts, const char *timezone, const char *location,
+                                 bool past, const char *note, int *notified_r, char **error_r);
 enum event_outcome event_cancel(struct db *db, const struct actor *actor, const char *slug,
                                 const char *note, int *notified_r, char **error_r);
 

@@ -2,7 +2,10 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "core/config.h"
+#include "core/signature.h"
 #include "core/template.h"
+#include "outbound/gsm.h"
 #include "campaigns/campaign.h"
 
 #include <inttypes.h>
@@ -13,6 +16,14 @@
 /* How long a code stays valid: long enough to find the phone again, short enough that an
  * old code seen over a shoulder is worthless. */
 #define DRAFT_TTL "15 minutes"
+/* Wrong codes a draft takes before it is void, and wrong codes in LOCK_WINDOW after which
+ * the sender's CONFIRMs are refused for LOCK_TIME: a guesser gets 5 tries in 10^6, then
+ * waits an hour, and can never try more than one draft's code. */
+#define MAX_WRONG_CODES 5
+#define LOCK_WINDOW     "15 minutes"
+#define TEXT_OF(n)      #n
+#define NUMBER_TEXT(n)  TEXT_OF(n)
+#define LOCK_TIME       "1 hour"
 
 static int activity(struct db *db, const char *team_id, const char *kind, json_t *payload,
                     char **error_r)
@@ -73,18 +84,37 @@ static int check_organiser(struct db *db, int64_t person_id, const char *team_sl
     return rc < 0 ? -1 : 0;
 }
 
-/* Store the checked text under a fresh code, and log it. */
+/* Six digits from the kernel's CSPRNG, each of the 10^6 codes equally likely: a draw at or
+ * above the largest multiple of 10^6 under 2^32 is drawn again (no modulo bias). */
+static int random_code(char code[8], char **error_r)
+{
+    const uint32_t limit = 4294000000u;
+    uint32_t random;
+    do {
+        if (getrandom(&random, sizeof(random), 0) != sizeof(random)) {
+            *error_r = xstrdup("no randomness for the confirmation code");
+            return -1;
+        }
+    } while (random >= limit);
+    snprintf(code, 8, "%06u", (unsigned)(random % 1000000));
+    return 0;
+}
+
+/* Store the checked text under a fresh code, and log it. The sender's older open drafts
+ * are void: a code belongs to one draft, and the newest is the one a CONFIRM is about. */
 static int store_draft(struct db *db, int64_t person_id, const char *team_id, const char *channel,
                        const char *subject, const char *body, struct organiser_outcome *out,
                        char **error_r)
 {
-    uint32_t random = 0;
-    if (getrandom(&random, sizeof(random), 0) != sizeof(random)) {
-        *error_r = xstrdup("no randomness for the confirmation code");
+    if (random_code(out->code, error_r) < 0)
         return -1;
-    }
-    snprintf(out->code, sizeof(out->code), "%06u", (unsigned)(random % 1000000));
     char person[DB_PARAM_SIZE], recipients[DB_PARAM_SIZE];
+    const char *older[] = {db_param_int(person_id, person)};
+    if (db_run(db,
+               "UPDATE organiser_drafts SET voided_at = now(), void_reason = 'replaced'"
+               " WHERE person_id = $1::bigint AND campaign_id IS NULL AND voided_at IS NULL",
+               1, older, error_r) < 0)
+        return -1;
     const char *params[] = {out->code,
                             db_param_int(person_id, person),
                             team_id,
@@ -138,6 +168,8 @@ int organiser_draft(struct db *db, int64_t person_id, const char *team_slug, con
     } else if (!text_compiles(subject, body)) {
         out->result = ORGANISER_BAD_TEXT;
     } else {
+        if (strcmp(channel, "sms") == 0)
+            out->lacks_stop = sms_lacks_stop(body, config_str("engine", "default_locale"));
         char *segment = xasprintf("team:%s", team_slug);
         str_lower(segment);
         rc = campaign_count(db, channel, segment, &out->recipients, NULL, error_r);
@@ -155,7 +187,8 @@ int organiser_draft(struct db *db, int64_t person_id, const char *team_slug, con
 struct draft {
     char id[DB_PARAM_SIZE], team_id[DB_PARAM_SIZE];
     char *team_slug, *channel, *subject, *body;
-    bool expired;
+    bool expired, code_matches;
+    int failures;
 };
 
 static void draft_release(struct draft *d)
@@ -175,24 +208,27 @@ enum {
     DRAFT_CHANNEL,
     DRAFT_SUBJECT,
     DRAFT_BODY,
-    DRAFT_EXPIRED
+    DRAFT_EXPIRED,
+    DRAFT_CODE,
+    DRAFT_FAILURES
 };
 
-/* The newest unused draft of this sender with this code; locked so two CONFIRMs of the
- * same code (a resent SMS) make one campaign. 1 found (the team's name set), 0 none, -1. */
+/* The sender's open draft (the newest: a new MSG voids the others), whatever the code;
+ * locked so two CONFIRMs (a resent SMS) make one campaign, and two wrong codes count two.
+ * 1 found (the team's name set, d->code_matches said), 0 none, -1 error. */
 static int load_draft(struct db *db, int64_t person_id, const char *code, struct draft *d,
                       struct organiser_outcome *out, char **error_r)
 {
     char p[DB_PARAM_SIZE];
-    const char *params[] = {db_param_int(person_id, p), code};
+    const char *params[] = {db_param_int(person_id, p)};
     PGresult *res = db_exec(db,
                             "SELECT d.id, d.team_id, t.slug, t.name, d.channel, d.subject, d.body,"
-                            " d.expires_at < tocsin_now()"
+                            " d.expires_at < tocsin_now(), d.code, d.failures"
                             " FROM organiser_drafts d JOIN teams t ON t.id = d.team_id"
-                            " WHERE d.person_id = $1::bigint AND d.code = $2"
-                            "  AND d.campaign_id IS NULL"
+                            " WHERE d.person_id = $1::bigint AND d.campaign_id IS NULL"
+                            "  AND d.voided_at IS NULL"
                             " ORDER BY d.id DESC LIMIT 1 FOR UPDATE OF d",
-                            2, params, error_r);
+                            1, params, error_r);
     if (!res)
         return -1;
     int found = PQntuples(res) > 0;
@@ -204,6 +240,8 @@ static int load_draft(struct db *db, int64_t person_id, const char *code, struct
         d->subject = xstrdup(PQgetvalue(res, 0, DRAFT_SUBJECT));
         d->body = xstrdup(PQgetvalue(res, 0, DRAFT_BODY));
         d->expired = PQgetvalue(res, 0, DRAFT_EXPIRED)[0] == 't';
+        d->code_matches = signature_equal(PQgetvalue(res, 0, DRAFT_CODE), code);
+        d->failures = atoi(PQgetvalue(res, 0, DRAFT_FAILURES));
         out->team_name = xstrdup(PQgetvalue(res, 0, DRAFT_TEAM_NAME));
     }
     PQclear(res);
@@ -233,6 +271,10 @@ static int send_draft(struct db *db, int64_t person_id, const struct draft *d,
         return -1;
     out->recipients = summary.recipients;
     campaign_summary_release(&summary);
+    /* Sent at the scheduler's next round: say now whom quiet hours will hold, and until when. */
+    if (campaign_quiet_forecast(db, out->campaign_id, config_str("engine", "default_timezone"),
+                                &out->held, &out->held_until, error_r) < 0)
+        return -1;
     char campaign[DB_PARAM_SIZE];
     const char *up[] = {d->id, db_param_int(out->campaign_id, campaign)};
     if (db_run(db, "UPDATE organiser_drafts SET campaign_id = $2 WHERE id = $1", 2, up, error_r) <
@@ -250,14 +292,78 @@ static int send_draft(struct db *db, int64_t person_id, const struct draft *d,
     return 0;
 }
 
+/* Whether the sender failed MAX_WRONG_CODES times within LOCK_WINDOW, the last of them
+ * less than LOCK_TIME ago. */
+static int sender_locked(struct db *db, int64_t person_id, bool *locked_r, char **error_r)
+{
+    char p[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, p)};
+    PGresult *res =
+        db_exec(db,
+                "SELECT EXISTS (SELECT 1 FROM (SELECT failed_at, count(*) OVER ("
+                "  ORDER BY failed_at RANGE BETWEEN interval '" LOCK_WINDOW "'"
+                "  PRECEDING AND CURRENT ROW) AS n FROM organiser_code_failures"
+                "  WHERE person_id = $1::bigint AND failed_at > tocsin_now()"
+                "   - interval '" LOCK_TIME "' - interval '" LOCK_WINDOW "') f"
+                " WHERE n >= " NUMBER_TEXT(
+                    MAX_WRONG_CODES) " AND failed_at > tocsin_now() - interval '" LOCK_TIME "')",
+                1, params, error_r);
+    if (!res)
+        return -1;
+    *locked_r = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return 0;
+}
+
+/* A wrong code: counted against the draft (void at the fifth) and against the sender. */
+static int wrong_code(struct db *db, int64_t person_id, const struct draft *d, bool found,
+                      struct organiser_outcome *out, char **error_r)
+{
+    char p[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, p), found ? d->id : NULL};
+    out->result = ORGANISER_UNKNOWN_CODE;
+    if (db_run(db, "INSERT INTO organiser_code_failures (person_id, draft_id) VALUES ($1, $2)", 2,
+               params, error_r) < 0)
+        return -1;
+    const char *draft[] = {found ? d->id : NULL};
+    if (found && d->failures + 1 >= MAX_WRONG_CODES) {
+        out->result = ORGANISER_VOIDED;
+        if (db_run(db,
+                   "UPDATE organiser_drafts SET failures = failures + 1, voided_at = now(),"
+                   " void_reason = 'wrong codes' WHERE id = $1",
+                   1, draft, error_r) < 0)
+            return -1;
+    } else if (found &&
+               db_run(db, "UPDATE organiser_drafts SET failures = failures + 1 WHERE id = $1", 1,
+                      draft, error_r) < 0) {
+        return -1;
+    }
+    if (sender_locked(db, person_id, &out->locked, error_r) < 0)
+        return -1;
+    return activity(db, found ? d->team_id : NULL, "organiser_refused",
+                    json_pack("{s:I, s:s, s:b, s:b}", "person_id", (json_int_t)person_id, "reason",
+                              "wrong code", "draft_voided", out->result == ORGANISER_VOIDED,
+                              "sender_locked", out->locked),
+                    error_r);
+}
+
 int organiser_confirm(struct db *db, int64_t person_id, const char *code,
                       struct organiser_outcome *out, char **error_r)
 {
     memset(out, 0, sizeof(*out));
+    bool locked = false;
+    if (sender_locked(db, person_id, &locked, error_r) < 0)
+        return -1;
+    if (locked) {
+        /* Not even looked at: a locked sender learns nothing about the code. */
+        out->result = ORGANISER_LOCKED;
+        out->locked = true;
+        return 0;
+    }
     struct draft d = {0};
     int rc = load_draft(db, person_id, code, &d, out, error_r);
-    if (rc == 0) {
-        out->result = ORGANISER_UNKNOWN_CODE;
+    if (rc >= 0 && (rc == 0 || !d.code_matches)) {
+        rc = wrong_code(db, person_id, &d, rc > 0, out, error_r);
     } else if (rc > 0 && d.expired) {
         out->result = ORGANISER_EXPIRED;
         rc = activity(db, d.team_id, "organiser_refused",

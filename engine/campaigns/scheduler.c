@@ -129,8 +129,9 @@ out:
 }
 
 /* The people who said yes to an event, each with the contact a message about it goes to
- * (contact_choice()), and the event as templates show it. Reminders and event notices
- * read these rows; the caller adds WHERE, ORDER BY and LIMIT. */
+ * (contact_choice(): their stated channel, else the one they answered on, else email; the
+ * other when that one is opted out), and the event as templates show it. Reminders and event
+ * notices read these rows; the caller adds WHERE, ORDER BY and LIMIT. */
 #define RSVP_ROWS_SQL                                                                              \
     "SELECT p.id, p.locale, p.timezone, ct.id, ct.kind, ct.address, coalesce(e.team_id, 0),"       \
     " e.id, e.slug, e.title, to_char(e.starts_at AT TIME ZONE e.timezone,"                         \
@@ -138,7 +139,7 @@ out:
     " extract(epoch FROM e.starts_at)::bigint"                                                     \
     " FROM events e JOIN rsvps r ON r.event_id = e.id AND r.status = 'yes'"                        \
     " JOIN people p ON p.id = r.person_id"                                                         \
-    " CROSS JOIN LATERAL contact_choice(p.id, p.channel, e.team_id) ct"
+    " CROSS JOIN LATERAL contact_choice(p.id, coalesce(p.channel, r.channel), e.team_id) ct"
 
 /* Columns of RSVP_ROWS_SQL, in order. */
 enum {
@@ -241,8 +242,8 @@ static int reminders_for_offset(struct db *db, long offset, long next, int *coun
             xasprintf("reminder:%s:%s:%ld", event, PQgetvalue(res, i, RSVP_PERSON), offset);
         char *context = xasprintf("{\"event_id\": %s, \"prompt\": \"rsvp\"}", event);
         bool created = false;
-        rc = enqueue_rsvp_row(db, res, i, "reminder", dedupe, context, offset / 3600, NULL, &created,
-                              error_r);
+        rc = enqueue_rsvp_row(db, res, i, "reminder", dedupe, context, offset / 3600, NULL,
+                              &created, error_r);
         free(dedupe);
         free(context);
         *count_r += created;
@@ -412,22 +413,26 @@ static int run_digests(struct db *db, int *count_r, int *rows_r, char **error_r)
 {
     /* Due: the last digest is a period old; someone new gets their first one a period
      * after they arrived (not at the first round after an import), covering that period.
-     * The contact is the preferred channel the person has not left. */
+     * The contact is the preferred channel the person has not left. The period is the
+     * person's choice, else their teams', else [engine] digest_default (person_digest(),
+     * migration 0060). */
+    const char *params[] = {config_str("engine", "digest_default")};
     PGresult *res = db_exec(
         db,
         "SELECT p.id, p.locale, p.timezone,"
-        " coalesce(d.last_at, tocsin_now() - CASE p.digest WHEN 'daily' THEN interval '1 day'"
+        " coalesce(d.last_at, tocsin_now() - CASE g.digest WHEN 'daily' THEN interval '1 day'"
         "  ELSE interval '7 days' END),"
         " ct.id, ct.kind, ct.address, to_char(tocsin_now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
         " FROM people p LEFT JOIN digest_state d ON d.person_id = p.id"
+        " CROSS JOIN LATERAL (SELECT person_digest(p.id, p.digest, $1) AS digest) g"
         " LEFT JOIN LATERAL contact_choice(p.id, p.channel, NULL) ct ON true"
-        " WHERE p.digest <> 'never'"
-        "  AND coalesce(d.last_at, p.created_at) <= tocsin_now() - CASE p.digest"
+        " WHERE g.digest <> 'never'"
+        "  AND coalesce(d.last_at, p.created_at) <= tocsin_now() - CASE g.digest"
         "   WHEN 'daily' THEN interval '1 day' ELSE interval '7 days' END"
         "  AND EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = p.id"
         "   AND m.status = 'active')"
         " ORDER BY p.id LIMIT " BATCH,
-        0, NULL, error_r);
+        1, params, error_r);
     if (!res)
         return -1;
     *rows_r = PQntuples(res);

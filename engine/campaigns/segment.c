@@ -93,6 +93,8 @@ static int compile_atom(char *atom, int first_param, struct segment *s, struct b
             return -1;
         }
         buf_printf(sql, "p.tags @> ARRAY[$%d::text]", n);
+        s->tags = xrealloc(s->tags, (size_t)(s->ntags + 1) * sizeof(*s->tags));
+        s->tags[s->ntags++] = xstrdup(value);
     } else {
         *error_r = xasprintf("segment part \"%s:%s\": expected team:, tag: or event:", kind, value);
         return -1;
@@ -178,6 +180,9 @@ void segment_release(struct segment *s)
     free(s->teams);
     free(s->events);
     free(s->single_team);
+    for (int i = 0; i < s->ntags; i++)
+        free(s->tags[i]);
+    free(s->tags);
     for (int i = 0; i < s->nterms; i++) {
         free(s->terms[i].teams);
         free(s->terms[i].events);

@@ -11,7 +11,8 @@
  * text is ever written into the SQL. out->teams is a PostgreSQL array literal of the team
  * slugs named (slugs are checked against the slug pattern first), out->single_team the one
  * team slug when the whole segment is one term naming one team (its consent scope), else
- * NULL. Returns 0, or -1 with *error_r (caller frees). segment_release() frees `out`.
+ * NULL; out->tags the tags named. Returns 0, or -1 with *error_r (caller frees).
+ * segment_release() frees `out`.
  *
  * out->terms lists, per term of the union, the team and event slugs its atoms name (array
  * literals): whom a campaign may reach is decided term by term (an organiser may send to
@@ -32,6 +33,8 @@ struct segment {
     char *teams;       /* "{a,b}" — every team named, for the consent scope */
     char *events;      /* "{x}" — every event named */
     char *single_team; /* the slug when the segment is exactly one term naming one team */
+    char **tags;       /* every tag named, as written (the caller checks someone has it) */
+    int ntags;
     struct segment_term *terms;
     int nterms;
 };

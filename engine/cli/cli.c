@@ -3,6 +3,7 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "core/account.h"
 #include "core/config.h"
 #include "core/database.h"
 #include "core/migrate.h"
@@ -23,13 +24,14 @@ const struct cli_command cli_commands[] = {
     {"run", cli_run, "tocsin run", "the daemon: HTTP webhooks, IMAP reader, outbound workers"},
     {"inject", cli_inject, "tocsin inject < MESSAGE",
      "process one email from stdin (for an MTA pipe)"},
-    {"import", cli_import, "tocsin import people FILE.csv", "import or update supporters"},
+    {"import", cli_import, "tocsin import people [--encoding NAME] FILE.csv",
+     "import or update supporters"},
     {"team", cli_team, "tocsin team add|list|show ...", "local teams"},
     {"event", cli_event, "tocsin event add|list|show ...", "events and their RSVPs"},
     {"campaign", cli_campaign, "tocsin campaign create|send|pause|resume|cancel|status ...",
      "newsletters to a segment, and the scheduler's tick"},
-    {"people", cli_people, "tocsin people list|show|export ...",
-     "supporters: filtered lists, one person's record, CSV export"},
+    {"people", cli_people, "tocsin people list|show|export|forget|forgotten ...",
+     "supporters: filtered lists, one person's record, CSV export, erasure on request"},
     {"optouts", cli_optouts, "tocsin optouts [--since DATE] [--channel email|sms]",
      "current opt-outs with their scope and source"},
     {"inbox", cli_inbox, "tocsin inbox [--all] | inbox reply ID TEXT | inbox done ID",
@@ -37,7 +39,8 @@ const struct cli_command cli_commands[] = {
     {"user", cli_user, "tocsin user add|list|remove|login-link ...",
      "organisers' accounts: roles and sign-in links"},
     {"token", cli_token, "tocsin token add|list|revoke ...", "API tokens for integrations"},
-    {"config", cli_config, "tocsin config example|check", "print the example config, or check one"},
+    {"config", cli_config, "tocsin config example|check [--connect]",
+     "print the example config, or check one (--connect: try the database, relay and SMS gateway)"},
     {"queue", cli_queue, "tocsin queue status [--json]", "outbound queue: counts and delay"},
     {"upkeep", cli_upkeep, "tocsin upkeep [--json]",
      "fold the queue counters, add monthly partitions, drop what keep_messages allows"},
@@ -407,20 +410,29 @@ int cli_dispatch(int argc, char **argv, const struct cli_sub *subs, const char *
 
 int cli_config(int argc, char **argv)
 {
-    const char *text = "tocsin config example | tocsin [-c FILE] config check";
+    const char *text = "tocsin config example | tocsin [-c FILE] config check [--connect]";
     if (cli_wants_help(argc, argv, text))
         return EX_OK;
     if (argc == 2 && strcmp(argv[1], "example") == 0) {
         config_write_example(stdout);
         return EX_OK;
     }
-    if (argc == 2 && strcmp(argv[1], "check") == 0) {
+    bool connect = argc == 3 && strcmp(argv[2], "--connect") == 0;
+    if ((argc == 2 || connect) && strcmp(argv[1], "check") == 0) {
         /* Loading validated each key's type; config_check() what `tocsin run` checks. */
         int errors = config_check(stderr);
         if (errors)
             return cli_fail(EX_CONFIG, "config", "%d error%s in %s", errors, errors == 1 ? "" : "s",
                             cli_config_source());
         printf("ok: %s\n", cli_config_source());
+        if (!connect)
+            return EX_OK;
+        /* Only a configuration that parses is worth trying against the world. */
+        int code = config_check_connect(stdout);
+        if (code != EX_OK)
+            return cli_fail(code, "config", "%s",
+                            code == EX_CONFIG ? "a server refused what the configuration says"
+                                              : "a server did not answer");
         return EX_OK;
     }
     return cli_fail(EX_USAGE, "config", "usage: %s", text);
@@ -513,4 +525,16 @@ int cli_main(int argc, char **argv)
     fprintf(stderr, "tocsin: unknown command %s\n", argv[i]);
     usage(stderr);
     return EX_USAGE;
+}
+
+char *cli_contact(const char *command, const char *argument, const char *typed, const char **kind_r)
+{
+    const char *reason = NULL;
+    char *contact = contact_normalise(typed, kind_r, &reason);
+    if (!contact)
+        cli_fail(EX_DATAERR, command,
+                 "%s %s: %s (expected an email address, or a phone number "
+                 "such as 06 12 34 56 78 or +33612345678)",
+                 argument, typed, reason);
+    return contact;
 }

@@ -49,6 +49,14 @@ bool cli_take_flag(int *argc, char **argv, const char *flag);
 int cli_query_print(struct db *db, const char *sql, int nparams, const char *const *params,
                     bool json, const char *what);
 
+/* A contact typed as an argument (`--to 06 12 34 56 78`, `CONTACT`), normalised the one
+ * way tocsin stores contacts (contact_normalise(), core/account.h; [engine] default_country
+ * for numbers without +). NULL after printing "tocsin COMMAND: ARGUMENT VALUE: reason …"
+ * on stderr, naming the argument; the caller returns EX_DATAERR. *kind_r: "email" or
+ * "phone". Caller frees. */
+char *cli_contact(const char *command, const char *argument, const char *typed,
+                  const char **kind_r);
+
 /*
  * The organisers' questions (api/) answer JSON; these print it. cli_print_json() prints a
  * model's answer: a list ({"items": [...], "next": …}) as an aligned table, or any answer
@@ -95,5 +103,8 @@ int cli_upkeep(int argc, char **argv);
 int cli_help(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_man(int argc, char **argv);
+/* `people forget` and `people forgotten` (forget.c), subcommands of `people`. */
+int cli_people_forget(struct db *db, int argc, char **argv);
+int cli_people_forgotten(struct db *db, int argc, char **argv);
 
 #endif

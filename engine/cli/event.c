@@ -1,5 +1,5 @@
 /*
- * event — `tocsin event add|list|show|move|cancel|attendees|checkin`. The start time is
+ * event — `tocsin event add|list|show|edit|move|cancel|attendees|checkin`. The start time is
  * read in the event's time zone. Changes go through campaigns/event.h, the door list and
  * check-in through api/events.h: the same functions the organisers' API calls.
  */
@@ -19,11 +19,13 @@
 
 static const char *const event_usage =
     "tocsin event add --team SLUG --slug SLUG --title TITLE --starts 'YYYY-MM-DD HH:MM'\n"
-    "                        [--timezone IANA] [--capacity N] [--location TEXT]\n"
+    "                        [--timezone IANA] [--capacity N] [--location TEXT] [--past]\n"
     "       tocsin event list [--team SLUG] [--all] [--json]\n"
     "       tocsin event show SLUG [--json]\n"
-    "       tocsin event move SLUG --starts 'YYYY-MM-DD HH:MM' [--timezone IANA]\n"
-    "       tocsin event cancel SLUG   (both notify everyone who said yes)\n"
+    "       tocsin event edit SLUG [--title T] [--location L] [--capacity N|none]\n"
+    "       tocsin event move SLUG --starts 'YYYY-MM-DD HH:MM' [--timezone IANA] [--location L]\n"
+    "                        [--note TEXT] [--past]\n"
+    "       tocsin event cancel SLUG [--note TEXT]   (move and cancel notify those who said yes)\n"
     "       tocsin event attendees SLUG [--csv|--json]   (the door list)\n"
     "       tocsin event checkin SLUG CONTACT\n"
     "       tocsin event checkin SLUG --name NAME [--phone P] [--email E]   (a walk-in)";
@@ -49,11 +51,15 @@ static int event_outcome_exit(struct db *db, const char *what, enum event_outcom
 
 static int event_add(struct db *db, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"team", required_argument, NULL, 't'},     {"slug", required_argument, NULL, 's'},
-        {"title", required_argument, NULL, 'T'},    {"starts", required_argument, NULL, 'S'},
-        {"timezone", required_argument, NULL, 'z'}, {"capacity", required_argument, NULL, 'c'},
-        {"location", required_argument, NULL, 'l'}, {0}};
+    static const struct option opts[] = {{"team", required_argument, NULL, 't'},
+                                         {"slug", required_argument, NULL, 's'},
+                                         {"title", required_argument, NULL, 'T'},
+                                         {"starts", required_argument, NULL, 'S'},
+                                         {"timezone", required_argument, NULL, 'z'},
+                                         {"capacity", required_argument, NULL, 'c'},
+                                         {"location", required_argument, NULL, 'l'},
+                                         {"past", no_argument, NULL, 'p'},
+                                         {0}};
     struct event_new ev = {0};
     int c;
     optind = 0;
@@ -79,6 +85,9 @@ static int event_add(struct db *db, int argc, char **argv)
             break;
         case 'l':
             ev.location = optarg;
+            break;
+        case 'p':
+            ev.past = true;
             break;
         default:
             return cli_fail(EX_USAGE, "event add", "usage: %s", event_usage);
@@ -162,38 +171,49 @@ static int event_show_cli(struct db *db, int argc, char **argv)
 
 static int event_move_cli(struct db *db, int argc, char **argv)
 {
-    static const struct option opts[] = {{"starts", required_argument, NULL, 'S'},
-                                         {"timezone", required_argument, NULL, 'z'},
-                                         {"note", required_argument, NULL, 'n'},
-                                         {0}};
-    const char *starts = NULL, *tz = NULL, *note = NULL;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'S')
-            starts = optarg;
-        else if (c == 'z')
-            tz = optarg;
-        else if (c == 'n')
-            note = optarg;
-        else
-            return cli_fail(EX_USAGE, "event move",
-                            "usage: tocsin event move SLUG --starts "
-                            "'YYYY-MM-DD HH:MM' [--timezone TZ] [--note TEXT]");
-    }
-    if (optind + 1 != argc || !starts)
-        return cli_fail(EX_USAGE, "event move", "needs SLUG and --starts 'YYYY-MM-DD HH:MM'");
-    const char *slug = argv[optind];
+    bool past = cli_take_flag(&argc, argv, "--past");
+    const char *starts = cli_take_option(&argc, argv, "--starts");
+    const char *tz = cli_take_option(&argc, argv, "--timezone");
+    const char *location = cli_take_option(&argc, argv, "--location");
+    const char *note = cli_take_option(&argc, argv, "--note");
+    if (argc != 2 || !starts)
+        return cli_fail(EX_USAGE, "event move",
+                        "needs SLUG and --starts 'YYYY-MM-DD HH:MM' (the event's local time, "
+                        "e.g. '2031-06-07 10:00')");
+    const char *slug = argv[1];
     struct caller operator;
     caller_operator(&operator);
     char *error = NULL;
     int notified = 0;
-    enum event_outcome outcome =
-        event_move(db, &operator.actor, slug, starts, tz, note, &notified, &error);
+    enum event_outcome outcome = event_move_to(db, &operator.actor, slug, starts, tz, location,
+                                               past, note, &notified, &error);
     caller_release(&operator);
     if (outcome != EVENT_OK)
         return event_outcome_exit(db, "event move", outcome, error, 0);
     printf("event %s moved: %d %s notified\n", slug, notified, notified == 1 ? "person" : "people");
+    return EX_OK;
+}
+
+/* `event edit`: what changes no date, so nobody is notified. */
+static int event_edit_cli(struct db *db, int argc, char **argv)
+{
+    struct event_edit edit = {.title = cli_take_option(&argc, argv, "--title"),
+                              .location = cli_take_option(&argc, argv, "--location"),
+                              .capacity = cli_take_option(&argc, argv, "--capacity")};
+    if (argc != 2 || (!edit.title && !edit.location && !edit.capacity))
+        return cli_fail(EX_USAGE, "event edit",
+                        "usage: tocsin event edit SLUG [--title T] [--location L] "
+                        "[--capacity N|none]");
+    if (edit.capacity && strcmp(edit.capacity, "none") == 0)
+        edit.capacity = "";
+    struct caller operator;
+    caller_operator(&operator);
+    char *error = NULL;
+    enum event_outcome outcome = event_update(db, &operator.actor, argv[1], &edit, &error);
+    caller_release(&operator);
+    if (outcome != EVENT_OK)
+        return event_outcome_exit(db, "event edit", outcome, error, 0);
+    printf("event %s edited\n", argv[1]);
     return EX_OK;
 }
 
@@ -299,6 +319,7 @@ static int event_checkin_cli(struct db *db, int argc, char **argv)
 int cli_event(int argc, char **argv)
 {
     static const struct cli_sub subs[] = {{"add", event_add},
+                                          {"edit", event_edit_cli},
                                           {"list", event_list},
                                           {"show", event_show_cli},
                                           {"move", event_move_cli},

@@ -1,6 +1,6 @@
 /*
  * people — `tocsin people list|show|export`: the questions of api/people.h, asked by the
- * operator (who reaches everyone).
+ * operator (who reaches everyone); `people forget|forgotten` live in forget.c.
  */
 #include "lib/buf.h"
 #include "lib/util.h"
@@ -16,7 +16,9 @@ static const char *const people_usage =
     "tocsin people list [--team SLUG] [--tag T] [--search TEXT] [--opted-out email|sms]\n"
     "                          [--after ID] [--limit N] [--json]\n"
     "       tocsin people show CONTACT [--json] | tocsin people show --id ID [--json]\n"
-    "       tocsin people export [--team SLUG] [--tag T] [--search TEXT] [--opted-out C] > F.csv";
+    "       tocsin people export [--team SLUG] [--tag T] [--search TEXT] [--opted-out C] > F.csv\n"
+    "       tocsin people forget CONTACT [--dry-run]   (erase them; the consent ledger stays)\n"
+    "       tocsin people forgotten CONTACT [--json]   (the ledger kept for a forgotten address)";
 
 static void take_filter(int *argc, char **argv, struct people_filter *f)
 {
@@ -129,9 +131,9 @@ static int people_export_cli(struct db *db, int argc, char **argv)
 
 int cli_people(int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {{"list", people_list_cli},
-                                          {"show", people_show_cli},
-                                          {"export", people_export_cli},
-                                          {NULL, NULL}};
+    static const struct cli_sub subs[] = {
+        {"list", people_list_cli},           {"show", people_show_cli},
+        {"export", people_export_cli},       {"forget", cli_people_forget},
+        {"forgotten", cli_people_forgotten}, {NULL, NULL}};
     return cli_dispatch(argc, argv, subs, people_usage);
 }

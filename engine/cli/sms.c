@@ -1,7 +1,8 @@
 /*
  * `tocsin sms-estimate` — what a text costs as SMS before anyone sends it: the text as it
- * will leave (transliterated under [sms] transliterate, with [sms] stop_mention for a
- * campaign), its encoding, septets or UTF-16 units, segments, and segments x recipients.
+ * will leave (transliterated under [sms] transliterate, with the STOP mention of a campaign
+ * for a reader of --locale, default [engine] default_locale), its encoding, septets or UTF-16
+ * units, segments, and segments x recipients.
  * --format prints only the fields asked for (%e encoding, %u units, %s segments, %t total),
  * which the tests use to compare with the cost PostgreSQL stores on outbound rows.
  */
@@ -17,7 +18,8 @@
 #include <sysexits.h>
 
 static const char usage[] =
-    "tocsin sms-estimate [--recipients N] [--kind campaign|reply|...] [--format FMT] [--] TEXT";
+    "tocsin sms-estimate [--recipients N] [--kind campaign|reply|...] [--locale fr|en]\n"
+    "                    [--format FMT] [--] TEXT";
 
 int cli_sms_estimate(int argc, char **argv)
 {
@@ -25,6 +27,7 @@ int cli_sms_estimate(int argc, char **argv)
         return 0;
     long recipients = 1;
     const char *kind = "campaign", *format = NULL, *text = NULL;
+    const char *locale = config_str("engine", "default_locale");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0 && i + 1 < argc) {
             text = argv[++i];
@@ -35,6 +38,8 @@ int cli_sms_estimate(int argc, char **argv)
             kind = argv[++i];
         } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
             format = argv[++i];
+        } else if (strcmp(argv[i], "--locale") == 0 && i + 1 < argc) {
+            locale = argv[++i];
         } else if (!text && argv[i][0] != '-') {
             text = argv[i];
         } else {
@@ -43,7 +48,10 @@ int cli_sms_estimate(int argc, char **argv)
     }
     if (!text)
         return cli_fail(EX_USAGE, "sms-estimate", "usage: %s", usage);
-    char *composed = sms_compose(text, kind);
+    char *rendered =
+        strcmp(kind, "campaign") == 0 ? sms_append_default_mention(text, locale) : xstrdup(text);
+    char *composed = sms_compose(rendered, kind);
+    free(rendered);
     struct gsm_info info;
     gsm_analyse(composed, &info);
     long long total = (long long)info.segments * recipients;
@@ -117,21 +125,30 @@ int cli_sms_test(int argc, char **argv)
     }
     if (!to || !text)
         return cli_fail(EX_USAGE, "sms-test", "usage: %s", test_usage);
+    const char *contact_kind = NULL;
+    char *number = cli_contact("sms-test", "--to", to, &contact_kind);
+    if (!number)
+        return EX_DATAERR;
+    if (strcmp(contact_kind, "phone") != 0) {
+        free(number);
+        return cli_fail(EX_DATAERR, "sms-test", "--to %s: expected a phone number", to);
+    }
     const struct transport_ops *ops = transport_find(provider, "sms");
-    if (!ops)
-        return cli_fail(EX_USAGE, "sms-test", "no SMS gateway named %s", provider);
     struct transport *t = NULL;
     char *error = NULL;
-    if (ops->open(&t, &error) < 0) {
-        int rc = cli_fail(EX_CONFIG, "sms-test", "%s", error);
+    if (!ops || ops->open(&t, &error) < 0) {
+        int rc = ops ? cli_fail(EX_CONFIG, "sms-test", "%s", error)
+                     : cli_fail(EX_USAGE, "sms-test", "no SMS gateway named %s", provider);
         free(error);
+        free(number);
         return rc;
     }
     struct outbound_msg msg = {
-        .id = id, .channel = "sms", .recipient = to, .body = text, .kind = kind};
+        .id = id, .channel = "sms", .recipient = number, .body = text, .kind = kind};
     struct send_result result;
     ops->send(t, &msg, 1, &result);
     ops->close(&t);
+    free(number);
     static const char *const names[] = {"ok", "transient", "permanent", "ambiguous"};
     static const int codes[] = {0, EX_TEMPFAIL, EX_DATAERR, EX_UNAVAILABLE};
     printf("%s provider_id=%s retry_after=%d error=%s\n", names[result.status],

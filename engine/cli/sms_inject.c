@@ -165,6 +165,7 @@ int cli_sms_inject(int argc, char **argv)
         struct inbound_message msg = {
             .channel = "sms",
             .provider = "cli",
+            .proof = "operator", /* the operator's shell vouches for the number */
             .provider_id = a.id ? a.id : generated,
             .sender = sender,
             .recipient = recipient,

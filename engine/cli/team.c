@@ -1,5 +1,5 @@
 /*
- * team — `tocsin team add|list|show|organiser|members|activity`. Listing commands accept
+ * team — `tocsin team add|list|show|organiser|digest|members|activity`. Listing commands accept
  * --json. Adding a team or an organiser, members and activity go through api/teams.h, as
  * the organisers' API does.
  */
@@ -17,7 +17,8 @@ static const char *const team_usage =
     "tocsin team add SLUG --name NAME [--region REGION]\n"
     "       tocsin team list [--json]\n"
     "       tocsin team show SLUG [--json]\n"
-    "       tocsin team organiser SLUG EMAIL|PHONE   (make a member an organiser)\n"
+    "       tocsin team organiser SLUG CONTACT [--remove]   (make a member an organiser, or not)\n"
+    "       tocsin team digest SLUG daily|weekly|never|default   (members who chose none)\n"
     "       tocsin team members SLUG [--since YYYY-MM-DD] [--pending] [--after ID] [--limit N]"
     " [--json]\n"
     "       tocsin team activity SLUG [--after ID] [--limit N] [--json]";
@@ -77,6 +78,7 @@ static int team_show_cli(struct db *db, int argc, char **argv)
     PGresult *res = db_exec(
         db,
         "SELECT t.id, t.slug, t.name, t.region, t.created_at,"
+        " coalesce(t.digest, 'default') AS digest,"
         " (SELECT count(*) FROM memberships m WHERE m.team_id = t.id AND m.status = 'active')"
         "   AS members,"
         " (SELECT count(*) FROM memberships m WHERE m.team_id = t.id AND m.status = 'pending')"
@@ -109,15 +111,48 @@ static int team_show_cli(struct db *db, int argc, char **argv)
 
 static int team_organiser(struct db *db, int argc, char **argv)
 {
+    bool remove = cli_take_flag(&argc, argv, "--remove");
     if (argc != 3)
-        return cli_fail(EX_USAGE, "team organiser", "usage: tocsin team organiser SLUG CONTACT");
+        return cli_fail(EX_USAGE, "team organiser",
+                        "usage: tocsin team organiser SLUG CONTACT [--remove]");
+    const char *kind = NULL;
+    char *contact = cli_contact("team organiser", "CONTACT", argv[2], &kind);
+    if (!contact)
+        return EX_DATAERR;
     struct caller operator;
     caller_operator(&operator);
     struct api_error e = {0};
-    json_t *done = team_organiser_set(db, &operator, argv[1], argv[2], 0, true, &e);
+    json_t *done = team_organiser_set(db, &operator, argv[1], contact, 0, !remove, &e);
+    caller_release(&operator);
+    int rc = EX_OK;
+    if (!done)
+        rc = cli_model_fail("team organiser", &e);
+    else if (remove)
+        printf("%s is no longer an organiser of %s (still a member)\n", contact, argv[1]);
+    else if (json_is_true(json_object_get(done, "added_as_member")))
+        printf("%s is now an organiser of %s: added as a member, they were not one\n", contact,
+               argv[1]);
+    else
+        printf("%s is now an organiser of %s\n", contact, argv[1]);
+    json_decref(done);
+    free(contact);
+    return rc;
+}
+
+static int team_digest(struct db *db, int argc, char **argv)
+{
+    if (argc != 3)
+        return cli_fail(EX_USAGE, "team digest",
+                        "usage: tocsin team digest SLUG daily|weekly|never|default");
+    struct caller operator;
+    caller_operator(&operator);
+    struct api_error e = {0};
+    json_t *done = team_digest_set(db, &operator, argv[1], argv[2], &e);
     caller_release(&operator);
     if (!done)
-        return cli_model_fail("team organiser", &e);
+        return cli_model_fail("team digest", &e);
+    printf("team %s: digest %s for members who chose none\n", argv[1],
+           json_string_value(json_object_get(done, "digest")));
     json_decref(done);
     return EX_OK;
 }
@@ -173,6 +208,7 @@ int cli_team(int argc, char **argv)
                                           {"list", team_list},
                                           {"show", team_show_cli},
                                           {"organiser", team_organiser},
+                                          {"digest", team_digest},
                                           {"members", team_members_cli},
                                           {"activity", team_activity_cli},
                                           {NULL, NULL}};

@@ -1,5 +1,5 @@
 #include "core/config.h"
-#include "lib/buf.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 #include <ctype.h>
@@ -33,6 +33,22 @@ const struct config_key config_keys[] = {
      "Seconds a client may stay idle before its connection is closed."},
     {"http", "threads", CONFIG_INT, "2", "1..64",
      "HTTP worker threads, each with its own database connection."},
+    {"http", "header_timeout", CONFIG_INT, "10", "1..300",
+     "Seconds a client has to send a request's headers, however slowly it trickles them; "
+     "then the connection is closed."},
+    {"http", "body_timeout", CONFIG_INT, "30", "1..3600",
+     "Seconds a client has to send a request's body once its headers are in."},
+    {"http", "max_connections", CONFIG_INT, "1024", "8..100000",
+     "Connections held at once; beyond, new ones are refused."},
+    {"http", "max_connections_per_ip", CONFIG_INT, "64", "1..100000",
+     "Connections one client address may hold: keep it well below max_connections so that "
+     "one abusive address leaves room for the gateway."},
+    {"http", "metrics_token", CONFIG_SECRET, "", NULL,
+     "Bearer token that /metrics requires on [http] listen. Empty: /metrics is only served on "
+     "admin_listen."},
+    {"http", "admin_listen", CONFIG_STRING, "", NULL,
+     "A second address (e.g. 127.0.0.1:9025) serving only /healthz and /metrics, without a "
+     "token. Empty: none."},
     {"http", "max_upload", CONFIG_INT, "10485760", "1024..1073741824",
      "Largest CSV accepted by the organisers' import route (/api/v1/import), in bytes."},
     {"http", "session_idle", CONFIG_INT, "28800", "60..31536000",
@@ -54,6 +70,10 @@ const struct config_key config_keys[] = {
      "Messages larger than this many bytes are skipped with a log line."},
     {"imap", "poll_interval", CONFIG_INT, "60", "1..3600",
      "Seconds between polls when the server has no IDLE."},
+    {"imap", "trusted_authserv_id", CONFIG_STRING, "", NULL,
+     "authserv-id of the receiving MTA whose Authentication-Results header is trusted: "
+     "dmarc=pass for the From: domain then proves the sender. Empty: only signed reply "
+     "addresses prove a sender."},
 
     {"smtp", "host", CONFIG_STRING, "", NULL,
      "SMTP relay. Empty: outbound mail is written to the spool directory."},
@@ -83,21 +103,42 @@ const struct config_key config_keys[] = {
     {"sms", "token", CONFIG_SECRET, "", NULL,
      "Twilio auth token, Vonage API secret, Kannel sendsms password."},
     {"sms", "from", CONFIG_STRING, "", NULL, "Sender number or alphanumeric id."},
-    {"sms", "signing_secret", CONFIG_SECRET, "", NULL,
-     "Secret for inbound webhook signatures (generic HMAC, Vonage sig, Kannel shared secret)."},
+    {"sms", "kannel_secret", CONFIG_SECRET, "", NULL,
+     "Shared secret Kannel's get-url and our dlr-url carry (secret=...). Empty: /sms/kannel "
+     "refuses every request."},
+    {"sms", "vonage_signature_secret", CONFIG_SECRET, "", NULL,
+     "Vonage signature secret (HMAC SHA-256 method). Empty: /sms/vonage refuses every request."},
+    {"sms", "generic_secret", CONFIG_SECRET, "", NULL,
+     "HMAC key of the generic gateway, both directions. Empty: /sms/generic refuses every "
+     "request."},
     {"sms", "transliterate", CONFIG_BOOL, "off", NULL,
      "Replace typographic quotes, dashes and similar to stay in GSM-7."},
     {"sms", "stop_mention", CONFIG_STRING, "", NULL,
-     "Text appended to marketing SMS, e.g. \"STOP au 36173\". Empty: none."},
+     "How to opt out, appended to campaign and organiser texts, e.g. \"STOP au 36173\". "
+     "Empty: in the recipient's language, \"STOP au <[sms] from>\" or \"Reply STOP to opt "
+     "out\" when [sms] from is a number people can text; off: none."},
     {"sms", "timeout", CONFIG_INT, "10", "1..120",
      "Seconds an SMS API request may take; a timeout after sending is recorded as ambiguous, "
      "never resent blindly."},
     {"sms", "rate", CONFIG_INT, "10", "0..100000",
      "Messages per second for the SMS transport, across all daemons (0: unlimited)."},
+    {"sms", "reply_countries", CONFIG_STRING, "", NULL,
+     "ISO countries whose numbers get SMS replies, comma-separated, or * for all. Empty: "
+     "[engine] default_country and its overseas territories. Texts from elsewhere are "
+     "applied but not answered."},
+    {"sms", "new_number_replies_per_hour", CONFIG_INT, "100", "1..1000000",
+     "Replies to numbers never answered before, per hour across all daemons, beyond which "
+     "each further one logs a warning (SMS pumping)."},
 
     {"engine", "secret", CONFIG_SECRET, "", NULL,
      "Key for signed tokens (unsubscribe, reply, VERP). Empty: one generated and stored in "
      "the database at first migrate."},
+    {"engine", "organisation", CONFIG_STRING, "", NULL,
+     "Who is writing: the organisation's name, given in HELP/AIDE answers and on the "
+     "unsubscribe page (the CNIL asks that a message say who sends it)."},
+    {"engine", "organisation_contact", CONFIG_STRING, "", NULL,
+     "How to reach the organisation (an address, a phone number or a web page), given with "
+     "its name."},
     {"engine", "default_locale", CONFIG_CHOICE, "fr", "fr|en", "Locale of people who have none."},
     {"engine", "default_timezone", CONFIG_STRING, "Europe/Paris", NULL,
      "IANA time zone of people and events that have none."},
@@ -106,6 +147,11 @@ const struct config_key config_keys[] = {
     {"engine", "quiet_hours", CONFIG_STRING, "21:00-09:00", NULL,
      "No automatic message in this local-time window; `off` disables."},
     {"engine", "workers", CONFIG_INT, "4", "0..256", "Outbound worker threads."},
+    {"engine", "replies_per_hour", CONFIG_INT, "10", "1..100000",
+     "Replies one number or address may get in an hour, HELP included (the STOP "
+     "confirmation excepted); more messages are applied but not answered."},
+    {"engine", "replies_per_day", CONFIG_INT, "30", "1..100000",
+     "Replies one number or address may get in 24 hours."},
     {"engine", "max_attempts", CONFIG_INT, "8", "1..100",
      "Attempts before a transiently failing message is marked failed."},
     {"engine", "retry_base", CONFIG_INT, "60", "1..86400",
@@ -129,6 +175,9 @@ const struct config_key config_keys[] = {
      "Event reminder offsets before the start (d, h, m units)."},
     {"engine", "scheduler_interval", CONFIG_INT, "30", "1..3600",
      "Seconds between scheduler rounds (scheduled campaigns, reminders, digests)."},
+    {"engine", "digest_default", CONFIG_CHOICE, "never", "never|daily|weekly",
+     "Digest of people who chose none (imported people, for instance) in teams that set none "
+     "(`tocsin team digest`): never, unless the organisers turn digests on."},
     {"engine", "templates_dir", CONFIG_STRING, "", NULL,
      "Directory whose <locale>/<name> files override the built-in templates."},
     {"engine", "spool_dir", CONFIG_STRING, "var/spool", NULL,
@@ -137,6 +186,24 @@ const struct config_key config_keys[] = {
      "Least severe level logged."},
     {NULL, NULL, 0, NULL, NULL, NULL},
 };
+
+/* Keys that once existed: a file or an environment that still sets one is refused with what
+ * replaced it, rather than silently ignored (a secret that stops applying fails open). */
+static const struct {
+    const char *section, *key, *instead;
+} retired_keys[] = {
+    {"sms", "signing_secret",
+     "one secret per integration now: set kannel_secret, vonage_signature_secret or "
+     "generic_secret in [sms]"},
+};
+
+static const char *retired_hint(const char *section, const char *key)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(retired_keys); i++)
+        if (strcmp(retired_keys[i].section, section) == 0 && strcmp(retired_keys[i].key, key) == 0)
+            return retired_keys[i].instead;
+    return NULL;
+}
 
 static char *values[ARRAY_SIZE(config_keys)];
 /* Where each value came from: "FILE:LINE", "environment TOCSIN_…"; NULL for the default. */
@@ -331,6 +398,11 @@ static int parse_file(FILE *f, const char *path, char **error_r)
             goto out;
         }
         int i = key_index(section, key);
+        if (i < 0 && retired_hint(section, key)) {
+            *error_r = xasprintf("%s:%d: key %s in [%s] is no longer read: %s", path, lineno, key,
+                                 section, retired_hint(section, key));
+            goto out;
+        }
         if (i < 0) {
             *error_r = xasprintf("%s:%d: unknown key %s in [%s]", path, lineno, key, section);
             goto out;
@@ -351,25 +423,40 @@ out:
 }
 
 /* TOCSIN_SECTION_KEY, upper-case, overrides the file. */
+static char *environment_name(const char *section, const char *key)
+{
+    char *name = xasprintf("TOCSIN_%s_%s", section, key);
+    for (char *p = name; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    return name;
+}
+
 static int apply_environment(char **error_r)
 {
+    for (size_t i = 0; i < ARRAY_SIZE(retired_keys); i++) {
+        char *name = environment_name(retired_keys[i].section, retired_keys[i].key);
+        bool set = getenv(name) != NULL;
+        if (set)
+            *error_r =
+                xasprintf("environment %s is no longer read: %s", name, retired_keys[i].instead);
+        free(name);
+        if (set)
+            return -1;
+    }
     for (int i = 0; config_keys[i].section; i++) {
-        struct buf name = BUF_INIT;
-        buf_printf(&name, "TOCSIN_%s_%s", config_keys[i].section, config_keys[i].key);
-        for (size_t j = 0; j < name.len; j++)
-            name.data[j] = (char)toupper((unsigned char)name.data[j]);
-        const char *v = getenv(name.data);
+        char *name = environment_name(config_keys[i].section, config_keys[i].key);
+        const char *v = getenv(name);
         if (v) {
             char *reason = NULL;
             if (validate(i, v, &reason) < 0) {
-                *error_r = xasprintf("environment %s: %s", name.data, reason);
+                *error_r = xasprintf("environment %s: %s", name, reason);
                 free(reason);
-                buf_release(&name);
+                free(name);
                 return -1;
             }
-            set_value_from(i, v, xasprintf("environment %s", name.data));
+            set_value_from(i, v, xasprintf("environment %s", name));
         }
-        buf_release(&name);
+        free(name);
     }
     return 0;
 }
@@ -401,7 +488,12 @@ int config_load(const char *path, char **error_r)
             return -1;
         source_path = xstrdup(path);
     }
-    return apply_environment(error_r);
+    if (apply_environment(error_r) < 0)
+        return -1;
+    for (int i = 0; config_keys[i].section; i++)
+        if (config_keys[i].type == CONFIG_SECRET && values[i])
+            log_secret(values[i]);
+    return 0;
 }
 
 const char *config_source(void)

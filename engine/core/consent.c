@@ -1,6 +1,11 @@
 #include "core/consent.h"
+#include "lib/buf.h"
 #include "lib/util.h"
+#include "core/token.h"
 
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 int consent_append(struct db *db, int64_t contact_id, const char *channel, int64_t scope,
@@ -47,6 +52,36 @@ int consent_allows_address(struct db *db, const char *channel, const char *addre
     *allowed_r = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     return 0;
+}
+
+int consent_forget_evidence(struct db *db, int64_t contact_id, const char *address, char **error_r)
+{
+    char contact[24];
+    snprintf(contact, sizeof(contact), "%" PRId64, contact_id);
+    /* The address as a literal pattern: in PostgreSQL's regular expressions a backslash
+     * before any character that is not a letter or digit stands for that character. */
+    struct buf literal = BUF_INIT;
+    for (const char *p = address; *p; p++) {
+        if (!isalnum((unsigned char)*p))
+            buf_addch(&literal, '\\');
+        buf_addch(&literal, *p);
+    }
+    const char *params[] = {contact, address, buf_str(&literal)};
+    int rc =
+        db_run(db,
+               "UPDATE consent SET evidence = regexp_replace(evidence, $3, '[forgotten]', 'gi')"
+               " WHERE contact_id = $1 AND strpos(lower(evidence), lower($2)) > 0",
+               3, params, error_r);
+    buf_release(&literal);
+    return rc;
+}
+
+char *consent_address_hash(const char *key, const char *kind, const char *address)
+{
+    char *text = xasprintf("%s:%s", kind, address);
+    char *hash = token_digest_with(key, "forget", text);
+    free(text);
+    return hash;
 }
 
 const char *consent_keyword_source(const char *channel)

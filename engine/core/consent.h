@@ -33,6 +33,15 @@ int consent_opt_out(struct db *db, int64_t contact_id, const char *source, const
                     char **error_r);
 int consent_allows_address(struct db *db, const char *channel, const char *address, int64_t scope,
                            bool *allowed_r, char **error_r);
+/* Forgetting a contact (campaigns/forget.h) keeps its ledger rows but not what their
+ * evidence says about the address: every occurrence of `address` (any case) in the
+ * evidence of contact_id's rows becomes "[forgotten]". The contact's address must already
+ * be gone (the ledger's trigger allows this rewrite for such contacts only). */
+int consent_forget_evidence(struct db *db, int64_t contact_id, const char *address, char **error_r);
+/* The keyed hash a forgotten contact keeps instead of its address: HMAC-SHA256 of
+ * "forget:KIND:ADDRESS" under the engine secret `key`, in hex (token_digest_with()).
+ * `kind` is "email" or "phone"; the address as stored. Caller frees. */
+char *consent_address_hash(const char *key, const char *kind, const char *address);
 /* The source recorded for a keyword received on `channel`. */
 const char *consent_keyword_source(const char *channel);
 

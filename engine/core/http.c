@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 
 struct header {
     char *name, *value;
@@ -21,6 +23,7 @@ struct header {
 
 struct http_request {
     struct MHD_Connection *conn;
+    bool admin; /* came in on [http] admin_listen */
     char *target;
     const char *method, *path;
     struct buf body;
@@ -35,7 +38,9 @@ struct http_request {
     size_t max_body;   /* of the route the path names */
 };
 
-static struct MHD_Daemon *daemon_handle;
+static struct MHD_Daemon *daemon_handle, *admin_handle;
+/* Passed as the URI callback's closure by the admin listener: its requests are marked. */
+static int admin_marker;
 static size_t max_body, max_upload;
 static pthread_key_t db_key;
 static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
@@ -71,6 +76,11 @@ struct db *http_db(struct http_request *req)
     }
     pthread_setspecific(db_key, db);
     return db;
+}
+
+bool http_on_admin_listener(const struct http_request *req)
+{
+    return req->admin;
 }
 
 const char *http_method(const struct http_request *req)
@@ -331,7 +341,7 @@ static void dispatch(struct http_request *req)
 {
     const struct http_route *path_match = NULL;
     for (const struct http_route *r = http_routes; r->path; r++) {
-        if (!path_matches(r, req->path))
+        if (!path_matches(r, req->path) || !http_route_served(r, req->admin))
             continue;
         path_match = r;
         req->route = r->path;
@@ -358,11 +368,136 @@ static void dispatch(struct http_request *req)
     }
 }
 
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+/* ---- deadlines per connection -------------------------------------------------------
+ * libmicrohttpd's own timeout is an idle timeout: every byte restarts it, so a client that
+ * sends one header line every few seconds holds its connection for ever, and enough of them
+ * fill the server. So each connection carries a watch: the phase it is in (reading
+ * headers, reading the body, in a handler, which has no deadline) and when that phase
+ * began. A watchdog thread shuts the socket of a connection whose phase outlived its
+ * deadline down; libmicrohttpd then reads end-of-file and closes it the usual way.
+ * libmicrohttpd sends the CLOSED notification, where the watch is unlinked, before it
+ * closes the socket, so the watchdog never shuts down a descriptor already reused. */
+enum conn_phase { PHASE_HEADERS, PHASE_BODY, PHASE_HANDLER };
+
+struct conn_watch {
+    int fd;
+    enum conn_phase phase;
+    int64_t since_ms;
+    bool cut;
+    char client[INET6_ADDRSTRLEN];
+    struct conn_watch *prev, *next;
+};
+
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watch_wake = PTHREAD_COND_INITIALIZER;
+static struct conn_watch *watches;
+static bool watchdog_started, watchdog_stopping;
+static pthread_t watchdog;
+static int64_t header_deadline_ms, body_deadline_ms;
+
+static void watch_client(struct MHD_Connection *conn, struct conn_watch *w)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = info ? info->client_addr : NULL;
+    snprintf(w->client, sizeof(w->client), "-");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, w->client,
+                  sizeof(w->client));
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, w->client,
+                  sizeof(w->client));
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
 {
     (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn_watch *w = xcalloc(1, sizeof(*w));
+        w->fd = info ? info->connect_fd : -1;
+        w->phase = PHASE_HEADERS;
+        w->since_ms = now_monotonic_ms();
+        watch_client(conn, w);
+        pthread_mutex_lock(&watch_lock);
+        w->next = watches;
+        if (watches)
+            watches->prev = w;
+        watches = w;
+        pthread_mutex_unlock(&watch_lock);
+        *socket_context = w;
+        return;
+    }
+    struct conn_watch *w = *socket_context;
+    if (!w)
+        return;
+    pthread_mutex_lock(&watch_lock);
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        watches = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    pthread_mutex_unlock(&watch_lock);
+    free(w);
+    *socket_context = NULL;
+}
+
+static void watch_phase(struct MHD_Connection *conn, enum conn_phase phase)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_watch *w = info ? info->socket_context : NULL;
+    if (!w)
+        return;
+    pthread_mutex_lock(&watch_lock);
+    w->phase = phase;
+    w->since_ms = now_monotonic_ms();
+    pthread_mutex_unlock(&watch_lock);
+}
+
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&watch_lock);
+    while (!watchdog_stopping) {
+        int64_t now = now_monotonic_ms();
+        for (struct conn_watch *w = watches; w; w = w->next) {
+            int64_t limit = w->phase == PHASE_HEADERS ? header_deadline_ms
+                            : w->phase == PHASE_BODY  ? body_deadline_ms
+                                                      : 0;
+            if (w->cut || w->fd < 0 || !limit || now - w->since_ms <= limit)
+                continue;
+            shutdown(w->fd, SHUT_RDWR);
+            w->cut = true;
+            const char *phase = w->phase == PHASE_HEADERS ? "headers" : "body";
+            log_info("http_deadline", "client=%s phase=%s seconds=%lld", w->client, phase,
+                     (long long)(limit / 1000));
+            metrics_add(w->phase == PHASE_HEADERS
+                            ? "tocsin_http_connections_cut_total{phase=\"headers\"}"
+                            : "tocsin_http_connections_cut_total{phase=\"body\"}",
+                        1);
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&watch_wake, &watch_lock, &until);
+    }
+    pthread_mutex_unlock(&watch_lock);
+    return NULL;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
     struct http_request *req = xcalloc(1, sizeof(*req));
     req->conn = conn;
+    req->admin = cls == &admin_marker;
     req->target = xstrdup(uri);
     req->started_ms = now_monotonic_ms();
     return req;
@@ -378,6 +513,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!req) /* no URI callback: cannot happen with our options, refuse defensively */
         return MHD_NO;
     if (!req->method) {
+        /* The headers are in: the body's deadline starts. */
+        watch_phase(conn, PHASE_BODY);
         req->method = method;
         req->path = url;
         req->max_body = body_limit(url);
@@ -394,6 +531,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    watch_phase(conn, PHASE_HANDLER);
     if (req->too_large)
         http_respond_text(req, 413, "request body too large");
     else
@@ -405,8 +543,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode code)
 {
     (void)cls;
-    (void)conn;
     struct http_request *req = *con_cls;
+    /* On a kept-alive connection the next request's headers are due from now on. */
+    watch_phase(conn, PHASE_HEADERS);
     if (!req)
         return;
     if (req->method) {
@@ -472,37 +611,79 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, char **
     return rc;
 }
 
-int http_start(char **error_r)
+/* One libmicrohttpd daemon on `listen`. */
+static struct MHD_Daemon *start_listener(const char *key, unsigned threads, unsigned max_conns,
+                                         unsigned per_ip, void *uri_cls, char **error_r)
 {
     struct sockaddr_storage ss;
-    if (parse_listen(config_str("http", "listen"), &ss, error_r) < 0)
-        return -1;
-    max_body = (size_t)config_int("http", "max_body");
-    max_upload = (size_t)config_int("http", "max_upload");
+    const char *listen = config_str("http", key);
+    if (parse_listen(listen, &ss, error_r) < 0)
+        return NULL;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    daemon_handle = MHD_start_daemon(
+    struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)config_int("http", "threads"), MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)config_int("http", "timeout"), MHD_OPTION_CONNECTION_LIMIT, 1024u,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-        MHD_OPTION_END);
-    if (!daemon_handle) {
-        *error_r = xasprintf("cannot listen on %s (in use, or not permitted)",
-                             config_str("http", "listen"));
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, uri_cls,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)config_int("http", "timeout"), MHD_OPTION_CONNECTION_LIMIT, max_conns,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)65536, MHD_OPTION_END);
+    if (!d) {
+        *error_r =
+            xasprintf("[http] %s: cannot listen on %s (in use, or not permitted)", key, listen);
+        return NULL;
+    }
+    log_info("http_listen", "address=%s%s", listen, uri_cls ? " admin=1" : "");
+    return d;
+}
+
+int http_start(char **error_r)
+{
+    max_body = (size_t)config_int("http", "max_body");
+    max_upload = (size_t)config_int("http", "max_upload");
+    long max_conns = config_int("http", "max_connections");
+    long per_ip = config_int("http", "max_connections_per_ip");
+    if (per_ip >= max_conns) {
+        *error_r = xasprintf("[http] max_connections_per_ip (%ld) must be below max_connections "
+                             "(%ld), or one address can take every connection",
+                             per_ip, max_conns);
         return -1;
     }
-    log_info("http_listen", "address=%s", config_str("http", "listen"));
+    header_deadline_ms = config_int("http", "header_timeout") * 1000;
+    body_deadline_ms = config_int("http", "body_timeout") * 1000;
+    watchdog_stopping = false;
+    if (pthread_create(&watchdog, NULL, watchdog_main, NULL) != 0) {
+        *error_r = xstrdup("cannot start the HTTP watchdog thread");
+        return -1;
+    }
+    watchdog_started = true;
+    daemon_handle = start_listener("listen", (unsigned)config_int("http", "threads"),
+                                   (unsigned)max_conns, (unsigned)per_ip, NULL, error_r);
+    /* The admin listener is for the operator's scraper and probes: a few connections. */
+    if (daemon_handle && *config_str("http", "admin_listen"))
+        admin_handle = start_listener("admin_listen", 1, 64, 16, &admin_marker, error_r);
+    if (!daemon_handle || (*config_str("http", "admin_listen") && !admin_handle)) {
+        http_stop();
+        return -1;
+    }
     return 0;
 }
 
 void http_stop(void)
 {
-    if (!daemon_handle)
-        return;
-    MHD_stop_daemon(daemon_handle);
-    daemon_handle = NULL;
+    if (daemon_handle)
+        MHD_stop_daemon(daemon_handle);
+    if (admin_handle)
+        MHD_stop_daemon(admin_handle);
+    daemon_handle = admin_handle = NULL;
+    if (watchdog_started) {
+        pthread_mutex_lock(&watch_lock);
+        watchdog_stopping = true;
+        pthread_cond_signal(&watch_wake);
+        pthread_mutex_unlock(&watch_lock);
+        pthread_join(watchdog, NULL);
+        watchdog_started = false;
+    }
 }

@@ -2,11 +2,18 @@
  * http — the embedded HTTP server (libmicrohttpd is included by http.c only).
  *
  * http_start() listens on [http] listen with [http] threads worker threads and serves the
- * routes of http_routes[] (routes.c); http_stop() stops accepting, lets running requests
- * finish and joins the threads. A route handler runs once per request, after the whole
- * body arrived (bodies over [http] max_body get 413 before any handler runs), and must
- * answer with http_respond() exactly once. Everything a request returns lives until the
- * response is queued.
+ * routes of http_routes[] (routes.c); with [http] admin_listen set it also listens there
+ * (http_route_served() says which routes each listener serves). http_stop() stops accepting, lets
+ * running requests finish and joins the threads. A route handler runs once per request, after the
+ * whole body arrived (bodies over [http] max_body get 413 before any handler runs), and must answer
+ * with http_respond() exactly once. Everything a request returns lives until the response is
+ * queued.
+ *
+ * Abuse is bounded before any handler runs: a client has [http] header_timeout seconds to
+ * send a request's headers and [http] body_timeout more for its body, however slowly it
+ * trickles them (then the connection is cut); at most [http] max_connections are held, and
+ * [http] max_connections_per_ip from one address, so one address cannot take the room
+ * the gateway needs.
  *
  * Answers carry Cache-Control: no-store unless the handler adds its own Cache-Control.
  *
@@ -48,10 +55,16 @@ struct http_route {
 };
 
 extern const struct http_route http_routes[];
+/* Whether route `r` exists for a request that came in on the admin listener or not (routes.c
+ * decides: the admin listener serves health and metrics only, and each SMS gateway's
+ * webhooks exist only while it is the configured provider). Unserved routes answer 404. */
+bool http_route_served(const struct http_route *r, bool admin_listener);
 
 int http_start(char **error_r);
 void http_stop(void);
 
+/* Whether the request came in on [http] admin_listen rather than [http] listen. */
+bool http_on_admin_listener(const struct http_request *req);
 const char *http_method(const struct http_request *req);
 const char *http_path(const struct http_request *req);
 /* The request target as received: path and query string, undecoded. */

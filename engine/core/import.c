@@ -1,10 +1,13 @@
 #include "core/import.h"
 #include "lib/buf.h"
 #include "lib/csv.h"
+#include "lib/fold.h"
 #include "lib/log.h"
 #include "lib/phone.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "core/consent.h"
+#include "core/secret.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 enum column {
@@ -23,10 +27,80 @@ enum column {
     COL_TIMEZONE,
     COL_TEAMS,
     COL_TAGS,
+    COL_FIRST_NAME,
+    COL_LAST_NAME,
     NCOLS
 };
-static const char *const column_names[NCOLS] = {"email",    "phone", "name", "locale",
-                                                "timezone", "teams", "tags"};
+static const char *const column_names[NCOLS] = {
+    "email", "phone", "name", "locale", "timezone", "teams", "tags", "first_name", "last_name"};
+
+/* What a header may say for each column, as header_key() writes it (folded, letters and
+ * digits only): English and French spreadsheets name them in many ways. "nom" alone is a
+ * family name in French; with no prénom column it is the whole name (see take_row()). */
+static const struct {
+    const char *header;
+    enum column column;
+} header_aliases[] = {
+    {"email", COL_EMAIL},
+    {"mail", COL_EMAIL},
+    {"courriel", COL_EMAIL},
+    {"adresseemail", COL_EMAIL},
+    {"adressemail", COL_EMAIL},
+    {"adressecourriel", COL_EMAIL},
+    {"phone", COL_PHONE},
+    {"mobile", COL_PHONE},
+    {"telephone", COL_PHONE},
+    {"tel", COL_PHONE},
+    {"portable", COL_PHONE},
+    {"telephoneportable", COL_PHONE},
+    {"numerodetelephone", COL_PHONE},
+    {"gsm", COL_PHONE},
+    {"name", COL_NAME},
+    {"fullname", COL_NAME},
+    {"nomcomplet", COL_NAME},
+    {"nometprenom", COL_NAME},
+    {"prenometnom", COL_NAME},
+    {"firstname", COL_FIRST_NAME},
+    {"givenname", COL_FIRST_NAME},
+    {"prenom", COL_FIRST_NAME},
+    {"lastname", COL_LAST_NAME},
+    {"surname", COL_LAST_NAME},
+    {"familyname", COL_LAST_NAME},
+    {"nom", COL_LAST_NAME},
+    {"nomdefamille", COL_LAST_NAME},
+    {"locale", COL_LOCALE},
+    {"language", COL_LOCALE},
+    {"langue", COL_LOCALE},
+    {"timezone", COL_TIMEZONE},
+    {"fuseau", COL_TIMEZONE},
+    {"fuseauhoraire", COL_TIMEZONE},
+    {"teams", COL_TEAMS},
+    {"team", COL_TEAMS},
+    {"equipe", COL_TEAMS},
+    {"equipes", COL_TEAMS},
+    {"groupe", COL_TEAMS},
+    {"groupes", COL_TEAMS},
+    {"group", COL_TEAMS},
+    {"groups", COL_TEAMS},
+    {"tags", COL_TAGS},
+    {"tag", COL_TAGS},
+    {"etiquette", COL_TAGS},
+    {"etiquettes", COL_TAGS},
+    {"labels", COL_TAGS},
+};
+
+/* A header as it is compared: accents and case folded, only letters and digits kept
+ * ("Adresse e-mail" → "adresseemail", "Équipe(s)" → "equipes"). Caller frees. */
+static char *header_key(const char *header)
+{
+    struct buf folded = BUF_INIT, key = BUF_INIT;
+    fold_text(header, strlen(header), &folded);
+    for (const char *p = buf_str(&folded); *p; p++)
+        if (isalnum((unsigned char)*p))
+            buf_addch(&key, *p);
+    buf_release(&folded);
+    return buf_detach(&key);
+}
 
 struct import {
     struct db *db;
@@ -35,6 +109,10 @@ struct import {
     struct buf copy; /* COPY text rows of the current batch */
     long batch_rows;
     void *seen; /* tsearch tree of struct seen: emails and phones in the file */
+    /* The keyed hashes ("kind:hash") of forgotten contacts (campaigns/forget.h), and the key
+     * they are made with; NULL when nobody was ever forgotten. */
+    void *forgotten;
+    const char *key;
 };
 
 static void report(struct import *im, long line, const char *fmt, ...)
@@ -97,27 +175,38 @@ static bool timezone_valid(const char *tz)
 
 struct seen {
     long line;
+    char *row; /* the whole row as read, to tell a copy of it from another row */
     char key[];
 };
+
+static void free_seen_entry(void *p)
+{
+    struct seen *entry = p;
+    free(entry->row);
+    free(entry);
+}
 
 static int compare_seen(const void *a, const void *b)
 {
     return strcmp(((const struct seen *)a)->key, ((const struct seen *)b)->key);
 }
 
-/* Remember `key` for line `line`; return the earlier line if it was seen, else 0. */
-static long seen_before(struct import *im, const char *key, long line)
+/* Remember `key` (and its whole `row`) for line `line`; return the earlier entry if the
+ * key was seen, else NULL. */
+static const struct seen *seen_before(struct import *im, const char *key, const char *row,
+                                      long line)
 {
     size_t len = strlen(key);
     struct seen *entry = xmalloc(sizeof(*entry) + len + 1);
     entry->line = line;
+    entry->row = xstrdup(row);
     memcpy(entry->key, key, len + 1);
     struct seen **node = tsearch(entry, &im->seen, compare_seen);
     if (*node != entry) {
-        free(entry);
-        return (*node)->line;
+        free_seen_entry(entry);
+        return *node;
     }
-    return 0;
+    return NULL;
 }
 
 /* Kept for the server connection's life (the daemon's connections import again and
@@ -126,7 +215,7 @@ static long seen_before(struct import *im, const char *key, long line)
 static const char *const staging_sql =
     "CREATE TEMP TABLE IF NOT EXISTS import_rows ("
     " line bigint, email text, phone text, name text, locale text, timezone text,"
-    " teams text, tags text, person_id bigint, is_new boolean DEFAULT false"
+    " teams text, tags text, first_name text, person_id bigint, is_new boolean DEFAULT false"
     ") ON COMMIT DELETE ROWS";
 
 /* The set-based apply, in order; each statement reads import_rows. The conflicts query
@@ -141,12 +230,20 @@ static const char *const apply_sql[] = {
     " WHERE r.person_id IS NULL AND c.kind = 'phone' AND c.address = r.phone",
     "UPDATE import_rows SET person_id = nextval('people_id_seq'), is_new = true"
     " WHERE person_id IS NULL",
-    "INSERT INTO people (id, name, locale, timezone, tags, source)"
-    " SELECT person_id, coalesce(name, ''), coalesce(locale, $1), coalesce(timezone, $2),"
-    "        coalesce(regexp_split_to_array(tags, '[\\s,]+'), '{}'), 'import'"
+    "INSERT INTO people (id, name, first_name, locale, timezone, tags, source)"
+    " SELECT person_id, coalesce(name, ''), first_name, coalesce(locale, $1),"
+    "        coalesce(timezone, $2), coalesce(regexp_split_to_array(tags, '[\\s,]+'), '{}'),"
+    "        'import'"
     " FROM import_rows WHERE is_new",
-    "UPDATE people p SET name = coalesce(r.name, p.name), locale = coalesce(r.locale, p.locale),"
-    "       timezone = coalesce(r.timezone, p.timezone),"
+    /* Someone known: what the file says fills what is empty; with --overwrite ($1) it
+     * replaces the name, first name, locale and time zone. Tags only ever add up. */
+    "UPDATE people p SET"
+    "       name = CASE WHEN $1::bool OR p.name = '' THEN coalesce(r.name, p.name) ELSE p.name END,"
+    "       first_name = CASE WHEN $1::bool OR p.first_name IS NULL"
+    "                    THEN coalesce(r.first_name, p.first_name) ELSE p.first_name END,"
+    "       locale = CASE WHEN $1::bool THEN coalesce(r.locale, p.locale) ELSE p.locale END,"
+    "       timezone = CASE WHEN $1::bool THEN coalesce(r.timezone, p.timezone)"
+    "                  ELSE p.timezone END,"
     "       tags = ARRAY(SELECT DISTINCT t FROM unnest(p.tags ||"
     "              coalesce(regexp_split_to_array(r.tags, '[\\s,]+'), '{}')) t ORDER BY t),"
     "       updated_at = now()"
@@ -236,7 +333,7 @@ static int copy_batch(struct import *im, char **error_r)
 {
     PGconn *conn = db_conn(im->db);
     PGresult *res = PQexec(conn, "COPY import_rows (line, email, phone, name, locale, timezone,"
-                                 " teams, tags) FROM STDIN");
+                                 " teams, tags, first_name) FROM STDIN");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         *error_r = xstrdup(PQerrorMessage(conn));
         PQclear(res);
@@ -287,12 +384,14 @@ static int flush_batch(struct import *im, char **error_r)
     const char *defaults[] = {config_str("engine", "default_locale"),
                               config_str("engine", "default_timezone")};
     const char *evidence_param[] = {evidence};
+    const char *overwrite_param[] = {im->o->overwrite ? "t" : "f"};
     /* Which parameters each statement of apply_sql[] takes. */
     const struct {
         int n;
         const char *const *params;
-    } args[] = {{0, NULL},     {0, NULL}, {0, NULL},           {0, NULL},
-                {2, defaults}, {0, NULL}, {1, evidence_param}, {0, NULL}};
+    } args[] = {{0, NULL},           {0, NULL},     {0, NULL},
+                {0, NULL},           {2, defaults}, {1, overwrite_param},
+                {1, evidence_param}, {0, NULL}};
     for (size_t i = 0; i < ARRAY_SIZE(apply_sql); i++) {
         PGresult *res = db_exec(im->db, apply_sql[i], args[i].n, args[i].params, error_r);
         if (!res) {
@@ -325,92 +424,219 @@ fail:
     return -1;
 }
 
+/* A phone as typed. In France a spreadsheet that took a number for a number dropped its
+ * leading 0 ("612345678"): nine digits are read as the national number they were, with a
+ * note. NULL (reported) when it is no number. Caller frees. */
+static char *read_phone(struct import *im, long line, const char *typed)
+{
+    const char *country = config_str("engine", "default_country");
+    const char *reason = NULL;
+    char *phone = NULL;
+    if (strcasecmp(country, "FR") == 0 && strlen(typed) == 9 && strspn(typed, "0123456789") == 9 &&
+        typed[0] != '0') {
+        char *national = xasprintf("0%s", typed);
+        phone = phone_normalise(national, country, &reason);
+        if (phone)
+            report(im, line, "phone %s: read as %s (a spreadsheet had dropped its leading 0)",
+                   typed, national);
+        free(national);
+        if (phone)
+            return phone;
+    }
+    phone = phone_normalise(typed, country, &reason);
+    if (!phone)
+        report(im, line, "phone %s: %s", typed, reason);
+    return phone;
+}
+
+/* The name: the name column, else "Prénom Nom" from the first and last name columns.
+ * Caller frees; NULL when the row gives none. */
+static char *compose_name(char *const *field)
+{
+    if (field[COL_NAME] && *field[COL_NAME])
+        return xstrdup(field[COL_NAME]);
+    const char *first = field[COL_FIRST_NAME] ? field[COL_FIRST_NAME] : "";
+    const char *last = field[COL_LAST_NAME] ? field[COL_LAST_NAME] : "";
+    if (!*first && !*last)
+        return NULL;
+    return xasprintf("%s%s%s", first, *first && *last ? " " : "", last);
+}
+
+/* The same email or phone on an earlier line: a copy of that row (a spreadsheet pasted
+ * twice) is skipped with a note; another row with it is an error. 0 new, 1 a copy, -1
+ * refused (reported). */
+static int check_duplicate(struct import *im, long line, const char *email, const char *phone,
+                           const char *row)
+{
+    const char *keys[] = {email, phone};
+    const char *what[] = {"email", "phone"};
+    for (int k = 0; k < 2; k++) {
+        if (!keys[k])
+            continue;
+        const struct seen *earlier = seen_before(im, keys[k], row, line);
+        if (!earlier)
+            continue;
+        if (strcmp(earlier->row, row) == 0) {
+            report(im, line, "same row as line %ld: skipped", earlier->line);
+            return 1;
+        }
+        report(im, line, "%s %s already on line %ld", what[k], keys[k], earlier->line);
+        return -1;
+    }
+    return 0;
+}
+
+/* Locale and time zone of a row: NULL when empty; -1 (reported) when wrong. */
+static int read_locale_zone(struct import *im, long line, char *const *field, char **locale_r,
+                            char **tz_r)
+{
+    if (field[COL_LOCALE] && *field[COL_LOCALE]) {
+        *locale_r = str_lower(xstrndup(field[COL_LOCALE], 2));
+        if (strlen(field[COL_LOCALE]) < 2 || !isalpha((unsigned char)(*locale_r)[0]) ||
+            !isalpha((unsigned char)(*locale_r)[1])) {
+            report(im, line, "locale %s: expected a language code such as fr or en",
+                   field[COL_LOCALE]);
+            return -1;
+        }
+    }
+    if (field[COL_TIMEZONE] && *field[COL_TIMEZONE]) {
+        if (!timezone_valid(field[COL_TIMEZONE])) {
+            report(im, line, "timezone %s: not an IANA time zone", field[COL_TIMEZONE]);
+            return -1;
+        }
+        *tz_r = xstrdup(field[COL_TIMEZONE]);
+    }
+    return 0;
+}
+
+static int compare_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Someone forgotten on request is not imported again from an old spreadsheet: their
+ * addresses' keyed hashes are read once, each row's addresses checked against them. */
+static int load_forgotten(struct import *im, char **error_r)
+{
+    PGresult *res = db_exec(im->db,
+                            "SELECT kind || ':' || address_hash FROM contacts"
+                            " WHERE address_hash IS NOT NULL",
+                            0, NULL, error_r);
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        char *entry = xstrdup(PQgetvalue(res, i, 0));
+        if (*(char **)tsearch(entry, &im->forgotten, compare_text) != entry)
+            free(entry);
+    }
+    PQclear(res);
+    if (n > 0 && !(im->key = secret_get(im->db, error_r)))
+        return -1;
+    return 0;
+}
+
+/* True (reported) when the row's email or phone was forgotten. */
+static bool was_forgotten(struct import *im, long line, const char *email, const char *phone)
+{
+    if (!im->forgotten)
+        return false;
+    const char *kinds[] = {"email", "phone"};
+    const char *addresses[] = {email, phone};
+    for (int k = 0; k < 2; k++) {
+        if (!addresses[k])
+            continue;
+        char *hash = consent_address_hash(im->key, kinds[k], addresses[k]);
+        char *entry = xasprintf("%s:%s", kinds[k], hash);
+        bool found = tfind(entry, &im->forgotten, compare_text) != NULL;
+        free(entry);
+        free(hash);
+        if (found) {
+            report(im, line, "%s %s was forgotten on request (people forget): not imported again",
+                   kinds[k], addresses[k]);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Validate one record; append it to the batch or report why not. */
 static void take_row(struct import *im, long line, char **fields, int nfields, const int *map)
 {
-    const char *raw[NCOLS] = {0};
+    char *field[NCOLS] = {0}; /* trimmed */
     for (int c = 0; c < NCOLS; c++)
-        if (map[c] >= 0 && map[c] < nfields)
-            raw[c] = fields[map[c]];
-    char *email = NULL, *phone = NULL, *locale = NULL, *tz = NULL, *teams = NULL;
-    const char *reason = NULL;
-    char *trimmed[NCOLS] = {0};
-    for (int c = 0; c < NCOLS; c++)
-        if (raw[c]) {
-            trimmed[c] = xstrdup(raw[c]);
-            char *t = str_trim(trimmed[c]);
-            memmove(trimmed[c], t, strlen(t) + 1);
+        if (map[c] >= 0 && map[c] < nfields) {
+            char *t = str_trim(fields[map[c]]);
+            field[c] = xstrdup(t);
         }
-    if (trimmed[COL_EMAIL] && *trimmed[COL_EMAIL] &&
-        !(email = email_normalise(trimmed[COL_EMAIL], &reason))) {
-        report(im, line, "email %s: %s", trimmed[COL_EMAIL], reason);
+    char *email = NULL, *phone = NULL, *locale = NULL, *tz = NULL, *teams = NULL, *name = NULL;
+    char *row = NULL;
+    const char *reason = NULL;
+    if (field[COL_EMAIL] && *field[COL_EMAIL] &&
+        !(email = email_normalise(field[COL_EMAIL], &reason))) {
+        report(im, line, "email %s: %s", field[COL_EMAIL], reason);
         goto reject;
     }
-    if (trimmed[COL_PHONE] && *trimmed[COL_PHONE] &&
-        !(phone = phone_normalise(trimmed[COL_PHONE], config_str("engine", "default_country"),
-                                  &reason))) {
-        report(im, line, "phone %s: %s", trimmed[COL_PHONE], reason);
+    if (field[COL_PHONE] && *field[COL_PHONE] && !(phone = read_phone(im, line, field[COL_PHONE])))
         goto reject;
-    }
     if (!email && !phone) {
         report(im, line, "no email and no phone");
         goto reject;
     }
-    if (trimmed[COL_LOCALE] && *trimmed[COL_LOCALE]) {
-        locale = str_lower(xstrndup(trimmed[COL_LOCALE], 2));
-        if (strlen(trimmed[COL_LOCALE]) < 2 || !isalpha((unsigned char)locale[0]) ||
-            !isalpha((unsigned char)locale[1])) {
-            report(im, line, "locale %s: expected a language code such as fr or en",
-                   trimmed[COL_LOCALE]);
-            goto reject;
-        }
-    }
-    if (trimmed[COL_TIMEZONE] && *trimmed[COL_TIMEZONE]) {
-        if (!timezone_valid(trimmed[COL_TIMEZONE])) {
-            report(im, line, "timezone %s: not an IANA time zone", trimmed[COL_TIMEZONE]);
-            goto reject;
-        }
-        tz = xstrdup(trimmed[COL_TIMEZONE]);
-    }
-    if (trimmed[COL_TEAMS] && *trimmed[COL_TEAMS])
-        teams = str_lower(xstrdup(trimmed[COL_TEAMS]));
-    long earlier;
-    if (email && (earlier = seen_before(im, email, line))) {
-        report(im, line, "email %s already on line %ld", email, earlier);
+    if (read_locale_zone(im, line, field, &locale, &tz) < 0)
         goto reject;
+    if (was_forgotten(im, line, email, phone)) {
+        im->result->forgotten++;
+        goto out;
     }
-    if (phone && (earlier = seen_before(im, phone, line))) {
-        report(im, line, "phone %s already on line %ld", phone, earlier);
+    if (field[COL_TEAMS] && *field[COL_TEAMS])
+        teams = str_lower(xstrdup(field[COL_TEAMS]));
+    name = compose_name(field);
+    const char *first =
+        field[COL_FIRST_NAME] && *field[COL_FIRST_NAME] ? field[COL_FIRST_NAME] : NULL;
+    row = xasprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", email ? email : "",
+                    phone ? phone : "", name ? name : "", first ? first : "", locale ? locale : "",
+                    tz ? tz : "", teams ? teams : "", field[COL_TAGS] ? field[COL_TAGS] : "");
+    int duplicate = check_duplicate(im, line, email, phone, row);
+    if (duplicate < 0)
         goto reject;
+    if (duplicate > 0) {
+        im->result->duplicates++;
+        goto out;
     }
     char number[32];
     snprintf(number, sizeof(number), "%ld", line);
     copy_field(&im->copy, number, false);
     copy_field(&im->copy, email, false);
     copy_field(&im->copy, phone, false);
-    copy_field(&im->copy, trimmed[COL_NAME], false);
+    copy_field(&im->copy, name, false);
     copy_field(&im->copy, locale, false);
     copy_field(&im->copy, tz, false);
     copy_field(&im->copy, teams, false);
-    copy_field(&im->copy, trimmed[COL_TAGS], true);
+    copy_field(&im->copy, field[COL_TAGS], false);
+    copy_field(&im->copy, first, true);
     im->batch_rows++;
     goto out;
 reject:
     im->result->rejected++;
 out:
     for (int c = 0; c < NCOLS; c++)
-        free(trimmed[c]);
+        free(field[c]);
     free(email);
     free(phone);
     free(locale);
     free(tz);
     free(teams);
+    free(name);
+    free(row);
 }
 
 static void free_seen(struct import *im)
 {
-    tdestroy(im->seen, free);
+    tdestroy(im->seen, free_seen_entry);
     im->seen = NULL;
+    tdestroy(im->forgotten, free);
+    im->forgotten = NULL;
 }
 
 static int record_import(struct db *db, const struct import_options *o,
@@ -459,42 +685,85 @@ static int analyze_if_changed(struct db *db, const struct import_result *r, char
     return 0;
 }
 
+/* Map each column to its field from the header row: IMPORT_OK, or IMPORT_BAD_FILE with
+ * *error_r (no header, an unknown column, neither email nor phone). */
+static enum import_outcome read_header(struct csv *csv, const char *source, int map[NCOLS],
+                                       char **error_r)
+{
+    char **fields;
+    int nfields;
+    const char *reason;
+    for (int c = 0; c < NCOLS; c++)
+        map[c] = -1;
+    if (csv_next(csv, &fields, &nfields, &reason) <= 0) {
+        *error_r = xasprintf("%s: no header row", source);
+        return IMPORT_BAD_FILE;
+    }
+    for (int f = 0; f < nfields; f++) {
+        char *key = header_key(fields[f]);
+        int c = -1;
+        for (size_t a = 0; a < ARRAY_SIZE(header_aliases) && c < 0; a++)
+            if (strcmp(header_aliases[a].header, key) == 0)
+                c = (int)header_aliases[a].column;
+        free(key);
+        if (c < 0) {
+            *error_r = xasprintf("%s:1: unknown column %s (known: email/e-mail/courriel, "
+                                 "phone/téléphone/portable, name, first_name/prénom, "
+                                 "last_name/nom, locale/langue, timezone, teams/équipe(s)/groupe, "
+                                 "tags/étiquettes)",
+                                 source, str_trim(fields[f]));
+            return IMPORT_BAD_FILE;
+        }
+        if (map[c] >= 0) {
+            *error_r = xasprintf("%s:1: columns %d and %d are both %s", source, map[c] + 1, f + 1,
+                                 column_names[c]);
+            return IMPORT_BAD_FILE;
+        }
+        map[c] = f;
+    }
+    if (map[COL_EMAIL] < 0 && map[COL_PHONE] < 0) {
+        *error_r = xasprintf("%s:1: needs an email or a phone column", source);
+        return IMPORT_BAD_FILE;
+    }
+    return IMPORT_OK;
+}
+
+/* The file as CSV in its encoding (o->encoding, or detected); a file not read as UTF-8 is
+ * said in a note on line 1, where the reports of rows go. NULL with *error_r. */
+static struct csv *open_csv(struct import *im, FILE *in, char **error_r)
+{
+    char *why = NULL;
+    struct csv *csv = csv_open_encoded(in, 0, im->o->encoding, &why);
+    if (!csv) {
+        *error_r = xasprintf("%s: %s", im->o->source, why);
+        free(why);
+        return NULL;
+    }
+    if (strcmp(csv_encoding(csv), "UTF-8") != 0)
+        report(im, 1, "read as %s%s", csv_encoding(csv),
+               im->o->encoding && *im->o->encoding ? "" : " (detected: not UTF-8)");
+    return csv;
+}
+
 enum import_outcome import_people(struct db *db, FILE *in, const struct import_options *o,
                                   struct import_result *result, char **error_r)
 {
     memset(result, 0, sizeof(*result));
     struct import im = {.db = db, .o = o, .result = result};
     enum import_outcome outcome = IMPORT_FAILED;
-    struct csv *csv = csv_open(in, 0);
     char **fields;
-    int nfields;
+    int nfields, got;
     const char *reason;
     int map[NCOLS];
-    for (int c = 0; c < NCOLS; c++)
-        map[c] = -1;
-    int got = csv_next(csv, &fields, &nfields, &reason);
-    if (got <= 0) {
-        *error_r = xasprintf("%s: no header row", o->source);
-        outcome = IMPORT_BAD_FILE;
+    struct csv *csv = open_csv(&im, in, error_r);
+    if (!csv)
+        return IMPORT_BAD_FILE;
+    outcome = read_header(csv, o->source, map, error_r);
+    if (outcome != IMPORT_OK)
         goto out;
-    }
-    for (int f = 0; f < nfields; f++) {
-        char *name = str_lower(str_trim(fields[f]));
-        int c = 0;
-        while (c < NCOLS && strcmp(column_names[c], name) != 0)
-            c++;
-        if (c == NCOLS) {
-            *error_r = xasprintf("%s:1: unknown column %s", o->source, name);
-            outcome = IMPORT_BAD_FILE;
-            goto out;
-        }
-        map[c] = f;
-    }
-    if (map[COL_EMAIL] < 0 && map[COL_PHONE] < 0) {
-        *error_r = xasprintf("%s:1: needs an email or a phone column", o->source);
-        outcome = IMPORT_BAD_FILE;
+    outcome = IMPORT_FAILED;
+    if (db_run(db, staging_sql, 0, NULL, error_r) < 0 || load_forgotten(&im, error_r) < 0)
         goto out;
-    }
     if (o->dry_run && db_begin(db, error_r) < 0)
         goto out;
     bool failed = false;

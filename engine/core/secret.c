@@ -1,4 +1,5 @@
 #include "core/secret.h"
+#include "lib/log.h"
 #include "lib/util.h"
 #include "core/config.h"
 
@@ -42,6 +43,7 @@ const char *secret_get(struct db *db, char **error_r)
                 *error_r = xstrdup("no engine secret: run tocsin migrate");
             PQclear(res);
         }
+        log_secret(cached);
     }
     pthread_mutex_unlock(&secret_lock);
     return cached;

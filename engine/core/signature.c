@@ -2,6 +2,7 @@
 #include "lib/buf.h"
 #include "lib/util.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdlib.h>
@@ -80,4 +81,19 @@ char *generic_signature(const char *secret, const char *body, size_t len)
     buf_adds(&out, "sha256=");
     hex_encode(mac, mac_len, &out);
     return buf_detach(&out);
+}
+
+bool signature_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    return la == lb && CRYPTO_memcmp(a, b, la) == 0;
+}
+
+bool signature_fresh(const char *timestamp, long long now, long long window_s)
+{
+    long v;
+    if (!timestamp || str_to_long(timestamp, 0, 0x7fffffffffffL, &v) < 0)
+        return false;
+    long long age = now - (long long)v;
+    return age <= window_s && age >= -window_s;
 }

@@ -165,6 +165,22 @@ static const struct message_template *find_message(const char *name, const char 
     return found;
 }
 
+json_t *template_organisation(void)
+{
+    return json_pack("{s:s, s:s}", "name", config_str("engine", "organisation"), "contact",
+                     config_str("engine", "organisation_contact"));
+}
+
+/* `vars` with `organisation` added when it lacks one (a new reference either way). */
+static json_t *with_organisation(const json_t *vars)
+{
+    if (json_object_get(vars, "organisation"))
+        return json_incref((json_t *)vars);
+    json_t *all = vars ? json_copy((json_t *)vars) : json_object();
+    json_object_set_new(all, "organisation", template_organisation());
+    return all;
+}
+
 static char *render_part(const struct template *t, const json_t *vars, bool html)
 {
     struct buf out = BUF_INIT;
@@ -181,10 +197,7 @@ int template_message(const char *name, const char *locale, const json_t *vars,
     const struct message_template *m = find_message(name, locale, error_r);
     if (!m)
         return -1;
-    out->subject = render_part(m->subject, vars, false);
-    out->text = render_part(m->text, vars, false);
-    out->html = m->html ? render_part(m->html, vars, true) : NULL;
-    out->sms = render_part(m->sms ? m->sms : m->text, vars, false);
+    template_message_render(m, vars, out);
     return 0;
 }
 
@@ -197,10 +210,12 @@ struct message_template *template_message_compile(const char *source, const char
 void template_message_render(const struct message_template *m, const json_t *vars,
                              struct rendered_message *out)
 {
-    out->subject = render_part(m->subject, vars, false);
-    out->text = render_part(m->text, vars, false);
-    out->html = m->html ? render_part(m->html, vars, true) : NULL;
-    out->sms = render_part(m->sms ? m->sms : m->text, vars, false);
+    json_t *all = with_organisation(vars);
+    out->subject = render_part(m->subject, all, false);
+    out->text = render_part(m->text, all, false);
+    out->html = m->html ? render_part(m->html, all, true) : NULL;
+    out->sms = render_part(m->sms ? m->sms : m->text, all, false);
+    json_decref(all);
 }
 
 char *template_message_missing(const struct message_template *m, const json_t *vars)
@@ -252,4 +267,52 @@ void template_message_release(struct rendered_message *m)
     free(m->html);
     free(m->sms);
     memset(m, 0, sizeof(*m));
+}
+
+char *template_source_subject(const char *source)
+{
+    for (const char *line = source; *line;) {
+        size_t len = strcspn(line, "\n");
+        if (len >= 4 && strncmp(line, "--- ", 4) == 0)
+            return NULL;
+        if (len >= 8 && strncasecmp(line, "subject:", 8) == 0) {
+            char *subject = xstrndup_trim(line + 8, len - 8);
+            if (*subject)
+                return subject;
+            free(subject);
+            return NULL;
+        }
+        line += len + (line[len] == '\n');
+    }
+    return NULL;
+}
+
+char *template_source_first_line(const char *source, size_t max_chars)
+{
+    const char *line = source;
+    bool in_text = false;
+    while (*line) {
+        size_t len = strcspn(line, "\n");
+        char *trimmed = xstrndup_trim(line, len);
+        if (in_text && strncmp(trimmed, "--- ", 4) == 0) {
+            free(trimmed);
+            return NULL;
+        }
+        if (in_text && *trimmed) {
+            /* Cut on a character, never inside one. */
+            size_t chars = 0, i = 0;
+            while (trimmed[i] && chars < max_chars) {
+                i++;
+                while ((trimmed[i] & 0xc0) == 0x80)
+                    i++;
+                chars++;
+            }
+            trimmed[i] = '\0';
+            return trimmed;
+        }
+        in_text = in_text || strcmp(trimmed, "--- text") == 0;
+        free(trimmed);
+        line += len + (line[len] == '\n');
+    }
+    return NULL;
 }

@@ -20,6 +20,11 @@
  * error; `name` only labels errors), rendered any number of times with
  * template_message_render() and freed with template_message_free().
  * template_message_missing() is template_missing() over every part.
+ *
+ * Every message, named or compiled, also sees `organisation` ({name, contact}: [engine]
+ * organisation and organisation_contact, "" when unset) unless its variables set it:
+ * HELP answers, campaigns and pages say who is writing. template_organisation() is that
+ * object (a new reference).
  */
 #ifndef TOCSIN_TEMPLATE_H
 #define TOCSIN_TEMPLATE_H
@@ -47,5 +52,13 @@ void template_message_render(const struct message_template *m, const json_t *var
                              struct rendered_message *out);
 char *template_message_missing(const struct message_template *m, const json_t *vars);
 void template_message_free(struct message_template **m);
+
+json_t *template_organisation(void);
+
+/* What a message file says before it is compiled: the text of its `subject:` line, and
+ * the first non-empty line of its text part, cut to `max_chars` characters (a campaign's
+ * title). Caller frees; NULL when there is none. */
+char *template_source_subject(const char *source);
+char *template_source_first_line(const char *source, size_t max_chars);
 
 #endif

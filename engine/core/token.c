@@ -104,3 +104,23 @@ int token_check(struct db *db, const char *purpose, const char *token, int64_t *
     free(error);
     return key ? token_check_with(key, purpose, token, id_r) : -1;
 }
+
+char *token_digest_with(const char *key, const char *purpose, const char *text)
+{
+    char *message = xasprintf("%s:%s", purpose, text);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)message, strlen(message), mac,
+         &len);
+    free(message);
+    char *hex = xcalloc(2 * (size_t)len + 1, 1);
+    for (unsigned i = 0; i < len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+    return hex;
+}
+
+char *token_digest(struct db *db, const char *purpose, const char *text, char **error_r)
+{
+    const char *key = secret_get(db, error_r);
+    return key ? token_digest_with(key, purpose, text) : NULL;
+}

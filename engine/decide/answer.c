@@ -201,23 +201,6 @@ static const char *const guest_words[] = {
 static const char *const yes_words[] = {"yes", "yeah", "yep", "oui", "ouais", NULL};
 static const char *const no_words[] = {"no", "non", "nope", "nan", NULL};
 
-static size_t longest_at(const char *s, const char *const *list)
-{
-    size_t best = 0;
-    for (; *list; list++) {
-        size_t n = courtesy_phrase_at(s, *list);
-        if (n > best)
-            best = n;
-    }
-    return best;
-}
-
-static const char *skip(const char *s, size_t n)
-{
-    s += n;
-    return *s == ' ' ? s + 1 : s;
-}
-
 /* A word of symbols only (an emoji, "👍"): bytes outside ASCII and nothing else. */
 static size_t symbol_word_at(const char *s)
 {
@@ -259,7 +242,7 @@ enum answer_verdict answer_judge(const char *word, const char *answer, const cha
     /* "N'hésitez pas", "Y a-t-il un parking ?", "O.K.": a letter is an answer alone. */
     if (letter)
         return *rest || question ? ANSWER_NOT : ANSWER_CLEAR;
-    if (strcmp(answer, "no") == 0 && longest_at(rest, not_after_no))
+    if (strcmp(answer, "no") == 0 && courtesy_longest_at(rest, not_after_no))
         return ANSWER_NOT;
     /* Thanks, sign-offs, the same answer again, emoji: "Oui merci !", "yes yes 👍". */
     const char *p = rest;
@@ -269,15 +252,15 @@ enum answer_verdict answer_judge(const char *word, const char *answer, const cha
         bool see_you = false;
         size_t n = courtesy_closing_length(p, &see_you);
         if (!n && repeats)
-            n = longest_at(p, repeats);
+            n = courtesy_longest_at(p, repeats);
         if (!n)
-            n = longest_at(p, guest_words);
+            n = courtesy_longest_at(p, guest_words);
         if (!n)
             n = symbol_word_at(p);
         if (!n)
             break;
         see_you_seen |= see_you;
-        p = skip(p, n);
+        p = courtesy_after(p, n);
     }
     /* "Non, à samedi" says no and looks forward to meeting: which is it? */
     if (see_you_seen && strcmp(answer, "yes") != 0)
@@ -286,8 +269,8 @@ enum answer_verdict answer_judge(const char *word, const char *answer, const cha
         return ANSWER_UNSURE;
     if (!*p)
         return ANSWER_CLEAR;
-    bool yes = longest_at(p, say_yes) > 0, no = longest_at(p, say_no) > 0,
-         maybe = longest_at(p, say_maybe) > 0;
+    bool yes = courtesy_longest_at(p, say_yes) > 0, no = courtesy_longest_at(p, say_no) > 0,
+         maybe = courtesy_longest_at(p, say_maybe) > 0;
     if ((strcmp(answer, "yes") == 0 && yes) || (strcmp(answer, "no") == 0 && no) ||
         (strcmp(answer, "maybe") == 0 && maybe))
         return ANSWER_CLEAR;

@@ -127,8 +127,7 @@ size_t courtesy_phrase_at(const char *s, const char *phrase)
     return 0;
 }
 
-/* The longest phrase of `list` at the start of `s`, 0 if none. */
-static size_t longest_at(const char *s, const char *const *list)
+size_t courtesy_longest_at(const char *s, const char *const *list)
 {
     size_t best = 0;
     for (; *list; list++) {
@@ -139,8 +138,7 @@ static size_t longest_at(const char *s, const char *const *list)
     return best;
 }
 
-/* Past the phrase of length n and the space after it. */
-static const char *after(const char *s, size_t n)
+const char *courtesy_after(const char *s, size_t n)
 {
     s += n;
     return *s == ' ' ? s + 1 : s;
@@ -161,16 +159,16 @@ size_t courtesy_skip_opening(const char *line)
 {
     const char *p = line;
     for (;;) {
-        size_t n = longest_at(p, greetings);
+        size_t n = courtesy_longest_at(p, greetings);
         if (n) {
-            p = after(p, n);
-            p = after(p, longest_at(p, audiences));
+            p = courtesy_after(p, n);
+            p = courtesy_after(p, courtesy_longest_at(p, audiences));
             continue;
         }
-        n = longest_at(p, thanks);
+        n = courtesy_longest_at(p, thanks);
         if (!n)
             break;
-        p = after(p, n);
+        p = courtesy_after(p, n);
     }
     return *p ? (size_t)(p - line) : 0;
 }
@@ -181,10 +179,11 @@ bool courtesy_is_opening_line(const char *line)
     if (words == 0)
         return false;
     /* "Bonjour Marie", "Hello everyone", "Dear Tocsin team": a greeting and a few words. */
-    if ((longest_at(line, greetings) || longest_at(line, salutations)) && words <= 5)
+    if ((courtesy_longest_at(line, greetings) || courtesy_longest_at(line, salutations)) &&
+        words <= 5)
         return true;
     /* "Merci pour l'invitation !", "Thanks for organising this": a sentence of thanks. */
-    return longest_at(line, thanks) && words <= 12;
+    return courtesy_longest_at(line, thanks) && words <= 12;
 }
 
 /* "a samedi", "see you saturday", "see you on saturday": the length, or 0. */
@@ -195,7 +194,7 @@ static size_t see_you_day(const char *s)
         size_t n = courtesy_phrase_at(s, *b);
         if (!n || !s[n])
             continue;
-        size_t d = longest_at(s + n + 1, days);
+        size_t d = courtesy_longest_at(s + n + 1, days);
         if (d)
             return n + 1 + d;
     }
@@ -205,11 +204,11 @@ static size_t see_you_day(const char *s)
 size_t courtesy_closing_length(const char *s, bool *see_you_r)
 {
     *see_you_r = false;
-    size_t n = longest_at(s, closings);
-    size_t t = longest_at(s, thanks);
+    size_t n = courtesy_longest_at(s, closings);
+    size_t t = courtesy_longest_at(s, thanks);
     if (t > n)
         n = t;
-    size_t seeing = longest_at(s, see_you);
+    size_t seeing = courtesy_longest_at(s, see_you);
     size_t day = see_you_day(s);
     if (day > seeing)
         seeing = day;

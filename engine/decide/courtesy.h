@@ -28,4 +28,9 @@ size_t courtesy_closing_length(const char *s, bool *see_you_r);
  * (so "merci" is found in "merci beaucoup" but not in "mercier"), else 0. */
 size_t courtesy_phrase_at(const char *s, const char *phrase);
 
+/* The longest phrase of `list` (NULL-terminated) at the start of `s`, 0 if none. */
+size_t courtesy_longest_at(const char *s, const char *const *list);
+/* `s` past the phrase of length n and the space after it. */
+const char *courtesy_after(const char *s, size_t n);
+
 #endif

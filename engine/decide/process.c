@@ -12,6 +12,7 @@
 #include "core/consent.h"
 #include "core/template.h"
 #include "outbound/queue.h"
+#include "decide/budget.h"
 #include "decide/grammar.h"
 #include "handlers/handlers.h"
 
@@ -114,11 +115,13 @@ static const char *choose_locale(const char *person_locale, const struct grammar
 static int create_sender(struct handler_ctx *ctx, const char *command, char **error_r)
 {
     char *source = xasprintf("%s:%s", ctx->msg->channel, command);
-    const char *params[] = {ctx->locale, config_str("engine", "default_timezone"), source};
+    /* A stranger who writes from "Zoé Petit <zoe@…>" is Zoé Petit, not a nameless row. */
+    const char *params[] = {ctx->locale, config_str("engine", "default_timezone"), source,
+                            ctx->msg->sender_name ? ctx->msg->sender_name : ""};
     PGresult *res = db_exec(ctx->db,
-                            "INSERT INTO people (locale, timezone, source) VALUES ($1, $2, $3)"
-                            " RETURNING id",
-                            3, params, error_r);
+                            "INSERT INTO people (locale, timezone, source, name)"
+                            " VALUES ($1, $2, $3, $4) RETURNING id",
+                            4, params, error_r);
     free(source);
     if (!res)
         return -1;
@@ -156,29 +159,54 @@ static void add_common_vars(struct handler_ctx *ctx, const char *name)
                         json_string(ctx->msg->sender));
 }
 
-static int enqueue_reply(struct handler_ctx *ctx, const char *name, struct inbound_outcome *outcome,
-                         char **error_r)
+/* Kinds of reply that reach a sender who opted out: the STOP confirmation and HELP (carrier
+ * rules), and the confirmation of a request to receive messages again (a START by mail
+ * without proof): the queue lets the same kinds through. */
+static bool reaches_opted_out(const char *kind)
 {
-    /* Nothing reaches an opted-out sender but the STOP confirmation and HELP (carrier
-     * rules). The queue checks consent again at send time; not enqueueing here keeps the
-     * record honest: no reply was ever meant to be sent. */
-    bool exempt =
-        strcmp(ctx->reply_kind, "stop_confirmation") == 0 || strcmp(ctx->reply_kind, "help") == 0;
-    if (!exempt) {
-        bool allowed;
-        if (consent_allows_address(ctx->db, ctx->msg->channel, ctx->msg->sender, 0, &allowed,
-                                   error_r) < 0)
-            return -1;
-        if (!allowed) {
-            ctx->status = "opted_out";
-            return 0;
-        }
+    return strcmp(kind, "stop_confirmation") == 0 || strcmp(kind, "help") == 0 ||
+           strcmp(kind, "consent_request") == 0;
+}
+
+/* Whether the reply may be sent at all (decide/budget.h); *withheld_r says why not. */
+static int budget_reply(struct handler_ctx *ctx, const char *text, const char *reply,
+                        bool opted_out, const char **withheld_r, char **error_r)
+{
+    struct reply_ask ask = {
+        .channel = ctx->msg->channel,
+        .recipient = ctx->msg->sender,
+        .kind = ctx->reply_kind,
+        .text = text,
+        .reply = reply,
+        .inbound_id = ctx->inbound_id,
+        .opted_out = opted_out,
+    };
+    return reply_budget(ctx->db, &ask, withheld_r, error_r);
+}
+
+static int enqueue_reply(struct handler_ctx *ctx, const char *name, const char *text,
+                         struct inbound_outcome *outcome, const char **withheld_r, char **error_r)
+{
+    /* The queue checks consent again at send time; not enqueueing here keeps the record
+     * honest: no reply was ever meant to be sent. */
+    bool allowed;
+    if (consent_allows_address(ctx->db, ctx->msg->channel, ctx->msg->sender, 0, &allowed, error_r) <
+        0)
+        return -1;
+    if (!allowed && !reaches_opted_out(ctx->reply_kind)) {
+        ctx->status = "opted_out";
+        return 0;
     }
     add_common_vars(ctx, name);
     struct rendered_message m;
     if (template_message(ctx->reply_template, ctx->locale, ctx->vars, &m, error_r) < 0)
         return -1;
     bool sms = strcmp(ctx->msg->channel, "sms") == 0;
+    if (budget_reply(ctx, text, sms ? m.sms : m.text, !allowed, withheld_r, error_r) < 0 ||
+        *withheld_r) {
+        template_message_release(&m);
+        return *withheld_r ? 0 : -1;
+    }
     char *key = xasprintf("reply:%" PRId64, ctx->inbound_id);
     struct queue_new q = {
         .channel = ctx->msg->channel,
@@ -195,6 +223,8 @@ static int enqueue_reply(struct handler_ctx *ctx, const char *name, struct inbou
     int rc = queue_enqueue(ctx->db, &q, &outcome->reply_id, NULL, error_r);
     if (rc == 0)
         outcome->reply = xstrdup(q.body);
+    if (rc == 0 && sms)
+        rc = reply_budget_sent(ctx->db, ctx->msg->sender, error_r);
     free(key);
     template_message_release(&m);
     return rc;
@@ -241,6 +271,7 @@ struct processing {
     struct handler_ctx ctx;
     char *person_name, *person_locale; /* the sender, when known */
     const char *command;               /* what ran, recorded on the inbound row */
+    const char *reply_withheld;        /* why the reply was not sent (decide/budget.h) */
 };
 
 static void processing_init(struct processing *p, struct db *db, const struct inbound_message *msg,
@@ -270,6 +301,7 @@ static void processing_release(struct processing *p)
     json_decref(p->ctx.vars);
     free(p->ctx.reply_context);
     free(p->ctx.team_name);
+    free(p->ctx.team_slug);
     free(p->person_name);
     free(p->person_locale);
     free(p->clean_body);
@@ -287,12 +319,13 @@ static int record_inbound(struct processing *p, char **error_r)
                             msg->sender,
                             msg->recipient ? msg->recipient : "",
                             p->body,
-                            p->raw};
+                            p->raw,
+                            msg->proof};
     PGresult *res = db_exec(p->db,
                             "INSERT INTO inbound_messages (channel, provider, provider_id, sender,"
-                            " recipient, body, raw) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                            " recipient, body, raw, proof) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                             " ON CONFLICT (channel, provider, provider_id) DO NOTHING RETURNING id",
-                            7, params, error_r);
+                            8, params, error_r);
     if (!res)
         return -1;
     bool recorded = PQntuples(res) == 1;
@@ -413,7 +446,8 @@ static int dispatch(struct processing *p, char **error_r)
             return -1;
     }
     if (p->ctx.reply_template &&
-        enqueue_reply(&p->ctx, p->person_name ? p->person_name : "", p->outcome, error_r) < 0)
+        enqueue_reply(&p->ctx, p->person_name ? p->person_name : "", p->body, p->outcome,
+                      &p->reply_withheld, error_r) < 0)
         return -1;
     return 0;
 }
@@ -425,17 +459,18 @@ static int record_outcome(struct processing *p, char **error_r)
     const char *status = p->ctx.status ? p->ctx.status : "applied";
     char inbound[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
     const char *params[] = {db_param_int(p->ctx.inbound_id, inbound), status, p->command,
-                            db_param_id_or_null(p->ctx.person_id, person)};
+                            db_param_id_or_null(p->ctx.person_id, person), p->reply_withheld};
     if (db_run(p->db,
-               "UPDATE inbound_messages SET status = $2, command = $3, person_id = $4"
-               " WHERE id = $1",
-               4, params, error_r) < 0)
+               "UPDATE inbound_messages SET status = $2, command = $3, person_id = $4,"
+               " reply_withheld = $5 WHERE id = $1",
+               5, params, error_r) < 0)
         return -1;
     if (p->own_tx && db_commit(p->db, error_r) < 0)
         return -1;
     p->outcome->status = ignored_status(status) ? INBOUND_IGNORED : INBOUND_APPLIED;
     p->outcome->inbound_id = p->ctx.inbound_id;
     p->outcome->command = p->command ? xstrdup(p->command) : NULL;
+    p->outcome->refused = strcmp(status, "refused") == 0;
     log_info("inbound", "id=%" PRId64 " channel=%s provider=%s sender=%s command=%s status=%s",
              p->ctx.inbound_id, p->msg->channel, log_q(p->msg->provider), log_q(p->msg->sender),
              p->command ? p->command : "-", status);
@@ -522,7 +557,9 @@ int inbound_process(struct db *db, const struct inbound_message *msg,
     metrics_add(series, 1);
     free(series);
     if (rc == 0 && outcome->status == INBOUND_APPLIED && outcome->command) {
-        series = xasprintf("tocsin_commands_total{command=\"%s\"}", outcome->command);
+        series = xasprintf(outcome->refused ? "tocsin_commands_refused_total{command=\"%s\"}"
+                                            : "tocsin_commands_total{command=\"%s\"}",
+                           outcome->command);
         metrics_add(series, 1);
         free(series);
     }

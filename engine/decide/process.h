@@ -9,6 +9,11 @@
  * dedupe_key derived from the inbound row). A replay of the same natural key does nothing
  * and reports INBOUND_DUPLICATE with the first outcome's reply, if any.
  *
+ * The reply is budgeted (decide/budget.h): when it may not be sent, the command still ran,
+ * and inbound_messages.reply_withheld says why no answer left. A command whose handler
+ * refused it (status 'refused') is counted in tocsin_commands_refused_total{command}, not
+ * in tocsin_commands_total{command}, which counts applied commands only.
+ *
  * Called inside a transaction the caller opened, it joins it and leaves COMMIT/ROLLBACK
  * to the caller (the mail pipeline records the Message-ID and the IMAP mark with it).
  * The caller owns `msg` and its strings; inbound_process() copies what it keeps.
@@ -37,6 +42,7 @@ struct inbound_outcome {
     char *command;    /* the command name that ran, e.g. "join"; NULL if none */
     char *reply;      /* the reply text queued (SMS form), NULL if none */
     int64_t reply_id; /* outbound_messages.id of the reply, 0 if none */
+    bool refused;     /* the command was refused (a wrong code, no proof): not applied */
 };
 
 int inbound_process(struct db *db, const struct inbound_message *msg,

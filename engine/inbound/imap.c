@@ -46,6 +46,10 @@ struct session {
     long max_size;
     uint32_t uidvalidity;
     uint32_t last_uid;
+    /* After a server sent a literal over max_size in a FETCH of several bodies, bodies are
+     * fetched one at a time, so the next refusal names its message, which is then skipped. */
+    bool one_by_one;
+    uint32_t oversized_uid;
 };
 
 static bool stopping(void)
@@ -99,6 +103,76 @@ struct wrapped_driver {
 static struct wrapped_driver wrapped_drivers[4];
 static pthread_mutex_t wrapped_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * libetpan reads a literal ("{N}" CRLF, then N bytes: a message body) into memory whatever
+ * N the server announced, and RFC822.SIZE is only the server's word too. So the same
+ * wrapper follows the stream's literals: outside a literal, "{N}" (or "{N+}") at the end of
+ * a line announces one, and N bytes are then passed through unexamined (a quoted string
+ * cannot hold a line end, so nothing else looks like that). An announcement over the limit
+ * ([imap] max_size, plus room for the response around it) fails the read before libetpan
+ * sees it: the session ends with an error and nothing was buffered. Only the reader thread
+ * reads IMAP, one session at a time, so this state is the reader's alone.
+ */
+static struct {
+    uint64_t limit; /* largest literal accepted; 0: not checking */
+    uint64_t left;  /* bytes of the current literal not yet passed */
+    char tail[24];  /* the last bytes outside literals, to find "{N}\r\n" */
+    size_t ntail;
+    uint64_t refused; /* the size announced when the last read was refused, else 0 */
+} literals;
+
+static void literals_reset(uint64_t limit)
+{
+    memset(&literals, 0, sizeof(literals));
+    literals.limit = limit;
+}
+
+/* The literal announced by a line ending in `tail` ("…{123}\r\n"), or -1. */
+static int64_t announced_literal(const char *tail, size_t n)
+{
+    if (n < 5 || tail[n - 1] != '\n' || tail[n - 2] != '\r' || tail[n - 3] != '}')
+        return -1;
+    size_t end = n - 3, i = end;
+    if (i > 0 && tail[i - 1] == '+') /* LITERAL+ */
+        end = --i;
+    while (i > 0 && tail[i - 1] >= '0' && tail[i - 1] <= '9')
+        i--;
+    if (i == 0 || tail[i - 1] != '{' || i == end || end - i > 18)
+        return -1;
+    int64_t v = 0;
+    for (size_t k = i; k < end; k++)
+        v = v * 10 + (tail[k] - '0');
+    return v;
+}
+
+/* 0 when the bytes may go on to libetpan, -1 when they announce a literal over the limit. */
+static int follow_literals(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (literals.left) {
+            size_t skip = n - i < literals.left ? n - i : (size_t)literals.left;
+            literals.left -= skip;
+            i += skip - 1;
+            continue;
+        }
+        if (literals.ntail == sizeof(literals.tail)) {
+            memmove(literals.tail, literals.tail + 1, sizeof(literals.tail) - 1);
+            literals.ntail--;
+        }
+        literals.tail[literals.ntail++] = (char)p[i];
+        int64_t size = announced_literal(literals.tail, literals.ntail);
+        if (size < 0)
+            continue;
+        literals.ntail = 0;
+        if (literals.limit && (uint64_t)size > literals.limit) {
+            literals.refused = (uint64_t)size;
+            return -1;
+        }
+        literals.left = (uint64_t)size;
+    }
+    return 0;
+}
+
 static ssize_t eof_is_error_read(mailstream_low *low, void *buf, size_t count)
 {
     const mailstream_low_driver *original = NULL;
@@ -106,6 +180,8 @@ static ssize_t eof_is_error_read(mailstream_low *low, void *buf, size_t count)
         if (low->driver == &wrapped_drivers[i].wrapped)
             original = wrapped_drivers[i].original;
     ssize_t n = original->mailstream_read(low, buf, count);
+    if (n > 0 && follow_literals(buf, (size_t)n) < 0)
+        return -1;
     return n == 0 && count > 0 ? -1 : n;
 }
 
@@ -196,6 +272,8 @@ out:
 
 static int imap_connect(struct session *s, char **error_r)
 {
+    /* Room for a FETCH response's own words around the largest body accepted. */
+    literals_reset((uint64_t)s->max_size + 4096);
     const char *host = config_str("imap", "host");
     const char *tls = config_str("imap", "tls");
     uint16_t port = (uint16_t)config_int("imap", "port");
@@ -405,9 +483,22 @@ static int fetch(struct session *s, const uint32_t *uids, size_t n, bool bodies,
             type, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
     else
         mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_rfc822_size());
+    literals.refused = 0;
     int r = mailimap_uid_fetch(s->imap, set, type, result_r);
     mailimap_fetch_type_free(type);
     mailimap_set_free(set);
+    if (r != MAILIMAP_NO_ERROR && literals.refused) {
+        log_error("imap_literal_too_large",
+                  "mailbox=%s uid=%" PRIu32 " messages=%zu announced=%" PRIu64 " max_size=%ld",
+                  log_q(s->mailbox_key), uids[0], n, literals.refused, s->max_size);
+        if (n == 1)
+            s->oversized_uid = uids[0];
+        s->one_by_one = true;
+        *error_r = xasprintf("UID FETCH: the server announced %" PRIu64
+                             " bytes for one item, over [imap] max_size",
+                             literals.refused);
+        return -1;
+    }
     if (r != MAILIMAP_NO_ERROR) {
         *error_r = xasprintf("UID FETCH: %s", imap_error_text(r));
         return -1;
@@ -458,10 +549,14 @@ static int apply_one(struct session *s, uint32_t uid, const struct fetched *meta
                               .mailbox = s->mailbox_key,
                               .uidvalidity = s->uidvalidity,
                               .uid = uid};
-    if (meta->size > (uint32_t)s->max_size) {
+    if (meta->size > (uint32_t)s->max_size || uid == s->oversized_uid) {
         log_warn("imap_too_large",
-                 "mailbox=%s uid=%" PRIu32 " size=%" PRIu32 " max_size=%ld action=skipped",
-                 log_q(s->mailbox), uid, meta->size, s->max_size);
+                 "mailbox=%s uid=%" PRIu32 " size=%" PRIu32
+                 " max_size=%ld reason=%s action=skipped",
+                 log_q(s->mailbox), uid, meta->size, s->max_size,
+                 uid == s->oversized_uid ? "literal" : "size");
+        if (uid == s->oversized_uid)
+            s->oversized_uid = 0;
         if (mail_inbound_skip(s->db, &src, error_r) < 0)
             return -1;
     } else {
@@ -514,7 +609,7 @@ static int fetch_batch(struct imap_batch *b, char **error_r)
     for (size_t i = 0; i < n; i++) {
         if (b->meta[i].uid == 0)
             continue; /* expunged meanwhile */
-        if (b->meta[i].size > (uint32_t)b->s->max_size)
+        if (b->meta[i].size > (uint32_t)b->s->max_size || b->uids[i] == b->s->oversized_uid)
             continue;
         wanted[nwanted++] = b->uids[i];
     }
@@ -524,7 +619,8 @@ static int fetch_batch(struct imap_batch *b, char **error_r)
         return -1;
     /* got[] follows wanted[]: line each body up with its UID. */
     for (size_t i = 0, w = 0; i < n; i++)
-        if (b->meta[i].uid != 0 && b->meta[i].size <= (uint32_t)b->s->max_size)
+        if (b->meta[i].uid != 0 && b->meta[i].size <= (uint32_t)b->s->max_size &&
+            b->uids[i] != b->s->oversized_uid)
             b->body[i] = w < nwanted ? &b->got[w++] : NULL;
     return 0;
 }
@@ -680,13 +776,18 @@ static int run_session(struct session *s, char **error_r)
         if (check_lock(s, error_r) < 0 ||
             search_from(s, s->last_uid + 1, false, 0, &uids, &n, error_r) < 0)
             return -1;
-        for (size_t i = 0; i < n && !stopping(); i += IMAP_BATCH) {
-            size_t count = n - i < IMAP_BATCH ? n - i : IMAP_BATCH;
+        for (size_t i = 0; i < n && !stopping();) {
+            size_t batch = s->one_by_one ? 1 : IMAP_BATCH;
+            size_t count = n - i < batch ? n - i : batch;
             if (process_batch(s, uids + i, count, error_r) < 0) {
                 free(uids);
                 return -1;
             }
+            i += count;
         }
+        /* Every message up to the newest went through: the server's lie is behind us. */
+        if (n > 0)
+            s->one_by_one = false;
         free(uids);
         if (n == 0 && wait_for_mail(s, error_r) < 0)
             return -1;

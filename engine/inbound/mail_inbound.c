@@ -10,6 +10,7 @@
 #include "outbound/queue.h"
 #include "decide/process.h"
 #include "inbound/autoreply.h"
+#include "inbound/mail_proof.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -423,6 +424,7 @@ static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
         .provider = run->src->provider,
         .provider_id = run->provider_id,
         .sender = p->sender,
+        .sender_name = p->sender_name,
         .recipient = p->recipient,
         .body = p->commands ? p->commands : p->new_text,
         .raw = run->raw_stored,
@@ -430,6 +432,10 @@ static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
         .reply_to_id = context,
         .automatic = p->automatic,
         .locale_hint = p->locale_hint,
+        /* A From: proves nothing by itself (inbound/mail_proof.h). */
+        .proof = p->is_bounce || p->automatic ? NULL
+                                              : mail_sender_proof(run->db, p->mime, p->sender,
+                                                                  p->reply_token, p->thread_ids),
     };
     if (!p->commands && !*p->new_text && *p->subject)
         run->msg.subject = p->subject;

@@ -38,6 +38,7 @@
 struct mail_parsed {
     struct mime_message *mime;
     char *sender;      /* From address, lower-case */
+    char *sender_name; /* From display name (mime_display_name()), or NULL */
     char *recipient;   /* Delivered-To, X-Original-To or To address, or "" */
     char *subject;     /* decoded, "" when absent */
     char *message_id;  /* without <>, or NULL */

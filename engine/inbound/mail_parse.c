@@ -65,6 +65,8 @@ int mail_parse(const char *raw, size_t len, reply_is_command_fn is_command, stru
     const struct mime_message *m = p->mime;
     p->is_bounce = bounce_detect(m, &p->bounce);
     p->sender = mime_address(mime_header(m, "From"));
+    if (p->sender)
+        p->sender_name = mime_display_name(mime_header(m, "From"));
     if (!p->sender)
         p->sender = mime_address(mime_header(m, "Sender"));
     if (!p->sender && (p->is_bounce || mime_header(m, "From"))) {
@@ -119,6 +121,7 @@ void mail_parsed_release(struct mail_parsed *p)
 {
     mime_free(&p->mime);
     free(p->sender);
+    free(p->sender_name);
     free(p->recipient);
     free(p->subject);
     free(p->message_id);

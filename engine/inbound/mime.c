@@ -1,5 +1,6 @@
 #include "inbound/mime.h"
 #include "lib/buf.h"
+#include "lib/utf8.h"
 #include "lib/util.h"
 
 #include <ctype.h>
@@ -204,6 +205,62 @@ char *mime_address(const char *value)
     if (end <= start || !memchr(start, '@', (size_t)(end - start)))
         return NULL;
     return str_lower(xstrndup(start, (size_t)(end - start)));
+}
+
+char *mime_display_name(const char *value)
+{
+    if (!value)
+        return NULL;
+    const char *lt = strchr(value, '<');
+    struct buf raw = BUF_INIT;
+    if (lt) {
+        buf_add(&raw, value, (size_t)(lt - value));
+    } else {
+        /* "z@x (Zoé Petit)": the old comment form. */
+        const char *open = strchr(value, '('), *close = open ? strrchr(open, ')') : NULL;
+        if (close)
+            buf_add(&raw, open + 1, (size_t)(close - open - 1));
+    }
+    /* Unquote before decoding: a quoted string may hold encoded words, which most
+     * clients decode although RFC 2047 says they should not. */
+    struct buf plain = BUF_INIT;
+    for (const char *p = buf_str(&raw); *p; p++) {
+        if (*p == '"')
+            continue;
+        if (*p == '\\' && p[1])
+            p++;
+        buf_addch(&plain, *p);
+    }
+    buf_release(&raw);
+    char *decoded = mime_decode_words(buf_str(&plain));
+    buf_release(&plain);
+    struct buf name = BUF_INIT;
+    size_t chars = 0;
+    bool space = false;
+    for (const unsigned char *p = (const unsigned char *)decoded; *p && chars < 100;) {
+        uint32_t cp = 0;
+        size_t n = utf8_decode(p, strlen((const char *)p), &cp);
+        if (n == 0) {
+            p++;
+            continue;
+        }
+        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == ' ') {
+            space = name.len > 0;
+        } else {
+            if (space)
+                buf_addch(&name, ' ');
+            space = false;
+            buf_add(&name, (const char *)p, n);
+            chars++;
+        }
+        p += n;
+    }
+    free(decoded);
+    if (name.len == 0 || strchr(buf_str(&name), '@')) {
+        buf_release(&name);
+        return NULL;
+    }
+    return buf_detach(&name);
 }
 
 /* Parse the header block of `raw`: unfolded lines up to the first empty line. */

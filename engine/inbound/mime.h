@@ -49,6 +49,12 @@ char *mime_header_decoded(const struct mime_message *m, const char *name);
 char *mime_decode_words(const char *value);
 /* The first address (addr-spec) in a header value, lower-cased; NULL if none. */
 char *mime_address(const char *value);
+/* The display name of the first mailbox of a header value ("Zoé Petit" from
+ * `"Petit, Zoé" <z@x>`, `=?utf-8?q?Zo=C3=A9_Petit?= <z@x>` or `z@x (Zoé Petit)`): quotes
+ * and escapes removed, encoded words decoded, white space collapsed, control characters
+ * dropped, at most 100 characters. NULL when there is none, or when it is only an
+ * address (people.name must not be a copy of a contact). Caller frees. */
+char *mime_display_name(const char *value);
 /* Bytes in `charset` (may be NULL or unknown) to valid UTF-8. Caller frees. */
 char *mime_to_utf8(const char *charset, const char *data, size_t len);
 /* Readable text from HTML: tags dropped, entities decoded, blockquotes as "> " lines. */

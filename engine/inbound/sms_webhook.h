@@ -2,6 +2,10 @@
  * sms_webhook — what the four SMS gateways' webhooks (webhook_twilio.c, webhook_vonage.c,
  * webhook_kannel.c, webhook_generic.c) share.
  *
+ * A gateway's routes exist only while it is the configured [sms] provider (routes.c), and
+ * each fails closed: its own credential ([sms] token for Twilio, kannel_secret,
+ * vonage_signature_secret, generic_secret) unset, missing or wrong means 403 and nothing
+ * written, so no key serves two integrations and an unconfigured one accepts nobody.
  * Each route handler: reads its parameters (webhook_params: the query string for GET,
  * the form or JSON body for POST), answers 400 with a reason when they are malformed,
  * verifies the provider's signature (403 and NO effect when it fails), then either
@@ -54,7 +58,8 @@ int webhook_sms_fields(struct http_request *req, const char *id_name, const char
                        const char *text_name, const char *text, const char *from, const char *to,
                        char **sender_r, char **recipient_r);
 
-/* A delivery report from `provider` about `provider_id`. `status` is "delivered",
+/* A delivery report from `provider` about `provider_id`, applied only to a message that
+ * `provider` sent (outbound_messages.sms_provider). `status` is "delivered",
  * "failed" or "sent" (intermediate), `detail` the provider's own word, `error` may be
  * NULL. `outbound_hint` (0 = none) is our outbound id when the provider echoes it
  * (Vonage client-ref, Kannel dlr-url). `carrier_opt_out` appends an opt_out with source
@@ -72,8 +77,11 @@ int webhook_report(struct http_request *req, const struct sms_report *report);
 void webhook_forbidden(struct http_request *req, const char *provider, const char *why,
                        const char *answer);
 
-/* Constant-time equality of two NUL-terminated strings (lengths may leak). */
-bool webhook_equal(const char *a, const char *b);
+/* What a webhook stores as evidence (inbound_messages.raw, sms_parts, delivery reports): the
+ * request target, and for a POST a newline and the body, with the parameter `secret_param`
+ * (may be NULL) removed from the query and from a form body, and every configured secret
+ * redacted. Caller frees. */
+char *webhook_raw(const struct http_request *req, const char *secret_param);
 
 /* The URL with the default port made explicit or implicit (both are tried), or NULL. */
 char *twilio_url_port_variant(const char *url);

@@ -7,7 +7,9 @@
  * "List-Unsubscribe=One-Click" sent by mailbox providers, or the page's button — appends
  * an opt_out (scope: every team, source 'one_click', evidence: how it came) to the
  * consent ledger unless the contact is already opted out, and answers 200 either way.
- * Database unreachable: 503.
+ * Database unreachable: 503. The page is in the person's language (people.locale; a link
+ * that is not valid: the browser's Accept-Language, else [engine] default_locale) and
+ * names the organisation ([engine] organisation, organisation_contact) when one is set.
  */
 #ifndef TOCSIN_UNSUBSCRIBE_H
 #define TOCSIN_UNSUBSCRIBE_H

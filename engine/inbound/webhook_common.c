@@ -13,9 +13,6 @@
 
 #include <inttypes.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -206,12 +203,15 @@ int webhook_report(struct http_request *req, const struct sms_report *r)
                        db_param_id_or_null(r->outbound_hint, hint),
                        r->recipient};
     /* The report names its message by the provider's id, or by ours when the provider
-     * echoes it back (several ids for one multi-part text). No row yet is fine: the
-     * trigger outbound_late_reports applies the report when the id is stored. */
+     * echoes it back (several ids for one multi-part text) — and only a message this very
+     * gateway sent: another gateway's message is out of its reach, whatever id it names.
+     * No row yet is fine: the trigger outbound_late_reports applies the report when the
+     * id is stored. */
     res = db_exec(db,
                   "WITH target AS ("
                   " SELECT id, recipient FROM outbound_messages"
-                  " WHERE channel = 'sms' AND (id = $7::bigint OR provider_id = $2)"
+                  " WHERE channel = 'sms' AND sms_provider = $1"
+                  "  AND (id = $7::bigint OR provider_id = $2)"
                   " ORDER BY id = $7::bigint DESC NULLS LAST, id LIMIT 1)"
                   " INSERT INTO sms_delivery_reports"
                   "  (provider, provider_id, status, detail, error, raw, outbound_id)"
@@ -276,8 +276,34 @@ void webhook_forbidden(struct http_request *req, const char *provider, const cha
     http_respond_text(req, 403, answer);
 }
 
-bool webhook_equal(const char *a, const char *b)
+char *webhook_raw(const struct http_request *req, const char *secret_param)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    return la == lb && CRYPTO_memcmp(a, b, la) == 0;
+    struct buf raw = BUF_INIT;
+    const char *target = http_target(req);
+    const char *query = strchr(target, '?');
+    if (query && secret_param) {
+        char *kept = form_without(query + 1, strlen(query + 1), secret_param);
+        buf_add(&raw, target, (size_t)(query - target));
+        if (*kept)
+            buf_printf(&raw, "?%s", kept);
+        free(kept);
+    } else {
+        buf_adds(&raw, target);
+    }
+    if (strcmp(http_method(req), "POST") == 0) {
+        size_t len;
+        const char *body = http_body(req, &len);
+        const char *type = http_header(req, "Content-Type");
+        buf_addch(&raw, '\n');
+        if (secret_param && (!type || strncasecmp(type, "application/json", 16) != 0)) {
+            char *kept = form_without(body, len, secret_param);
+            buf_adds(&raw, kept);
+            free(kept);
+        } else {
+            buf_add(&raw, body, len);
+        }
+    }
+    char *redacted = log_redacted(buf_str(&raw));
+    buf_release(&raw);
+    return redacted;
 }

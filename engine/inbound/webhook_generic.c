@@ -1,7 +1,7 @@
 /*
  * Generic gateway: POST /sms/generic with a JSON body {"id", "from", "to", "text"} and
  * the header X-Tocsin-Signature: sha256=HEX, the HMAC-SHA256 of the raw body keyed with
- * [sms] signing_secret. The signature is mandatory: with no secret configured every
+ * [sms] generic_secret. The signature is mandatory: with no secret configured every
  * request is refused (403), since anyone could otherwise speak for any number.
  */
 #include "lib/log.h"
@@ -16,22 +16,22 @@ void webhook_generic(struct http_request *req)
 {
     size_t len;
     const char *body = http_body(req, &len);
-    const char *secret = config_str("sms", "signing_secret");
+    const char *secret = config_str("sms", "generic_secret");
     const char *given = http_header(req, "X-Tocsin-Signature");
     struct form params = {0};
     const char *reason = NULL;
-    char *sender = NULL, *recipient = NULL;
+    char *sender = NULL, *recipient = NULL, *raw = NULL;
     bool ok = false;
     if (*secret && given) {
         char *want = generic_signature(secret, body, len);
         char *lower = xstrdup(given);
-        ok = webhook_equal(str_lower(lower), want);
+        ok = signature_equal(str_lower(lower), want);
         free(lower);
         free(want);
     }
     if (!ok) {
         webhook_forbidden(req, "generic",
-                          !*secret ? "[sms] signing_secret unset"
+                          !*secret ? "[sms] generic_secret unset"
                           : given  ? "mismatch"
                                    : "no signature",
                           given ? "bad signature" : "signature required");
@@ -54,15 +54,17 @@ void webhook_generic(struct http_request *req)
     struct inbound_message msg = {
         .channel = "sms",
         .provider = "generic",
+        .proof = "signed_webhook",
         .provider_id = id,
         .sender = sender,
         .recipient = recipient,
         .body = text,
-        .raw = body,
+        .raw = raw = webhook_raw(req, NULL),
     };
     if (webhook_deliver(req, &msg) == 0)
         http_respond(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
 out:
+    free(raw);
     free(sender);
     free(recipient);
     form_release(&params);

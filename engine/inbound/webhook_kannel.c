@@ -2,9 +2,11 @@
  * Kannel: inbound texts from an smsbox `sms-service` (GET|POST /sms/kannel with from, to,
  * text, id) and delivery reports for what we sent (GET|POST /sms/kannel/dlr).
  *
- * Kannel does not sign requests; when [sms] signing_secret is set, both routes require a
- * `secret` parameter equal to it (compared in constant time), which the operator writes
- * into the sms-service get-url and which our sendsms requests put into the dlr-url.
+ * Kannel does not sign requests, so both routes require a `secret` parameter equal to
+ * [sms] kannel_secret (compared in constant time), which the operator writes into the
+ * sms-service get-url and which our sendsms requests put into the dlr-url. With no secret
+ * configured every request is refused: anyone who can reach us could otherwise speak for
+ * any number. The secret is removed from what is stored (webhook_raw).
  * The id is Kannel's %I (a UUID per message): the natural key. The answer is empty,
  * and the sms-service has max-messages = 0, so Kannel sends nothing back itself: the
  * reply leaves through the queue and sendsms like every other message (docs/sms.md).
@@ -21,13 +23,14 @@
 
 static int kannel_verified(struct http_request *req, const struct form *params)
 {
-    const char *secret = config_str("sms", "signing_secret");
-    if (!*secret)
-        return 0;
+    const char *secret = config_str("sms", "kannel_secret");
     const char *given = form_get(params, "secret");
-    if (given && webhook_equal(given, secret))
+    if (*secret && given && signature_equal(given, secret))
         return 0;
-    webhook_forbidden(req, "kannel", given ? "mismatch" : "no secret",
+    webhook_forbidden(req, "kannel",
+                      !*secret ? "[sms] kannel_secret unset"
+                      : given  ? "mismatch"
+                               : "no secret",
                       given ? "bad secret" : "secret required");
     return -1;
 }
@@ -36,7 +39,7 @@ void webhook_kannel(struct http_request *req)
 {
     struct form params = {0};
     const char *reason = NULL;
-    char *sender = NULL, *recipient = NULL;
+    char *sender = NULL, *recipient = NULL, *raw = NULL;
     if (webhook_params(req, &params, &reason) < 0) {
         http_respond_text(req, 400, reason);
         return;
@@ -52,15 +55,17 @@ void webhook_kannel(struct http_request *req)
     struct inbound_message msg = {
         .channel = "sms",
         .provider = "kannel",
+        .proof = "signed_webhook",
         .provider_id = id,
         .sender = sender,
         .recipient = recipient,
         .body = text,
-        .raw = http_target(req),
+        .raw = raw = webhook_raw(req, "secret"),
     };
     if (webhook_deliver(req, &msg) == 0)
         http_respond(req, 200, "text/plain", "", 0);
 out:
+    free(raw);
     free(sender);
     free(recipient);
     form_release(&params);
@@ -78,7 +83,7 @@ void webhook_kannel_dlr(struct http_request *req)
 {
     struct form params = {0};
     const char *reason = NULL;
-    char *provider_id = NULL, *error = NULL;
+    char *provider_id = NULL, *error = NULL, *raw = NULL;
     if (webhook_params(req, &params, &reason) < 0) {
         http_respond_text(req, 400, reason);
         return;
@@ -114,12 +119,13 @@ void webhook_kannel_dlr(struct http_request *req)
         .status = kannel_dlr_types[i].status,
         .detail = kannel_dlr_types[i].detail,
         .error = error,
-        .raw = http_target(req),
+        .raw = raw = webhook_raw(req, "secret"),
         .outbound_hint = id,
     };
     if (webhook_report(req, &report) == 0)
         http_respond_text(req, 200, "ok");
 out:
+    free(raw);
     free(provider_id);
     free(error);
     form_release(&params);

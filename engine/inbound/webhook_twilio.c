@@ -67,12 +67,12 @@ static int twilio_verified(struct http_request *req, struct form *params_r)
         base_len--;
     char *url = xasprintf("%.*s%s", (int)base_len, base, http_target(req));
     char *want = twilio_signature(token, url, params_r);
-    bool ok = webhook_equal(given, want);
+    bool ok = signature_equal(given, want);
     char *variant = ok ? NULL : twilio_url_port_variant(url);
     if (variant) {
         free(want);
         want = twilio_signature(token, variant, params_r);
-        ok = webhook_equal(given, want);
+        ok = signature_equal(given, want);
         free(variant);
     }
     free(url);
@@ -94,22 +94,24 @@ void webhook_twilio(struct http_request *req)
     if (!sid)
         sid = form_get(&params, "SmsSid");
     const char *body = form_get(&params, "Body");
-    char *sender = NULL, *recipient = NULL;
+    char *sender = NULL, *recipient = NULL, *raw = NULL;
     if (webhook_sms_fields(req, "MessageSid", sid, "Body", body, form_get(&params, "From"),
                            form_get(&params, "To"), &sender, &recipient) < 0)
         goto out;
     struct inbound_message msg = {
         .channel = "sms",
         .provider = "twilio",
+        .proof = "signed_webhook",
         .provider_id = sid,
         .sender = sender,
         .recipient = recipient,
         .body = body,
-        .raw = http_body(req, NULL),
+        .raw = raw = webhook_raw(req, NULL),
     };
     if (webhook_deliver(req, &msg) == 0)
         http_respond(req, 200, "text/xml", empty_twiml, strlen(empty_twiml));
 out:
+    free(raw);
     free(sender);
     free(recipient);
     form_release(&params);
@@ -127,7 +129,7 @@ void webhook_twilio_status(struct http_request *req)
     if (!state)
         state = form_get(&params, "SmsStatus");
     const char *code = form_get(&params, "ErrorCode");
-    char *recipient = NULL;
+    char *recipient = NULL, *raw = NULL;
     if (!sid || !*sid || !state || !*state) {
         http_respond_text(req, 400, !sid || !*sid ? "missing MessageSid" : "missing MessageStatus");
         goto out;
@@ -146,7 +148,7 @@ void webhook_twilio_status(struct http_request *req)
         .status = status,
         .detail = state,
         .error = error,
-        .raw = http_body(req, NULL),
+        .raw = raw = webhook_raw(req, NULL),
         .carrier_opt_out = code && strcmp(code, "21610") == 0,
     };
     recipient = webhook_recipient(form_get(&params, "To"));
@@ -156,6 +158,7 @@ void webhook_twilio_status(struct http_request *req)
     if (rc == 0)
         http_respond(req, 204, "text/plain", "", 0);
 out:
+    free(raw);
     free(recipient);
     form_release(&params);
 }

@@ -2,16 +2,20 @@
  * Vonage (Nexmo) SMS API: inbound messages (GET|POST /sms/vonage, form or JSON) and
  * delivery receipts (GET|POST /sms/vonage/dlr).
  *
- * When [sms] signing_secret is set, every request must carry `sig`, Vonage's "HMAC
- * SHA-256" signature method (choose it in the dashboard): hex HMAC-SHA256 over
+ * Every request must carry `sig`, Vonage's "HMAC SHA-256" signature method (choose it in
+ * the dashboard) keyed with [sms] vonage_signature_secret: hex HMAC-SHA256 over
  * "&name=value" for every parameter but sig, sorted by name, with '&' and '=' inside
- * values replaced by '_'.
+ * values replaced by '_'. Its `timestamp` (Unix seconds, signed with the rest) must be
+ * within VONAGE_SIGNATURE_WINDOW of our clock, so a captured request cannot be replayed
+ * later. With no secret configured every request is refused.
  * A long text arrives as parts (concat=true, concat-ref, concat-total, concat-part),
  * in any order, possibly on several daemons at once: each part is stored in sms_parts
  * under an advisory lock on (sender, ref), and the part that completes the set hands the
  * whole text, in part order, to inbound_process() under the message id of part 1 — so
  * a part replayed later finds the same natural key and has no second effect.
- * Vonage resends for 24 hours until it gets a 200, so the answer is quick and plain.
+ * Vonage resends for 24 hours until it gets a 200, so the answer is quick and plain, and
+ * parts of a text that never completed are purged after VONAGE_PARTS_TTL: Vonage has given
+ * up on the missing ones by then.
  */
 #include "lib/buf.h"
 #include "lib/db.h"
@@ -22,6 +26,12 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <time.h>
+
+/* Seconds a signature's timestamp may be off our clock, either way. */
+#define VONAGE_SIGNATURE_WINDOW 300
+/* How long an incomplete text's parts are kept (Vonage retries for 24 hours). */
+#define VONAGE_PARTS_TTL "24 hours"
 
 /* Vonage writes numbers internationally without the '+'. */
 static char *vonage_number(const char *raw)
@@ -31,25 +41,34 @@ static char *vonage_number(const char *raw)
     return raw ? xstrdup(raw) : NULL;
 }
 
-/* 0 when the signature is fine or not required; -1 when refused (403 sent). */
+/* 0 when the signature is right and fresh; -1 when refused (403 sent). */
 static int vonage_verified(struct http_request *req, const struct form *params)
 {
-    const char *secret = config_str("sms", "signing_secret");
-    if (!*secret)
-        return 0;
+    const char *secret = config_str("sms", "vonage_signature_secret");
     const char *given = form_get(params, "sig");
+    const char *why = !*secret ? "[sms] vonage_signature_secret unset"
+                      : given  ? "mismatch"
+                               : "no sig";
     bool ok = false;
-    if (given) {
+    if (*secret && given) {
         char *lower = xstrdup(given);
         str_lower(lower);
         char *want = vonage_signature(secret, params);
-        ok = webhook_equal(lower, want);
+        ok = signature_equal(lower, want);
         free(want);
         free(lower);
     }
+    if (ok && !signature_fresh(form_get(params, "timestamp"), (long long)time(NULL),
+                               VONAGE_SIGNATURE_WINDOW)) {
+        ok = false;
+        why = form_get(params, "timestamp") ? "timestamp outside 5 minutes" : "no timestamp";
+    }
     if (!ok) {
-        webhook_forbidden(req, "vonage", given ? "mismatch" : "no sig",
-                          given ? "bad signature" : "signature required");
+        webhook_forbidden(req, "vonage", why,
+                          !given                          ? "signature required"
+                          : strcmp(why, "mismatch") == 0  ? "bad signature"
+                          : strncmp(why, "[sms]", 5) == 0 ? "bad signature"
+                                                          : "stale or missing timestamp");
         return -1;
     }
     return 0;
@@ -78,6 +97,16 @@ static int store_part(struct db *db, const char *sender, const char *recipient, 
     if (db_run(db, "SELECT pg_advisory_xact_lock(hashtext('vonage-concat:' || $1 || ':' || $2))", 2,
                lock, error_r) < 0)
         goto out;
+    /* Parts whose text never completed: Vonage has stopped retrying the missing ones. */
+    PGresult *purged = db_exec(db,
+                               "DELETE FROM sms_parts WHERE provider = 'vonage'"
+                               " AND received_at < now() - interval '" VONAGE_PARTS_TTL "'",
+                               0, NULL, error_r);
+    if (!purged)
+        goto out;
+    if (atoi(PQcmdTuples(purged)) > 0)
+        log_info("sms_parts_purged", "provider=vonage parts=%s", PQcmdTuples(purged));
+    PQclear(purged);
     const char *ins[] = {sender, ref, total, part, message_id, recipient, text, raw};
     if (db_run(db,
                "INSERT INTO sms_parts (provider, sender, ref, total, part, provider_id,"
@@ -156,7 +185,7 @@ void webhook_vonage(struct http_request *req)
 {
     struct form params = {0};
     char *sender = NULL, *recipient = NULL, *msisdn = NULL, *to = NULL;
-    char *whole = NULL, *first_id = NULL, *raws = NULL;
+    char *whole = NULL, *first_id = NULL, *raws = NULL, *request_raw = NULL;
     if (vonage_params(req, &params) < 0)
         return;
     const char *message_id = param(&params, "messageId");
@@ -170,8 +199,8 @@ void webhook_vonage(struct http_request *req)
     const char *ref = concat_value(&params, "concat-ref");
     const char *total = concat_value(&params, "concat-total");
     const char *part = concat_value(&params, "concat-part");
-    const char *raw =
-        strcmp(http_method(req), "POST") == 0 ? http_body(req, NULL) : http_target(req);
+    request_raw = webhook_raw(req, NULL);
+    const char *raw = request_raw;
     if ((concat && strcmp(concat, "true") == 0) || ref) {
         if (!ref || strlen(ref) > 64 || !small_number(total, 2, 255) ||
             !small_number(part, 1, 255) || atoi(part) > atoi(total)) {
@@ -206,6 +235,7 @@ void webhook_vonage(struct http_request *req)
     struct inbound_message msg = {
         .channel = "sms",
         .provider = "vonage",
+        .proof = "signed_webhook",
         .provider_id = message_id,
         .sender = sender,
         .recipient = recipient,
@@ -222,13 +252,14 @@ out:
     free(whole);
     free(first_id);
     free(raws);
+    free(request_raw);
     form_release(&params);
 }
 
 void webhook_vonage_dlr(struct http_request *req)
 {
     struct form params = {0};
-    char *error = NULL, *number = NULL, *recipient = NULL;
+    char *error = NULL, *number = NULL, *recipient = NULL, *raw = NULL;
     if (vonage_params(req, &params) < 0)
         return;
     const char *message_id = param(&params, "messageId");
@@ -260,13 +291,14 @@ void webhook_vonage_dlr(struct http_request *req)
         .status = status,
         .detail = state,
         .error = error,
-        .raw = strcmp(http_method(req), "POST") == 0 ? http_body(req, NULL) : http_target(req),
+        .raw = raw = webhook_raw(req, NULL),
         .recipient = *recipient == '+' ? recipient : NULL,
         .outbound_hint = hint,
     };
     if (webhook_report(req, &report) == 0)
         http_respond_text(req, 200, "ok");
 out:
+    free(raw);
     free(error);
     free(number);
     free(recipient);

@@ -1,4 +1,5 @@
 #include "lib/form.h"
+#include "lib/buf.h"
 #include "lib/util.h"
 
 #include <string.h>
@@ -116,4 +117,29 @@ void form_release(struct form *form)
     free(form->fields);
     form->fields = NULL;
     form->n = 0;
+}
+
+char *form_without(const char *data, size_t len, const char *name)
+{
+    struct buf out = BUF_INIT;
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pair_end = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+        const char *name_end = eq ? eq : pair_end;
+        char *decoded = NULL;
+        const char *reason;
+        /* A name that does not decode cannot be `name`: it is kept as it came. */
+        bool drop = form_decode(p, (size_t)(name_end - p), true, &decoded, &reason) == 0 &&
+                    strcmp(decoded, name) == 0;
+        free(decoded);
+        if (!drop && pair_end > p) {
+            if (out.len)
+                buf_addch(&out, '&');
+            buf_add(&out, p, (size_t)(pair_end - p));
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return buf_detach(&out);
 }

@@ -37,6 +37,10 @@ const char *form_get(const struct form *form, const char *name);
 void form_add(struct form *form, const char *name, const char *value);
 void form_release(struct form *form);
 
+/* `data` (a query string or form body, `len` bytes) without the pairs whose decoded name is
+ * `name`, the others kept byte for byte: a fresh string the caller frees. */
+char *form_without(const char *data, size_t len, const char *name);
+
 /* Percent-decode [s, s+len) into a fresh string; -1 (and *reason_r) on a bad escape or NUL. */
 int form_decode(const char *s, size_t len, bool plus_is_space, char **out_r, const char **reason_r);
 

@@ -1,7 +1,9 @@
 #include "lib/log.h"
 #include "lib/buf.h"
+#include "lib/util.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +11,57 @@
 
 static enum log_level min_level = LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Registered secrets (log_secret), guarded by log_lock. */
+static char **secrets;
+static size_t nsecrets;
+
+#define SECRET_MIN_LEN 6
+
+void log_secret(const char *secret)
+{
+    if (!secret || strlen(secret) < SECRET_MIN_LEN)
+        return;
+    pthread_mutex_lock(&log_lock);
+    bool known = false;
+    for (size_t i = 0; i < nsecrets && !known; i++)
+        known = strcmp(secrets[i], secret) == 0;
+    if (!known) {
+        secrets = xrealloc(secrets, (nsecrets + 1) * sizeof(*secrets));
+        secrets[nsecrets++] = xstrdup(secret);
+    }
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* Replace every registered secret in `line`; the caller holds log_lock. */
+static void redact_locked(struct buf *line)
+{
+    static const char mark[] = "[redacted]";
+    for (size_t i = 0; i < nsecrets; i++) {
+        size_t n = strlen(secrets[i]);
+        char *hit;
+        size_t from = 0;
+        while (line->len && (hit = memmem(line->data + from, line->len - from, secrets[i], n))) {
+            size_t at = (size_t)(hit - line->data);
+            struct buf out = BUF_INIT;
+            buf_add(&out, line->data, at);
+            buf_adds(&out, mark);
+            buf_add(&out, line->data + at + n, line->len - at - n);
+            buf_release(line);
+            *line = out;
+            from = at + sizeof(mark) - 1;
+        }
+    }
+}
+
+char *log_redacted(const char *text)
+{
+    struct buf out = BUF_INIT;
+    buf_adds(&out, text ? text : "");
+    pthread_mutex_lock(&log_lock);
+    redact_locked(&out);
+    pthread_mutex_unlock(&log_lock);
+    return buf_detach(&out);
+}
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 int log_set_level(const char *name)
@@ -49,6 +102,7 @@ void log_write(enum log_level level, const char *event, const char *fmt, ...)
     }
     buf_addch(&line, '\n');
     pthread_mutex_lock(&log_lock);
+    redact_locked(&line);
     fwrite(line.data, 1, line.len, stderr);
     fflush(stderr);
     pthread_mutex_unlock(&log_lock);

@@ -20,6 +20,16 @@ static const struct country countries[] = {
     {"CA", "1", '1', 10},  {"MA", "212", '0', 9}, {"DZ", "213", '0', 0}, {"TN", "216", 0, 8},
     {"SN", "221", 0, 9},   {"CI", "225", 0, 10},  {"RE", "262", '0', 9}, {"GP", "590", '0', 9},
     {"MQ", "596", '0', 9}, {"GF", "594", '0', 9}, {"YT", "262", '0', 9}, {"PM", "508", '0', 6},
+    {"BL", "590", '0', 9}, {"MF", "590", '0', 9}, {"WF", "681", 0, 6},   {"NC", "687", 0, 6},
+    {"PF", "689", 0, 8},
+};
+
+/* Territories whose numbers count as their country's for "texts from this country". */
+static const struct {
+    const char *country, *territory;
+} overseas[] = {
+    {"FR", "RE"}, {"FR", "YT"}, {"FR", "GP"}, {"FR", "MQ"}, {"FR", "GF"}, {"FR", "PM"},
+    {"FR", "BL"}, {"FR", "MF"}, {"FR", "WF"}, {"FR", "NC"}, {"FR", "PF"},
 };
 
 /* French numbers whose national form hides an overseas country code. */
@@ -109,6 +119,35 @@ char *phone_normalise(const char *input, const char *default_country, const char
 fail:
     buf_release(&digits);
     return NULL;
+}
+
+/* Whether `number` starts with the calling code of ISO country `iso`. */
+static bool number_of(const char *number, const char *iso)
+{
+    const struct country *c = find_country(iso);
+    return c && number[0] == '+' && str_starts_with(number + 1, c->code);
+}
+
+bool phone_in_countries(const char *number, const char *countries)
+{
+    if (!number || !countries)
+        return false;
+    char *list = xstrdup(countries);
+    bool found = false;
+    char *save = NULL;
+    for (char *iso = strtok_r(list, ", ", &save); iso && !found;
+         iso = strtok_r(NULL, ", ", &save)) {
+        if (strcmp(iso, "*") == 0) {
+            found = true;
+            break;
+        }
+        found = number_of(number, iso);
+        for (size_t i = 0; i < ARRAY_SIZE(overseas) && !found; i++)
+            if (strcasecmp(overseas[i].country, iso) == 0)
+                found = number_of(number, overseas[i].territory);
+    }
+    free(list);
+    return found;
 }
 
 int email_valid(const char *a)

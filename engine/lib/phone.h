@@ -10,7 +10,13 @@
 #ifndef TOCSIN_PHONE_H
 #define TOCSIN_PHONE_H
 
+#include <stdbool.h>
+
 char *phone_normalise(const char *input, const char *default_country, const char **reason_r);
+/* Whether E.164 `number` belongs to one of `countries`: ISO codes separated by commas or
+ * spaces, each also covering its overseas territories (FR: RE, YT, GP, MQ, GF, PM, BL, MF, WF,
+ * NC, PF), or "*" for any. A code this module does not know matches nothing. */
+bool phone_in_countries(const char *number, const char *countries);
 /* True for a lower-case-able address with one @, a dot in the domain, no spaces. */
 int email_valid(const char *address);
 /* Lower-cased, trimmed copy of an email address, or NULL (with *reason_r) if invalid. */

@@ -2,6 +2,7 @@
 #include "lib/util.h"
 #include "core/config.h"
 #include "core/token.h"
+#include "outbound/gsm.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -20,6 +21,10 @@ struct cached_campaign {
     int64_t id;
     struct message_template *message;
     struct template *subject; /* campaigns.subject when set: it wins over the file's line */
+    /* An invitation's event (campaigns.event_id), as templates see it but for `when`, which
+     * is written in each reader's language at render time; NULL for a plain newsletter. */
+    json_t *event;
+    char *event_when; /* to_char fields campaign_format_time() reads */
     int refs;
     struct cached_campaign *next;
 };
@@ -35,6 +40,8 @@ static void cached_put(struct cached_campaign *c)
     if (last) {
         template_message_free(&c->message);
         template_free(&c->subject);
+        json_decref(c->event);
+        free(c->event_when);
         free(c);
     }
 }
@@ -43,8 +50,13 @@ static struct cached_campaign *load_campaign(struct db *db, int64_t id, char **e
 {
     char slot[DB_PARAM_SIZE];
     const char *params[] = {db_param_int(id, slot)};
-    PGresult *res =
-        db_exec(db, "SELECT template, subject FROM campaigns WHERE id = $1", 1, params, error_r);
+    PGresult *res = db_exec(db,
+                            "SELECT c.template, c.subject, e.id, e.slug, e.title,"
+                            " to_char(e.starts_at AT TIME ZONE e.timezone,"
+                            "  'YYYY MM DD HH24 MI ID'), coalesce(e.location, '')"
+                            " FROM campaigns c LEFT JOIN events e ON e.id = c.event_id"
+                            " WHERE c.id = $1",
+                            1, params, error_r);
     if (!res)
         return NULL;
     struct cached_campaign *c = NULL;
@@ -61,9 +73,19 @@ static struct cached_campaign *load_campaign(struct db *db, int64_t id, char **e
     c->id = id;
     c->message = m;
     c->refs = 1; /* the cache's own reference */
+    if (db_value(res, 0, 2)) {
+        c->event = json_pack("{s:I, s:s, s:s, s:s}", "id",
+                             (json_int_t)strtoll(PQgetvalue(res, 0, 2), NULL, 10), "slug",
+                             PQgetvalue(res, 0, 3), "title", PQgetvalue(res, 0, 4), "location",
+                             PQgetvalue(res, 0, 6));
+        c->event_when = xstrdup(PQgetvalue(res, 0, 5));
+    }
     const char *subject = PQgetvalue(res, 0, 1);
     if (*subject && !(c->subject = template_compile(subject, error_r))) {
+        c->refs = 0;
         template_message_free(&c->message);
+        json_decref(c->event);
+        free(c->event_when);
         free(c);
         c = NULL;
     }
@@ -123,6 +145,13 @@ static void set_string(json_t *obj, const char *key, const char *value)
     json_object_set_new(obj, key, json_string(value ? value : ""));
 }
 
+json_t *campaign_sample_event_vars(void)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)12, "slug", "porte-a-porte",
+                     "title", "Porte-à-porte", "when", "samedi 7 juin à 10h", "location",
+                     "Métro Château-Landon");
+}
+
 json_t *campaign_sample_vars(void)
 {
     json_t *v = json_object();
@@ -136,11 +165,12 @@ json_t *campaign_sample_vars(void)
     set_string(v, "stop_keyword", "STOP");
     json_object_set_new(v, "team",
                         json_pack("{s:s, s:s}", "slug", "paris-10", "name", "Paris 10e"));
+    json_object_set_new(v, "organisation", template_organisation());
     return v;
 }
 
 /* Columns of the person query of campaign_person_vars(), in order. */
-enum { PERSON_NAME, PERSON_LOCALE, PERSON_EMAIL, PERSON_PHONE, TEAM_SLUG, TEAM_NAME };
+enum { PERSON_NAME, PERSON_LOCALE, PERSON_EMAIL, PERSON_PHONE, TEAM_SLUG, TEAM_NAME, PERSON_FIRST };
 
 int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, int64_t scope,
                          json_t **vars_r, char **error_r)
@@ -154,7 +184,7 @@ int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, i
         "   LIMIT 1),"
         " (SELECT address FROM contacts WHERE person_id = p.id AND kind = 'phone' ORDER BY id"
         "   LIMIT 1),"
-        " t.slug, t.name"
+        " t.slug, t.name, p.first_name"
         " FROM people p LEFT JOIN teams t ON t.id = $2::bigint WHERE p.id = $1",
         2, params, error_r);
     if (!res)
@@ -167,8 +197,11 @@ int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, i
     json_t *v = json_object();
     const char *name = PQgetvalue(res, 0, PERSON_NAME), *locale = PQgetvalue(res, 0, PERSON_LOCALE);
     set_string(v, "name", name);
-    size_t first = strcspn(name, " ");
-    json_object_set_new(v, "first_name", json_stringn(name, first));
+    /* The first name an import gave (people.first_name), else the name's first word. */
+    if (db_value(res, 0, PERSON_FIRST))
+        set_string(v, "first_name", PQgetvalue(res, 0, PERSON_FIRST));
+    else
+        json_object_set_new(v, "first_name", json_stringn(name, strcspn(name, " ")));
     set_string(v, "locale", locale);
     set_string(v, "email", db_value(res, 0, PERSON_EMAIL));
     set_string(v, "phone", db_value(res, 0, PERSON_PHONE));
@@ -209,7 +242,19 @@ int campaign_render_for(struct db *db, int64_t campaign_id, int64_t person_id, i
         json_decref(vars);
         return -1;
     }
+    const char *locale = json_string_value(json_object_get(vars, "locale"));
+    if (c->event) {
+        json_t *event = json_copy(c->event);
+        char *when = campaign_format_time(c->event_when, locale);
+        json_object_set_new(event, "when", json_string(when));
+        free(when);
+        json_object_set_new(vars, "event", event);
+    }
     template_message_render(c->message, vars, out);
+    /* The opt-out mention in the reader's language; a configured one is the transport's. */
+    char *sms = sms_append_default_mention(out->sms, locale);
+    free(out->sms);
+    out->sms = sms;
     if (c->subject) {
         struct buf subject = BUF_INIT;
         template_render(c->subject, vars, false, &subject);

@@ -7,8 +7,10 @@
  * releases with template_message_release()) with the campaign's template rendered for
  * that row's person, contact and scope. The compiled template is cached per campaign for
  * the life of the process (a campaign's template never changes once created), so a worker
- * parses it once, whatever the number of recipients. Thread-safe. Returns 0, or -1 with
- * *error_r (caller frees): db_transient(db) then means "try the row again later".
+ * parses it once, whatever the number of recipients. An invitation's messages also see
+ * `event`, its `when` in the reader's language. The sms part ends with the opt-out
+ * mention of the person's language when the text has none (gsm.h). Thread-safe. Returns 0, or -1
+ * with *error_r (caller frees): db_transient(db) then means "try the row again later".
  *
  * campaign_person_vars() builds the variables every message has: name, first_name, email,
  * phone, locale, unsubscribe_url ([http] public_url + /u/ + token "unsub" of the contact;
@@ -37,8 +39,11 @@ int campaign_render_for(struct db *db, int64_t campaign_id, int64_t person_id, i
 int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, int64_t scope,
                          json_t **vars_r, char **error_r);
 
-/* The variables an organiser may use in a campaign template, with example values. */
+/* The variables an organiser may use in a campaign template, with example values; an
+ * invitation (campaigns.event_id) also has `event` {id, slug, title, when, location}:
+ * campaign_sample_event_vars(). */
 json_t *campaign_sample_vars(void);
+json_t *campaign_sample_event_vars(void);
 
 char *campaign_format_time(const char *to_char_fields, const char *locale);
 

@@ -4,6 +4,7 @@
 #include "lib/util.h"
 #include "core/config.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -151,16 +152,85 @@ char *gsm_compose(const char *body, const char *kind, bool transliterate, const 
     return buf_detach(&out);
 }
 
+/* [sms] stop_mention as the operator wrote it; "" for none and for the language default. */
+static const char *configured_mention(void)
+{
+    const char *m = config_str("sms", "stop_mention");
+    return strcmp(m, "off") == 0 ? "" : m;
+}
+
 char *sms_compose(const char *body, const char *kind)
 {
-    return gsm_compose(body, kind, config_bool("sms", "transliterate"),
-                       config_str("sms", "stop_mention"));
+    return gsm_compose(body, kind, config_bool("sms", "transliterate"), configured_mention());
+}
+
+/* A sender people can text back: digits, maybe a leading +, short code or phone number. */
+static bool textable(const char *sender)
+{
+    const char *digits = sender[0] == '+' ? sender + 1 : sender;
+    size_t n = strlen(digits);
+    return n >= 3 && n <= 15 && strspn(digits, "0123456789") == n;
+}
+
+char *gsm_default_stop_mention(const char *locale, const char *sender)
+{
+    if (!sender || !textable(sender))
+        return xstrdup("");
+    if (locale && strncmp(locale, "fr", 2) == 0) {
+        /* A French reader writes a French number the national way. */
+        if (strncmp(sender, "+33", 3) == 0 && strlen(sender) == 12)
+            return xasprintf("STOP au 0%s", sender + 3);
+        return xasprintf("STOP au %s", sender);
+    }
+    return xstrdup("Reply STOP to opt out");
+}
+
+char *sms_stop_mention(const char *locale)
+{
+    const char *m = config_str("sms", "stop_mention");
+    if (strcmp(m, "off") == 0)
+        return xstrdup("");
+    if (*m)
+        return xstrdup(m);
+    return gsm_default_stop_mention(locale, config_str("sms", "from"));
+}
+
+bool gsm_mentions_stop(const char *text)
+{
+    for (const char *p = text; (p = strcasestr(p, "stop")) != NULL; p += 4) {
+        bool starts = p == text || !isalnum((unsigned char)p[-1]);
+        bool ends = !isalnum((unsigned char)p[4]);
+        if (starts && ends)
+            return true;
+    }
+    return false;
+}
+
+bool sms_lacks_stop(const char *text, const char *locale)
+{
+    char *mention = sms_stop_mention(locale);
+    bool lacks = !*mention && !gsm_mentions_stop(text);
+    free(mention);
+    return lacks;
+}
+
+char *sms_append_default_mention(const char *text, const char *locale)
+{
+    if (*config_str("sms", "stop_mention") || gsm_mentions_stop(text))
+        return xstrdup(text);
+    char *mention = sms_stop_mention(locale);
+    char *out = gsm_compose(text, "campaign", false, mention);
+    free(mention);
+    return out;
 }
 
 void sms_estimate(const char *body, long long recipients, struct sms_estimate *est_r,
                   char **composed_r)
 {
-    char *composed = sms_compose(body, "campaign");
+    /* As a campaign text leaves: the default mention added when rendered, then composed. */
+    char *rendered = sms_append_default_mention(body, config_str("engine", "default_locale"));
+    char *composed = sms_compose(rendered, "campaign");
+    free(rendered);
     gsm_analyse(composed, &est_r->info);
     est_r->recipients = recipients;
     est_r->total_segments = recipients * est_r->info.segments;

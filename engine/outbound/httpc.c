@@ -117,3 +117,83 @@ void httpc_form_add(struct buf *form, const char *name, const char *value)
     curl_free(n);
     curl_free(v);
 }
+
+/* What the relay said, and which command we sent: enough to see where a session stopped.
+ * Our own lines are cut to their first word, so AUTH PLAIN's base64 credentials and the
+ * answers to a LOGIN challenge never reach a terminal or a log. */
+static int on_smtp_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *user)
+{
+    (void)curl;
+    struct buf *transcript = user;
+    if (type == CURLINFO_HEADER_IN) {
+        buf_adds(transcript, "< ");
+        buf_add(transcript, data, size);
+        if (size == 0 || data[size - 1] != '\n')
+            buf_addch(transcript, '\n');
+    } else if (type == CURLINFO_HEADER_OUT) {
+        size_t word = strcspn(data, " \r\n");
+        if (word > size)
+            word = size;
+        /* A LOGIN answer is base64 without a command word: show nothing of it. */
+        bool command = word >= 4 && word <= 8;
+        for (size_t i = 0; command && i < word; i++)
+            command = data[i] >= 'A' && data[i] <= 'Z';
+        buf_adds(transcript, "> ");
+        if (command)
+            buf_add(transcript, data, word);
+        else
+            buf_adds(transcript, "(credentials)");
+        buf_addch(transcript, '\n');
+    }
+    return 0;
+}
+
+enum httpc_probe httpc_smtp_probe(const struct httpc_smtp *relay, struct buf *transcript,
+                                  char **error_r)
+{
+    pthread_once(&global_once, global_init);
+    CURL *curl = curl_easy_init();
+    if (!curl) {
+        *error_r = xstrdup("cannot initialise libcurl");
+        return HTTPC_PROBE_UNREACHABLE;
+    }
+    bool implicit = strcmp(relay->tls, "on") == 0;
+    /* The URL's path is the EHLO domain. */
+    char *url = xasprintf("%s://%s:%ld/%s", implicit ? "smtps" : "smtp", relay->host, relay->port,
+                          relay->helo_domain ? relay->helo_domain : "");
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, relay->timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_USE_SSL,
+                     strcmp(relay->tls, "starttls") == 0 ? (long)CURLUSESSL_ALL
+                                                         : (long)CURLUSESSL_NONE);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, relay->verify ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, relay->verify ? 2L : 0L);
+    if (relay->user && *relay->user) {
+        curl_easy_setopt(curl, CURLOPT_USERNAME, relay->user);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, relay->password ? relay->password : "");
+    }
+    curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+    curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_smtp_debug);
+    curl_easy_setopt(curl, CURLOPT_DEBUGDATA, transcript);
+    CURLcode rc = curl_easy_perform(curl);
+    enum httpc_probe result = HTTPC_PROBE_OK;
+    if (rc != CURLE_OK) {
+        bool unreachable = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
+                           rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
+                           rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING;
+        result = unreachable ? HTTPC_PROBE_UNREACHABLE : HTTPC_PROBE_REFUSED;
+        const char *why = rc == CURLE_LOGIN_DENIED ? "AUTH refused: check [smtp] user and password"
+                          : rc == CURLE_USE_SSL_FAILED ? "the relay does not offer STARTTLS"
+                          : rc == CURLE_PEER_FAILED_VERIFICATION
+                              ? "the relay's certificate does not verify (its name or its issuer)"
+                              : curl_easy_strerror(rc);
+        *error_r = xstrdup(why);
+    }
+    /* Cleanup ends the session with QUIT. */
+    curl_easy_cleanup(curl);
+    free(url);
+    return result;
+}

@@ -10,12 +10,22 @@
  * was sent and no answer came (HTTPC_AMBIGUOUS: the provider may have accepted it).
  * `error` is a human-readable reason for the last two (NULL when answered).
  * httpc_form_add() appends "name=value" percent-encoded to a form body or query string.
+ *
+ * libcurl speaks SMTP too, and can stop once connected: httpc_smtp_probe() is how
+ * `config check --connect` tries a relay without sending anything — connect, EHLO,
+ * STARTTLS (required when `tls` is "starttls"), AUTH when a user is given, QUIT. The
+ * transcript (server answers, our command words; never the credentials) is appended to
+ * `transcript`. Returns HTTPC_PROBE_OK, HTTPC_PROBE_REFUSED (the relay answered and said
+ * no: AUTH refused, no STARTTLS offered, a certificate that does not verify — what the
+ * configuration must fix) or HTTPC_PROBE_UNREACHABLE (no answer: DNS, refused, timeout),
+ * with a reason in *error_r (caller frees) for the last two.
  */
 #ifndef TOCSIN_HTTPC_H
 #define TOCSIN_HTTPC_H
 
 #include "lib/buf.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct httpc;
@@ -46,5 +56,20 @@ void httpc_perform(struct httpc *client, const struct httpc_request *req,
                    struct httpc_response *resp);
 void httpc_response_release(struct httpc_response *resp);
 void httpc_form_add(struct buf *form, const char *name, const char *value);
+
+enum httpc_probe { HTTPC_PROBE_OK, HTTPC_PROBE_REFUSED, HTTPC_PROBE_UNREACHABLE };
+
+struct httpc_smtp {
+    const char *host;
+    long port;
+    const char *tls; /* "on" (implicit TLS), "starttls" or "off" */
+    bool verify;     /* the certificate and the host name */
+    const char *helo_domain;
+    const char *user, *password; /* no AUTH when user is NULL or "" */
+    long timeout_ms;
+};
+
+enum httpc_probe httpc_smtp_probe(const struct httpc_smtp *relay, struct buf *transcript,
+                                  char **error_r);
 
 #endif

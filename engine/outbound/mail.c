@@ -83,6 +83,53 @@ void mail_add_header(struct buf *out, const char *name, const char *value)
     buf_adds(out, "\r\n");
 }
 
+/* RFC 5322 2.1.1: no line of a message may be longer than 998 characters. */
+#define MAIL_LINE_MAX 998
+/* References may be trimmed (RFC 5322 3.6.4): the first id and the newest ones are enough. */
+#define MAIL_MAX_REFERENCES 20
+
+/* In-Reply-To and References repeat ids written by someone else's mail program, or by
+ * whoever forged the mail we answer. An id is kept only when it is one token of printable
+ * ASCII in <> short enough for a line of its own; the field is folded before an id that
+ * would take its line past 78 characters, so no line can reach the limit whatever the ids
+ * and however many. With no id left the field is left out. */
+static void add_id_header(struct buf *out, const char *name, const char *value)
+{
+    const char *ids[MAIL_MAX_REFERENCES];
+    size_t lens[MAIL_MAX_REFERENCES], n = 0;
+    for (const char *p = strchr(value, '<'); p; p = strchr(p + 1, '<')) {
+        const char *end = p + 1;
+        while (*end > ' ' && *end < 127 && *end != '<' && *end != '>')
+            end++;
+        size_t len = (size_t)(end - p) + 1;
+        if (*end != '>' || len < 3 || len > MAIL_LINE_MAX - 1)
+            continue;
+        /* Keep the first id and the newest: drop the second oldest when full. */
+        if (n == MAIL_MAX_REFERENCES) {
+            memmove(ids + 1, ids + 2, (n - 2) * sizeof(*ids));
+            memmove(lens + 1, lens + 2, (n - 2) * sizeof(*lens));
+            n--;
+        }
+        ids[n] = p;
+        lens[n++] = len;
+    }
+    if (!n)
+        return;
+    buf_adds(out, name);
+    buf_addch(out, ':');
+    size_t col = strlen(name) + 1;
+    for (size_t i = 0; i < n; i++) {
+        if (col + 1 + lens[i] > 78 && (i > 0 || col + 1 + lens[i] > MAIL_LINE_MAX)) {
+            buf_adds(out, "\r\n");
+            col = 0;
+        }
+        buf_addch(out, ' ');
+        buf_add(out, ids[i], lens[i]);
+        col += 1 + lens[i];
+    }
+    buf_adds(out, "\r\n");
+}
+
 /* RFC 5322 3.2.3 specials: a display name holding one must be a quoted string. */
 static bool has_specials(const char *s)
 {
@@ -251,9 +298,9 @@ void mail_compose(const struct mail_parts *p, struct buf *out)
     mail_add_header(out, "Subject", p->subject ? p->subject : "");
     add_raw_header(out, "Message-ID", p->message_id);
     if (p->in_reply_to)
-        add_raw_header(out, "In-Reply-To", p->in_reply_to);
+        add_id_header(out, "In-Reply-To", p->in_reply_to);
     if (p->references)
-        add_raw_header(out, "References", p->references);
+        add_id_header(out, "References", p->references);
     if (p->reply_to)
         add_raw_header(out, "Reply-To", p->reply_to);
     if (p->auto_submitted)
@@ -292,8 +339,9 @@ bool mail_kind_is_transactional(const char *kind)
 {
     /* Answers to something the person just did. Everything else — campaigns,
      * reminders, digests, anything new — is bulk and carries List-Unsubscribe. */
-    static const char *const transactional[] = {
-        "reply", "stop_confirmation", "help", "unknown", "confirmation", "confirm", "error"};
+    static const char *const transactional[] = {"reply",   "stop_confirmation", "help",
+                                                "unknown", "confirmation",      "confirm",
+                                                "error",   "consent_request"};
     for (size_t i = 0; i < sizeof(transactional) / sizeof(transactional[0]); i++)
         if (strcmp(kind, transactional[i]) == 0)
             return true;

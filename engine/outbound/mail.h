@@ -7,8 +7,10 @@
  * and List-Unsubscribe-Post (always on one line, so a relay's DKIM signature covers
  * them unchanged), MIME-Version and a UTF-8 text/plain part in quoted-printable — or a
  * multipart/alternative of text and HTML when `html` is set. CR and LF inside header
- * values are replaced by spaces: a subject can never add a header. Pure: no I/O, no
- * allocation the caller must free besides `out`.
+ * values are replaced by spaces: a subject can never add a header. In-Reply-To and
+ * References keep only well-formed ids that fit a line, at most 20, folded so that no line
+ * passes RFC 5322's 998 characters (an over-long id from a hostile mail is dropped). Pure:
+ * no I/O, no allocation the caller must free besides `out`.
  *
  * The From header is written by mail_add_address_header(): "Name <local@domain>" with the
  * display name as RFC 2047 encoded-words when it is not plain ASCII ("Équipe Paris 10e"),

@@ -137,12 +137,15 @@ int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_
     buf_printf(
         &sql,
         "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, person_id,"
-        " contact_id, campaign_id, scope, next_attempt_at, month)"
+        " contact_id, campaign_id, scope, next_attempt_at, month, context)"
         " SELECT $%d, r.recipient, 'campaign', 'campaign:' || $%d::text || ':' || r.person_id,"
         " r.person_id, r.contact_id, $%d::bigint, r.scope, r.not_before,"
-        " (SELECT %s FROM campaigns c WHERE c.id = $%d::bigint)"
+        " (SELECT %s FROM campaigns c WHERE c.id = $%d::bigint),"
+        /* An invitation (campaigns.event_id) is answered like a reminder: a bare OUI. */
+        " coalesce((SELECT jsonb_build_object('event_id', c.event_id, 'prompt', 'rsvp')"
+        "  FROM campaigns c WHERE c.id = $%d::bigint AND c.event_id IS NOT NULL), '{}')"
         " FROM (",
-        nparams + 1, nparams + 2, nparams + 2, campaign_month_sql, nparams + 2);
+        nparams + 1, nparams + 2, nparams + 2, campaign_month_sql, nparams + 2, nparams + 2);
     buf_adds(&sql, recipients_sql);
     buf_adds(&sql, ") AS r (recipient, person_id, contact_id, scope, not_before)"
                    " ON CONFLICT (dedupe_key, month) DO NOTHING");
@@ -169,6 +172,30 @@ int queue_after_fanout(struct db *db, int64_t campaign_id, int64_t added, char *
         return -1;
     if (PQgetvalue(res, 0, 0)[0] == 't')
         log_info("queue_analyzed", "campaign=%" PRId64 " added=%" PRId64, campaign_id, added);
+    PQclear(res);
+    return 0;
+}
+
+int queue_forget(struct db *db, int64_t person_id, long *rows_r, char **error_r)
+{
+    char person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, person)};
+    PGresult *res = db_exec(
+        db,
+        "WITH mine AS (SELECT id, address FROM contacts WHERE person_id = $1"
+        "  AND address IS NOT NULL)"
+        " UPDATE outbound_messages o SET recipient = '[forgotten]', subject = '', body = '',"
+        "  html = NULL, headers = '{}',"
+        "  status = CASE WHEN o.status IN ('queued', 'sending') THEN 'cancelled' ELSE o.status END,"
+        "  last_error = CASE WHEN o.status IN ('queued', 'sending')"
+        "   THEN 'the recipient was forgotten (people forget)' ELSE o.last_error END,"
+        "  lease_until = NULL, claimed_by = NULL"
+        " WHERE o.person_id = $1 OR o.contact_id IN (SELECT id FROM mine)"
+        "  OR o.recipient IN (SELECT address FROM mine)",
+        1, params, error_r);
+    if (!res)
+        return -1;
+    *rows_r = atol(PQcmdTuples(res));
     PQclear(res);
     return 0;
 }
@@ -244,19 +271,28 @@ enum {
  * through the ids as an array (an index scan of each month's primary key): joined on
  * (id, month) alone, the planner weighs a probe in each of a dozen partitions against a
  * hash of the whole table, and below a few million rows picks the hash — a full scan at
- * every claim. Consent and
- * campaign state are decided here, in the claim, so a row is never handed to a transport
- * after an opt-out was committed. */
+ * every claim.
+ * Consent, campaign state and the RSVP a reminder is about are decided here, in the
+ * claim, so a row is never handed to a transport after an opt-out, a cancelled campaign
+ * or a NON was committed: a reminder or a "the event moved" notice held by quiet hours
+ * is for someone who said yes, and is cancelled once their RSVP is no longer yes. An SMS
+ * records the gateway that will send it ($7) now, before it leaves: a delivery report is
+ * applied only to a message its own gateway sent (inbound/sms_webhook.h), and Kannel's
+ * can arrive before the send is recorded. Three kinds reach an opted-out address: the
+ * STOP confirmation, HELP (carrier rules) and the confirmation of a request to receive
+ * messages again (decide/request.h). */
 static const char claim_sql[] =
     "WITH orphaned AS ("
-    "  SELECT id, month, kind, channel, recipient, scope, campaign_id FROM outbound_messages"
+    "  SELECT id, month, kind, channel, recipient, scope, campaign_id, context, person_id"
+    "   FROM outbound_messages"
     "   WHERE status = 'sending' AND channel = $1"
     "     AND CASE WHEN claim_key IS NULL THEN lease_until < now()"
     "         ELSE claim_key IS DISTINCT FROM $6::int"
     "              AND claim_key NOT IN (SELECT tocsin_live_claimants()) END"
     "   LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " fresh AS ("
-    "  SELECT o.id, o.month, o.kind, o.channel, o.recipient, o.scope, o.campaign_id"
+    "  SELECT o.id, o.month, o.kind, o.channel, o.recipient, o.scope, o.campaign_id,"
+    "   o.context, o.person_id"
     "   FROM outbound_messages o"
     "   WHERE o.status = 'queued' AND o.channel = $1 AND o.next_attempt_at <= tocsin_now()"
     "     AND NOT EXISTS (SELECT 1 FROM campaigns c"
@@ -265,21 +301,31 @@ static const char claim_sql[] =
     " picked AS (SELECT * FROM orphaned UNION ALL SELECT * FROM fresh LIMIT $2),"
     " verdict AS ("
     "  SELECT p.id, p.month, CASE"
-    "    WHEN c.status = 'cancelled' THEN 'cancelled'"
-    "    WHEN p.kind NOT IN ('stop_confirmation', 'help')"
-    "         AND NOT consent_allows(p.channel, p.recipient, p.scope) THEN 'suppressed'"
-    "    ELSE 'sending' END AS status"
-    "  FROM picked p LEFT JOIN campaigns c ON c.id = p.campaign_id)"
+    "    WHEN c.status = 'cancelled' THEN 'campaign cancelled'"
+    "    WHEN p.kind IN ('reminder', 'event_moved') AND p.context ? 'event_id'"
+    "         AND NOT EXISTS (SELECT 1 FROM rsvps r"
+    "          WHERE r.event_id = (p.context->>'event_id')::bigint"
+    "            AND r.person_id = p.person_id AND r.status = 'yes')"
+    "      THEN 'the RSVP is no longer yes'"
+    "    WHEN p.kind NOT IN ('stop_confirmation', 'help', 'consent_request')"
+    "         AND NOT consent_allows(p.channel, p.recipient, p.scope)"
+    "      THEN 'consent: the recipient opted out'"
+    "    END AS reason"
+    "  FROM picked p LEFT JOIN campaigns c ON c.id = p.campaign_id),"
+    " decided AS (SELECT id, month, reason, CASE WHEN reason IS NULL THEN 'sending'"
+    "   WHEN reason LIKE 'consent:%' THEN 'suppressed' ELSE 'cancelled' END AS status"
+    "  FROM verdict)"
     " UPDATE outbound_messages o SET"
     "  status = v.status,"
     "  attempts = o.attempts + (v.status = 'sending')::int,"
     "  lease_until = CASE WHEN v.status = 'sending'"
     "                THEN now() + make_interval(secs => $3::int) END,"
     "  claimed_by = CASE WHEN v.status = 'sending' THEN $4 END,"
+    "  sms_provider = CASE WHEN v.status = 'sending' AND o.channel = 'sms' THEN $7"
+    "                 ELSE o.sms_provider END,"
     "  claim_key = CASE WHEN v.status = 'sending' THEN $5::int END,"
-    "  last_error = CASE v.status WHEN 'suppressed' THEN 'consent: the recipient opted out'"
-    "               WHEN 'cancelled' THEN 'campaign cancelled' ELSE o.last_error END"
-    " FROM verdict v WHERE o.id = v.id AND o.month = v.month"
+    "  last_error = coalesce(v.reason, o.last_error)"
+    " FROM decided v WHERE o.id = v.id AND o.month = v.month"
     "  AND o.id = ANY (ARRAY(SELECT id FROM picked))"
     " RETURNING o.id, o.status, o.recipient, o.subject, o.body, o.html, o.kind, o.attempts,"
     "  o.headers::text,"
@@ -593,9 +639,10 @@ static int batch_claim(struct batch *b)
                             db_param_int(cfg.lease_s, lease),
                             b->w->name,
                             db_param_id_or_null(presence_key(), key),
-                            db_param_id_or_null(presence_own_key(), own)};
+                            db_param_id_or_null(presence_own_key(), own),
+                            b->ops->name};
     char *error = NULL;
-    b->claimed = db_exec(b->db, claim_sql, 6, params, &error);
+    b->claimed = db_exec(b->db, claim_sql, 7, params, &error);
     if (!b->claimed) {
         log_error("queue_claim_failed", "worker=%s error=%s", b->w->name, log_q(error));
         free(error);

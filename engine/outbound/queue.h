@@ -17,8 +17,9 @@
  * from fixed fragments (values only as parameters $1..$nparams) whose columns are, in
  * order: recipient address, person id, contact id, scope (team id or NULL), not-before
  * time. Each row gets `channel`, kind 'campaign', the campaign id, dedupe key
- * 'campaign:<campaign id>:<person id>' (running it again adds nothing twice) and an empty
- * body: a worker renders it for its recipient at send time (campaign_render.h).
+ * 'campaign:<campaign id>:<person id>' (running it again adds nothing twice), an empty
+ * body (a worker renders it for its recipient at send time: campaign_render.h) and, for
+ * an invitation (campaigns.event_id), the RSVP context of that event.
  * *enqueued_r counts the rows inserted now. Returns 0, or -1 with *error_r.
  * All the rows of a campaign live in one month of the table (its partition): the month
  * its fan-out started.
@@ -33,7 +34,8 @@
  * (FOR UPDATE SKIP LOCKED, status 'sending', the claim naming the daemon's presence key,
  * and a lease of [engine] lease_seconds that counts only when no key could be named),
  * takes over at once the rows of a daemon whose presence is gone, turns consent refusals
- * into 'suppressed' and rows of cancelled campaigns into 'cancelled' at claim time,
+ * into 'suppressed', and rows of cancelled campaigns and reminders or event-moved notices
+ * whose RSVP is no longer yes into 'cancelled' at claim time (last_error says which),
  * composes each email (mail.h), hands the batch to the channel's transport and writes
  * every result back in one statement. Workers sleep until the presence thread passes on
  * a NOTIFY tocsin_outbound, polling as a fallback. Their connections may go through a
@@ -42,6 +44,13 @@
  * batches, then gives the rows still claimed back to the queue. Both are called once.
  *
  * cli_queue() is `tocsin queue status [--json]`.
+ *
+ * queue_forget() (campaigns/forget.h), inside the caller's transaction, empties every row
+ * for person_id — by person, by one of their contacts, or addressed to one of their
+ * addresses: recipient "[forgotten]", subject, body, HTML and headers emptied; a row still
+ * queued or sending becomes 'cancelled' (last_error says why), so nothing more leaves for
+ * them. Run it before the contacts lose their addresses. *rows_r counts the rows emptied.
+ * 0, or -1 with *error_r.
  */
 #ifndef TOCSIN_QUEUE_H
 #define TOCSIN_QUEUE_H
@@ -71,6 +80,8 @@ int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_
                            const char *recipients_sql, int nparams, const char *const *params,
                            int64_t *enqueued_r, char **error_r);
 int queue_after_fanout(struct db *db, int64_t campaign_id, int64_t added, char **error_r);
+
+int queue_forget(struct db *db, int64_t person_id, long *rows_r, char **error_r);
 
 int queue_start(char **error_r);
 void queue_stop(void);

@@ -1,7 +1,7 @@
 /*
  * Generic JSON gateway: POST {api_url} with {"id", "to", "from", "text", "encoding",
  * "segments", "kind"} and X-Tocsin-Signature: sha256=HEX (HMAC-SHA256 of the body with
- * [sms] signing_secret), the same scheme as our inbound /sms/generic. Any 2xx accepts;
+ * [sms] generic_secret), the same scheme as our inbound /sms/generic. Any 2xx accepts;
  * an "id" in a JSON answer becomes our provider_id, else "tocsin-<outbound id>".
  */
 #include "lib/util.h"
@@ -25,7 +25,7 @@ static void generic_build(const struct sms_outgoing *out, const char *api_url, s
     free(json);
     buf_adds(url, api_url);
     char *signature =
-        generic_signature(config_str("sms", "signing_secret"), buf_str(body), body->len);
+        generic_signature(config_str("sms", "generic_secret"), buf_str(body), body->len);
     /* The header string must outlive the request: keep it after the body's NUL. */
     size_t header_at = body->len + 1;
     buf_addch(body, '\0');
@@ -58,17 +58,41 @@ static void generic_answer(const struct sms_outgoing *out, const struct httpc_re
     }
 }
 
+/* The generic protocol defines sending only: no request can prove the secret without
+ * sending a text. The probe shows the gateway answers at all (any HTTP answer to a GET);
+ * `tocsin sms-test` is the way to try the secret. */
+static void generic_probe_build(const char *api_url, struct buf *url, struct httpc_request *req)
+{
+    buf_adds(url, api_url);
+    req->url = buf_str(url);
+}
+
+static enum probe_result generic_probe_answer(const struct httpc_response *resp, char **detail_r)
+{
+    *detail_r = xasprintf("the gateway answers (HTTP %ld to a GET); the generic protocol has no "
+                          "way to check the secret without sending: try `tocsin sms-test`",
+                          resp->status);
+    return PROBE_OK;
+}
+
 static const struct sms_provider generic_provider = {
     .name = "generic",
     .default_api_url = "",
     .build = generic_build,
     .answer = generic_answer,
+    .probe_build = generic_probe_build,
+    .probe_answer = generic_probe_answer,
 };
+
+static enum probe_result generic_probe(char **report_r)
+{
+    return sms_transport_probe(&generic_provider, report_r);
+}
 
 static int generic_open(struct transport **t, char **error_r)
 {
-    if (!*config_str("sms", "signing_secret")) {
-        *error_r = xstrdup("generic needs [sms] signing_secret to sign its requests");
+    if (!*config_str("sms", "generic_secret")) {
+        *error_r = xstrdup("generic needs [sms] generic_secret to sign its requests");
         return -1;
     }
     return sms_transport_open(&generic_provider, t, error_r);
@@ -80,4 +104,5 @@ const struct transport_ops generic_transport = {
     .open = generic_open,
     .send = sms_transport_send,
     .close = sms_transport_close,
+    .probe = generic_probe,
 };

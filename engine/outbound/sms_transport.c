@@ -130,3 +130,55 @@ void sms_transport_close(struct transport **t)
     free(*t);
     *t = NULL;
 }
+
+enum probe_result sms_transport_probe(const struct sms_provider *provider, char **report_r)
+{
+    struct buf report = BUF_INIT;
+    const char *api = config_str("sms", "api_url");
+    if (!*api)
+        api = provider->default_api_url;
+    size_t len = strlen(api);
+    while (len && api[len - 1] == '/')
+        len--;
+    char *base = xstrndup(api, len);
+    buf_printf(&report, "sms gateway %s at %s\n", provider->name, *base ? base : "(no api_url)");
+    enum probe_result result = PROBE_REFUSED;
+    struct httpc *http = NULL;
+    struct buf url = BUF_INIT;
+    struct httpc_request req = {.method = "GET"};
+    struct httpc_response resp = {0};
+    if (!*base) {
+        buf_adds(&report, "no [sms] api_url to reach\n");
+        goto out;
+    }
+    http = httpc_new(config_int("sms", "timeout") * 1000L);
+    if (!http) {
+        buf_adds(&report, "cannot initialise libcurl\n");
+        result = PROBE_UNREACHABLE;
+        goto out;
+    }
+    provider->probe_build(base, &url, &req);
+    httpc_perform(http, &req, &resp);
+    if (resp.outcome != HTTPC_ANSWERED) {
+        buf_printf(&report, "%s\n", resp.error);
+        result = PROBE_UNREACHABLE;
+    } else if (resp.status == 429 || resp.status >= 500) {
+        char *excerpt = sms_answer_excerpt(&resp);
+        buf_printf(&report, "the gateway answered HTTP %ld, credentials not checked: %s\n",
+                   resp.status, excerpt);
+        free(excerpt);
+        result = PROBE_UNREACHABLE;
+    } else {
+        char *detail = NULL;
+        result = provider->probe_answer(&resp, &detail);
+        buf_printf(&report, "%s\n", detail ? detail : "");
+        free(detail);
+    }
+out:
+    httpc_response_release(&resp);
+    httpc_free(&http);
+    buf_release(&url);
+    free(base);
+    *report_r = buf_detach(&report);
+    return result;
+}

@@ -39,12 +39,20 @@ struct sms_provider {
      * handled 429/5xx. */
     void (*answer)(const struct sms_outgoing *out, const struct httpc_response *resp,
                    struct send_result *result);
+    /* `config check --connect`: a request that proves the account without sending a text
+     * (the provider's documented account or balance endpoint), and how to read its answer
+     * once the common code has set aside network errors, 429 and 5xx: PROBE_OK or
+     * PROBE_REFUSED with what it saw in *detail_r (caller frees). */
+    void (*probe_build)(const char *api_url, struct buf *url, struct httpc_request *req);
+    enum probe_result (*probe_answer)(const struct httpc_response *resp, char **detail_r);
 };
 
 int sms_transport_open(const struct sms_provider *provider, struct transport **t, char **error_r);
 void sms_transport_send(struct transport *t, const struct outbound_msg *msgs, size_t n,
                         struct send_result *results);
 void sms_transport_close(struct transport **t);
+/* The transport_ops probe of a provider: its probe request against [sms] api_url. */
+enum probe_result sms_transport_probe(const struct sms_provider *provider, char **report_r);
 
 /* [http] public_url without a trailing slash, followed by `path` (caller frees). */
 char *sms_public_url(const char *path);

@@ -58,12 +58,56 @@ static void twilio_answer(const struct sms_outgoing *out, const struct httpc_res
     json_decref(root);
 }
 
+/* The Accounts resource: GET /2010-04-01/Accounts/{AccountSid}.json answers the account's
+ * friendly_name and status (active, suspended, closed) to its own credentials only. */
+static void twilio_probe_build(const char *api_url, struct buf *url, struct httpc_request *req)
+{
+    buf_printf(url, "%s/2010-04-01/Accounts/%s.json", api_url, config_str("sms", "account"));
+    req->url = buf_str(url);
+    req->user = config_str("sms", "account");
+    req->password = config_str("sms", "token");
+}
+
+static enum probe_result twilio_probe_answer(const struct httpc_response *resp, char **detail_r)
+{
+    json_t *root = json_loadb(buf_str(&resp->body), resp->body.len, 0, NULL);
+    const char *status = json_string_value(json_object_get(root, "status"));
+    const char *name = json_string_value(json_object_get(root, "friendly_name"));
+    const char *message = json_string_value(json_object_get(root, "message"));
+    enum probe_result result = PROBE_REFUSED;
+    if (resp->status == 200 && status && strcmp(status, "active") == 0) {
+        *detail_r = xasprintf("account %s (%s) is active: [sms] account and token accepted",
+                              config_str("sms", "account"), name ? name : "");
+        result = PROBE_OK;
+    } else if (resp->status == 200) {
+        *detail_r = xasprintf("account %s is %s: Twilio will not send for it",
+                              config_str("sms", "account"), status ? status : "of unknown status");
+    } else if (resp->status == 401 || resp->status == 403) {
+        *detail_r = xasprintf("Twilio refused [sms] account and token (HTTP %ld: %s)", resp->status,
+                              message ? message : "not authenticated");
+    } else {
+        char *excerpt = sms_answer_excerpt(resp);
+        *detail_r = xasprintf("Twilio answered HTTP %ld for account %s: %s", resp->status,
+                              config_str("sms", "account"), message ? message : excerpt);
+        free(excerpt);
+    }
+    json_decref(root);
+    return result;
+}
+
 static const struct sms_provider twilio_provider = {
     .name = "twilio",
     .default_api_url = "https://api.twilio.com",
     .build = twilio_build,
     .answer = twilio_answer,
+    .probe_build = twilio_probe_build,
+    .probe_answer = twilio_probe_answer,
 };
+
+static enum probe_result twilio_probe(char **report_r)
+{
+    return sms_transport_probe(&twilio_provider, report_r);
+}
 
 static int twilio_open(struct transport **t, char **error_r)
 {
@@ -80,4 +124,5 @@ const struct transport_ops twilio_transport = {
     .open = twilio_open,
     .send = sms_transport_send,
     .close = sms_transport_close,
+    .probe = twilio_probe,
 };

@@ -77,12 +77,54 @@ out:
     json_decref(root);
 }
 
+/* The Account API: GET /account/get-balance?api_key=…&api_secret=… answers {"value": 10.28,
+ * "autoReload": false} to valid credentials, 401 otherwise. */
+static void vonage_probe_build(const char *api_url, struct buf *url, struct httpc_request *req)
+{
+    buf_printf(url, "%s/account/get-balance?", api_url);
+    struct buf query = BUF_INIT;
+    httpc_form_add(&query, "api_key", config_str("sms", "account"));
+    httpc_form_add(&query, "api_secret", config_str("sms", "token"));
+    buf_adds(url, buf_str(&query));
+    buf_release(&query);
+    req->url = buf_str(url);
+}
+
+static enum probe_result vonage_probe_answer(const struct httpc_response *resp, char **detail_r)
+{
+    json_t *root = json_loadb(buf_str(&resp->body), resp->body.len, 0, NULL);
+    json_t *value = json_object_get(root, "value");
+    enum probe_result result = PROBE_REFUSED;
+    if (resp->status == 200 && json_is_number(value)) {
+        *detail_r =
+            xasprintf("[sms] account and token accepted; balance %.2f", json_number_value(value));
+        result = PROBE_OK;
+    } else if (resp->status == 401 || resp->status == 403) {
+        *detail_r = xasprintf("Vonage refused [sms] account (API key) and token (API secret), "
+                              "HTTP %ld",
+                              resp->status);
+    } else {
+        char *excerpt = sms_answer_excerpt(resp);
+        *detail_r = xasprintf("Vonage answered HTTP %ld: %s", resp->status, excerpt);
+        free(excerpt);
+    }
+    json_decref(root);
+    return result;
+}
+
 static const struct sms_provider vonage_provider = {
     .name = "vonage",
     .default_api_url = "https://rest.nexmo.com",
     .build = vonage_build,
     .answer = vonage_answer,
+    .probe_build = vonage_probe_build,
+    .probe_answer = vonage_probe_answer,
 };
+
+static enum probe_result vonage_probe(char **report_r)
+{
+    return sms_transport_probe(&vonage_provider, report_r);
+}
 
 static int vonage_open(struct transport **t, char **error_r)
 {
@@ -99,4 +141,5 @@ const struct transport_ops vonage_transport = {
     .open = vonage_open,
     .send = sms_transport_send,
     .close = sms_transport_close,
+    .probe = vonage_probe,
 };

@@ -16,9 +16,11 @@
  * TCP_NODELAY on a TCP socket. No other connection of the process (libpq, libcurl) is
  * touched. docs/outbound.md explains the choice and the measurements.
  */
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "outbound/httpc.h"
 #include "outbound/transport.h"
 
 /* openssl/ssl.h first: libesmtp.h declares smtp_starttls_set_ctx() only after it. */
@@ -357,10 +359,38 @@ static void smtp_send(struct transport *t, const struct outbound_msg *msgs, size
     free(recipients);
 }
 
+/* The relay as the workers will use it, asked for nothing but a session (httpc.h). */
+static enum probe_result smtp_probe(char **report_r)
+{
+    struct httpc_smtp relay = {
+        .host = config_str("smtp", "host"),
+        .port = config_int("smtp", "port"),
+        .tls = config_str("smtp", "tls"),
+        .verify = config_bool("smtp", "tls_verify"),
+        .helo_domain = config_str("smtp", "return_path_domain"),
+        .user = config_str("smtp", "user"),
+        .password = config_str("smtp", "password"),
+        .timeout_ms = config_int("smtp", "timeout") * 1000L,
+    };
+    struct buf report = BUF_INIT;
+    char *error = NULL;
+    buf_printf(&report, "relay %s:%ld (tls %s%s)\n", relay.host, relay.port, relay.tls,
+               *relay.user ? ", AUTH as [smtp] user" : "");
+    enum httpc_probe got = httpc_smtp_probe(&relay, &report, &error);
+    if (error)
+        buf_printf(&report, "%s\n", error);
+    free(error);
+    *report_r = buf_detach(&report);
+    return got == HTTPC_PROBE_OK        ? PROBE_OK
+           : got == HTTPC_PROBE_REFUSED ? PROBE_REFUSED
+                                        : PROBE_UNREACHABLE;
+}
+
 const struct transport_ops smtp_transport = {
     .name = "smtp",
     .channel = "email",
     .open = smtp_open,
+    .probe = smtp_probe,
     .send = smtp_send,
     .close = smtp_close,
 };

@@ -11,6 +11,7 @@
  */
 #include "lib/util.h"
 #include "core/config.h"
+#include "outbound/gsm.h"
 #include "outbound/transport.h"
 
 #include <errno.h>
@@ -106,8 +107,13 @@ static char *spool_one(struct transport *t, const struct outbound_msg *m)
                          : xasprintf("From: %s\nTo: %s\n\n", m->envelope_from, m->recipient);
     int rc = write_all(fd, head, strlen(head));
     free(head);
+    /* A text is written as a gateway would get it (sms_compose(): the configured STOP
+     * mention, transliteration), so what a developer reads is what would leave. */
+    char *text = t->mail ? NULL : sms_compose(m->body, m->kind);
+    const char *body = text ? text : m->body;
     if (rc == 0)
-        rc = write_all(fd, m->body, strlen(m->body));
+        rc = write_all(fd, body, strlen(body));
+    free(text);
     if (rc == 0 && !t->mail)
         rc = write_all(fd, "\n", 1);
     if (rc < 0 || close(fd) < 0) {

@@ -8,6 +8,11 @@
  *   open()   connect or prepare (one instance per worker thread); 0, or -1 with *error_r
  *   send()   try every message of the batch; never blocks past its own timeouts
  *   close()  release everything, set *t to NULL
+ *   probe()  (`config check --connect`) reach the server and prove the credentials without
+ *            sending anything: PROBE_OK, PROBE_REFUSED (it answered no: credentials, TLS —
+ *            the configuration must change) or PROBE_UNREACHABLE (no answer, or the
+ *            provider is down); *report_r (caller frees) says what was seen, one line per
+ *            step, and why it failed. NULL for a transport with nothing to try (the spool).
  *
  * Status meanings: SEND_OK (accepted; provider_id set when the provider gives one),
  * SEND_TRANSIENT (retry with backoff: SMTP 4xx, HTTP 429/5xx, connection refused),
@@ -46,6 +51,8 @@ struct send_result {
 
 struct transport;
 
+enum probe_result { PROBE_OK, PROBE_REFUSED, PROBE_UNREACHABLE };
+
 struct transport_ops {
     const char *name;    /* "smtp", "twilio", "vonage", "kannel", "generic", "spool" */
     const char *channel; /* "email" or "sms" */
@@ -53,6 +60,7 @@ struct transport_ops {
     void (*send)(struct transport *t, const struct outbound_msg *msgs, size_t n,
                  struct send_result *results);
     void (*close)(struct transport **t);
+    enum probe_result (*probe)(char **report_r);
 };
 
 /* The transport configured for a channel ([smtp] host empty or [sms] provider = spool

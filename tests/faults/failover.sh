@@ -20,9 +20,11 @@ fault_case "pg_auto_failover: perform failover mid-newsletter ($fo_n) and mid-we
   start_sink fomx
   newsletter fo $fo_n
   hport=$(free_port)
+  start_sms_api fo-api fo-secret
   daemon_bg fo-daemon.log TOCSIN_HTTP_LISTEN=127.0.0.1:$hport TOCSIN_HTTP_PUBLIC_URL=http://127.0.0.1:$hport \
     TOCSIN_SMTP_HOST=127.0.0.1 TOCSIN_SMTP_PORT=$SINK_PORT TOCSIN_SMTP_RATE=$(scale 60 400) \
-    TOCSIN_ENGINE_WORKERS=2 TOCSIN_ENGINE_BATCH=25 TOCSIN_ENGINE_RETRY_BASE=1 TOCSIN_SMS_SIGNING_SECRET=fo-secret
+    TOCSIN_ENGINE_WORKERS=2 TOCSIN_ENGINE_BATCH=25 TOCSIN_ENGINE_RETRY_BASE=1 \
+    TOCSIN_SMS_PROVIDER=generic TOCSIN_SMS_GENERIC_SECRET=fo-secret TOCSIN_SMS_API_URL=$SMS_API/generic
   d=$BG_PID
   health() { curl -s -o /dev/null -w "%{http_code}" --max-time 5 "http://127.0.0.1:$hport/healthz"; }
   wait_until "[ \"\$(health)\" = 200 ]" 30
@@ -85,8 +87,10 @@ fault_case "a primary fenced read-only without a restart: the first refused writ
   done
   at() { "$PGBIN/psql" -X -q -t -A -h "$TEST_DIR/$1-run" -d tocsin -c "$2"; }
   hport=$(free_port)
+  start_sms_api fence-api fence-secret
   daemon_bg fence.log TOCSIN_DATABASE_URL="host=$TEST_DIR/fa-run,$TEST_DIR/fb-run dbname=tocsin user=postgres target_session_attrs=read-write" \
-    TOCSIN_HTTP_LISTEN=127.0.0.1:$hport TOCSIN_ENGINE_WORKERS=0 TOCSIN_SMS_SIGNING_SECRET=fence-secret
+    TOCSIN_HTTP_LISTEN=127.0.0.1:$hport TOCSIN_ENGINE_WORKERS=0 \
+    TOCSIN_SMS_PROVIDER=generic TOCSIN_SMS_GENERIC_SECRET=fence-secret TOCSIN_SMS_API_URL=$SMS_API/generic
   d=$BG_PID
   post() { $PY "$SRC/tests/integration/sms_helper.py" post-json "http://127.0.0.1:$hport/sms/generic" fence-secret \
              "{\"id\":\"$1\",\"from\":\"+33640000001\",\"to\":\"+33700000000\",\"text\":\"HELP\"}"; }

@@ -7,6 +7,9 @@
 #   start_sink NAME [ARGS…]   aiosmtpd sink (tests/integration/smtp_sink.py) delivering into
 #                             $TEST_DIR/NAME on a free port; sets SINK_PORT and SINK_PID;
 #                             restart_sink NAME PORT [ARGS…] starts it again on that port
+#   start_sms_api NAME SECRET [TWILIO_TOKEN]   the fake SMS REST API
+#                             (tests/integration/fake_sms_api.py) logging each request as a
+#                             JSON line into $TEST_DIR/NAME.log; sets SMS_API (its base URL)
 #   newsletter PREFIX N       N people PREFIX-1@example.org … in a team PREFIX, and a
 #                             campaign to that team (tocsin campaign create + send)
 #   count_status PREFIX [STATUS]   rows to PREFIX-…@example.org (in that status)
@@ -206,6 +209,15 @@ restart_sink() {
   track "$SINK_PID"
   for _ in $(seq 1 100); do grep -q ready "$TEST_DIR/$name.out" 2>/dev/null && return 0; sleep 0.1; done
   cat "$TEST_DIR/$name.out"; return 1
+}
+
+start_sms_api() {
+  local name=$1 secret=$2 token=${3:-tok}
+  rm -f "$TEST_DIR/$name.port"
+  "$PY" "$SRC/tests/integration/fake_sms_api.py" "$TEST_DIR/$name.port" "$TEST_DIR/$name.log" "$secret" "$token" &
+  track $!
+  for _ in $(seq 1 100); do [ -f "$TEST_DIR/$name.port" ] && break; sleep 0.1; done
+  SMS_API="http://127.0.0.1:$(cat "$TEST_DIR/$name.port")"
 }
 
 newsletter() {

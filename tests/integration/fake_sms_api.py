@@ -2,19 +2,27 @@
 """A fake SMS REST endpoint for t0004-sms.sh that checks exactly what each provider
 documents, records every request as one JSON line, and misbehaves on demand.
 
-  fake_sms_api.py PORTFILE LOGFILE SECRET
+  fake_sms_api.py PORTFILE LOGFILE SECRET [TWILIO_TOKEN]
 
 Provider by path: /2010-04-01/Accounts/AC123/Messages.json (Twilio: form To, From, Body,
-StatusCallback, HTTP Basic AC123:tok), /sms/json (Vonage: form api_key, api_secret, from,
+StatusCallback, HTTP Basic AC123:TWILIO_TOKEN, default "tok"), /sms/json (Vonage: form api_key, api_secret, from,
 to, text, type), /cgi-bin/sendsms (Kannel: GET username, password, from, to, text, coding,
 dlr-url, dlr-mask), /generic (JSON id, to, from, text with X-Tocsin-Signature).
 Recipient ending in 0429 → 429 Retry-After: 7; 0503 → 503; 0400 → the provider's
 "invalid number" answer; 0999 → no answer for 5 s.
+
+The account checks of `config check --connect`, as each provider documents them:
+GET /2010-04-01/Accounts/AC123.json (Twilio, HTTP Basic: the account, status "active";
+account AC999 answers status "suspended"; 401 {"code": 20003} otherwise),
+GET /account/get-balance?api_key=&api_secret= (Vonage: {"value", "autoReload"} or 401),
+GET /cgi-bin/sendsms with only username and password (Kannel smsbox: 403 "Authorization
+failed for sendsms" for a wrong user, else 400 "Missing receiver number").
 """
 import base64, hashlib, hmac, json, sys, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORTFILE, LOGFILE, SECRET = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+TWILIO_TOKEN = sys.argv[4] if len(sys.argv) > 4 else "tok"
 counter = [0]
 
 
@@ -62,8 +70,24 @@ class Handler(BaseHTTPRequestHandler):
         counter[0] += 1
         n = counter[0]
         p = url.path
+        if method == "GET" and p.startswith("/2010-04-01/Accounts/") and p.endswith(".json") and p.count("/") == 3:
+            sid = p[len("/2010-04-01/Accounts/"):-len(".json")]
+            want = "Basic " + base64.b64encode(("AC123:" + TWILIO_TOKEN).encode()).decode()
+            if sid == "AC999":
+                return self.answer(200, json.dumps({"sid": sid, "friendly_name": "Old", "status": "suspended"}))
+            if sid != "AC123" or auth != want:
+                return self.answer(401, '{"code": 20003, "message": "Authenticate", "status": 401}')
+            return self.answer(200, json.dumps({"sid": sid, "friendly_name": "Paris 10e", "status": "active"}))
+        if method == "GET" and p == "/account/get-balance":
+            if params.get("api_key") != "AC123" or params.get("api_secret") != "tok":
+                return self.answer(401, '{"error-code": "401", "error-code-label": "authentication failed"}')
+            return self.answer(200, '{"value": 12.5, "autoReload": false}')
+        if method == "GET" and p == "/cgi-bin/sendsms" and set(params) <= {"username", "password"}:
+            if params.get("username") != "AC123" or params.get("password") != "tok":
+                return self.answer(403, "Authorization failed for sendsms", "text/html")
+            return self.answer(400, "Missing receiver number", "text/html")
         if p == "/2010-04-01/Accounts/AC123/Messages.json":
-            want = "Basic " + base64.b64encode(b"AC123:tok").decode()
+            want = "Basic " + base64.b64encode(("AC123:" + TWILIO_TOKEN).encode()).decode()
             missing = [k for k in ("To", "From", "Body", "StatusCallback") if k not in params]
             if method != "POST" or auth != want or missing:
                 return self.answer(401, '{"code": 20003, "message": "check failed %s"}' % missing)

@@ -7,6 +7,8 @@
       --tamper name=value    change a field after signing
   sms_helper.py vonage-sig SECRET name=value ...       Vonage "HMAC SHA-256" sig (hex)
   sms_helper.py post-json URL SECRET JSON [--bad-sig]  generic webhook, X-Tocsin-Signature
+  sms_helper.py post-json-lines URL SECRET FILE        the same for each line of FILE, in
+                                                        order; prints each status on a line
 """
 import hashlib
 import hmac
@@ -76,5 +78,20 @@ def post_json(argv):
     print(status, text.strip())
 
 
+def post_json_lines(argv):
+    url, secret = argv[0], argv[1].encode()
+    with open(argv[2], "rb") as f:
+        for line in f:
+            body = line.rstrip(b"\n")
+            if not body:
+                continue
+            sig = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+            headers = {"Content-Type": "application/json", "X-Tocsin-Signature": sig}
+            status, _, _ = send(urllib.request.Request(url, data=body, method="POST",
+                                                       headers=headers))
+            print(status)
+
+
 if __name__ == "__main__":
-    {"twilio": twilio, "vonage-sig": vonage_sig, "post-json": post_json}[sys.argv[1]](sys.argv[2:])
+    {"twilio": twilio, "vonage-sig": vonage_sig, "post-json": post_json,
+     "post-json-lines": post_json_lines}[sys.argv[1]](sys.argv[2:])

@@ -89,7 +89,8 @@ test_case 'import again updates instead of duplicating; unknown teams are report
 email;name;teams;tags
 camille@example.org;Camille Martin;nowhere;tractage
 CSV
-  "$TOCSIN" import people again.csv > out 2> err
+  # A name already known is replaced only when asked (issue 13, item 11: --overwrite).
+  "$TOCSIN" import people again.csv --overwrite > out 2> err
   grep -q "again.csv:2: unknown team nowhere" err
   expect_eq "$(sql "SELECT count(*) FROM people")" 3
   expect_eq "$(sql "SELECT name || '\'' '\'' || array_to_string(tags, '\'','\'') FROM people p JOIN contacts c ON c.person_id = p.id WHERE c.address = '\''camille@example.org'\''")" "Camille Martin porte-a-porte,tractage"
@@ -133,6 +134,9 @@ test_case 'config errors name the file, the line and the key' '
   grep -q "bad.conf:5: key port: expected a whole number" err
   printf "[sms]\nproviderr = twilio\n" > bad2.conf
   ! "$TOCSIN" -c bad2.conf team list 2> err && grep -q "bad2.conf:2: unknown key providerr in \[sms\]" err
+  printf "[sms]\nsigning_secret = shared\n" > retired.conf
+  ! "$TOCSIN" -c retired.conf team list 2> err && grep -q "retired.conf:2: key signing_secret in \[sms\] is no longer read: one secret per integration" err
+  ! TOCSIN_SMS_SIGNING_SECRET=shared "$TOCSIN" team list 2> err && grep -q "TOCSIN_SMS_SIGNING_SECRET is no longer read" err
 '
 
 test_case 'environment overrides the file; unknown command exits 64' '
@@ -171,9 +175,9 @@ test_case 'config check: the same checks as tocsin run, errors with file, line a
 '
 
 test_case 'tocsin run serves /healthz and /metrics, and stops on SIGTERM with status 0' '
-  start_daemon
+  start_daemon TOCSIN_HTTP_METRICS_TOKEN=scrape-token-1234
   expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/healthz")" 200
-  curl -s "$HTTP/metrics" > metrics.txt
+  curl -s -H "Authorization: Bearer scrape-token-1234" "$HTTP/metrics" > metrics.txt
   grep -q "^# TYPE tocsin_http_request_duration_seconds histogram" metrics.txt
   grep -q "^tocsin_http_responses_total{route=\"/healthz\",code=\"200\"} [1-9]" metrics.txt
   grep -q "^tocsin_database_up 1" metrics.txt

@@ -58,7 +58,7 @@ HTTP="http://127.0.0.1:$WEB"
 export TOCSIN_HTTP_LISTEN="127.0.0.1:$WEB" TOCSIN_HTTP_PUBLIC_URL="$HTTP" \
   TOCSIN_SMS_PROVIDER=kannel TOCSIN_SMS_API_URL="http://127.0.0.1:$SENDSMS" \
   TOCSIN_SMS_ACCOUNT=tocsin TOCSIN_SMS_TOKEN=sendsms-password TOCSIN_SMS_FROM=+33700000000 \
-  TOCSIN_SMS_SIGNING_SECRET=$SECRET
+  TOCSIN_SMS_KANNEL_SECRET=$SECRET
 "$TOCSIN" run >>"$TEST_DIR/daemon.log" 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 1 100); do curl -fs "$HTTP/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -95,12 +95,13 @@ test_case 'the reply leaves through the queue and sendsms, reaches the phone, an
 '
 
 test_case 'a text from tocsin reaches the phone through smsbox and bearerbox, and its report comes back' '
-  id=$(sql "INSERT INTO outbound_messages (channel, recipient, body, status, dedupe_key) VALUES ('"'"'sms'"'"', '"'"'+33611111111'"'"', '"'"'Bienvenue dans paris-10'"'"', '"'"'sending'"'"', '"'"'e2e-1'"'"') RETURNING id")
+  id=$(sql "INSERT INTO outbound_messages (channel, recipient, body, status, dedupe_key, sms_provider) VALUES ('"'"'sms'"'"', '"'"'+33611111111'"'"', '"'"'Bienvenue dans paris-10'"'"', '"'"'sending'"'"', '"'"'e2e-1'"'"', '"'"'kannel'"'"') RETURNING id")
   out=$("$TOCSIN" sms-test --provider kannel --id "$id" --to +33611111111 "Bienvenue dans paris-10")
   expect_eq "$out" "ok provider_id=tocsin-$id retry_after=0 error=-"
-  # Record the send as the queue does: only a row still sending, since Kannel'"'"'s reports can
+  # The row is claimed as the queue claims it (its gateway named before the send), and the
+  # send recorded as the queue does: only a row still sending, since Kannel'"'"'s reports can
   # arrive before this line and must not be overwritten.
-  sql "UPDATE outbound_messages SET provider_id = '"'"'tocsin-$id'"'"', status = '"'"'sent'"'"' WHERE id = $id AND status = '"'"'sending'"'"'"
+  sql "UPDATE outbound_messages SET provider_id = '"'"'tocsin-$id'"'"', sms_provider = '"'"'kannel'"'"', status = '"'"'sent'"'"' WHERE id = $id AND status = '"'"'sending'"'"'"
   wait_for 30 "grep -q \"Got message .*+33700000000 +33611111111 text Bienvenue dans paris-10\" \"$K/fakesmsc.out\""
   wait_for 30 "[ \"\$(sql \"SELECT status FROM outbound_messages WHERE id = $id\")\" = delivered ]"
   expect_eq "$(sql "SELECT string_agg(detail, '"'"','"'"' ORDER BY detail) FROM sms_delivery_reports WHERE outbound_id = $id")" "delivered,submitted"

@@ -245,14 +245,14 @@ policy_over_imap() {
   $IMAP_TOOL "$DOVECOT_PORT" append imap-policy.eml
   mark=$(cat "$TEST_DIR/daemon.log" 2>/dev/null | wc -l)
   start_daemon TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT="$DOVECOT_PORT" TOCSIN_IMAP_TLS=off \
-    TOCSIN_IMAP_USER=tocsin@example.org TOCSIN_IMAP_PASSWORD=secret
+    TOCSIN_IMAP_USER=tocsin@example.org TOCSIN_IMAP_PASSWORD=secret TOCSIN_HTTP_METRICS_TOKEN=policy-scrape
   trap 'stop_daemon; dovecot_stop' EXIT
   for _ in $(seq 1 200); do
     [ "$(sql "SELECT count(*) FROM inbound_messages WHERE provider = 'imap'")" -ge 1 ] && break
     sleep 0.05
   done
   expect_eq "$(sql "SELECT status FROM inbound_messages WHERE provider = 'imap'")" bounce_policy
-  curl -s "$HTTP/metrics" | grep -q '^tocsin_mail_bounces_total{outcome="policy"} 1$'
+  curl -s -H "Authorization: Bearer policy-scrape" "$HTTP/metrics" | grep -q '^tocsin_mail_bounces_total{outcome="policy"} 1$'
   tail -n +$((mark + 1)) "$TEST_DIR/daemon.log" | grep -q "event=mail_bounce_policy"
   expect_eq "$(sql "SELECT consent_allows('email', 'policy-imap@example.net', NULL)")" t
 }

@@ -80,13 +80,28 @@ static void test_utf8_valid(void **state)
     assert_false(utf8_valid("\x80", 1));
 }
 
+/* What webhooks store keeps every pair but the secret, byte for byte. */
+static void test_without_a_name(void **state)
+{
+    (void)state;
+    const char *q = "from=%2B33611111111&secret=s3cr%3Dt&text=STOP+now&%73ecret=again&id=1";
+    char *kept = form_without(q, strlen(q), "secret");
+    assert_string_equal(kept, "from=%2B33611111111&text=STOP+now&id=1");
+    free(kept);
+    kept = form_without("secret=x", 8, "secret");
+    assert_string_equal(kept, "");
+    free(kept);
+    kept = form_without("a=%ZZ&secret", 12, "secret");
+    assert_string_equal(kept, "a=%ZZ");
+    free(kept);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_twilio_body),
-        cmocka_unit_test(test_length_is_respected),
-        cmocka_unit_test(test_malformed_is_refused),
-        cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_twilio_body),          cmocka_unit_test(test_length_is_respected),
+        cmocka_unit_test(test_malformed_is_refused), cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_without_a_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

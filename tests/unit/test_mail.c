@@ -152,6 +152,68 @@ static void test_compose_multipart_and_list_headers(void **state)
     buf_release(&b);
 }
 
+/* The longest line of a composed message. */
+static size_t longest_line(const char *s)
+{
+    size_t best = 0;
+    for (const char *line = s; *line;) {
+        const char *end = strstr(line, "\r\n");
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > best)
+            best = len;
+        line = end ? end + 2 : line + len;
+    }
+    return best;
+}
+
+/* A reply repeats the ids of the mail it answers: a forged 5,000-character Message-ID, 300
+ * references or ids with spaces and 8-bit bytes never make a line past RFC 5322's 998. */
+static void test_hostile_message_ids(void **state)
+{
+    (void)state;
+    struct buf huge = BUF_INIT, refs = BUF_INIT, b = BUF_INIT;
+    buf_addch(&huge, '<');
+    for (int i = 0; i < 5000; i++)
+        buf_addch(&huge, 'a');
+    buf_adds(&huge, "@example.org>");
+    for (int i = 0; i < 300; i++)
+        buf_printf(&refs, "<ref-%03d-%s@mail.example.org> ", i,
+                   "0123456789abcdefghijklmnopqrstuvwxyz0123456789");
+    buf_adds(&refs, buf_str(&huge));
+    buf_adds(&refs, " <with space@x> <8bit\xc3\xa9@x> <last@example.org>");
+    struct mail_parts p = {
+        .from = "team@example.org",
+        .to = "a@example.org",
+        .subject = "Re: hi",
+        .text = "ok",
+        .message_id = "<tocsin.2-y@example.org>",
+        .in_reply_to = buf_str(&huge),
+        .references = buf_str(&refs),
+    };
+    mail_compose(&p, &b);
+    const char *s = buf_str(&b);
+    assert_true(longest_line(s) <= 998);
+    assert_null(strstr(s, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    assert_null(strstr(s, "In-Reply-To"));
+    assert_non_null(strstr(s, "References: <ref-000-"));
+    assert_null(strstr(s, "<ref-001-"));
+    assert_non_null(strstr(s, "<ref-299-"));
+    assert_non_null(strstr(s, " <last@example.org>\r\n"));
+    assert_null(strstr(s, "with space"));
+    assert_null(strstr(s, "8bit"));
+    buf_release(&b);
+
+    /* An ordinary long id stays on the field's line. */
+    p.in_reply_to = "<CAF=abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789@"
+                    "mail.gmail.com>";
+    p.references = NULL;
+    mail_compose(&p, &b);
+    assert_non_null(strstr(buf_str(&b), "\r\nIn-Reply-To: <CAF=abc"));
+    buf_release(&b);
+    buf_release(&huge);
+    buf_release(&refs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_quoted_printable),
         cmocka_unit_test(test_date),
         cmocka_unit_test(test_compose_multipart_and_list_headers),
+        cmocka_unit_test(test_hostile_message_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

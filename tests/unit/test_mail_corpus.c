@@ -2,9 +2,9 @@
  * The mail corpus: every tests/fixtures/mail/NAME.eml is parsed by mail_parse() and
  * compared with NAME.expect — "key: value" lines, then "commands:" and the expected
  * command lines (none: no command). Keys not written are not checked. Adding a case is
- * adding two files. Keys: kind (reply|automatic|bounce|rejected), sender, subject,
- * message_id, reply_token, unsubscribe_token, locale_hint, from_subject, text_from_html,
- * text_contains, new_text, reason, bounce (hard|soft|policy|none), status,
+ * adding two files. Keys: kind (reply|automatic|bounce|rejected), sender, sender_name ("" for
+ * none), subject, message_id, reply_token, unsubscribe_token, locale_hint, from_subject,
+ * text_from_html, text_contains, new_text, reason, bounce (hard|soft|policy|none), status,
  * bounce_recipient, bounce_token. Keys starting with "db_" say what the mail does to the
  * database; tests/integration/t0018-real-mail.sh checks them, this test skips them.
  */
@@ -133,6 +133,8 @@ static void check_fixture(void **state)
             fail_msg("%s: rejected (%s) but expects %s", name, error, k);
         else if (strcmp(k, "sender") == 0)
             got = p.sender;
+        else if (strcmp(k, "sender_name") == 0)
+            got = or_empty(p.sender_name);
         else if (strcmp(k, "subject") == 0)
             got = p.subject;
         else if (strcmp(k, "message_id") == 0)

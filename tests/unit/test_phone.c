@@ -85,13 +85,32 @@ static void test_email(void **state)
     }
 }
 
+/* Who gets an SMS reply ([sms] reply_countries): France covers its overseas numbers. */
+static void test_reply_countries(void **state)
+{
+    (void)state;
+    assert_true(phone_in_countries("+33612345678", "FR"));
+    assert_true(phone_in_countries("+262692123456", "FR"));
+    assert_true(phone_in_countries("+590690123456", "fr"));
+    assert_true(phone_in_countries("+687751234", "FR"));
+    assert_true(phone_in_countries("+689871234567", "FR"));
+    assert_false(phone_in_countries("+447700900123", "FR"));
+    assert_false(phone_in_countries("+32470123456", "FR"));
+    assert_true(phone_in_countries("+32470123456", "FR, BE"));
+    assert_true(phone_in_countries("+447700900123", "*"));
+    assert_false(phone_in_countries("+447700900123", "XX"));
+    assert_false(phone_in_countries("+447700900123", ""));
+    assert_false(phone_in_countries("0612345678", "FR"));
+    /* RE alone is not France. */
+    assert_false(phone_in_countries("+33612345678", "RE"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_french_numbers),
-        cmocka_unit_test(test_overseas_and_other_countries),
-        cmocka_unit_test(test_rejects),
-        cmocka_unit_test(test_email),
+        cmocka_unit_test(test_french_numbers),  cmocka_unit_test(test_overseas_and_other_countries),
+        cmocka_unit_test(test_rejects),         cmocka_unit_test(test_email),
+        cmocka_unit_test(test_reply_countries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

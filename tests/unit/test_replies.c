@@ -21,10 +21,12 @@
 /* Replies that list things may take two segments. */
 static const char *const lists[] = {"events", "rsvp_which_event", "cancel_which_event",
                                     "join_which", "leave_which"};
-/* Templates never sent as SMS, so free of its limits: join_confirm is the double opt-in of
- * an email JOIN (handlers/join.c; a text proves its number and needs none); signin_link
- * is an organiser's sign-in by email (a phone gets signin_code, api/signin.c). */
-static const char *const email_only[] = {"join_confirm", "signin_link"};
+/* Templates never sent as SMS, so free of its limits: the confirmations a mail needs when
+ * nothing proves its From: (handlers/join.c, start.c, confirm.c; a text proves its number
+ * and needs none); signin_link is an organiser's sign-in by email (a phone gets
+ * signin_code, api/signin.c). */
+static const char *const email_only[] = {"join_confirm", "start_confirm", "confirm_unproven",
+                                         "organiser_unproven", "signin_link"};
 
 static bool listed(const char *const *names, size_t n, const char *name)
 {
@@ -113,6 +115,7 @@ static json_t *sample_vars(const char *locale)
     json_object_set_new(vars, "item", json_integer(2));
     json_object_set_new(vars, "confirm_url",
                         json_string("https://act.example.org/c/3f-k3x9q2m7p4v8d6wa2b5c"));
+    json_object_set_new(vars, "locked", json_true());
     /* The question asked about an answer tocsin is unsure of (handlers/ask.c). */
     json_object_set_new(vars, "answer", json_string(fr ? "OUI +2" : "YES +2"));
     json_object_set_new(vars, "choices", json_string(fr ? "OUI +2 ou NON" : "YES +2 or NO"));

@@ -74,10 +74,26 @@ static void test_generic_signature_and_compare(void **state)
     char *sig = generic_signature("secret", body, strlen(body));
     assert_string_equal(sig,
                         "sha256=6146142a2ce0159e84c0767881e4ec80bc397da62526e7d19f70795eb79460c0");
-    assert_true(webhook_equal(sig, sig));
-    assert_false(webhook_equal(sig, "sha256="));
-    assert_false(webhook_equal("abc", "abd"));
+    assert_true(signature_equal(sig, sig));
+    assert_false(signature_equal(sig, "sha256="));
+    assert_false(signature_equal("abc", "abd"));
     free(sig);
+}
+
+/* A Vonage signature is refused when its timestamp is more than 5 minutes off, either way. */
+static void test_signature_freshness(void **state)
+{
+    (void)state;
+    long long now = 1700000000;
+    assert_true(signature_fresh("1700000000", now, 300));
+    assert_true(signature_fresh("1699999700", now, 300));
+    assert_true(signature_fresh("1700000300", now, 300));
+    assert_false(signature_fresh("1699999699", now, 300));
+    assert_false(signature_fresh("1700000301", now, 300));
+    assert_false(signature_fresh(NULL, now, 300));
+    assert_false(signature_fresh("", now, 300));
+    assert_false(signature_fresh("1700000000.5", now, 300));
+    assert_false(signature_fresh("-5", now, 300));
 }
 
 int main(void)
@@ -87,6 +103,7 @@ int main(void)
         cmocka_unit_test(test_twilio_url_port_variants),
         cmocka_unit_test(test_vonage_signature),
         cmocka_unit_test(test_generic_signature_and_compare),
+        cmocka_unit_test(test_signature_freshness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,51 @@
+/*
+ * budget — whether a reply may be sent. Replies cost money (an SMS) or reputation (mail),
+ * and whoever can make tocsin answer can make it pay: 300 texts from 300 foreign numbers
+ * were 300 paid replies (SMS pumping); an auto-responder got an answer to each of its
+ * messages. The command itself runs regardless; only the answer is withheld.
+ *
+ * reply_budget() decides in the inbound transaction, before a reply is queued (the sender's
+ * advisory lock makes the counts exact). It returns 0 with *withheld_r NULL (send it) or a
+ * static reason, the first that applies:
+ *   "country"          an SMS from a number outside [sms] reply_countries (default:
+ *                      [engine] default_country and its overseas territories);
+ *   "help_after_stop"  HELP from an opted-out sender, already answered in the last 24 hours;
+ *   "request_after_stop"  a confirmation to receive messages again (kind consent_request)
+ *                      already sent to this opted-out address in the last 24 hours;
+ *   "repeat"           the same text from the same sender got this very answer since that
+ *                      sender last wrote anything else, within 24 hours (an auto-responder
+ *                      repeating itself; OUI, NON, then OUI again is answered each time);
+ *   "hourly_cap", "daily_cap"  [engine] replies_per_hour / replies_per_day reached for this
+ *                      number or address, HELP included. The STOP confirmation is exempt:
+ *                      carriers require it, and it is sent only when a STOP changed something.
+ * A withheld reply is logged (reply_withheld) and counted
+ * (tocsin_replies_withheld_total{channel,reason}).
+ * reply_budget_sent() is told of each SMS reply queued: the first to a number never answered
+ * before counts in tocsin_sms_replies_new_numbers_total, and while more than [sms]
+ * new_number_replies_per_hour of those were queued in the last hour (all daemons together),
+ * each further one logs the warning sms_pumping_suspected.
+ * Both return 0, or -1 with *error_r (caller frees).
+ */
+#ifndef TOCSIN_BUDGET_H
+#define TOCSIN_BUDGET_H
+
+#include "lib/db.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct reply_ask {
+    const char *channel;   /* "sms" or "email" */
+    const char *recipient; /* the sender of the inbound message */
+    const char *kind;      /* the reply's queue kind: reply, help, unknown, stop_confirmation … */
+    const char *text;      /* the inbound text the reply answers */
+    const char *reply;     /* the reply as it would be sent */
+    int64_t inbound_id;
+    bool opted_out; /* the recipient's consent refuses ordinary messages */
+};
+
+int reply_budget(struct db *db, const struct reply_ask *ask, const char **withheld_r,
+                 char **error_r);
+int reply_budget_sent(struct db *db, const char *number, char **error_r);
+
+#endif
