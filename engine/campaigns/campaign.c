@@ -48,9 +48,10 @@ const char *campaign_quiet_hours(void)
  * then `extra` parameters of the caller, then the scope team (when needed) and the
  * segment's values. `params` gets every value in order; the caller frees the array only.
  * `whole`: the statement reads every person at once (a count) rather than a chunk of
- * person ids (a fan-out), and takes each person's contact from one grouped pass over
- * the contacts instead of one index probe per person: a million recipients are counted
- * in about a second instead of eight.
+ * person ids (a fan-out), and takes each person's contact from one ordered pass over the
+ * contacts' (person, kind, id) index, merged with the people in id order, instead of one
+ * index probe per person: a million recipients are counted in two seconds instead of
+ * eight on two busy cores.
  */
 struct recipients_sql {
     struct buf from_where;
@@ -89,8 +90,9 @@ static int recipients_build(const char *channel, const char *segment_text, bool 
     struct buf *q = &r->from_where;
     /* The person's first contact of the channel's kind (a forgotten one has no address). */
     if (whole)
-        buf_adds(q, " FROM people p JOIN (SELECT person_id, min(id) AS id FROM contacts"
-                    "  WHERE kind = $2 AND address IS NOT NULL GROUP BY person_id) c"
+        buf_adds(q, " FROM people p JOIN (SELECT DISTINCT ON (person_id) person_id, id"
+                    "  FROM contacts WHERE kind = $2 AND address IS NOT NULL"
+                    "  ORDER BY person_id, id) c"
                     " ON c.person_id = p.id");
     else
         buf_adds(q, " FROM people p"

@@ -267,6 +267,11 @@ enum {
  * session holds any more (their daemon died: they are taken at once), or claimed without
  * a key and past their lease (the last resort). A row whose daemon is alive is never
  * taken from it, however slow its send, and never a row of this daemon's own key.
+ * The rows picked carry what the verdict needs and their month; the UPDATE reaches them
+ * through the ids as an array (an index scan of each month's primary key): joined on
+ * (id, month) alone, the planner weighs a probe in each of a dozen partitions against a
+ * hash of the whole table, and below a few million rows picks the hash — a full scan at
+ * every claim.
  * Consent, campaign state and the RSVP a reminder is about are decided here, in the
  * claim, so a row is never handed to a transport after an opt-out, a cancelled campaign
  * or a NON was committed: a reminder or a "the event moved" notice held by quiet hours
@@ -278,34 +283,36 @@ enum {
  * messages again (decide/request.h). */
 static const char claim_sql[] =
     "WITH orphaned AS ("
-    "  SELECT id FROM outbound_messages"
+    "  SELECT id, month, kind, channel, recipient, scope, campaign_id, context, person_id"
+    "   FROM outbound_messages"
     "   WHERE status = 'sending' AND channel = $1"
     "     AND CASE WHEN claim_key IS NULL THEN lease_until < now()"
     "         ELSE claim_key IS DISTINCT FROM $6::int"
     "              AND claim_key NOT IN (SELECT tocsin_live_claimants()) END"
     "   LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " fresh AS ("
-    "  SELECT o.id FROM outbound_messages o"
+    "  SELECT o.id, o.month, o.kind, o.channel, o.recipient, o.scope, o.campaign_id,"
+    "   o.context, o.person_id"
+    "   FROM outbound_messages o"
     "   WHERE o.status = 'queued' AND o.channel = $1 AND o.next_attempt_at <= tocsin_now()"
     "     AND NOT EXISTS (SELECT 1 FROM campaigns c"
     "                      WHERE c.id = o.campaign_id AND c.status = 'paused')"
     "   ORDER BY o.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " picked AS (SELECT id FROM orphaned UNION ALL SELECT id FROM fresh LIMIT $2),"
+    " picked AS (SELECT * FROM orphaned UNION ALL SELECT * FROM fresh LIMIT $2),"
     " verdict AS ("
-    "  SELECT p.id, CASE"
+    "  SELECT p.id, p.month, CASE"
     "    WHEN c.status = 'cancelled' THEN 'campaign cancelled'"
-    "    WHEN m.kind IN ('reminder', 'event_moved') AND m.context ? 'event_id'"
+    "    WHEN p.kind IN ('reminder', 'event_moved') AND p.context ? 'event_id'"
     "         AND NOT EXISTS (SELECT 1 FROM rsvps r"
-    "          WHERE r.event_id = (m.context->>'event_id')::bigint"
-    "            AND r.person_id = m.person_id AND r.status = 'yes')"
+    "          WHERE r.event_id = (p.context->>'event_id')::bigint"
+    "            AND r.person_id = p.person_id AND r.status = 'yes')"
     "      THEN 'the RSVP is no longer yes'"
-    "    WHEN m.kind NOT IN ('stop_confirmation', 'help', 'consent_request')"
-    "         AND NOT consent_allows(m.channel, m.recipient, m.scope)"
+    "    WHEN p.kind NOT IN ('stop_confirmation', 'help', 'consent_request')"
+    "         AND NOT consent_allows(p.channel, p.recipient, p.scope)"
     "      THEN 'consent: the recipient opted out'"
     "    END AS reason"
-    "  FROM picked p JOIN outbound_messages m ON m.id = p.id"
-    "  LEFT JOIN campaigns c ON c.id = m.campaign_id),"
-    " decided AS (SELECT id, reason, CASE WHEN reason IS NULL THEN 'sending'"
+    "  FROM picked p LEFT JOIN campaigns c ON c.id = p.campaign_id),"
+    " decided AS (SELECT id, month, reason, CASE WHEN reason IS NULL THEN 'sending'"
     "   WHEN reason LIKE 'consent:%' THEN 'suppressed' ELSE 'cancelled' END AS status"
     "  FROM verdict)"
     " UPDATE outbound_messages o SET"
@@ -318,7 +325,8 @@ static const char claim_sql[] =
     "                 ELSE o.sms_provider END,"
     "  claim_key = CASE WHEN v.status = 'sending' THEN $5::int END,"
     "  last_error = coalesce(v.reason, o.last_error)"
-    " FROM decided v WHERE o.id = v.id"
+    " FROM decided v WHERE o.id = v.id AND o.month = v.month"
+    "  AND o.id = ANY (ARRAY(SELECT id FROM picked))"
     " RETURNING o.id, o.status, o.recipient, o.subject, o.body, o.html, o.kind, o.attempts,"
     "  o.headers::text,"
     "  coalesce(o.contact_id, (SELECT k.id FROM contacts k"
