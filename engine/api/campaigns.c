@@ -44,8 +44,7 @@ json_t *campaigns_list(struct db *db, const struct caller *who, const struct pag
     return out;
 }
 
-/* A message file from its parts: what the console's composer sends. */
-static char *assemble(const struct campaign_form *form)
+char *campaign_form_assemble(const struct campaign_form *form)
 {
     struct buf b = BUF_INIT;
     const char *text = form->text && *form->text ? form->text : form->sms;
@@ -72,7 +71,7 @@ json_t *campaign_create_json(struct db *db, const struct caller *who,
         api_error_set(e, 400, "timezone goes with at");
         return NULL;
     }
-    char *assembled = form->template ? NULL : assemble(form);
+    char *assembled = form->template ? NULL : campaign_form_assemble(form);
     struct campaign_new c = {.channel = form->channel,
                              .segment = form->segment,
                              .subject = form->subject && *form->subject ? form->subject : NULL,

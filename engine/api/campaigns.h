@@ -42,6 +42,10 @@ struct campaign_form {
     bool dry_run;
 };
 
+/* The message file of a form's parts (text, html, sms; the text part defaults to the sms
+ * one), as campaign_create_json() stores it when no template is given. Caller frees. */
+char *campaign_form_assemble(const struct campaign_form *form);
+
 json_t *campaigns_list(struct db *db, const struct caller *who, const struct page *page,
                        struct api_error *e);
 json_t *campaign_create_json(struct db *db, const struct caller *who,

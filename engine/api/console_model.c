@@ -1,4 +1,5 @@
 #include "api/console_model.h"
+#include "api/campaigns.h"
 #include "lib/buf.h"
 #include "lib/utf8.h"
 #include "lib/util.h"
@@ -108,19 +109,6 @@ json_t *console_tags(struct db *db, const struct caller *who, struct api_error *
 }
 
 /* ---- composing ---- */
-
-/* The message file of the composer's parts, as api/campaigns.c assembles it. */
-static char *assemble(const struct campaign_form *form)
-{
-    struct buf b = BUF_INIT;
-    const char *text = form->text && *form->text ? form->text : form->sms;
-    buf_printf(&b, "--- text\n%s\n", text ? text : "");
-    if (form->html && *form->html)
-        buf_printf(&b, "--- html\n%s\n", form->html);
-    if (form->sms && *form->sms)
-        buf_printf(&b, "--- sms\n%s\n", form->sms);
-    return buf_detach(&b);
-}
 
 static void warn(json_t *warnings, const char *key, const char *detail)
 {
@@ -257,7 +245,7 @@ json_t *console_compose_check(struct db *db, const struct caller *who,
     }
     if (!sms && !(form->subject && *form->subject))
         warn(warnings, "warn_no_subject", NULL);
-    char *source = assemble(form), *error = NULL;
+    char *source = campaign_form_assemble(form), *error = NULL;
     struct message_template *m = template_message_compile(source, "template", &error);
     free(source);
     if (!m) {

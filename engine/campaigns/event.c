@@ -237,6 +237,27 @@ static enum event_outcome notify_and_commit(struct db *db, const struct actor *a
     return EVENT_OK;
 }
 
+/* Inside the transaction the caller began: apply `sql` (an UPDATE of one scheduled event,
+ * RETURNING its id), then tell everyone who said yes (`change`: "moved", "cancelled") and
+ * commit. No such scheduled event: rolled back, and refused with the reason. */
+static enum event_outcome change_and_notify(struct db *db, const struct actor *actor,
+                                            const char *slug, const char *sql, int nparams,
+                                            const char *const *params, const char *change,
+                                            const char *note, int *notified_r, char **error_r)
+{
+    PGresult *res = db_exec(db, sql, nparams, params, error_r);
+    if (!res)
+        return failed(db);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        db_rollback(db);
+        return refuse(event_exists(db, slug), error_r, "no scheduled event %s", slug);
+    }
+    int64_t id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return notify_and_commit(db, actor, id, change, note, notified_r, error_r);
+}
+
 enum event_outcome event_move(struct db *db, const struct actor *actor, const char *slug,
                               const char *starts, const char *timezone, const char *note,
                               int *notified_r, char **error_r)
@@ -291,22 +312,12 @@ enum event_outcome event_move_to(struct db *db, const struct actor *actor, const
     if (db_begin(db, error_r) < 0)
         return EVENT_FAILED;
     const char *params[] = {slug, starts, timezone, location};
-    PGresult *res = db_exec(db,
-                            "UPDATE events SET timezone = coalesce($3, timezone),"
-                            " starts_at = $2::timestamp AT TIME ZONE coalesce($3, timezone),"
-                            " location = coalesce($4, location)"
-                            " WHERE slug = lower($1) AND status = 'scheduled' RETURNING id",
-                            4, params, error_r);
-    if (!res)
-        return failed(db);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        db_rollback(db);
-        return refuse(event_exists(db, slug), error_r, "no scheduled event %s", slug);
-    }
-    int64_t id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return notify_and_commit(db, actor, id, "moved", note, notified_r, error_r);
+    return change_and_notify(db, actor, slug,
+                             "UPDATE events SET timezone = coalesce($3, timezone),"
+                             " starts_at = $2::timestamp AT TIME ZONE coalesce($3, timezone),"
+                             " location = coalesce($4, location)"
+                             " WHERE slug = lower($1) AND status = 'scheduled' RETURNING id",
+                             4, params, "moved", note, notified_r, error_r);
 }
 
 enum event_outcome event_cancel(struct db *db, const struct actor *actor, const char *slug,
@@ -318,18 +329,8 @@ enum event_outcome event_cancel(struct db *db, const struct actor *actor, const 
     if (db_begin(db, error_r) < 0)
         return EVENT_FAILED;
     const char *params[] = {slug};
-    PGresult *res = db_exec(db,
-                            "UPDATE events SET status = 'cancelled' WHERE slug = lower($1)"
-                            " AND status = 'scheduled' RETURNING id",
-                            1, params, error_r);
-    if (!res)
-        return failed(db);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        db_rollback(db);
-        return refuse(event_exists(db, slug), error_r, "no scheduled event %s", slug);
-    }
-    int64_t id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return notify_and_commit(db, actor, id, "cancelled", note, notified_r, error_r);
+    return change_and_notify(db, actor, slug,
+                             "UPDATE events SET status = 'cancelled' WHERE slug = lower($1)"
+                             " AND status = 'scheduled' RETURNING id",
+                             1, params, "cancelled", note, notified_r, error_r);
 }

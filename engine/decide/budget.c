@@ -17,28 +17,17 @@ static bool replies_to_country(const char *number)
                               *countries ? countries : config_str("engine", "default_country"));
 }
 
-static int exists(struct db *db, const char *sql, int n, const char *const *params, bool *yes_r,
-                  char **error_r)
-{
-    PGresult *res = db_exec(db, sql, n, params, error_r);
-    if (!res)
-        return -1;
-    *yes_r = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    return 0;
-}
-
 /* HELP to an opted-out sender: carriers require an answer, not one per message; a request
  * to receive messages again gets one confirmation, not one per forged mail. */
 static int kind_answered_today(struct db *db, const struct reply_ask *ask, bool *yes_r,
                                char **error_r)
 {
     const char *params[] = {ask->channel, ask->recipient, ask->kind};
-    return exists(db,
-                  "SELECT EXISTS (SELECT 1 FROM outbound_messages WHERE channel = $1"
-                  " AND recipient = $2 AND kind = $3"
-                  " AND created_at > now() - interval '24 hours')",
-                  3, params, yes_r, error_r);
+    return db_query_bool(db,
+                         "SELECT EXISTS (SELECT 1 FROM outbound_messages WHERE channel = $1"
+                         " AND recipient = $2 AND kind = $3"
+                         " AND created_at > now() - interval '24 hours')",
+                         3, params, yes_r, error_r);
 }
 
 /* The same words got the same answer since the sender last wrote anything else (today): a
@@ -49,16 +38,17 @@ static int repeated(struct db *db, const struct reply_ask *ask, bool *yes_r, cha
     char inbound[24];
     snprintf(inbound, sizeof(inbound), "%" PRId64, ask->inbound_id);
     const char *params[] = {ask->channel, ask->recipient, ask->text, inbound, ask->reply};
-    return exists(db,
-                  "SELECT EXISTS (SELECT 1 FROM inbound_messages i JOIN outbound_messages o"
-                  "  ON o.dedupe_key = 'reply:' || i.id"
-                  " WHERE i.channel = $1 AND i.sender = $2 AND i.body = $3"
-                  "  AND i.id <> $4::bigint AND i.received_at > now() - interval '24 hours'"
-                  "  AND o.body = $5"
-                  "  AND i.id > coalesce((SELECT max(j.id) FROM inbound_messages j"
-                  "   WHERE j.channel = $1 AND j.sender = $2 AND j.id < $4::bigint"
-                  "    AND j.body <> $3 AND j.received_at > now() - interval '24 hours'), 0))",
-                  5, params, yes_r, error_r);
+    return db_query_bool(
+        db,
+        "SELECT EXISTS (SELECT 1 FROM inbound_messages i JOIN outbound_messages o"
+        "  ON o.dedupe_key = 'reply:' || i.id"
+        " WHERE i.channel = $1 AND i.sender = $2 AND i.body = $3"
+        "  AND i.id <> $4::bigint AND i.received_at > now() - interval '24 hours'"
+        "  AND o.body = $5"
+        "  AND i.id > coalesce((SELECT max(j.id) FROM inbound_messages j"
+        "   WHERE j.channel = $1 AND j.sender = $2 AND j.id < $4::bigint"
+        "    AND j.body <> $3 AND j.received_at > now() - interval '24 hours'), 0))",
+        5, params, yes_r, error_r);
 }
 
 /* Replies this sender got in the last hour and day, the STOP confirmation aside. */

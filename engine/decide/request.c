@@ -161,39 +161,29 @@ out:
     return rc;
 }
 
-static int one_id(struct db *db, const char *sql, int n, const char *const *params, int64_t *id_r,
-                  char **error_r)
-{
-    PGresult *res = db_exec(db, sql, n, params, error_r);
-    if (!res)
-        return -1;
-    *id_r = PQntuples(res) && db_value(res, 0, 0) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    PQclear(res);
-    return 0;
-}
-
 int request_for_message(struct db *db, int64_t outbound_id, int64_t person_id, int64_t *id_r,
                         char **error_r)
 {
     char message[24], person[24];
     const char *params[] = {id_text(outbound_id, message), id_text(person_id, person)};
-    return one_id(db,
-                  "SELECT r.id FROM outbound_messages o JOIN confirmation_requests r"
-                  " ON r.id = (o.context->>'request_id')::bigint"
-                  " JOIN contacts c ON c.id = r.contact_id"
-                  " WHERE o.id = $1::bigint AND o.context ? 'request_id'"
-                  "  AND c.person_id = $2::bigint",
-                  2, params, id_r, error_r);
+    return db_query_int64(db,
+                          "SELECT r.id FROM outbound_messages o JOIN confirmation_requests r"
+                          " ON r.id = (o.context->>'request_id')::bigint"
+                          " JOIN contacts c ON c.id = r.contact_id"
+                          " WHERE o.id = $1::bigint AND o.context ? 'request_id'"
+                          "  AND c.person_id = $2::bigint",
+                          2, params, id_r, error_r);
 }
 
 int request_newest(struct db *db, int64_t person_id, int64_t *id_r, char **error_r)
 {
     char person[24];
     const char *params[] = {id_text(person_id, person)};
-    return one_id(db,
-                  "SELECT r.id FROM confirmation_requests r JOIN contacts c ON c.id = r.contact_id"
-                  " WHERE c.person_id = $1::bigint AND r.used_at IS NULL"
-                  "  AND r.expires_at > tocsin_now()"
-                  " ORDER BY r.id DESC LIMIT 1",
-                  1, params, id_r, error_r);
+    return db_query_int64(
+        db,
+        "SELECT r.id FROM confirmation_requests r JOIN contacts c ON c.id = r.contact_id"
+        " WHERE c.person_id = $1::bigint AND r.used_at IS NULL"
+        "  AND r.expires_at > tocsin_now()"
+        " ORDER BY r.id DESC LIMIT 1",
+        1, params, id_r, error_r);
 }

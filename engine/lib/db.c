@@ -277,6 +277,30 @@ const char *db_value(const PGresult *res, int row, int col)
     return PQgetvalue(res, row, col);
 }
 
+int db_query_int64(struct db *db, const char *sql, int nparams, const char *const *params,
+                   int64_t *value_r, char **error_r)
+{
+    PGresult *res = db_exec(db, sql, nparams, params, error_r);
+    if (!res)
+        return -1;
+    const char *v = PQntuples(res) > 0 && PQnfields(res) > 0 ? db_value(res, 0, 0) : NULL;
+    *value_r = v ? strtoll(v, NULL, 10) : 0;
+    PQclear(res);
+    return 0;
+}
+
+int db_query_bool(struct db *db, const char *sql, int nparams, const char *const *params,
+                  bool *value_r, char **error_r)
+{
+    PGresult *res = db_exec(db, sql, nparams, params, error_r);
+    if (!res)
+        return -1;
+    const char *v = PQntuples(res) > 0 && PQnfields(res) > 0 ? db_value(res, 0, 0) : NULL;
+    *value_r = v && v[0] == 't';
+    PQclear(res);
+    return 0;
+}
+
 const char *db_param_int(int64_t value, char slot[DB_PARAM_SIZE])
 {
     snprintf(slot, DB_PARAM_SIZE, "%" PRId64, value);

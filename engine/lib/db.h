@@ -56,6 +56,13 @@ bool db_lost(struct db *db);
  * primary. */
 bool db_transient(struct db *db);
 
+/* The first column of the first row as a number (0 when there is no row or it is NULL)
+ * or as a boolean (false likewise): 0, or -1 with *error_r. */
+int db_query_int64(struct db *db, const char *sql, int nparams, const char *const *params,
+                   int64_t *value_r, char **error_r);
+int db_query_bool(struct db *db, const char *sql, int nparams, const char *const *params,
+                  bool *value_r, char **error_r);
+
 /* Value of column `col` in row `row`, or NULL when SQL NULL. */
 const char *db_value(const PGresult *res, int row, int col);
 

@@ -118,9 +118,9 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
  * fan-out resumed in a later month still meets its earlier rows in one unique index;
  * kept within the months stored (a campaign resumed after its month was dropped, or
  * started ahead of the clock). */
-static const char campaign_month_sql[] =
-    "least(greatest(tocsin_month(coalesce(c.started_at, now())), outbound_oldest_month()),"
-    " tocsin_month(now()))";
+#define CAMPAIGN_MONTH_SQL                                                                         \
+    "least(greatest(tocsin_month(coalesce(c.started_at, now())), outbound_oldest_month()),"        \
+    " tocsin_month(now()))"
 
 int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_id,
                            const char *recipients_sql, int nparams, const char *const *params,
@@ -140,12 +140,12 @@ int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_
         " contact_id, campaign_id, scope, next_attempt_at, month, context)"
         " SELECT $%d, r.recipient, 'campaign', 'campaign:' || $%d::text || ':' || r.person_id,"
         " r.person_id, r.contact_id, $%d::bigint, r.scope, r.not_before,"
-        " (SELECT %s FROM campaigns c WHERE c.id = $%d::bigint),"
+        " (SELECT " CAMPAIGN_MONTH_SQL " FROM campaigns c WHERE c.id = $%d::bigint),"
         /* An invitation (campaigns.event_id) is answered like a reminder: a bare OUI. */
         " coalesce((SELECT jsonb_build_object('event_id', c.event_id, 'prompt', 'rsvp')"
         "  FROM campaigns c WHERE c.id = $%d::bigint AND c.event_id IS NOT NULL), '{}')"
         " FROM (",
-        nparams + 1, nparams + 2, nparams + 2, campaign_month_sql, nparams + 2, nparams + 2);
+        nparams + 1, nparams + 2, nparams + 2, nparams + 2, nparams + 2);
     buf_adds(&sql, recipients_sql);
     buf_adds(&sql, ") AS r (recipient, person_id, contact_id, scope, not_before)"
                    " ON CONFLICT (dedupe_key, month) DO NOTHING");
@@ -163,11 +163,10 @@ int queue_after_fanout(struct db *db, int64_t campaign_id, int64_t added, char *
 {
     char id[DB_PARAM_SIZE], n[DB_PARAM_SIZE];
     const char *params[] = {db_param_int(campaign_id, id), db_param_int(added, n)};
-    char *sql = xasprintf("SELECT outbound_analyze_after((SELECT %s FROM campaigns c"
-                          " WHERE c.id = $1::bigint), $2::bigint)",
-                          campaign_month_sql);
-    PGresult *res = db_exec_once(db, sql, 2, params, error_r);
-    free(sql);
+    PGresult *res = db_exec(db,
+                            "SELECT outbound_analyze_after((SELECT " CAMPAIGN_MONTH_SQL
+                            " FROM campaigns c WHERE c.id = $1::bigint), $2::bigint)",
+                            2, params, error_r);
     if (!res)
         return -1;
     if (PQgetvalue(res, 0, 0)[0] == 't')
