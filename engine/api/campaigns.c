@@ -358,24 +358,35 @@ json_t *campaign_act_json(struct db *db, const struct caller *who, int64_t id, c
         api_error_set(e, 404, "no action %s", action);
         return NULL;
     }
-    free(status);
     if (rc < 0) {
+        free(status);
         api_error_db(e, db, action, error);
         return NULL;
     }
-    if (change == CAMPAIGN_NOT_FOUND) {
-        api_error_set(e, 404, "no campaign %" PRId64, id);
-        return NULL;
-    }
-    if (change == CAMPAIGN_REFUSED) {
-        api_error_set(e, 409, refused, id);
+    if (change == CAMPAIGN_NOT_FOUND || change == CAMPAIGN_REFUSED) {
+        free(status);
+        if (change == CAMPAIGN_NOT_FOUND)
+            api_error_set(e, 404, "no campaign %" PRId64, id);
+        else
+            api_error_set(e, 409, refused, id);
         return NULL;
     }
     /* A resumed fan-out that stopped half-way is finished by the scheduler's next round,
      * which picks up campaigns sending with their fan-out not done. */
     json_t *out = campaign_show_json(db, who, id, e);
-    if (out)
+    if (out) {
         json_object_set_new(out, "messages_changed", json_integer(rows));
+        /* The answer says what this request did: the scheduler, woken by it, may already
+         * have moved the campaign on (GET shows where it is now). */
+        const char *left = strcmp(action, "send") == 0     ? "scheduled"
+                           : strcmp(action, "pause") == 0  ? "paused"
+                           : strcmp(action, "cancel") == 0 ? "cancelled"
+                           : strcmp(action, "retry") == 0  ? "sending"
+                                                           : status;
+        if (left)
+            json_object_set_new(out, "status", json_string(left));
+    }
+    free(status);
     return out;
 }
 
