@@ -83,6 +83,9 @@ const struct config_key config_keys[] = {
      "never resent blindly."},
     {"sms", "rate", CONFIG_INT, "10", "0..100000",
      "Messages per second for the SMS transport, across all daemons (0: unlimited)."},
+    {"sms", "concurrency", CONFIG_INT, "64", "1..1024",
+     "SMS API requests in flight at once in this daemon (keep-alive connections, or streams "
+     "of one HTTP/2 connection when the gateway offers it)."},
 
     {"engine", "secret", CONFIG_SECRET, "", NULL,
      "Key for signed tokens (unsubscribe, reply, VERP). Empty: one generated and stored in "
