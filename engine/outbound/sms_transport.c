@@ -11,27 +11,19 @@
 
 /* How long to hold back when a gateway throttles without a Retry-After. */
 #define THROTTLE_DEFAULT_S 1
-/* A pause up to this long is waited out with the batches in hand; a longer one hands their
- * unsent messages back to the queue, which holds them until the gateway is ready. */
-#define HOLD_MAX_S 10
-/* Refusals for rate one message may meet within one batch before it goes back to the queue. */
-#define THROTTLED_RESENDS 5
 
 struct transport {
     const struct sms_provider *provider;
     char *api_url;
 };
 
-/* A batch handed to the sender by a worker, who waits until `remaining` is 0. Messages
- * start in order (`fresh` is the next one); those a gateway refused for rate wait in
- * `again` to be sent once more when the pause is over. */
+/* A batch handed to the sender by a worker, who waits until `remaining` is 0; its
+ * messages start in order, `started` is the next one. */
 struct sms_job {
     const struct transport *t;
     const struct outbound_msg *msgs;
     struct send_result *results;
-    size_t n, fresh, remaining;
-    size_t *again, nagain;
-    unsigned char *refusals; /* per message: times refused for rate in this batch */
+    size_t n, started, remaining;
     struct sms_job *next;
 };
 
@@ -62,7 +54,7 @@ static struct {
     bool stop;
     long concurrency, in_flight;
     int64_t paused_until_ms; /* a gateway asked us to wait until then (monotonic) */
-    struct sms_job *jobs;    /* jobs not settled yet, oldest first */
+    struct sms_job *jobs;    /* jobs with messages not started yet, oldest first */
 } sender = {.lock = PTHREAD_MUTEX_INITIALIZER, .progress = PTHREAD_COND_INITIALIZER};
 
 static const char *const status_names[] = {"ok", "transient", "permanent", "ambiguous"};
@@ -90,14 +82,8 @@ char *sms_answer_excerpt(const struct httpc_response *resp)
 static void settled(struct sms_job *job)
 {
     job->remaining--;
-    if (job->remaining > 0)
-        return;
-    for (struct sms_job **p = &sender.jobs; *p; p = &(*p)->next)
-        if (*p == job) {
-            *p = job->next;
-            break;
-        }
-    pthread_cond_broadcast(&sender.progress);
+    if (job->remaining == 0)
+        pthread_cond_broadcast(&sender.progress);
 }
 
 /* A message not sent at all: it goes back to the queue without counting an attempt. Called
@@ -210,60 +196,42 @@ static void finish(struct sms_request *r, struct httpc_response *resp)
         if (until > sender.paused_until_ms)
             sender.paused_until_ms = until;
     }
-    /* Refused for rate, the text was certainly not taken: send it again after the pause
-     * rather than hand it back to wait for the queue's next claim. */
-    if (result->throttled && result->retry_after_s <= HOLD_MAX_S &&
-        job->refusals[r->index] < THROTTLED_RESENDS && !daemon_stopping()) {
-        job->refusals[r->index]++;
-        job->again[job->nagain++] = r->index;
-        free(result->error);
-        free(result->provider_id);
-        *result = (struct send_result){0};
-    } else {
-        settled(job);
-    }
+    settled(job);
     pthread_mutex_unlock(&sender.lock);
     free(r->text);
     free(r);
 }
 
 /*
- * Start what may start — messages in order, while [sms] concurrency allows and no gateway
- * pause is in force — then let the transfers run and settle those that finished. A pause
- * longer than HOLD_MAX_S, or the daemon stopping, hands the messages not started back at
- * once, unsent, for the queue to hold.
+ * Start what may start — messages in order, while [sms] concurrency allows — then let the
+ * transfers run and settle those that finished. While a gateway's pause is in force, or
+ * when the daemon stops, the messages not started are handed back at once, unsent: the
+ * worker records them and the queue holds them until the gateway is ready, rather than a
+ * worker waiting here with its batch in hand.
  */
 static void *sender_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&sender.lock);
     while (!sender.stop) {
-        int64_t now = now_monotonic_ms();
-        int64_t pause_ms = sender.paused_until_ms - now;
+        int64_t pause_ms = sender.paused_until_ms - now_monotonic_ms();
         bool quitting = daemon_stopping();
-        int wait_ms = 1000;
-        struct sms_job *next;
-        for (struct sms_job *job = sender.jobs; job; job = next) {
-            next = job->next; /* settling a job's last message unlinks it */
-            while (job->nagain > 0 || job->fresh < job->n) {
-                if (!quitting && pause_ms > 0 && pause_ms <= HOLD_MAX_S * 1000) {
-                    wait_ms = (int)pause_ms;
-                    break;
-                }
-                if (!quitting && pause_ms <= 0 && sender.in_flight >= sender.concurrency)
-                    break;
-                size_t i = job->nagain > 0 ? job->again[--job->nagain] : job->fresh++;
-                if (quitting)
-                    hold_back(job, i, 0, "the daemon is stopping");
-                else if (pause_ms > 0)
-                    hold_back(job, i, (int)((pause_ms + 999) / 1000),
-                              "the gateway asked us to slow down");
-                else
-                    start_one(job, i);
-            }
+        struct sms_job *job;
+        while ((job = sender.jobs) && job->started < job->n &&
+               (quitting || pause_ms > 0 || sender.in_flight < sender.concurrency)) {
+            size_t i = job->started++;
+            if (job->started == job->n)
+                sender.jobs = job->next; /* all started: only its answers are awaited */
+            if (quitting)
+                hold_back(job, i, 0, "the daemon is stopping");
+            else if (pause_ms > 0)
+                hold_back(job, i, (int)((pause_ms + 999) / 1000),
+                          "the gateway asked us to slow down");
+            else
+                start_one(job, i);
         }
         pthread_mutex_unlock(&sender.lock);
-        httpc_run(sender.http, wait_ms);
+        httpc_run(sender.http, 1000);
         struct httpc_response resp;
         void *tag;
         while (httpc_done(sender.http, &resp, &tag)) {
@@ -342,13 +310,7 @@ void sms_transport_send(struct transport *t, const struct outbound_msg *msgs, si
     if (n == 0)
         return;
     memset(results, 0, n * sizeof(*results));
-    struct sms_job job = {.t = t,
-                          .msgs = msgs,
-                          .results = results,
-                          .n = n,
-                          .remaining = n,
-                          .again = xcalloc(n, sizeof(size_t)),
-                          .refusals = xcalloc(n, 1)};
+    struct sms_job job = {.t = t, .msgs = msgs, .results = results, .n = n, .remaining = n};
     pthread_mutex_lock(&sender.lock);
     struct sms_job **tail = &sender.jobs;
     while (*tail)
@@ -360,8 +322,6 @@ void sms_transport_send(struct transport *t, const struct outbound_msg *msgs, si
     while (job.remaining > 0)
         pthread_cond_wait(&sender.progress, &sender.lock);
     pthread_mutex_unlock(&sender.lock);
-    free(job.again);
-    free(job.refusals);
 }
 
 void sms_transport_close(struct transport **t)

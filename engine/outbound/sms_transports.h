@@ -14,12 +14,10 @@
  * SEND_PERMANENT with the provider's own error; connection refused / DNS → TRANSIENT;
  * a timeout after the request left → SEND_AMBIGUOUS (see docs/sms.md: never resent
  * blindly, because a provider that did accept it would deliver it twice).
- * A 429, a 503 with Retry-After or a provider's own "throttled" stops the sender from
- * starting any request until the Retry-After (1 s when none is given) has passed. A pause
- * of up to 10 s is waited out with the batches in hand, and the refused texts — certainly
- * not taken — are sent again after it (up to 5 refusals each per batch); after a longer
- * one, or more refusals, they and the texts not yet started come back SEND_TRANSIENT and
- * `throttled` (transport.h), unsent, for the queue to hold until the gateway is ready.
+ * A 429, a 503 with Retry-After or a provider's own "throttled" marks the result
+ * `throttled` (transport.h) and stops the sender from starting any request until the
+ * Retry-After (1 s when none is given) has passed: the texts of batches handed to it
+ * meanwhile come back at once, unsent and `throttled` too, for the queue to hold.
  * Each provider file supplies how to build its request and read its answer.
  */
 #ifndef TOCSIN_SMS_TRANSPORTS_H
