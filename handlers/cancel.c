@@ -5,16 +5,17 @@
  */
 #include "lib/util.h"
 #include "handlers/handlers.h"
+#include "handlers/patterns.h"
 #include "handlers/rsvp.h"
 
 #include <string.h>
 
-int check_cancel(struct handler_ctx *ctx, char **error_r)
+static int check_cancel(struct handler_ctx *ctx, char **error_r)
 {
     return rsvp_resolve_event(ctx, "cancel_which_event", error_r);
 }
 
-int run_cancel(struct handler_ctx *ctx, char **error_r)
+static int run_cancel(struct handler_ctx *ctx, char **error_r)
 {
     struct event_info e = {0};
     int found = handler_load_event(ctx, ctx->event_id, true, &e, error_r);
@@ -48,3 +49,27 @@ out:
     event_info_release(&e);
     return rc;
 }
+
+/* CANCEL alone is an opt-out (stop.c, earlier in the precedence); ANNULER alone is not a
+ * carrier keyword, so it withdraws the RSVP of the last prompt. */
+static const struct grammar_pattern patterns[] = {
+    {"en", "^cancel " PATTERN_TARGET "$", 0},
+    {"fr", "^annuler(?: " PATTERN_TARGET ")?$", 0},
+    {NULL, NULL, 0},
+};
+
+static const struct handler_keyword keywords[] = {
+    {"cancel", "en", HANDLER_KEYWORD_LONG | HANDLER_KEYWORD_SUGGEST},
+    {"annuler", "fr", HANDLER_KEYWORD_LONG | HANDLER_KEYWORD_SUGGEST},
+    {NULL, NULL, 0},
+};
+
+const struct handler handler_cancel = {
+    .name = "cancel",
+    .patterns = patterns,
+    .keywords = keywords,
+    .check = check_cancel,
+    .run = run_cancel,
+    .en = {"CANCEL <event>", "withdraw your RSVP", "CANCEL <event>"},
+    .fr = {"ANNULER <evenement>", "annuler votre participation", "ANNULER <événement>"},
+};

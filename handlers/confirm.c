@@ -7,11 +7,12 @@
 #include "campaigns/organiser.h"
 #include "decide/confirm.h"
 #include "handlers/handlers.h"
+#include "handlers/patterns.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int check_confirm(struct handler_ctx *ctx, char **error_r)
+static int check_confirm(struct handler_ctx *ctx, char **error_r)
 {
     (void)ctx;
     (void)error_r;
@@ -44,7 +45,7 @@ static int confirm_code(struct handler_ctx *ctx, char **error_r)
     return 0;
 }
 
-int run_confirm(struct handler_ctx *ctx, char **error_r)
+static int run_confirm(struct handler_ctx *ctx, char **error_r)
 {
     if (ctx->match->target)
         return confirm_code(ctx, error_r);
@@ -60,3 +61,24 @@ int run_confirm(struct handler_ctx *ctx, char **error_r)
     handler_reply(ctx, "join_confirmed", NULL);
     return 0;
 }
+
+static const struct grammar_pattern patterns[] = {
+    {"en", "^confirm(?: (?<target>[0-9]{6}))?$", 0},
+    {"fr", "^(?:confirmer|confirme|valider)(?: (?<target>[0-9]{6}))?$", 0},
+    {NULL, NULL, 0},
+};
+
+static const struct handler_keyword keywords[] = {
+    {"confirm", "en", 0}, {"confirmer", "fr", 0}, {"confirme", "fr", 0},
+    {"valider", "fr", 0}, {NULL, NULL, 0},
+};
+
+const struct handler handler_confirm = {
+    .name = "confirm",
+    .patterns = patterns,
+    .keywords = keywords,
+    .check = check_confirm,
+    .run = run_confirm,
+    .en = {"CONFIRM [code]", "confirm your membership, or send a drafted MSG", NULL},
+    .fr = {"CONFIRMER [code]", "confirmer votre inscription, ou envoyer un MSG", NULL},
+};

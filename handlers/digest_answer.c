@@ -5,26 +5,26 @@
  * itself is RSVP's (rsvp.c): same seats, waitlist and reply.
  */
 #include "lib/util.h"
-#include "handlers/handlers.h"
+#include "handlers/patterns.h"
+#include "handlers/rsvp.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-int check_digest_answer(struct handler_ctx *ctx, char **error_r)
+static int check_digest_answer(struct handler_ctx *ctx, char **error_r)
 {
     long item;
     if (str_to_long(ctx->match->target, 1, 99, &item) < 0) {
         handler_reply(ctx, "digest_item_unknown", NULL);
         return 1;
     }
-    char index[24];
-    snprintf(index, sizeof(index), "%ld", item - 1);
+    char index[DB_PARAM_SIZE];
+    db_param_int(item - 1, index);
     PGresult *res;
     if (ctx->msg->reply_to_id) {
-        char id[24];
-        snprintf(id, sizeof(id), "%" PRId64, ctx->msg->reply_to_id);
-        const char *params[] = {id, index};
+        char id[DB_PARAM_SIZE];
+        const char *params[] = {db_param_int(ctx->msg->reply_to_id, id), index};
         res = db_exec(ctx->db,
                       "SELECT (context->'digest_items'->$2::int)::text FROM outbound_messages"
                       " WHERE id = $1 AND context ? 'digest_items'",
@@ -58,3 +58,23 @@ int check_digest_answer(struct handler_ctx *ctx, char **error_r)
     }
     return handler_use_event(ctx, &e);
 }
+
+static const struct grammar_pattern patterns[] = {
+    {"", "^(?<target>[0-9]{1,2}) (?<answer>" PATTERN_ANSWER ")" PATTERN_GUESTS "$", 0},
+    {NULL, NULL, 0},
+};
+
+/* No keyword: the line starts with the item's number. */
+static const struct handler_keyword keywords[] = {
+    {NULL, NULL, 0},
+};
+
+const struct handler handler_digest_answer = {
+    .name = "digest_answer",
+    .patterns = patterns,
+    .keywords = keywords,
+    .check = check_digest_answer,
+    .run = run_rsvp,
+    .en = {"<number> YES|NO", "answer an item of your digest", NULL},
+    .fr = {"<numero> OUI|NON", "repondre a un element de votre resume", NULL},
+};

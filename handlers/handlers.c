@@ -1,6 +1,7 @@
 /*
- * The command table, and what the command files share: finding teams and events, the
- * context of a bare answer, "did you mean", activity rows, messages to other people.
+ * What the command files share: the grammar built from handlers[], finding teams and
+ * events, the context of a bare answer, "did you mean" slugs, activity rows, messages to
+ * other people.
  */
 #include "handlers/handlers.h"
 #include "lib/util.h"
@@ -12,125 +13,17 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Pattern fragments. Patterns see normalised text (grammar.h): lower-case ASCII words
- * separated by one space, no punctuation but '+' and '-'. */
-#define SLUG   "[a-z0-9][a-z0-9-]{0,62}"
-#define YES    "yes|yeah|yep|y|oui|ouais|o"
-#define NO     "nope|non|nan|no|n"
-#define MAYBE  "maybe|perhaps|peut-etre|peut etre|peutetre|ptet|p-e|pe"
-#define ANSWER "(?:" YES "|" NO "|" MAYBE ")"
-/* A target word that is not itself an answer: "RSVP oui" answers, it names no event. */
-#define TARGET "(?<target>(?!" ANSWER "(?: |$))" SLUG ")"
-#define GUESTS "(?: ?\\+ ?(?<guests>[0-9]{1,3}))?"
-
-/* Opt-out words are honoured anywhere in the line ("please STOP", "oui stop"): missing an
- * opt-out costs a complaint, a false one costs a START. The word after names a team. */
-static const struct grammar_pattern stop_patterns[] = {
-    {"", "^(?:.* )?(?:stopall|stop)(?: (?<target>" SLUG "))?(?: .*)?$", 0},
-    {"en", "^(?:.* )?(?:unsubscribe|unsub|optout|opt-out)(?: (?<target>" SLUG "))?(?: .*)?$", 0},
-    {"fr",
-     "^(?:.* )?(?:arreter|arretez|arrete|arret|desinscrire|desinscription|desabonner|desabonnement)"
-     "(?: (?<target>" SLUG "))?(?: .*)?$",
-     0},
-    /* Words that are also ordinary English only count alone (carrier rule). */
-    {"en", "^(?:end|quit|cancel)$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern start_patterns[] = {
-    {"en", "^(?:start|unstop)(?: " TARGET ")?$", 0},
-    {"fr", "^(?:reprendre)(?: " TARGET ")?$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern help_patterns[] = {
-    {"en", "^help(?: .*)?$", 0},
-    {"fr", "^(?:aide|aidez-moi)(?: .*)?$", 0},
-    {"", "^(?:infos|info)(?: .*)?$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern events_patterns[] = {
-    {"en", "^(?:events|event|upcoming)$", 0},
-    {"fr", "^(?:agenda|evenements|evenement)$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern join_patterns[] = {
-    {"en", "^join(?: " TARGET ")?$", 0},
-    {"fr", "^(?:rejoindre|adherer)(?: " TARGET ")?$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern leave_patterns[] = {
-    {"en", "^leave(?: " TARGET ")?$", 0},
-    {"fr", "^quitter(?: " TARGET ")?$", 0},
-    {NULL, NULL, 0},
-};
-/* CANCEL alone is an opt-out (stop_patterns, earlier in the table); ANNULER alone is not a
- * carrier keyword, so it withdraws the RSVP of the last prompt. */
-static const struct grammar_pattern cancel_patterns[] = {
-    {"en", "^cancel " TARGET "$", 0},
-    {"fr", "^annuler(?: " TARGET ")?$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern rsvp_patterns[] = {
-    {"", "^rsvp(?: " TARGET ")?(?: (?<answer>" ANSWER "))?" GUESTS "$", 0},
-    /* A bare answer, maybe with an event and guests: "OUI", "oui 12 +2". */
-    {"", "^(?<answer>" ANSWER ")(?: " TARGET ")?" GUESTS "$", GRAMMAR_LOOSE_TARGET},
-    /* A bare answer followed by chatter: "oui merci", "non désolé". */
-    {"", "^(?<answer>" ANSWER ")" GUESTS "(?: .*)?$", GRAMMAR_LOOSE_TARGET},
-    {NULL, NULL, 0},
-};
-
-/* Organisers: MSG <team> <text>, then CONFIRM <code>; CONFIRM alone confirms a membership
- * (double opt-in). The message text is read from the raw body (msg.c), not from here. */
-static const struct grammar_pattern msg_patterns[] = {
-    {"", "^msg (?<target>" SLUG ")(?: .*)?$", 0},
-    {NULL, NULL, 0},
-};
-static const struct grammar_pattern confirm_patterns[] = {
-    {"en", "^confirm(?: (?<target>[0-9]{6}))?$", 0},
-    {"fr", "^(?:confirmer|confirme|valider)(?: (?<target>[0-9]{6}))?$", 0},
-    {NULL, NULL, 0},
-};
-/* "2 OUI": the answer to item 2 of a digest. */
-static const struct grammar_pattern digest_answer_patterns[] = {
-    {"", "^(?<target>[0-9]{1,2}) (?<answer>" ANSWER ")" GUESTS "$", 0},
-    {NULL, NULL, 0},
-};
-
-/* Precedence is this order; see docs/commands.md before moving a row. */
-const struct handler handlers[] = {
-    {"stop", stop_patterns, check_stop, run_stop, true, "STOP [team]", "STOP [equipe]",
-     "stop all messages on this channel, or a team's", "ne plus rien recevoir, ou d'une equipe"},
-    {"start", start_patterns, check_start, run_start, false, "START [team]", "REPRENDRE [equipe]",
-     "receive messages again", "recevoir a nouveau les messages"},
-    {"help", help_patterns, check_help, run_help, false, "HELP", "AIDE", "this help", "cette aide"},
-    {"events", events_patterns, check_events, run_events, false, "EVENTS", "AGENDA",
-     "upcoming events of your teams", "les prochains evenements de vos equipes"},
-    {"join", join_patterns, check_join, run_join, true, "JOIN <team>", "REJOINDRE <equipe>",
-     "join a local team", "rejoindre une equipe locale"},
-    {"leave", leave_patterns, check_leave, run_leave, false, "LEAVE <team>", "QUITTER <equipe>",
-     "leave a team", "quitter une equipe"},
-    {"cancel", cancel_patterns, check_cancel, run_cancel, false, "CANCEL <event>",
-     "ANNULER <evenement>", "withdraw your RSVP", "annuler votre participation"},
-    {"msg", msg_patterns, check_msg, run_msg, false, "MSG <team> <text>", "MSG <equipe> <texte>",
-     "organisers: write to your team (a code to CONFIRM follows)",
-     "organisateurs : ecrire a votre equipe (un code a CONFIRMER suit)"},
-    {"confirm", confirm_patterns, check_confirm, run_confirm, false, "CONFIRM [code]",
-     "CONFIRMER [code]", "confirm your membership, or send a drafted MSG",
-     "confirmer votre inscription, ou envoyer un MSG"},
-    {"digest_answer", digest_answer_patterns, check_digest_answer, run_rsvp, false,
-     "<number> YES|NO", "<numero> OUI|NON", "answer an item of your digest",
-     "repondre a un element de votre resume"},
-    {"rsvp", rsvp_patterns, check_rsvp, run_rsvp, true, "RSVP <event> YES|NO|MAYBE [+N]",
-     "OUI|NON|PEUT-ETRE [evenement] [+N]", "answer for an event, with N guests",
-     "repondre pour un evenement, avec N invites"},
-    {NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL},
-};
-
 const struct handler *handler_find(const char *name)
 {
-    for (const struct handler *h = handlers; h->name; h++)
-        if (strcmp(h->name, name) == 0)
-            return h;
+    for (const struct handler *const *h = handlers; *h; h++)
+        if (strcmp((*h)->name, name) == 0)
+            return *h;
     return NULL;
+}
+
+const struct handler_text *handler_text_for(const struct handler *h, const char *locale)
+{
+    return strncmp(locale, "fr", 2) == 0 ? &h->fr : &h->en;
 }
 
 static pthread_once_t grammar_once = PTHREAD_ONCE_INIT;
@@ -142,11 +35,11 @@ static char *grammar_error;
 static void grammar_build(void)
 {
     size_t n = 0;
-    while (handlers[n].name)
+    while (handlers[n])
         n++;
     struct grammar_rule *rules = xcalloc(n + 1, sizeof(*rules));
     for (size_t i = 0; i < n; i++)
-        rules[i] = (struct grammar_rule){handlers[i].name, handlers[i].patterns};
+        rules[i] = (struct grammar_rule){handlers[i]->name, handlers[i]->patterns};
     grammar = grammar_new(rules, &grammar_error);
 }
 
@@ -164,12 +57,6 @@ void handler_reply(struct handler_ctx *ctx, const char *template_name, const cha
     ctx->reply_kind = kind ? kind : "reply";
 }
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 void event_info_release(struct event_info *e)
 {
     free(e->slug);
@@ -180,30 +67,44 @@ void event_info_release(struct event_info *e)
     memset(e, 0, sizeof(*e));
 }
 
-static void event_from_row(const PGresult *res, struct event_info *e)
-{
-    e->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    e->team_id = db_value(res, 0, 1) ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
-    e->slug = xstrdup(PQgetvalue(res, 0, 2));
-    e->title = xstrdup(PQgetvalue(res, 0, 3));
-    e->when_en = xstrdup(PQgetvalue(res, 0, 4));
-    e->when_fr = xstrdup(PQgetvalue(res, 0, 5));
-    e->location = xstrdup(PQgetvalue(res, 0, 6));
-    e->capacity = db_value(res, 0, 7) ? atoi(PQgetvalue(res, 0, 7)) : -1;
-    e->open = PQgetvalue(res, 0, 8)[0] == 't';
-}
-
 #define EVENT_COLUMNS                                                                              \
     "id, team_id, slug, title,"                                                                    \
     " to_char(starts_at AT TIME ZONE timezone, 'YYYY-MM-DD HH24:MI'),"                             \
     " to_char(starts_at AT TIME ZONE timezone, 'DD/MM/YYYY HH24\"h\"MI'),"                         \
     " coalesce(location, ''), capacity, status = 'scheduled' AND starts_at > now()"
 
+/* Columns of EVENT_COLUMNS, in order. */
+enum {
+    EVENT_ID,
+    EVENT_TEAM,
+    EVENT_SLUG,
+    EVENT_TITLE,
+    EVENT_WHEN_EN,
+    EVENT_WHEN_FR,
+    EVENT_LOCATION,
+    EVENT_CAPACITY,
+    EVENT_OPEN
+};
+
+static void event_from_row(const PGresult *res, struct event_info *e)
+{
+    e->id = strtoll(PQgetvalue(res, 0, EVENT_ID), NULL, 10);
+    e->team_id =
+        db_value(res, 0, EVENT_TEAM) ? strtoll(PQgetvalue(res, 0, EVENT_TEAM), NULL, 10) : 0;
+    e->slug = xstrdup(PQgetvalue(res, 0, EVENT_SLUG));
+    e->title = xstrdup(PQgetvalue(res, 0, EVENT_TITLE));
+    e->when_en = xstrdup(PQgetvalue(res, 0, EVENT_WHEN_EN));
+    e->when_fr = xstrdup(PQgetvalue(res, 0, EVENT_WHEN_FR));
+    e->location = xstrdup(PQgetvalue(res, 0, EVENT_LOCATION));
+    e->capacity = db_value(res, 0, EVENT_CAPACITY) ? atoi(PQgetvalue(res, 0, EVENT_CAPACITY)) : -1;
+    e->open = PQgetvalue(res, 0, EVENT_OPEN)[0] == 't';
+}
+
 int handler_load_event(struct handler_ctx *ctx, int64_t id, bool lock, struct event_info *e,
                        char **error_r)
 {
-    char slot[24];
-    const char *params[] = {id_text(id, slot)};
+    char slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, slot)};
     PGresult *res =
         lock ? db_exec(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = $1 FOR UPDATE", 1,
                        params, error_r)
@@ -243,8 +144,8 @@ int handler_context_event(struct handler_ctx *ctx, int64_t *event_id_r, char **e
     *event_id_r = 0;
     PGresult *res;
     if (ctx->msg->reply_to_id) {
-        char slot[24];
-        const char *params[] = {id_text(ctx->msg->reply_to_id, slot)};
+        char slot[DB_PARAM_SIZE];
+        const char *params[] = {db_param_int(ctx->msg->reply_to_id, slot)};
         res = db_exec(ctx->db,
                       "SELECT (context->>'event_id')::bigint FROM outbound_messages"
                       " WHERE id = $1 AND context ? 'event_id'",
@@ -392,8 +293,8 @@ json_t *handler_event_vars(const struct event_info *e, const char *locale)
 
 int handler_list_events(struct handler_ctx *ctx, int limit, char **error_r)
 {
-    char person[24], lim[24];
-    const char *params[] = {id_text(ctx->person_id, person), id_text(limit, lim),
+    char person[DB_PARAM_SIZE], lim[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(ctx->person_id, person), db_param_int(limit, lim),
                             strcmp(ctx->locale, "fr") == 0 ? "t" : "f"};
     /* The events of my teams; someone in no team sees every upcoming event. */
     PGresult *res = db_exec(
@@ -430,8 +331,8 @@ int handler_activity(struct handler_ctx *ctx, int64_t team_id, const char *kind,
     json_object_set_new(payload, "channel", json_string(ctx->msg->channel));
     char *text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
-    char team[24];
-    const char *params[] = {team_id ? id_text(team_id, team) : NULL, kind, text};
+    char team[DB_PARAM_SIZE];
+    const char *params[] = {db_param_id_or_null(team_id, team), kind, text};
     int rc = db_run(ctx->db, "INSERT INTO activity (team_id, kind, payload) VALUES ($1, $2, $3)", 3,
                     params, error_r);
     free(text);
@@ -442,18 +343,15 @@ int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, int64_t s
                            const char *template_name, json_t *vars, const char *kind,
                            const char *context, const char *dedupe_key, char **error_r)
 {
-    char person[24], team[24];
-    const char *params[] = {id_text(person_id, person), ctx->msg->channel,
-                            scope ? id_text(scope, team) : NULL};
+    char person[DB_PARAM_SIZE], team[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, person), ctx->msg->channel,
+                            db_param_id_or_null(scope, team)};
     /* A contact that may receive it, on the channel the seat was freed on if possible:
      * an offer nobody can receive must not hold seats for a day. */
     PGresult *res = db_exec(ctx->db,
-                            "SELECT c.id, c.kind, c.address, p.locale, p.name FROM contacts c"
-                            " JOIN people p ON p.id = c.person_id WHERE c.person_id = $1"
-                            " AND consent_allows(CASE c.kind WHEN 'phone' THEN 'sms'"
-                            "  ELSE 'email' END, c.address, $3::bigint)"
-                            " ORDER BY (c.kind = CASE $2 WHEN 'sms' THEN 'phone' ELSE 'email'"
-                            " END) DESC, c.id LIMIT 1",
+                            "SELECT c.id, c.kind, c.address, p.locale, p.name FROM people p"
+                            " CROSS JOIN LATERAL contact_choice(p.id, $2, $3::bigint) c"
+                            " WHERE p.id = $1::bigint",
                             3, params, error_r);
     if (!res)
         return -1;

@@ -1,8 +1,14 @@
 /*
- * handlers — one table of supporter commands; one file per command.
+ * handlers — supporter commands: one file per command, each defining its whole handler.
  *
- * handlers[] (handlers.c) is in precedence order: its patterns are the grammar, tried
- * row by row, first match wins (docs/commands.md gives the reasons for the order).
+ * handlers/X.c defines `const struct handler handler_X`: its name, its patterns (the
+ * grammar), the keywords that start it, check() and run(), and what HELP and the docs
+ * say about it in English and French. handlers[] (precedence.c) lists them in precedence
+ * order: the grammar tries their patterns row by row, first match wins
+ * (docs/commands.md gives the reasons for the order). That list is the only other place
+ * that names a command; HELP, "did you mean", reply extraction's command words and the
+ * table in docs/commands.md are all walked from it.
+ *
  * For each command inbound_process() calls check() — parse and validate; it may read
  * but never writes — then, if check() returned 0, run(), which acts inside the inbound
  * transaction. check() returns 1 when it already set a reply that answers the problem
@@ -16,6 +22,7 @@
 #ifndef TOCSIN_HANDLERS_H
 #define TOCSIN_HANDLERS_H
 
+#include "lib/buf.h"
 #include "lib/db.h"
 #include "decide/grammar.h"
 #include "decide/message.h"
@@ -43,21 +50,47 @@ struct handler_ctx {
     char *team_name;
 };
 
+/* A word that starts a command, as the grammar sees it: folded, lower-case ASCII
+ * ("arret" is ARRET and ARRÊT; "peut etre" is two words). */
+struct handler_keyword {
+    const char *words;
+    const char *locale; /* "en", "fr", or "" when both languages use it */
+    unsigned flags;     /* HANDLER_KEYWORD_* */
+};
+#define HANDLER_KEYWORD_ALONE         1u /* a command only as the whole line (END, QUIT) */
+#define HANDLER_KEYWORD_SUGGEST       2u /* "did you mean" offers it for a typo of it */
+#define HANDLER_KEYWORD_SUGGEST_TEAM  4u /* offered before a team slug the text resembles */
+#define HANDLER_KEYWORD_SUGGEST_EVENT 8u /* offered before an event slug the text resembles */
+/* Reply extraction without the grammar (inbound/reply.c) reads a mail line that starts
+ * with a keyword as a command when it is short: three words ("Non merci", "STOP paris-10"),
+ * six for a keyword with this flag ("RSVP concert-12 YES +2"); longer is a sentence. */
+#define HANDLER_KEYWORD_LONG 16u
+
+/* What readers of one language are told about a command. */
+struct handler_text {
+    const char *usage; /* "JOIN <team>": HELP and the docs */
+    const char *help;  /* "join a local team" */
+    const char *sms;   /* its entry in the one-segment SMS HELP; NULL: not listed there */
+};
+
 struct handler {
-    const char *name;
-    const struct grammar_pattern *patterns;
+    const char *name; /* the grammar's command, inbound_messages.command, a metrics label */
+    const struct grammar_pattern *patterns; /* terminated by a {NULL, NULL, 0} row */
+    const struct handler_keyword *keywords; /* terminated by a NULL `words` */
     int (*check)(struct handler_ctx *ctx, char **error_r);
     int (*run)(struct handler_ctx *ctx, char **error_r);
     bool creates_sender; /* an unknown sender becomes a person (JOIN, RSVP, STOP) */
-    const char *usage_en, *usage_fr;
-    const char *help_en, *help_fr;
+    struct handler_text en, fr;
 };
 
-extern const struct handler handlers[]; /* terminated by a NULL name */
+/* Every handler, in precedence order, terminated by NULL (precedence.c). */
+extern const struct handler *const handlers[];
 
 const struct handler *handler_find(const char *name);
 /* The grammar compiled from handlers[] once per process; NULL with *error_r on failure. */
 const struct grammar *handlers_grammar(char **error_r);
+/* The English or French texts of `h` for `locale`. */
+const struct handler_text *handler_text_for(const struct handler *h, const char *locale);
 
 /* Set the reply (kind "reply" unless `kind`). */
 void handler_reply(struct handler_ctx *ctx, const char *template_name, const char *kind);
@@ -109,32 +142,16 @@ int handler_enqueue_person(struct handler_ctx *ctx, int64_t person_id, int64_t s
 /* Levenshtein distance, bounded: returns max+1 as soon as it exceeds max. */
 int edit_distance(const char *a, const char *b, int max);
 
-/* One pair per command file. */
-int check_join(struct handler_ctx *ctx, char **error_r);
-int run_join(struct handler_ctx *ctx, char **error_r);
-int check_leave(struct handler_ctx *ctx, char **error_r);
-int run_leave(struct handler_ctx *ctx, char **error_r);
-int check_rsvp(struct handler_ctx *ctx, char **error_r);
-int run_rsvp(struct handler_ctx *ctx, char **error_r);
-int check_cancel(struct handler_ctx *ctx, char **error_r);
-int run_cancel(struct handler_ctx *ctx, char **error_r);
-int check_stop(struct handler_ctx *ctx, char **error_r);
-int run_stop(struct handler_ctx *ctx, char **error_r);
-int check_start(struct handler_ctx *ctx, char **error_r);
-int run_start(struct handler_ctx *ctx, char **error_r);
-int check_help(struct handler_ctx *ctx, char **error_r);
-int run_help(struct handler_ctx *ctx, char **error_r);
-int check_events(struct handler_ctx *ctx, char **error_r);
-int run_events(struct handler_ctx *ctx, char **error_r);
-int check_msg(struct handler_ctx *ctx, char **error_r);
-int run_msg(struct handler_ctx *ctx, char **error_r);
-int check_confirm(struct handler_ctx *ctx, char **error_r);
-int run_confirm(struct handler_ctx *ctx, char **error_r);
-int check_digest_answer(struct handler_ctx *ctx, char **error_r);
-/* Not in the table: a stranger's command that may not create them (help, rate-limited). */
+/* HELP's variables for `locale`: "commands" (usage and help of every handler) and
+ * "sms_commands" (the short list for one SMS), set into `vars` (help.c). */
+void help_set_vars(json_t *vars, const char *locale);
+/* The command table of docs/commands.md, in Markdown, appended to `out` (help.c). */
+void help_markdown_table(struct buf *out);
+
+/* Not in handlers[]: a stranger's command that may not create them (help, rate-limited). */
 int check_stranger_help(struct handler_ctx *ctx, char **error_r);
 int run_stranger_help(struct handler_ctx *ctx, char **error_r);
-/* Not in the table: text no pattern matched. */
+/* Not in handlers[]: text no pattern matched. */
 int check_unknown(struct handler_ctx *ctx, char **error_r);
 int run_unknown(struct handler_ctx *ctx, char **error_r);
 

@@ -6,26 +6,23 @@
 #include "lib/util.h"
 #include "decide/confirm.h"
 #include "handlers/handlers.h"
+#include "handlers/patterns.h"
 #include "handlers/team_common.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 
-int check_join(struct handler_ctx *ctx, char **error_r)
+static int check_join(struct handler_ctx *ctx, char **error_r)
 {
     return team_resolve(ctx, "join_which", false, error_r);
 }
 
-int run_join(struct handler_ctx *ctx, char **error_r)
+static int run_join(struct handler_ctx *ctx, char **error_r)
 {
-    char person[24], team[24];
-    snprintf(person, sizeof(person), "%" PRId64, ctx->person_id);
-    snprintf(team, sizeof(team), "%" PRId64, ctx->team_id);
+    char person[DB_PARAM_SIZE], team[DB_PARAM_SIZE], contact[DB_PARAM_SIZE];
     /* Double opt-in (engine/confirm.h): a mail From: proves nothing, so an address that
      * never opted in joins as 'pending' and gets the confirmation, nothing else. */
-    char contact[24];
-    snprintf(contact, sizeof(contact), "%" PRId64, ctx->contact_id);
-    const char *cp[] = {ctx->msg->channel, contact};
+    const char *cp[] = {ctx->msg->channel, db_param_int(ctx->contact_id, contact)};
     PGresult *res = db_exec(ctx->db,
                             "SELECT $1 = 'email' AND NOT EXISTS (SELECT 1 FROM consent"
                             " WHERE contact_id = $2::bigint AND channel = 'email'"
@@ -35,7 +32,8 @@ int run_join(struct handler_ctx *ctx, char **error_r)
         return -1;
     bool pending = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
-    const char *params[] = {person, team, pending ? "pending" : "active"};
+    const char *params[] = {db_param_int(ctx->person_id, person), db_param_int(ctx->team_id, team),
+                            pending ? "pending" : "active"};
     res = db_exec(ctx->db,
                   "INSERT INTO memberships (person_id, team_id, status) VALUES ($1, $2, $3)"
                   " ON CONFLICT (person_id, team_id) DO NOTHING RETURNING 1",
@@ -65,3 +63,28 @@ int run_join(struct handler_ctx *ctx, char **error_r)
     handler_reply(ctx, "join_ok", NULL);
     return 0;
 }
+
+static const struct grammar_pattern patterns[] = {
+    {"en", "^join(?: " PATTERN_TARGET ")?$", 0},
+    {"fr", "^(?:rejoindre|adherer)(?: " PATTERN_TARGET ")?$", 0},
+    {NULL, NULL, 0},
+};
+
+static const struct handler_keyword keywords[] = {
+    {"join", "en", HANDLER_KEYWORD_LONG | HANDLER_KEYWORD_SUGGEST | HANDLER_KEYWORD_SUGGEST_TEAM},
+    {"rejoindre", "fr",
+     HANDLER_KEYWORD_LONG | HANDLER_KEYWORD_SUGGEST | HANDLER_KEYWORD_SUGGEST_TEAM},
+    {"adherer", "fr", HANDLER_KEYWORD_LONG},
+    {NULL, NULL, 0},
+};
+
+const struct handler handler_join = {
+    .name = "join",
+    .patterns = patterns,
+    .keywords = keywords,
+    .check = check_join,
+    .run = run_join,
+    .creates_sender = true,
+    .en = {"JOIN <team>", "join a local team", "JOIN <team>"},
+    .fr = {"REJOINDRE <equipe>", "rejoindre une equipe locale", "REJOINDRE <équipe>"},
+};

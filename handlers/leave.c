@@ -1,22 +1,21 @@
 /* LEAVE <team> — leave a team (the membership row is removed; activity keeps the trace). */
 #include "lib/util.h"
 #include "handlers/handlers.h"
+#include "handlers/patterns.h"
 #include "handlers/team_common.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 
-int check_leave(struct handler_ctx *ctx, char **error_r)
+static int check_leave(struct handler_ctx *ctx, char **error_r)
 {
     return team_resolve(ctx, "leave_which", true, error_r);
 }
 
-int run_leave(struct handler_ctx *ctx, char **error_r)
+static int run_leave(struct handler_ctx *ctx, char **error_r)
 {
-    char person[24], team[24];
-    snprintf(person, sizeof(person), "%" PRId64, ctx->person_id);
-    snprintf(team, sizeof(team), "%" PRId64, ctx->team_id);
-    const char *params[] = {person, team};
+    char person[DB_PARAM_SIZE], team[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(ctx->person_id, person), db_param_int(ctx->team_id, team)};
     PGresult *res = db_exec(ctx->db,
                             "DELETE FROM memberships WHERE person_id = $1 AND team_id = $2"
                             " RETURNING role",
@@ -36,3 +35,25 @@ int run_leave(struct handler_ctx *ctx, char **error_r)
     handler_reply(ctx, "leave_ok", NULL);
     return 0;
 }
+
+static const struct grammar_pattern patterns[] = {
+    {"en", "^leave(?: " PATTERN_TARGET ")?$", 0},
+    {"fr", "^quitter(?: " PATTERN_TARGET ")?$", 0},
+    {NULL, NULL, 0},
+};
+
+static const struct handler_keyword keywords[] = {
+    {"leave", "en", HANDLER_KEYWORD_LONG | HANDLER_KEYWORD_SUGGEST},
+    {"quitter", "fr", HANDLER_KEYWORD_LONG | HANDLER_KEYWORD_SUGGEST},
+    {NULL, NULL, 0},
+};
+
+const struct handler handler_leave = {
+    .name = "leave",
+    .patterns = patterns,
+    .keywords = keywords,
+    .check = check_leave,
+    .run = run_leave,
+    .en = {"LEAVE <team>", "leave a team", "LEAVE <team>"},
+    .fr = {"QUITTER <equipe>", "quitter une equipe", "QUITTER <équipe>"},
+};

@@ -7,6 +7,7 @@
 #include "lib/util.h"
 #include "campaigns/organiser.h"
 #include "handlers/handlers.h"
+#include "handlers/patterns.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -32,14 +33,14 @@ static char *message_text(const struct inbound_message *msg)
     return text;
 }
 
-int check_msg(struct handler_ctx *ctx, char **error_r)
+static int check_msg(struct handler_ctx *ctx, char **error_r)
 {
     (void)ctx;
     (void)error_r;
     return 0;
 }
 
-int run_msg(struct handler_ctx *ctx, char **error_r)
+static int run_msg(struct handler_ctx *ctx, char **error_r)
 {
     char *text = message_text(ctx->msg);
     struct organiser_outcome out;
@@ -76,3 +77,25 @@ int run_msg(struct handler_ctx *ctx, char **error_r)
     free(out.team_name);
     return 0;
 }
+
+/* The message text is read from the raw body (message_text()), not from the pattern. */
+static const struct grammar_pattern patterns[] = {
+    {"", "^msg (?<target>" PATTERN_SLUG ")(?: .*)?$", 0},
+    {NULL, NULL, 0},
+};
+
+static const struct handler_keyword keywords[] = {
+    {"msg", "", HANDLER_KEYWORD_LONG},
+    {NULL, NULL, 0},
+};
+
+const struct handler handler_msg = {
+    .name = "msg",
+    .patterns = patterns,
+    .keywords = keywords,
+    .check = check_msg,
+    .run = run_msg,
+    .en = {"MSG <team> <text>", "organisers: write to your team (a code to CONFIRM follows)", NULL},
+    .fr = {"MSG <equipe> <texte>",
+           "organisateurs : ecrire a votre equipe (un code a CONFIRMER suit)", NULL},
+};

@@ -10,6 +10,7 @@
  * seat, which is held for them for RSVP_OFFER_HOLD.
  */
 #include "handlers/rsvp.h"
+#include "handlers/patterns.h"
 #include "lib/util.h"
 
 #include <inttypes.h>
@@ -23,12 +24,6 @@
 static json_t *guests_value(int guests)
 {
     return guests > 0 ? json_integer(guests) : json_null();
-}
-
-static const char *id_text(int64_t id, char slot[24])
-{
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
 }
 
 char *rsvp_context(int64_t event_id)
@@ -68,7 +63,7 @@ int rsvp_resolve_event(struct handler_ctx *ctx, const char *which_template, char
     return handler_use_event(ctx, &e);
 }
 
-int check_rsvp(struct handler_ctx *ctx, char **error_r)
+static int check_rsvp(struct handler_ctx *ctx, char **error_r)
 {
     if (ctx->match->guests > RSVP_MAX_GUESTS) {
         json_object_set_new(ctx->vars, "max_guests", json_integer(RSVP_MAX_GUESTS));
@@ -82,8 +77,8 @@ int check_rsvp(struct handler_ctx *ctx, char **error_r)
 static int seats_taken(struct handler_ctx *ctx, int64_t event_id, int64_t except_person,
                        int *taken_r, char **error_r)
 {
-    char ev[24], person[24];
-    const char *params[] = {id_text(event_id, ev), id_text(except_person, person)};
+    char ev[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(event_id, ev), db_param_int(except_person, person)};
     PGresult *res = db_exec(
         ctx->db,
         "SELECT coalesce(sum(1 + guests), 0) FROM rsvps"
@@ -107,8 +102,8 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
     int free_seats = e->capacity - taken;
     if (free_seats <= 0)
         return 0;
-    char ev[24];
-    const char *params[] = {id_text(e->id, ev)};
+    char ev[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(e->id, ev)};
     PGresult *res = db_exec(ctx->db,
                             "SELECT r.person_id, r.guests, p.locale FROM rsvps r"
                             " JOIN people p ON p.id = r.person_id WHERE r.event_id = $1"
@@ -138,8 +133,8 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
         if (rc == 0)
             continue; /* unreachable (no contact, or opted out): the next in line */
         rc = 0;
-        char pslot[24];
-        const char *up[] = {ev, id_text(person, pslot)};
+        char pslot[DB_PARAM_SIZE];
+        const char *up[] = {ev, db_param_int(person, pslot)};
         if ((rc = db_run(
                  ctx->db,
                  "UPDATE rsvps SET offered_at = now() WHERE event_id = $1 AND person_id = $2", 2,
@@ -159,8 +154,8 @@ int rsvp_offer_freed_seats(struct handler_ctx *ctx, const struct event_info *e, 
 int rsvp_previous(struct handler_ctx *ctx, int64_t event_id, struct rsvp_previous *p,
                   char **error_r)
 {
-    char ev[24], person[24];
-    const char *params[] = {id_text(event_id, ev), id_text(ctx->person_id, person)};
+    char ev[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(event_id, ev), db_param_int(ctx->person_id, person)};
     PGresult *res =
         db_exec(ctx->db,
                 "SELECT status, guests, coalesce(offered_at > now() - interval '" RSVP_OFFER_HOLD
@@ -183,9 +178,9 @@ int rsvp_previous(struct handler_ctx *ctx, int64_t event_id, struct rsvp_previou
 int rsvp_store(struct handler_ctx *ctx, int64_t event_id, const char *status, int guests,
                char **error_r)
 {
-    char ev[24], person[24], g[24];
-    const char *params[] = {id_text(event_id, ev), id_text(ctx->person_id, person), status,
-                            id_text(guests, g)};
+    char ev[DB_PARAM_SIZE], person[DB_PARAM_SIZE], g[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(event_id, ev), db_param_int(ctx->person_id, person),
+                            status, db_param_int(guests, g)};
     /* updated_at is the waitlist order: it moves only when the status changes. */
     return db_run(ctx->db,
                   "INSERT INTO rsvps (event_id, person_id, status, guests)"
@@ -199,8 +194,8 @@ int rsvp_store(struct handler_ctx *ctx, int64_t event_id, const char *status, in
 
 static int waitlist_position(struct handler_ctx *ctx, int64_t event_id, int *pos_r, char **error_r)
 {
-    char ev[24], person[24];
-    const char *params[] = {id_text(event_id, ev), id_text(ctx->person_id, person)};
+    char ev[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(event_id, ev), db_param_int(ctx->person_id, person)};
     PGresult *res = db_exec(ctx->db,
                             "SELECT count(*) FROM rsvps r, rsvps me WHERE r.event_id = $1"
                             " AND me.event_id = $1 AND me.person_id = $2"
@@ -281,3 +276,52 @@ out:
     event_info_release(&e);
     return rc;
 }
+
+static const struct grammar_pattern patterns[] = {
+    {"", "^rsvp(?: " PATTERN_TARGET ")?(?: (?<answer>" PATTERN_ANSWER "))?" PATTERN_GUESTS "$", 0},
+    /* A bare answer, maybe with an event and guests: "OUI", "oui 12 +2". */
+    {"", "^(?<answer>" PATTERN_ANSWER ")(?: " PATTERN_TARGET ")?" PATTERN_GUESTS "$",
+     GRAMMAR_LOOSE_TARGET},
+    /* A bare answer followed by chatter: "oui merci", "non désolé". */
+    {"", "^(?<answer>" PATTERN_ANSWER ")" PATTERN_GUESTS "(?: .*)?$", GRAMMAR_LOOSE_TARGET},
+    {NULL, NULL, 0},
+};
+
+/* The answer words are PATTERN_YES, PATTERN_NO and PATTERN_MAYBE (patterns.h). */
+static const struct handler_keyword keywords[] = {
+    {"rsvp", "", HANDLER_KEYWORD_LONG | HANDLER_KEYWORD_SUGGEST | HANDLER_KEYWORD_SUGGEST_EVENT},
+    {"yes", "en", 0},
+    {"yeah", "en", 0},
+    {"yep", "en", 0},
+    {"y", "en", 0},
+    {"no", "en", 0},
+    {"nope", "en", 0},
+    {"n", "", 0},
+    {"maybe", "en", 0},
+    {"perhaps", "en", 0},
+    {"oui", "fr", 0},
+    {"ouais", "fr", 0},
+    {"o", "fr", 0},
+    {"non", "fr", 0},
+    {"nan", "fr", 0},
+    {"peut-etre", "fr", 0},
+    {"peut etre", "fr", 0},
+    {"peutetre", "fr", 0},
+    {"ptet", "fr", 0},
+    {"p-e", "fr", 0},
+    {"pe", "fr", 0},
+    {NULL, NULL, 0},
+};
+
+const struct handler handler_rsvp = {
+    .name = "rsvp",
+    .patterns = patterns,
+    .keywords = keywords,
+    .check = check_rsvp,
+    .run = run_rsvp,
+    .creates_sender = true,
+    .en = {"RSVP <event> YES|NO|MAYBE [+N]", "answer for an event, with N guests",
+           "RSVP <event> YES/NO +N"},
+    .fr = {"OUI|NON|PEUT-ETRE [evenement] [+N]", "repondre pour un evenement, avec N invites",
+           "OUI/NON <événement> +N"},
+};

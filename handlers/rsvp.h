@@ -14,6 +14,8 @@ struct rsvp_previous {
     int guests;
 };
 
+/* RSVP's run(), also the run() of a digest answer (digest_answer.c). */
+int run_rsvp(struct handler_ctx *ctx, char **error_r);
 /* The outbound context of a message that asks for (or confirms) an RSVP; caller frees. */
 char *rsvp_context(int64_t event_id);
 int rsvp_resolve_event(struct handler_ctx *ctx, const char *which_template, char **error_r);

@@ -6,8 +6,9 @@
 #include "lib/util.h"
 #include "core/consent.h"
 #include "handlers/handlers.h"
+#include "handlers/patterns.h"
 
-int check_start(struct handler_ctx *ctx, char **error_r)
+static int check_start(struct handler_ctx *ctx, char **error_r)
 {
     const char *target = ctx->match->target;
     if (!target)
@@ -20,7 +21,7 @@ int check_start(struct handler_ctx *ctx, char **error_r)
     return 0;
 }
 
-int run_start(struct handler_ctx *ctx, char **error_r)
+static int run_start(struct handler_ctx *ctx, char **error_r)
 {
     if (consent_append(ctx->db, ctx->contact_id, ctx->msg->channel, ctx->team_id, "opt_in",
                        ctx->source, ctx->msg->provider_id, error_r) < 0)
@@ -35,3 +36,26 @@ int run_start(struct handler_ctx *ctx, char **error_r)
     handler_reply(ctx, "start_ok", NULL);
     return 0;
 }
+
+static const struct grammar_pattern patterns[] = {
+    {"en", "^(?:start|unstop)(?: " PATTERN_TARGET ")?$", 0},
+    {"fr", "^(?:reprendre)(?: " PATTERN_TARGET ")?$", 0},
+    {NULL, NULL, 0},
+};
+
+static const struct handler_keyword keywords[] = {
+    {"start", "en", HANDLER_KEYWORD_SUGGEST},
+    {"unstop", "en", 0},
+    {"reprendre", "fr", HANDLER_KEYWORD_SUGGEST},
+    {NULL, NULL, 0},
+};
+
+const struct handler handler_start = {
+    .name = "start",
+    .patterns = patterns,
+    .keywords = keywords,
+    .check = check_start,
+    .run = run_start,
+    .en = {"START [team]", "receive messages again", NULL},
+    .fr = {"REPRENDRE [equipe]", "recevoir a nouveau les messages", NULL},
+};

@@ -11,8 +11,9 @@
 #include "lib/util.h"
 #include "core/consent.h"
 #include "handlers/handlers.h"
+#include "handlers/patterns.h"
 
-int check_stop(struct handler_ctx *ctx, char **error_r)
+static int check_stop(struct handler_ctx *ctx, char **error_r)
 {
     const char *target = ctx->match->target;
     if (target) {
@@ -23,7 +24,7 @@ int check_stop(struct handler_ctx *ctx, char **error_r)
     return 0;
 }
 
-int run_stop(struct handler_ctx *ctx, char **error_r)
+static int run_stop(struct handler_ctx *ctx, char **error_r)
 {
     bool allowed;
     if (consent_allows_address(ctx->db, ctx->msg->channel, ctx->msg->sender, ctx->team_id, &allowed,
@@ -46,3 +47,50 @@ int run_stop(struct handler_ctx *ctx, char **error_r)
     handler_reply(ctx, "stop_confirmation", "stop_confirmation");
     return 0;
 }
+
+/* Opt-out words are honoured anywhere in the line ("please STOP", "oui stop"): missing an
+ * opt-out costs a complaint, a false one costs a START. The word after names a team. */
+static const struct grammar_pattern patterns[] = {
+    {"", "^(?:.* )?(?:stopall|stop)(?: (?<target>" PATTERN_SLUG "))?(?: .*)?$", 0},
+    {"en",
+     "^(?:.* )?(?:unsubscribe|unsub|optout|opt-out)(?: (?<target>" PATTERN_SLUG "))?(?: .*)?$", 0},
+    {"fr",
+     "^(?:.* )?(?:arreter|arretez|arrete|arret|desinscrire|desinscription|desabonner|desabonnement)"
+     "(?: (?<target>" PATTERN_SLUG "))?(?: .*)?$",
+     0},
+    /* Words that are also ordinary English only count alone (carrier rule). */
+    {"en", "^(?:end|quit|cancel)$", 0},
+    {NULL, NULL, 0},
+};
+
+static const struct handler_keyword keywords[] = {
+    {"stop", "", 0},
+    {"stopall", "", 0},
+    {"unsubscribe", "en", 0},
+    {"unsub", "en", 0},
+    {"optout", "en", 0},
+    {"opt-out", "en", 0},
+    {"end", "en", HANDLER_KEYWORD_ALONE},
+    {"quit", "en", HANDLER_KEYWORD_ALONE},
+    {"cancel", "en", HANDLER_KEYWORD_ALONE},
+    {"arret", "fr", 0},
+    {"arreter", "fr", 0},
+    {"arretez", "fr", 0},
+    {"arrete", "fr", 0},
+    {"desinscrire", "fr", 0},
+    {"desinscription", "fr", 0},
+    {"desabonner", "fr", 0},
+    {"desabonnement", "fr", 0},
+    {NULL, NULL, 0},
+};
+
+const struct handler handler_stop = {
+    .name = "stop",
+    .patterns = patterns,
+    .keywords = keywords,
+    .check = check_stop,
+    .run = run_stop,
+    .creates_sender = true,
+    .en = {"STOP [team]", "stop all messages on this channel, or a team's", NULL},
+    .fr = {"STOP [equipe]", "ne plus rien recevoir, ou d'une equipe", NULL},
+};

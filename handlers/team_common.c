@@ -6,9 +6,8 @@
 
 static int list_teams(struct handler_ctx *ctx, bool mine, char **error_r)
 {
-    char person[24];
-    snprintf(person, sizeof(person), "%" PRId64, ctx->person_id);
-    const char *params[] = {person, mine ? "t" : "f"};
+    char person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(ctx->person_id, person), mine ? "t" : "f"};
     PGresult *res = db_exec(ctx->db,
                             "SELECT slug, name FROM teams t WHERE NOT $2::bool OR EXISTS"
                             " (SELECT 1 FROM memberships m WHERE m.team_id = t.id"

@@ -5,6 +5,7 @@
 #include "core/daemon.h"
 #include "core/template.h"
 #include "outbound/campaign_render.h"
+#include "outbound/queue.h"
 #include "campaigns/campaign.h"
 
 #include <ctype.h>
@@ -58,14 +59,6 @@ int scheduler_reminder_offsets(const char *text, long offsets_r[SCHEDULER_MAX_OF
     return n;
 }
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    if (!id)
-        return NULL;
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 /*
  * One automatic message, rendered now from a named template in the person's locale and
  * enqueued in the caller's transaction. next_attempt_at respects the person's quiet hours,
@@ -85,80 +78,130 @@ struct automatic {
     int64_t person_id, contact_id, scope;
 };
 
+/* When an automatic message may leave (timestamptz text, caller frees): after the
+ * person's quiet hours, or now when that would be within 30 minutes of `deadline`. */
+static char *release_time(struct db *db, const char *timezone, const char *deadline, char **error_r)
+{
+    const char *params[] = {timezone, campaign_quiet_hours(), deadline};
+    PGresult *res = db_exec(db,
+                            "SELECT CASE WHEN $3::timestamptz IS NOT NULL"
+                            "  AND q.at > $3::timestamptz - interval '30 minutes'"
+                            "  THEN q.now ELSE q.at END"
+                            " FROM (SELECT tocsin_now() AS now,"
+                            "  quiet_release(tocsin_now(), $1, $2) AS at) q",
+                            3, params, error_r);
+    if (!res)
+        return NULL;
+    char *at = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return at;
+}
+
 static int enqueue_automatic(struct db *db, const struct automatic *a, const json_t *vars,
                              bool *created_r, char **error_r)
 {
     struct rendered_message m;
     if (template_message(a->template_name, a->locale, vars, &m, error_r) < 0)
         return -1;
+    int rc = -1;
+    char *not_before = release_time(db, a->timezone, a->deadline, error_r);
+    if (!not_before)
+        goto out;
     bool sms = strcmp(a->contact_kind, "phone") == 0;
-    char person[24], contact[24], scope[24];
-    const char *params[] = {sms ? "sms" : "email",
-                            a->address,
-                            sms ? "" : m.subject,
-                            sms ? m.sms : m.text,
-                            a->kind,
-                            a->dedupe_key,
-                            a->context ? a->context : "{}",
-                            id_text(a->person_id, person),
-                            id_text(a->contact_id, contact),
-                            id_text(a->scope, scope),
-                            a->timezone,
-                            campaign_quiet_hours(),
-                            a->deadline};
-    PGresult *res = db_exec(
-        db,
-        "INSERT INTO outbound_messages (channel, recipient, subject, body, kind, dedupe_key,"
-        " context, person_id, contact_id, scope, next_attempt_at)"
-        " SELECT $1, $2, $3, $4, $5, $6, $7::jsonb, $8::bigint, $9::bigint, $10::bigint,"
-        "  CASE WHEN $13::timestamptz IS NOT NULL"
-        "   AND q.at > $13::timestamptz - interval '30 minutes' THEN q.now ELSE q.at END"
-        " FROM (SELECT tocsin_now() AS now, quiet_release(tocsin_now(), $11, $12) AS at) q"
-        " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-        13, params, error_r);
+    struct queue_new q = {.channel = sms ? "sms" : "email",
+                          .recipient = a->address,
+                          .subject = sms ? NULL : m.subject,
+                          .body = sms ? m.sms : m.text,
+                          .kind = a->kind,
+                          .dedupe_key = a->dedupe_key,
+                          .context = a->context,
+                          .person_id = a->person_id,
+                          .contact_id = a->contact_id,
+                          .scope = a->scope,
+                          .not_before = not_before};
+    rc = queue_enqueue(db, &q, NULL, created_r, error_r);
+out:
+    free(not_before);
     template_message_release(&m);
-    if (!res)
-        return -1;
-    *created_r = PQntuples(res) == 1;
-    PQclear(res);
-    return 0;
+    return rc;
 }
 
-/* Enqueue `name` (template and kind) for row i of an event-RSVP query, whose columns are
- * 2 timezone, 4 contact kind, 5 address, 12 deadline: reminders and event notices share
- * that row layout. */
-static int enqueue_event_row(struct db *db, const PGresult *res, int i, const char *name,
-                             const char *dedupe, const char *context, const char *locale,
-                             int64_t person, int64_t contact, int64_t team, const json_t *vars,
-                             bool *created_r, char **error_r)
+/* The people who said yes to an event, each with the contact a message about it goes to
+ * (contact_choice()), and the event as templates show it. Reminders and event notices
+ * read these rows; the caller adds WHERE, ORDER BY and LIMIT. */
+#define RSVP_ROWS_SQL                                                                              \
+    "SELECT p.id, p.locale, p.timezone, ct.id, ct.kind, ct.address, coalesce(e.team_id, 0),"       \
+    " e.id, e.slug, e.title, to_char(e.starts_at AT TIME ZONE e.timezone,"                         \
+    "  'YYYY MM DD HH24 MI ID'), coalesce(e.location, ''), e.starts_at,"                           \
+    " extract(epoch FROM e.starts_at)::bigint"                                                     \
+    " FROM events e JOIN rsvps r ON r.event_id = e.id AND r.status = 'yes'"                        \
+    " JOIN people p ON p.id = r.person_id"                                                         \
+    " CROSS JOIN LATERAL contact_choice(p.id, p.channel, e.team_id) ct"
+
+/* Columns of RSVP_ROWS_SQL, in order. */
+enum {
+    RSVP_PERSON,
+    RSVP_LOCALE,
+    RSVP_TIMEZONE,
+    RSVP_CONTACT,
+    RSVP_CONTACT_KIND,
+    RSVP_ADDRESS,
+    RSVP_TEAM, /* 0: none */
+    RSVP_EVENT,
+    RSVP_EVENT_SLUG,
+    RSVP_EVENT_TITLE,
+    RSVP_EVENT_WHEN, /* to_char fields campaign_format_time() reads */
+    RSVP_EVENT_LOCATION,
+    RSVP_EVENT_STARTS_AT,
+    RSVP_EVENT_EPOCH
+};
+
+/* The event of row i of an RSVP_ROWS_SQL result as templates see it:
+ * {id, slug, title, when, location}. */
+static json_t *event_vars(const PGresult *res, int i, const char *locale)
 {
+    char *when = campaign_format_time(PQgetvalue(res, i, RSVP_EVENT_WHEN), locale);
+    json_t *e = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
+                          (json_int_t)strtoll(PQgetvalue(res, i, RSVP_EVENT), NULL, 10), "slug",
+                          PQgetvalue(res, i, RSVP_EVENT_SLUG), "title",
+                          PQgetvalue(res, i, RSVP_EVENT_TITLE), "when", when, "location",
+                          PQgetvalue(res, i, RSVP_EVENT_LOCATION));
+    free(when);
+    return e;
+}
+
+/* Enqueue `name` (template and kind) about the event to the person of row i of an
+ * RSVP_ROWS_SQL result, held by quiet hours no later than the event's start.
+ * `hours_before`, when not negative, is a template variable (reminders). */
+static int enqueue_rsvp_row(struct db *db, const PGresult *res, int i, const char *name,
+                            const char *dedupe, const char *context, long hours_before,
+                            bool *created_r, char **error_r)
+{
+    int64_t person = strtoll(PQgetvalue(res, i, RSVP_PERSON), NULL, 10);
+    int64_t contact = strtoll(PQgetvalue(res, i, RSVP_CONTACT), NULL, 10);
+    int64_t team = strtoll(PQgetvalue(res, i, RSVP_TEAM), NULL, 10);
+    const char *locale = PQgetvalue(res, i, RSVP_LOCALE);
+    json_t *vars = NULL;
+    if (campaign_person_vars(db, person, contact, team, &vars, error_r) < 0)
+        return -1;
+    json_object_set_new(vars, "event", event_vars(res, i, locale));
+    if (hours_before >= 0)
+        json_object_set_new(vars, "hours_before", json_integer(hours_before));
     struct automatic a = {.template_name = name,
                           .kind = name,
                           .dedupe_key = dedupe,
                           .context = context,
                           .locale = locale,
-                          .timezone = PQgetvalue(res, i, 2),
-                          .deadline = PQgetvalue(res, i, 12),
-                          .contact_kind = PQgetvalue(res, i, 4),
-                          .address = PQgetvalue(res, i, 5),
+                          .timezone = PQgetvalue(res, i, RSVP_TIMEZONE),
+                          .deadline = PQgetvalue(res, i, RSVP_EVENT_STARTS_AT),
+                          .contact_kind = PQgetvalue(res, i, RSVP_CONTACT_KIND),
+                          .address = PQgetvalue(res, i, RSVP_ADDRESS),
                           .person_id = person,
                           .contact_id = contact,
                           .scope = team};
-    return enqueue_automatic(db, &a, vars, created_r, error_r);
-}
-
-/* The event as templates see it: {id, slug, title, when, location}. */
-static json_t *event_vars(const PGresult *res, int row, int first_col, const char *locale)
-{
-    /* Columns from first_col: id, slug, title, to_char fields, location. */
-    char *when = campaign_format_time(PQgetvalue(res, row, first_col + 3), locale);
-    json_t *e =
-        json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
-                  (json_int_t)strtoll(PQgetvalue(res, row, first_col), NULL, 10), "slug",
-                  PQgetvalue(res, row, first_col + 1), "title", PQgetvalue(res, row, first_col + 2),
-                  "when", when, "location", PQgetvalue(res, row, first_col + 4));
-    free(when);
-    return e;
+    int rc = enqueue_automatic(db, &a, vars, created_r, error_r);
+    json_decref(vars);
+    return rc;
 }
 
 /* Reminders whose moment came for offset `offset` (the next smaller offset is `next`, 0
@@ -169,63 +212,35 @@ static json_t *event_vars(const PGresult *res, int row, int first_col, const cha
 static int reminders_for_offset(struct db *db, long offset, long next, int *count_r, int *rows_r,
                                 char **error_r)
 {
-    char off[24], nxt[24];
-    snprintf(off, sizeof(off), "%ld", offset);
-    snprintf(nxt, sizeof(nxt), "%ld", next);
-    const char *params[] = {off, nxt};
+    char off[DB_PARAM_SIZE], nxt[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(offset, off), db_param_int(next, nxt)};
     PGresult *res = db_exec(
         db,
-        "SELECT p.id, p.locale, p.timezone, ct.id, ct.kind, ct.address, coalesce(e.team_id, 0),"
-        " e.id, e.slug, e.title, to_char(e.starts_at AT TIME ZONE e.timezone,"
-        "  'YYYY MM DD HH24 MI ID'), coalesce(e.location, ''), e.starts_at"
-        " FROM events e JOIN rsvps r ON r.event_id = e.id AND r.status = 'yes'"
-        " JOIN people p ON p.id = r.person_id"
-        " CROSS JOIN LATERAL (SELECT c.id, c.kind, c.address FROM contacts c"
-        "  WHERE c.person_id = p.id AND consent_allows(CASE c.kind WHEN 'phone' THEN 'sms'"
-        "   ELSE 'email' END, c.address, e.team_id)"
-        "  ORDER BY (c.kind = CASE p.channel WHEN 'sms' THEN 'phone' ELSE 'email' END) DESC,"
-        "   c.id LIMIT 1) ct"
-        " WHERE e.status = 'scheduled'"
-        "  AND e.starts_at - make_interval(secs => $1::int) <= tocsin_now()"
-        "  AND e.starts_at - make_interval(secs => $2::int) > tocsin_now()"
-        "  AND e.created_at <= e.starts_at - make_interval(secs => $1::int)"
-        "  AND NOT EXISTS (SELECT 1 FROM outbound_messages o WHERE o.dedupe_key ="
-        "   'reminder:' || e.id || ':' || p.id || ':' || $1::int)"
-        "  AND NOT EXISTS (SELECT 1 FROM memberships pm WHERE pm.person_id = p.id"
-        "   AND pm.status = 'pending' AND NOT EXISTS (SELECT 1 FROM memberships am"
-        "   WHERE am.person_id = p.id AND am.status = 'active'))"
-        " ORDER BY e.starts_at, p.id LIMIT " BATCH,
+        RSVP_ROWS_SQL " WHERE e.status = 'scheduled'"
+                      "  AND e.starts_at - make_interval(secs => $1::int) <= tocsin_now()"
+                      "  AND e.starts_at - make_interval(secs => $2::int) > tocsin_now()"
+                      "  AND e.created_at <= e.starts_at - make_interval(secs => $1::int)"
+                      "  AND NOT EXISTS (SELECT 1 FROM outbound_messages o WHERE o.dedupe_key ="
+                      "   'reminder:' || e.id || ':' || p.id || ':' || $1::int)"
+                      "  AND NOT EXISTS (SELECT 1 FROM memberships pm WHERE pm.person_id = p.id"
+                      "   AND pm.status = 'pending' AND NOT EXISTS (SELECT 1 FROM memberships am"
+                      "   WHERE am.person_id = p.id AND am.status = 'active'))"
+                      " ORDER BY e.starts_at, p.id LIMIT " BATCH,
         2, params, error_r);
     if (!res)
         return -1;
     *rows_r += PQntuples(res);
     int rc = 0;
-    for (int i = 0; i < PQntuples(res) && !daemon_stopping(); i++) {
-        int64_t person = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        int64_t contact = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-        int64_t team = strtoll(PQgetvalue(res, i, 6), NULL, 10);
-        const char *locale = PQgetvalue(res, i, 1);
-        json_t *vars = NULL;
-        if (campaign_person_vars(db, person, contact, team, &vars, error_r) < 0) {
-            rc = -1;
-            break;
-        }
-        json_object_set_new(vars, "event", event_vars(res, i, 7, locale));
-        json_object_set_new(vars, "hours_before", json_integer(offset / 3600));
+    for (int i = 0; i < PQntuples(res) && rc == 0 && !daemon_stopping(); i++) {
+        const char *event = PQgetvalue(res, i, RSVP_EVENT);
         char *dedupe =
-            xasprintf("reminder:%s:%" PRId64 ":%ld", PQgetvalue(res, i, 7), person, offset);
-        char *context =
-            xasprintf("{\"event_id\": %s, \"prompt\": \"rsvp\"}", PQgetvalue(res, i, 7));
+            xasprintf("reminder:%s:%s:%ld", event, PQgetvalue(res, i, RSVP_PERSON), offset);
+        char *context = xasprintf("{\"event_id\": %s, \"prompt\": \"rsvp\"}", event);
         bool created = false;
-        int r = enqueue_event_row(db, res, i, "reminder", dedupe, context, locale, person, contact,
-                                  team, vars, &created, error_r);
+        rc = enqueue_rsvp_row(db, res, i, "reminder", dedupe, context, offset / 3600, &created,
+                              error_r);
         free(dedupe);
         free(context);
-        json_decref(vars);
-        if (r < 0) {
-            rc = -1;
-            break;
-        }
         *count_r += created;
     }
     PQclear(res);
@@ -249,6 +264,9 @@ static int run_reminders(struct db *db, int *count_r, int *rows_r, char **error_
 }
 
 /* ---- digests ---- */
+
+/* Columns of the digest items query, in order. */
+enum { ITEM_KIND, ITEM_EVENT, ITEM_TITLE, ITEM_WHEN, ITEM_TEAM, ITEM_DETAIL };
 
 static int digest_items(struct db *db, const char *person, const char *since, const char *locale,
                         json_t **items_r, json_t **event_ids_r, char **error_r)
@@ -286,22 +304,23 @@ static int digest_items(struct db *db, const char *person, const char *since, co
         return -1;
     json_t *items = json_array(), *ids = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
-        const char *kind = PQgetvalue(res, i, 0);
-        json_t *item = json_pack("{s:i, s:s, s:s}", "number", i + 1, "team", PQgetvalue(res, i, 4),
-                                 "kind", kind);
+        const char *kind = PQgetvalue(res, i, ITEM_KIND);
+        json_t *item = json_pack("{s:i, s:s, s:s}", "number", i + 1, "team",
+                                 PQgetvalue(res, i, ITEM_TEAM), "kind", kind);
         if (strcmp(kind, "event") == 0) {
-            char *when = campaign_format_time(PQgetvalue(res, i, 3), locale);
+            char *when = campaign_format_time(PQgetvalue(res, i, ITEM_WHEN), locale);
             json_object_set_new(item, "is_event", json_true());
-            json_object_set_new(item, "title", json_string(PQgetvalue(res, i, 2)));
+            json_object_set_new(item, "title", json_string(PQgetvalue(res, i, ITEM_TITLE)));
             json_object_set_new(item, "when", json_string(when));
-            json_object_set_new(item, "location", json_string(PQgetvalue(res, i, 5)));
+            json_object_set_new(item, "location", json_string(PQgetvalue(res, i, ITEM_DETAIL)));
             free(when);
-            json_array_append_new(ids, json_integer(strtoll(PQgetvalue(res, i, 1), NULL, 10)));
+            json_array_append_new(ids,
+                                  json_integer(strtoll(PQgetvalue(res, i, ITEM_EVENT), NULL, 10)));
         } else {
             json_object_set_new(item, strcmp(kind, "members") == 0 ? "is_members" : "is_message",
                                 json_true());
             json_object_set_new(item, strcmp(kind, "members") == 0 ? "count" : "text",
-                                json_string(PQgetvalue(res, i, 5)));
+                                json_string(PQgetvalue(res, i, ITEM_DETAIL)));
             json_array_append_new(ids, json_null());
         }
         json_array_append_new(items, item);
@@ -312,34 +331,49 @@ static int digest_items(struct db *db, const char *person, const char *since, co
     return 0;
 }
 
+/* Columns of the query for people whose digest is due, in order: since = the start of
+ * the period the digest covers, day = today in UTC (the dedupe key's part). */
+enum {
+    DUE_PERSON,
+    DUE_LOCALE,
+    DUE_TIMEZONE,
+    DUE_SINCE,
+    DUE_CONTACT, /* NULL: no contact may receive it */
+    DUE_CONTACT_KIND,
+    DUE_ADDRESS,
+    DUE_DAY
+};
+
 static int digest_one(struct db *db, const PGresult *due, int row, int *count_r, char **error_r)
 {
-    const char *person = PQgetvalue(due, row, 0), *locale = PQgetvalue(due, row, 1);
+    const char *person = PQgetvalue(due, row, DUE_PERSON),
+               *locale = PQgetvalue(due, row, DUE_LOCALE);
     int64_t person_id = strtoll(person, NULL, 10);
     json_t *items = NULL, *ids = NULL, *vars = NULL;
     char *context = NULL, *dedupe = NULL;
     if (db_begin(db, error_r) < 0)
         return -1;
-    if (digest_items(db, person, PQgetvalue(due, row, 3), locale, &items, &ids, error_r) < 0)
+    if (digest_items(db, person, PQgetvalue(due, row, DUE_SINCE), locale, &items, &ids, error_r) <
+        0)
         goto fail;
     /* Nothing new, or no way to reach them: nothing is sent, the period starts again. */
-    if (json_array_size(items) > 0 && db_value(due, row, 4)) {
-        int64_t contact = strtoll(PQgetvalue(due, row, 4), NULL, 10);
+    if (json_array_size(items) > 0 && db_value(due, row, DUE_CONTACT)) {
+        int64_t contact = strtoll(PQgetvalue(due, row, DUE_CONTACT), NULL, 10);
         if (campaign_person_vars(db, person_id, contact, 0, &vars, error_r) < 0)
             goto fail;
         json_object_set(vars, "items", items);
         json_t *ctx = json_pack("{s:O, s:s}", "digest_items", ids, "prompt", "digest");
         context = json_dumps(ctx, JSON_COMPACT);
         json_decref(ctx);
-        dedupe = xasprintf("digest:%s:%s", person, PQgetvalue(due, row, 7));
+        dedupe = xasprintf("digest:%s:%s", person, PQgetvalue(due, row, DUE_DAY));
         struct automatic a = {.template_name = "digest",
                               .kind = "digest",
                               .dedupe_key = dedupe,
                               .context = context,
                               .locale = locale,
-                              .timezone = PQgetvalue(due, row, 2),
-                              .contact_kind = PQgetvalue(due, row, 5),
-                              .address = PQgetvalue(due, row, 6),
+                              .timezone = PQgetvalue(due, row, DUE_TIMEZONE),
+                              .contact_kind = PQgetvalue(due, row, DUE_CONTACT_KIND),
+                              .address = PQgetvalue(due, row, DUE_ADDRESS),
                               .person_id = person_id,
                               .contact_id = contact};
         bool created = false;
@@ -382,11 +416,7 @@ static int run_digests(struct db *db, int *count_r, int *rows_r, char **error_r)
         "  ELSE interval '7 days' END),"
         " ct.id, ct.kind, ct.address, to_char(tocsin_now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
         " FROM people p LEFT JOIN digest_state d ON d.person_id = p.id"
-        " LEFT JOIN LATERAL (SELECT c.id, c.kind, c.address FROM contacts c"
-        "  WHERE c.person_id = p.id AND consent_allows(CASE c.kind WHEN 'phone' THEN 'sms'"
-        "   ELSE 'email' END, c.address, NULL)"
-        "  ORDER BY (c.kind = CASE p.channel WHEN 'sms' THEN 'phone' ELSE 'email' END) DESC,"
-        "   c.id LIMIT 1) ct ON true"
+        " LEFT JOIN LATERAL contact_choice(p.id, p.channel, NULL) ct ON true"
         " WHERE p.digest <> 'never'"
         "  AND coalesce(d.last_at, p.created_at) <= tocsin_now() - CASE p.digest"
         "   WHEN 'daily' THEN interval '1 day' ELSE interval '7 days' END"
@@ -478,55 +508,27 @@ int scheduler_event_changed(struct db *db, int64_t event_id, const char *kind, i
                             char **error_r)
 {
     *notified_r = 0;
-    char slot[24];
-    const char *params[] = {id_text(event_id, slot)};
-    PGresult *res = db_exec(
-        db,
-        "SELECT p.id, p.locale, p.timezone, ct.id, ct.kind, ct.address, coalesce(e.team_id, 0),"
-        " e.id, e.slug, e.title, to_char(e.starts_at AT TIME ZONE e.timezone,"
-        "  'YYYY MM DD HH24 MI ID'), coalesce(e.location, ''), e.starts_at,"
-        " extract(epoch FROM e.starts_at)::bigint"
-        " FROM events e JOIN rsvps r ON r.event_id = e.id AND r.status = 'yes'"
-        " JOIN people p ON p.id = r.person_id"
-        " CROSS JOIN LATERAL (SELECT c.id, c.kind, c.address FROM contacts c"
-        "  WHERE c.person_id = p.id AND consent_allows(CASE c.kind WHEN 'phone' THEN 'sms'"
-        "   ELSE 'email' END, c.address, e.team_id)"
-        "  ORDER BY (c.kind = CASE p.channel WHEN 'sms' THEN 'phone' ELSE 'email' END) DESC,"
-        "   c.id LIMIT 1) ct"
-        " WHERE e.id = $1 ORDER BY p.id",
-        1, params, error_r);
+    char slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(event_id, slot)};
+    PGresult *res = db_exec(db, RSVP_ROWS_SQL " WHERE e.id = $1 ORDER BY p.id", 1, params, error_r);
     if (!res)
         return -1;
     bool moved = strcmp(kind, "moved") == 0;
     int rc = 0;
-    for (int i = 0; i < PQntuples(res); i++) {
-        int64_t person = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        int64_t contact = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-        int64_t team = strtoll(PQgetvalue(res, i, 6), NULL, 10);
-        const char *locale = PQgetvalue(res, i, 1);
-        json_t *vars = NULL;
-        if (campaign_person_vars(db, person, contact, team, &vars, error_r) < 0) {
-            rc = -1;
-            break;
-        }
-        json_object_set_new(vars, "event", event_vars(res, i, 7, locale));
-        char *dedupe =
-            moved ? xasprintf("event_moved:%s:%" PRId64 ":%s", PQgetvalue(res, i, 7), person,
-                              PQgetvalue(res, i, 13))
-                  : xasprintf("event_cancelled:%s:%" PRId64, PQgetvalue(res, i, 7), person);
-        char *context =
-            moved ? xasprintf("{\"event_id\": %s, \"prompt\": \"rsvp\"}", PQgetvalue(res, i, 7))
-                  : xasprintf("{\"event_id\": %s}", PQgetvalue(res, i, 7));
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        const char *event = PQgetvalue(res, i, RSVP_EVENT);
+        const char *person = PQgetvalue(res, i, RSVP_PERSON);
+        /* A move is keyed by the new start, so moving twice notifies twice. */
+        char *dedupe = moved ? xasprintf("event_moved:%s:%s:%s", event, person,
+                                         PQgetvalue(res, i, RSVP_EVENT_EPOCH))
+                             : xasprintf("event_cancelled:%s:%s", event, person);
+        char *context = moved ? xasprintf("{\"event_id\": %s, \"prompt\": \"rsvp\"}", event)
+                              : xasprintf("{\"event_id\": %s}", event);
         bool created = false;
-        int r = enqueue_event_row(db, res, i, moved ? "event_moved" : "event_cancelled", dedupe,
-                                  context, locale, person, contact, team, vars, &created, error_r);
+        rc = enqueue_rsvp_row(db, res, i, moved ? "event_moved" : "event_cancelled", dedupe,
+                              context, -1, &created, error_r);
         free(dedupe);
         free(context);
-        json_decref(vars);
-        if (r < 0) {
-            rc = -1;
-            break;
-        }
         *notified_r += created;
     }
     PQclear(res);

@@ -337,6 +337,27 @@ static int campaign_cancel_cli(struct db *db, int argc, char **argv)
     return campaign_transition(db, argc, argv, &cancel);
 }
 
+/* Columns of the status query, in order (printed as they come; some also read here). */
+enum {
+    STATUS_ID,
+    STATUS_STATE,
+    STATUS_CHANNEL,
+    STATUS_SEGMENT,
+    STATUS_RECIPIENTS,
+    STATUS_FANOUT_DONE,
+    STATUS_SCHEDULED,
+    STATUS_ENQUEUED,
+    STATUS_QUEUED,
+    STATUS_HELD,
+    STATUS_SENDING,
+    STATUS_SENT,
+    STATUS_FAILED,
+    STATUS_SUPPRESSED,
+    STATUS_CANCELLED,
+    STATUS_RATE,
+    STATUS_ETA
+};
+
 static int campaign_status_cli(struct db *db, int argc, char **argv)
 {
     bool json = cli_take_flag(&argc, argv, "--json");
@@ -377,19 +398,20 @@ static int campaign_status_cli(struct db *db, int argc, char **argv)
             PQclear(res);
             return cli_fail(EX_DATAERR, "campaign status", "no campaign %s", argv[1]);
         }
-        long enqueued = atol(PQgetvalue(res, 0, 7)), queued = atol(PQgetvalue(res, 0, 8)),
-             sending = atol(PQgetvalue(res, 0, 10));
+        long enqueued = atol(PQgetvalue(res, 0, STATUS_ENQUEUED)),
+             queued = atol(PQgetvalue(res, 0, STATUS_QUEUED)),
+             sending = atol(PQgetvalue(res, 0, STATUS_SENDING));
         /* Following ends when nothing is left to send now: held messages (quiet hours, a
          * pause) may wait for hours, and are shown as held. */
-        bool busy =
-            queued - atol(PQgetvalue(res, 0, 9)) + sending > 0 ||
-            (strcmp(PQgetvalue(res, 0, 1), "sending") == 0 && PQgetvalue(res, 0, 5)[0] != 't');
+        bool busy = queued - atol(PQgetvalue(res, 0, STATUS_HELD)) + sending > 0 ||
+                    (strcmp(PQgetvalue(res, 0, STATUS_STATE), "sending") == 0 &&
+                     PQgetvalue(res, 0, STATUS_FANOUT_DONE)[0] != 't');
         if (follow && isatty(STDOUT_FILENO) && !json) {
             char detail[160];
             snprintf(detail, sizeof(detail), "%ld/%ld done, %s/s, ETA %ss",
-                     enqueued - queued - sending, enqueued, PQgetvalue(res, 0, 15),
-                     *PQgetvalue(res, 0, 16) ? PQgetvalue(res, 0, 16) : "?");
-            draw_bar(PQgetvalue(res, 0, 1),
+                     enqueued - queued - sending, enqueued, PQgetvalue(res, 0, STATUS_RATE),
+                     *PQgetvalue(res, 0, STATUS_ETA) ? PQgetvalue(res, 0, STATUS_ETA) : "?");
+            draw_bar(PQgetvalue(res, 0, STATUS_STATE),
                      enqueued ? (double)(enqueued - queued - sending) / (double)enqueued : 0,
                      detail);
         } else if (json) {

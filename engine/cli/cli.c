@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/config_check.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "core/config.h"
@@ -12,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-
-#define TOCSIN_VERSION "0.1.0"
 
 /* One row per subcommand; `tocsin --help` walks this table. */
 const struct cli_command cli_commands[] = {
@@ -35,6 +34,12 @@ const struct cli_command cli_commands[] = {
      "send one text now through the SMS gateway (outside the queue) and show its answer"},
     {"sms-inject", cli_sms_inject, "tocsin sms-inject --from N --to N --text T [--id ID]",
      "process one SMS as if a gateway had posted it; print the reply"},
+    {"commands", cli_commands_table, "tocsin commands",
+     "the supporters' commands, as the Markdown table of docs/commands.md"},
+    {"help", cli_help, "tocsin help [COMMAND]", "this list, or a command's options"},
+    {"version", cli_version, "tocsin version", "the version of this binary"},
+    {"man", cli_man, "tocsin man tocsin|tocsin.conf",
+     "the manual pages, generated from the tables"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -67,14 +72,31 @@ bool cli_wants_help(int argc, char **argv, const char *text)
     return false;
 }
 
+const char *cli_config_source(void)
+{
+    return strcmp(config_source(), "(none)") == 0
+               ? "the defaults and environment (no ./tocsin.conf nor /etc/tocsin/tocsin.conf)"
+               : config_source();
+}
+
 struct db *cli_db(void)
 {
     char *url = config_database_url();
     char *error = NULL;
     struct db *db = db_open(url, &error);
+    if (!db) {
+        /* Say where the connection string came from: a command run from another directory
+         * than the checkout otherwise fails with a socket path that explains nothing. */
+        str_trim(error); /* libpq ends its messages with a newline */
+        if (*config_str("database", "url"))
+            die(EX_UNAVAILABLE, "database: %s (url from %s)", error,
+                config_origin("database", "url"));
+        die(EX_UNAVAILABLE,
+            "database: %s\n(no [database] url in %s, so tocsin tried the `make run` cluster of "
+            "the current directory: %s)",
+            error, cli_config_source(), url);
+    }
     free(url);
-    if (!db)
-        die(EX_UNAVAILABLE, "database: %s", error);
     return db;
 }
 
@@ -213,8 +235,12 @@ int cli_config(int argc, char **argv)
         return EX_OK;
     }
     if (argc == 2 && strcmp(argv[1], "check") == 0) {
-        /* Loading already validated everything; say what was read. */
-        printf("ok: %s\n", config_source());
+        /* Loading validated each key's type; config_check() what `tocsin run` checks. */
+        int errors = config_check(stderr);
+        if (errors)
+            return cli_fail(EX_CONFIG, "config", "%d error%s in %s", errors, errors == 1 ? "" : "s",
+                            cli_config_source());
+        printf("ok: %s\n", cli_config_source());
         return EX_OK;
     }
     return cli_fail(EX_USAGE, "config", "usage: %s", text);
@@ -240,6 +266,29 @@ int cli_migrate(int argc, char **argv)
     return rc;
 }
 
+int cli_version(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv, "tocsin version"))
+        return EX_OK;
+    printf("tocsin %s\n", TOCSIN_VERSION);
+    return EX_OK;
+}
+
+int cli_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return EX_OK;
+    }
+    for (const struct cli_command *c = cli_commands; c->name; c++)
+        if (strcmp(c->name, argv[1]) == 0) {
+            /* Every command answers --help itself, with its full usage. */
+            char *args[] = {argv[1], "--help", NULL};
+            return c->run(2, args);
+        }
+    return cli_fail(EX_USAGE, "help", "unknown command %s (tocsin help lists them)", argv[1]);
+}
+
 int cli_main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -262,6 +311,13 @@ int cli_main(int argc, char **argv)
     if (i >= argc) {
         usage(stderr);
         return EX_USAGE;
+    }
+    /* Help, version and the manual need no configuration: they work with a broken one. */
+    if (strcmp(argv[i], "help") == 0 || strcmp(argv[i], "version") == 0 ||
+        strcmp(argv[i], "man") == 0) {
+        for (const struct cli_command *c = cli_commands; c->name; c++)
+            if (strcmp(c->name, argv[i]) == 0)
+                return c->run(argc - i, argv + i);
     }
     char *error = NULL;
     if (config_load(config_path, &error) < 0) {

@@ -17,6 +17,8 @@
 
 #include <stdbool.h>
 
+#define TOCSIN_VERSION "0.2.0"
+
 struct cli_command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -28,6 +30,8 @@ extern const struct cli_command cli_commands[];
 
 int cli_main(int argc, char **argv);
 struct db *cli_db(void);
+/* The configuration file read, or a phrase saying none was found and where we looked. */
+const char *cli_config_source(void);
 void cli_print_result(const PGresult *res, bool json);
 /* Print "tocsin: NAME: MESSAGE" on stderr and return `code`. */
 int cli_fail(int code, const char *command, const char *fmt, ...)
@@ -61,5 +65,9 @@ int cli_sms_test(int argc, char **argv);
 int cli_campaign(int argc, char **argv);
 int cli_inject(int argc, char **argv);
 int cli_sms_inject(int argc, char **argv);
+int cli_commands_table(int argc, char **argv);
+int cli_help(int argc, char **argv);
+int cli_version(int argc, char **argv);
+int cli_man(int argc, char **argv);
 
 #endif

@@ -29,12 +29,11 @@ static const char *const demo_sql[] = {
     "  UNION ALL SELECT id, 'phone', CASE name WHEN 'Camille Martin' THEN '+33612345601'"
     "   WHEN 'Louis Bernard' THEN '+33612345602' ELSE '+33612345603' END FROM p"
     "  RETURNING id, person_id, kind),"
-    " k AS (INSERT INTO consent (contact_id, channel, action, source, evidence)"
-    "  SELECT id, CASE kind WHEN 'email' THEN 'email' ELSE 'sms' END, 'opt_in', 'import', 'demo'"
-    "  FROM c)"
-    " INSERT INTO memberships (person_id, team_id, role)"
-    " SELECT p.id, t.id, CASE p.name WHEN 'Camille Martin' THEN 'organiser' ELSE 'member' END"
-    " FROM p, teams t WHERE t.slug = 'paris-10'",
+    " m AS (INSERT INTO memberships (person_id, team_id, role)"
+    "  SELECT p.id, t.id, CASE p.name WHEN 'Camille Martin' THEN 'organiser' ELSE 'member' END"
+    "  FROM p, teams t WHERE t.slug = 'paris-10')"
+    " SELECT consent_append(array_agg(ROW(id, CASE kind WHEN 'email' THEN 'email' ELSE 'sms'"
+    "  END, NULL, 'opt_in', 'import', 'demo')::consent_entry)) FROM c",
     "INSERT INTO settings (name, value) VALUES ('demo_loaded', now()::text)",
 };
 

@@ -19,61 +19,89 @@ static const char *const event_usage =
     "       tocsin event move SLUG --starts 'YYYY-MM-DD HH:MM' [--timezone IANA]\n"
     "       tocsin event cancel SLUG   (both notify everyone who said yes)";
 
-static int event_add(struct db *db, int argc, char **argv)
+/* `event add` as given on the command line. */
+struct event_add_args {
+    const char *team, *slug, *title, *starts, *tz, *capacity, *location;
+};
+
+/* Read the options: 0, or -1 with the exit status of the usage error in *exit_r. */
+static int event_add_args(int argc, char **argv, struct event_add_args *a, int *exit_r)
 {
     static const struct option opts[] = {
         {"team", required_argument, NULL, 't'},     {"slug", required_argument, NULL, 's'},
         {"title", required_argument, NULL, 'T'},    {"starts", required_argument, NULL, 'S'},
         {"timezone", required_argument, NULL, 'z'}, {"capacity", required_argument, NULL, 'c'},
         {"location", required_argument, NULL, 'l'}, {0}};
-    const char *team = NULL, *slug = NULL, *title = NULL, *starts = NULL, *capacity = NULL,
-               *location = NULL;
-    const char *tz = config_str("engine", "default_timezone");
+    *a = (struct event_add_args){.tz = config_str("engine", "default_timezone")};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 't':
-            team = optarg;
+            a->team = optarg;
             break;
         case 's':
-            slug = optarg;
+            a->slug = optarg;
             break;
         case 'T':
-            title = optarg;
+            a->title = optarg;
             break;
         case 'S':
-            starts = optarg;
+            a->starts = optarg;
             break;
         case 'z':
-            tz = optarg;
+            a->tz = optarg;
             break;
         case 'c':
-            capacity = optarg;
+            a->capacity = optarg;
             break;
         case 'l':
-            location = optarg;
+            a->location = optarg;
             break;
         default:
-            return cli_fail(EX_USAGE, "event add", "usage: %s", event_usage);
+            *exit_r = cli_fail(EX_USAGE, "event add", "usage: %s", event_usage);
+            return -1;
         }
     }
-    if (optind != argc || !team || !slug || !title || !starts)
-        return cli_fail(EX_USAGE, "event add", "needs --team, --slug, --title and --starts");
     long cap;
-    if (capacity && str_to_long(capacity, 0, 1000000, &cap) < 0)
-        return cli_fail(EX_USAGE, "event add", "--capacity must be a whole number");
+    if (optind != argc || !a->team || !a->slug || !a->title || !a->starts)
+        *exit_r = cli_fail(EX_USAGE, "event add", "needs --team, --slug, --title and --starts");
+    else if (a->capacity && str_to_long(a->capacity, 0, 1000000, &cap) < 0)
+        *exit_r = cli_fail(EX_USAGE, "event add", "--capacity must be a whole number");
+    else
+        return 0;
+    return -1;
+}
+
+/* Nothing was inserted: either the team is unknown or the slug is taken; say which. */
+static int explain_not_added(struct db *db, const struct event_add_args *a)
+{
     char *error = NULL;
-    const char *tzp[] = {tz};
+    const char *params[] = {a->team};
+    PGresult *t = db_exec(db, "SELECT 1 FROM teams WHERE slug = lower($1)", 1, params, &error);
+    bool team_exists = t && PQntuples(t) > 0;
+    PQclear(t);
+    free(error);
+    return team_exists ? cli_fail(EX_DATAERR, "event add", "event %s already exists", a->slug)
+                       : cli_fail(EX_DATAERR, "event add", "no team %s", a->team);
+}
+
+static int event_add(struct db *db, int argc, char **argv)
+{
+    struct event_add_args a;
+    int rc = EX_OK;
+    if (event_add_args(argc, argv, &a, &rc) < 0)
+        return rc;
+    char *error = NULL;
+    const char *tzp[] = {a.tz};
     PGresult *res = db_exec(db, "SELECT 1 FROM pg_timezone_names WHERE name = $1", 1, tzp, &error);
     if (!res)
         goto db_error;
     bool tz_ok = PQntuples(res) > 0;
     PQclear(res);
     if (!tz_ok)
-        return cli_fail(EX_DATAERR, "event add", "unknown time zone %s", tz);
-
-    const char *params[] = {team, slug, title, starts, tz, capacity, location};
+        return cli_fail(EX_DATAERR, "event add", "unknown time zone %s", a.tz);
+    const char *params[] = {a.team, a.slug, a.title, a.starts, a.tz, a.capacity, a.location};
     res =
         db_exec(db,
                 "INSERT INTO events (team_id, slug, title, starts_at, timezone, capacity, location)"
@@ -84,32 +112,26 @@ static int event_add(struct db *db, int argc, char **argv)
     if (!res) {
         const char *state = db_sqlstate(db);
         if (str_starts_with(state, "22"))
-            return cli_fail(EX_DATAERR, "event add", "--starts %s: expected 'YYYY-MM-DD HH:MM'",
-                            starts);
-        if (strcmp(state, "23514") == 0)
-            return cli_fail(EX_DATAERR, "event add",
-                            "slug %s: use lower-case letters, digits and dashes", slug);
-        goto db_error;
-    }
-    int rc = EX_OK;
-    if (PQntuples(res) == 0) {
-        /* Either the team is unknown or the slug is taken: say which. */
-        const char *tp[] = {team};
-        PGresult *t = db_exec(db, "SELECT 1 FROM teams WHERE slug = lower($1)", 1, tp, &error);
-        bool team_exists = t && PQntuples(t) > 0;
-        PQclear(t);
+            rc = cli_fail(EX_DATAERR, "event add", "--starts %s: expected 'YYYY-MM-DD HH:MM'",
+                          a.starts);
+        else if (strcmp(state, "23514") == 0)
+            rc = cli_fail(EX_DATAERR, "event add",
+                          "slug %s: use lower-case letters, digits and dashes", a.slug);
+        else
+            goto db_error;
         free(error);
-        rc = team_exists ? cli_fail(EX_DATAERR, "event add", "event %s already exists", slug)
-                         : cli_fail(EX_DATAERR, "event add", "no team %s", team);
-    } else {
-        printf("%s\n", PQgetvalue(res, 0, 0));
+        return rc;
     }
+    if (PQntuples(res) == 0)
+        rc = explain_not_added(db, &a);
+    else
+        printf("%s\n", PQgetvalue(res, 0, 0));
     PQclear(res);
     return rc;
 db_error:
-    c = cli_fail(EX_SOFTWARE, "event add", "%s", error);
+    rc = cli_fail(EX_SOFTWARE, "event add", "%s", error);
     free(error);
-    return c;
+    return rc;
 }
 
 static int event_list(struct db *db, int argc, char **argv)

@@ -18,11 +18,10 @@ static int finish(struct db *db, const char *what, const char *slug, int64_t eve
     int notified = 0;
     if (scheduler_event_changed(db, event_id, kind, &notified, error_r) < 0)
         return -1;
-    char id[24], count[24];
-    snprintf(id, sizeof(id), "%lld", (long long)event_id);
-    snprintf(count, sizeof(count), "%d", notified);
-    const char *params[] = {id, strcmp(kind, "moved") == 0 ? "event_moved" : "event_cancelled",
-                            count};
+    char id[DB_PARAM_SIZE], count[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(event_id, id),
+                            strcmp(kind, "moved") == 0 ? "event_moved" : "event_cancelled",
+                            db_param_int(notified, count)};
     if (db_run(db,
                "INSERT INTO activity (team_id, kind, payload)"
                " SELECT team_id, $2, jsonb_build_object('event_id', id, 'slug', slug,"

@@ -161,9 +161,8 @@ static const char *const apply_sql[] = {
     "  UNION ALL"
     "  SELECT person_id, 'phone', phone FROM import_rows WHERE phone IS NOT NULL"
     "  ON CONFLICT (kind, address) DO NOTHING RETURNING id, kind)"
-    " INSERT INTO consent (contact_id, channel, action, source, evidence)"
-    " SELECT id, CASE kind WHEN 'email' THEN 'email' ELSE 'sms' END, 'opt_in', 'import', $1"
-    " FROM added",
+    " SELECT consent_append(array_agg(ROW(id, CASE kind WHEN 'email' THEN 'email' ELSE 'sms'"
+    "  END, NULL, 'opt_in', 'import', $1::text)::consent_entry)) FROM added",
     "INSERT INTO memberships (person_id, team_id, role, status)"
     " SELECT DISTINCT r.person_id, t.id, 'member', 'active'"
     " FROM import_rows r, unnest(regexp_split_to_array(r.teams, '\\s+')) AS s(slug)"
@@ -335,6 +334,53 @@ static void free_seen(struct import *im)
     im->seen = NULL;
 }
 
+/* Map each column to its field from the header row: EX_OK, or the exit status of the
+ * error (said on stderr). */
+static int read_header(struct csv *csv, const char *file, int map[NCOLS])
+{
+    char **fields;
+    int nfields;
+    const char *reason;
+    for (int c = 0; c < NCOLS; c++)
+        map[c] = -1;
+    if (csv_next(csv, &fields, &nfields, &reason) <= 0)
+        return cli_fail(EX_DATAERR, "import", "%s: no header row", file);
+    for (int f = 0; f < nfields; f++) {
+        char *name = str_lower(str_trim(fields[f]));
+        int c = 0;
+        while (c < NCOLS && strcmp(column_names[c], name) != 0)
+            c++;
+        if (c == NCOLS)
+            return cli_fail(EX_DATAERR, "import", "%s:1: unknown column %s", file, name);
+        map[c] = f;
+    }
+    if (map[COL_EMAIL] < 0 && map[COL_PHONE] < 0)
+        return cli_fail(EX_DATAERR, "import", "%s:1: needs an email or a phone column", file);
+    return EX_OK;
+}
+
+/* Every record after the header, a batch at a time: 0, or -1 with *error_r when a batch
+ * could not be applied (the batches before it are kept). */
+static int import_records(struct import *im, struct csv *csv, const int *map, char **error_r)
+{
+    char **fields;
+    int nfields, got;
+    const char *reason;
+    while ((got = csv_next(csv, &fields, &nfields, &reason)) != 0) {
+        if (got < 0) {
+            report(im, csv_line(csv), "%s", reason);
+            im->rejected++;
+            continue;
+        }
+        if (nfields == 1 && fields[0][0] == '\0')
+            continue;
+        take_row(im, csv_line(csv), fields, nfields, map);
+        if (im->batch_rows >= IMPORT_BATCH && flush_batch(im, error_r) < 0)
+            return -1;
+    }
+    return flush_batch(im, error_r);
+}
+
 int cli_import(int argc, char **argv)
 {
     const char *text = "tocsin import people FILE.csv\n"
@@ -348,55 +394,18 @@ int cli_import(int argc, char **argv)
     if (!in)
         return cli_fail(EX_NOINPUT, "import", "%s: cannot open", argv[2]);
     struct import im = {.file = argv[2]};
-    int rc = EX_OK;
     char *error = NULL;
     struct csv *csv = csv_open(in, 0);
-    char **fields;
-    int nfields;
-    const char *reason;
     int map[NCOLS];
-    for (int c = 0; c < NCOLS; c++)
-        map[c] = -1;
-    int got = csv_next(csv, &fields, &nfields, &reason);
-    if (got <= 0) {
-        rc = cli_fail(EX_DATAERR, "import", "%s: no header row", argv[2]);
+    int rc = read_header(csv, argv[2], map);
+    if (rc != EX_OK)
         goto out;
-    }
-    for (int f = 0; f < nfields; f++) {
-        char *name = str_lower(str_trim(fields[f]));
-        int c = 0;
-        while (c < NCOLS && strcmp(column_names[c], name) != 0)
-            c++;
-        if (c == NCOLS) {
-            rc = cli_fail(EX_DATAERR, "import", "%s:1: unknown column %s", argv[2], name);
-            goto out;
-        }
-        map[c] = f;
-    }
-    if (map[COL_EMAIL] < 0 && map[COL_PHONE] < 0) {
-        rc = cli_fail(EX_DATAERR, "import", "%s:1: needs an email or a phone column", argv[2]);
-        goto out;
-    }
     im.db = cli_db();
     if (db_run(im.db, staging_sql, 0, NULL, &error) < 0) {
         rc = cli_fail(EX_SOFTWARE, "import", "%s", error);
         goto out;
     }
-    while ((got = csv_next(csv, &fields, &nfields, &reason)) != 0) {
-        if (got < 0) {
-            report(&im, csv_line(csv), "%s", reason);
-            im.rejected++;
-            continue;
-        }
-        if (nfields == 1 && fields[0][0] == '\0')
-            continue;
-        take_row(&im, csv_line(csv), fields, nfields, map);
-        if (im.batch_rows >= IMPORT_BATCH && flush_batch(&im, &error) < 0)
-            break;
-    }
-    if (!error)
-        flush_batch(&im, &error);
-    if (error) {
+    if (import_records(&im, csv, map, &error) < 0) {
         rc = cli_fail(db_transient(im.db) ? EX_TEMPFAIL : EX_SOFTWARE, "import",
                       "%s (%ld rows were imported before this)", error, im.imported);
         goto out;

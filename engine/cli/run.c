@@ -9,6 +9,8 @@
 #include "campaigns/scheduler.h"
 #include "inbound/imap.h"
 #include "cli/cli.h"
+#include "cli/config_check.h"
+#include "core/config.h"
 
 #include <stdlib.h>
 #include <sysexits.h>
@@ -27,6 +29,12 @@ int cli_run(int argc, char **argv)
         return EX_OK;
     if (argc > 1)
         return cli_fail(EX_USAGE, "run", "takes no arguments");
+    /* The same checks as `tocsin config check`: a daemon never starts on a value that
+     * would fail later, and a configuration error is EX_CONFIG, as sysexits says. */
+    int errors = config_check(stderr);
+    if (errors)
+        return cli_fail(EX_CONFIG, "run", "%d configuration error%s in %s", errors,
+                        errors == 1 ? "" : "s", cli_config_source());
     char *error = NULL;
     int rc = daemon_run(duties, &error);
     if (rc != EX_OK)

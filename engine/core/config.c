@@ -126,6 +126,8 @@ const struct config_key config_keys[] = {
 };
 
 static char *values[ARRAY_SIZE(config_keys)];
+/* Where each value came from: "FILE:LINE", "environment TOCSIN_…"; NULL for the default. */
+static char *origins[ARRAY_SIZE(config_keys)];
 static char *source_path;
 
 static int key_index(const char *section, const char *key)
@@ -206,6 +208,14 @@ static void set_value(int i, const char *value)
 {
     free(values[i]);
     values[i] = xstrdup(value);
+}
+
+/* set_value() for a value read from somewhere a person can fix; `origin` is taken over. */
+static void set_value_from(int i, const char *value, char *origin)
+{
+    set_value(i, value);
+    free(origins[i]);
+    origins[i] = origin;
 }
 
 int config_set(const char *section, const char *key, const char *value, char **error_r)
@@ -291,7 +301,7 @@ static int parse_file(FILE *f, const char *path, char **error_r)
             free(reason);
             goto out;
         }
-        set_value(i, value);
+        set_value_from(i, value, xasprintf("%s:%d", path, lineno));
     }
     rc = 0;
 out:
@@ -317,7 +327,7 @@ static int apply_environment(char **error_r)
                 buf_release(&name);
                 return -1;
             }
-            set_value(i, v);
+            set_value_from(i, v, xasprintf("environment %s", name.data));
         }
         buf_release(&name);
     }
@@ -327,7 +337,7 @@ static int apply_environment(char **error_r)
 int config_load(const char *path, char **error_r)
 {
     for (int i = 0; config_keys[i].section; i++)
-        set_value(i, config_keys[i].default_value);
+        set_value_from(i, config_keys[i].default_value, NULL);
     free(source_path);
     source_path = NULL;
 
@@ -357,6 +367,12 @@ int config_load(const char *path, char **error_r)
 const char *config_source(void)
 {
     return source_path ? source_path : "(none)";
+}
+
+const char *config_origin(const char *section, const char *key)
+{
+    int i = key_index(section, key);
+    return i >= 0 && origins[i] ? origins[i] : "default";
 }
 
 const char *config_str(const char *section, const char *key)

@@ -32,6 +32,9 @@ extern const struct config_key config_keys[];
 int config_load(const char *path, char **error_r);
 /* The file that was read, or "(none)". */
 const char *config_source(void);
+/* Where a key's value came from: "FILE:LINE", "environment TOCSIN_SECTION_KEY" or
+ * "default" — what error messages about a value point at. */
+const char *config_origin(const char *section, const char *key);
 
 const char *config_str(const char *section, const char *key);
 long config_int(const char *section, const char *key);

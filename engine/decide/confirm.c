@@ -9,12 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 char *confirm_url(struct db *db, int64_t person_id, char **error_r)
 {
     char *token = token_make(db, "confirm", person_id, error_r);
@@ -28,9 +22,11 @@ char *confirm_url(struct db *db, int64_t person_id, char **error_r)
 int confirm_apply(struct db *db, int64_t person_id, const char *source, const char *evidence,
                   int *confirmed_r, char **error_r)
 {
-    char p[24];
-    const char *params[] = {id_text(person_id, p), source, evidence};
-    /* One statement: activate, log each team, and append the opt-in when anything changed. */
+    char p[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, p), source, evidence};
+    /* One statement: activate, log each team, and append the opt-in when anything changed
+     * (the consent module's consent_append(), called from the final SELECT so that it
+     * runs whatever the planner thinks of unreferenced WITH queries). */
     PGresult *res =
         db_exec(db,
                 "WITH confirmed AS ("
@@ -39,13 +35,12 @@ int confirm_apply(struct db *db, int64_t person_id, const char *source, const ch
                 " logged AS ("
                 "  INSERT INTO activity (team_id, kind, payload)"
                 "  SELECT team_id, 'member_confirmed', jsonb_build_object('person_id', $1::bigint,"
-                "   'source', $2::text) FROM confirmed),"
-                " consented AS ("
-                "  INSERT INTO consent (contact_id, channel, action, source, evidence)"
-                "  SELECT c.id, 'email', 'opt_in', $2, $3 FROM contacts c"
-                "  WHERE c.person_id = $1::bigint AND c.kind = 'email'"
-                "   AND EXISTS (SELECT 1 FROM confirmed))"
-                " SELECT count(*) FROM confirmed",
+                "   'source', $2::text) FROM confirmed)"
+                " SELECT (SELECT count(*) FROM confirmed),"
+                "  (SELECT consent_append(array_agg(ROW(c.id, 'email', NULL, 'opt_in', $2::text,"
+                "    $3::text)::consent_entry)) FROM contacts c"
+                "   WHERE c.person_id = $1::bigint AND c.kind = 'email'"
+                "    AND EXISTS (SELECT 1 FROM confirmed))",
                 3, params, error_r);
     if (!res)
         return -1;

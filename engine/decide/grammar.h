@@ -1,7 +1,8 @@
 /*
  * grammar — turn a supporter's words into one command with its arguments.
  *
- * A grammar is compiled once from a table of rules (handlers/handlers.c owns the table):
+ * A grammar is compiled once from a table of rules (handlers_grammar() builds it from the
+ * handlers, in the order of handlers/precedence.c):
  * each rule names a command and lists PCRE2 patterns, tried in table order, first match
  * wins — so the table order IS the precedence (docs/commands.md explains it). Patterns
  * are matched, with JIT, against a normalised command line, never against raw input:

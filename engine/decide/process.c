@@ -19,12 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 static const char *contact_kind(const char *channel)
 {
     return strcmp(channel, "sms") == 0 ? "phone" : "email";
@@ -130,8 +124,8 @@ static int create_sender(struct handler_ctx *ctx, const char *command, char **er
         return -1;
     ctx->person_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    char person[24];
-    const char *cp[] = {id_text(ctx->person_id, person), contact_kind(ctx->msg->channel),
+    char person[DB_PARAM_SIZE];
+    const char *cp[] = {db_param_int(ctx->person_id, person), contact_kind(ctx->msg->channel),
                         ctx->msg->sender};
     res = db_exec(ctx->db,
                   "INSERT INTO contacts (person_id, kind, address) VALUES ($1, $2, $3)"
@@ -212,6 +206,213 @@ static bool ignored_status(const char *status)
            strcmp(status, "empty") == 0 || strcmp(status, "too_long") == 0;
 }
 
+/*
+ * One inbound message on its way through inbound_process(), step by step:
+ * record → lock and find the sender → match → dispatch → record the outcome.
+ * Each step reads what the earlier ones learnt here; processing_release() frees it all.
+ */
+struct processing {
+    struct db *db;
+    const struct inbound_message *msg;
+    struct inbound_outcome *outcome;
+    bool own_tx; /* we opened the transaction, so we commit or roll it back */
+    /* PostgreSQL refuses invalid UTF-8; such a message would fail on every retry, so the
+     * body and the raw message are stored and read as sanitised copies when needed. */
+    char *clean_body, *clean_raw;
+    const char *body, *raw;
+    struct grammar_match match;
+    struct handler_ctx ctx;
+    char *person_name, *person_locale; /* the sender, when known */
+    const char *command;               /* what ran, recorded on the inbound row */
+};
+
+static void processing_init(struct processing *p, struct db *db, const struct inbound_message *msg,
+                            struct inbound_outcome *outcome)
+{
+    memset(p, 0, sizeof(*p));
+    p->db = db;
+    p->msg = msg;
+    p->outcome = outcome;
+    p->clean_body = utf8_sanitised(msg->body ? msg->body : "");
+    p->clean_raw = msg->raw ? utf8_sanitised(msg->raw) : NULL;
+    p->body = p->clean_body ? p->clean_body : msg->body ? msg->body : "";
+    p->raw = p->clean_raw ? p->clean_raw : msg->raw;
+    grammar_match_init(&p->match);
+    p->ctx = (struct handler_ctx){
+        .db = db,
+        .msg = msg,
+        .match = &p->match,
+        .source = consent_keyword_source(msg->channel),
+        .vars = json_object(),
+    };
+}
+
+static void processing_release(struct processing *p)
+{
+    grammar_match_release(&p->match);
+    json_decref(p->ctx.vars);
+    free(p->ctx.reply_context);
+    free(p->ctx.team_name);
+    free(p->person_name);
+    free(p->person_locale);
+    free(p->clean_body);
+    free(p->clean_raw);
+}
+
+/* Record the message under its natural key, which decides first: a replay must not even
+ * take the sender's lock. 1: recorded; 0: a replay, *outcome is the first one's; -1. */
+static int record_inbound(struct processing *p, char **error_r)
+{
+    const struct inbound_message *msg = p->msg;
+    const char *params[] = {msg->channel,
+                            msg->provider,
+                            msg->provider_id,
+                            msg->sender,
+                            msg->recipient ? msg->recipient : "",
+                            p->body,
+                            p->raw};
+    PGresult *res = db_exec(p->db,
+                            "INSERT INTO inbound_messages (channel, provider, provider_id, sender,"
+                            " recipient, body, raw) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                            " ON CONFLICT (channel, provider, provider_id) DO NOTHING RETURNING id",
+                            7, params, error_r);
+    if (!res)
+        return -1;
+    bool recorded = PQntuples(res) == 1;
+    if (recorded)
+        p->ctx.inbound_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (recorded)
+        return 1;
+    return load_duplicate(p->db, msg, p->outcome, error_r) < 0 ? -1 : 0;
+}
+
+/* One sender's messages are handled one at a time, so STOP then YES sent a second apart
+ * are applied in order and the hourly limit cannot be raced. Then who is it? */
+static int find_sender(struct processing *p, char **error_r)
+{
+    const char *lock[] = {p->msg->channel, p->msg->sender};
+    if (db_run(p->db, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", 2, lock,
+               error_r) < 0)
+        return -1;
+    const char *who[] = {contact_kind(p->msg->channel), p->msg->sender};
+    PGresult *res =
+        db_exec(p->db,
+                "SELECT c.id, c.person_id, p.name, p.locale FROM contacts c"
+                " JOIN people p ON p.id = c.person_id WHERE c.kind = $1 AND c.address = $2",
+                2, who, error_r);
+    if (!res)
+        return -1;
+    if (PQntuples(res)) {
+        p->ctx.contact_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        p->ctx.person_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        p->person_name = xstrdup(PQgetvalue(res, 0, 2));
+        p->person_locale = xstrdup(PQgetvalue(res, 0, 3));
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Read the command, and choose the language of the answer. An automatic mail, an empty
+ * or an overlong message gets a status and no command. */
+static void match_command(struct processing *p, const struct grammar *grammar)
+{
+    const struct inbound_message *msg = p->msg;
+    struct grammar_match *match = &p->match;
+    if (msg->automatic) {
+        p->ctx.status = "automatic";
+    } else {
+        /* An organiser's mail names its command in the subject ("MSG paris-10") and the
+         * message is the body (handlers/msg.c): there the subject wins over the body. */
+        if (msg->subject)
+            grammar_match(grammar, msg->subject, strlen(msg->subject), match);
+        if (!msg->subject || !match->command || strcmp(match->command, "msg") != 0)
+            grammar_match(grammar, p->body, strlen(p->body), match);
+        if (match->status == GRAMMAR_EMPTY && msg->subject)
+            grammar_match(grammar, msg->subject, strlen(msg->subject), match);
+        if (match->status == GRAMMAR_EMPTY)
+            p->ctx.status = "empty";
+        else if (match->status == GRAMMAR_TOO_LONG)
+            p->ctx.status = "too_long";
+    }
+    p->ctx.locale = choose_locale(p->person_locale, match, msg);
+}
+
+/* The handler a message runs: the matched command's, the unknown-words answer, or the
+ * help text for a stranger. */
+struct handler_choice {
+    int (*check)(struct handler_ctx *ctx, char **error_r);
+    int (*run)(struct handler_ctx *ctx, char **error_r);
+    bool create_sender; /* the sender becomes a person before run() */
+};
+
+static struct handler_choice choose_handler(struct processing *p)
+{
+    struct handler_choice c = {.check = check_unknown, .run = run_unknown};
+    if (p->match.status != GRAMMAR_MATCHED)
+        return c;
+    const struct handler *h = handler_find(p->match.command);
+    p->command = p->match.command;
+    c.check = h->check;
+    c.run = h->run;
+    if (p->ctx.person_id)
+        return c;
+    /* Strangers may only join, answer an invitation or opt out; anything else gets the
+     * help text (and creates nobody). */
+    c.create_sender = h->creates_sender && address_valid(p->msg->channel, p->msg->sender);
+    if (!c.create_sender) {
+        p->command = "help";
+        p->ctx.status = "unknown_sender";
+        c.check = check_stranger_help;
+        c.run = run_stranger_help;
+    }
+    return c;
+}
+
+/* check() the command; when it accepts, create the sender if the command does, run() it;
+ * then enqueue the reply it chose, if any. */
+static int dispatch(struct processing *p, char **error_r)
+{
+    struct handler_choice h = choose_handler(p);
+    int checked = h.check(&p->ctx, error_r);
+    if (checked < 0)
+        return -1;
+    if (checked == 0) {
+        if (h.create_sender && create_sender(&p->ctx, p->command, error_r) < 0)
+            return -1;
+        if (h.run(&p->ctx, error_r) < 0)
+            return -1;
+    }
+    if (p->ctx.reply_template &&
+        enqueue_reply(&p->ctx, p->person_name ? p->person_name : "", p->outcome, error_r) < 0)
+        return -1;
+    return 0;
+}
+
+/* Write what happened on the inbound row, commit (when the transaction is ours) and
+ * report it. */
+static int record_outcome(struct processing *p, char **error_r)
+{
+    const char *status = p->ctx.status ? p->ctx.status : "applied";
+    char inbound[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(p->ctx.inbound_id, inbound), status, p->command,
+                            db_param_id_or_null(p->ctx.person_id, person)};
+    if (db_run(p->db,
+               "UPDATE inbound_messages SET status = $2, command = $3, person_id = $4"
+               " WHERE id = $1",
+               4, params, error_r) < 0)
+        return -1;
+    if (p->own_tx && db_commit(p->db, error_r) < 0)
+        return -1;
+    p->outcome->status = ignored_status(status) ? INBOUND_IGNORED : INBOUND_APPLIED;
+    p->outcome->inbound_id = p->ctx.inbound_id;
+    p->outcome->command = p->command ? xstrdup(p->command) : NULL;
+    log_info("inbound", "id=%" PRId64 " channel=%s provider=%s sender=%s command=%s status=%s",
+             p->ctx.inbound_id, p->msg->channel, log_q(p->msg->provider), log_q(p->msg->sender),
+             p->command ? p->command : "-", status);
+    return 0;
+}
+
 static int process_one(struct db *db, const struct inbound_message *msg,
                        struct inbound_outcome *outcome, char **error_r)
 {
@@ -222,152 +423,35 @@ static int process_one(struct db *db, const struct inbound_message *msg,
     const struct grammar *grammar = handlers_grammar(error_r);
     if (!grammar)
         return -1;
-    /* PostgreSQL refuses invalid UTF-8; such a message would fail on every retry. */
-    char *clean_body = utf8_sanitised(msg->body ? msg->body : "");
-    char *clean_raw = msg->raw ? utf8_sanitised(msg->raw) : NULL;
-    const char *body = clean_body ? clean_body : msg->body ? msg->body : "";
-    const char *raw = clean_raw ? clean_raw : msg->raw;
-    struct grammar_match match;
-    grammar_match_init(&match);
-    struct handler_ctx ctx = {
-        .db = db,
-        .msg = msg,
-        .match = &match,
-        .source = consent_keyword_source(msg->channel),
-        .vars = json_object(),
-    };
-    char *person_name = NULL, *person_locale = NULL;
-    const char *command = NULL;
+    struct processing p;
+    processing_init(&p, db, msg, outcome);
     int rc = -1;
-
     /* A caller may fold this into its own transaction (the mail pipeline records the
      * Message-ID and the IMAP high-water mark with the effect): then it commits. */
-    bool own_tx = !db_in_transaction(db);
-    if (own_tx && db_begin(db, error_r) < 0)
+    p.own_tx = !db_in_transaction(db);
+    if (p.own_tx && db_begin(db, error_r) < 0)
         goto out;
-    /* The natural key decides first: a replay must not even take the sender's lock. */
-    const char *ins[] = {msg->channel,
-                         msg->provider,
-                         msg->provider_id,
-                         msg->sender,
-                         msg->recipient ? msg->recipient : "",
-                         body,
-                         raw};
-    PGresult *res = db_exec(db,
-                            "INSERT INTO inbound_messages (channel, provider, provider_id, sender,"
-                            " recipient, body, raw) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                            " ON CONFLICT (channel, provider, provider_id) DO NOTHING RETURNING id",
-                            7, ins, error_r);
-    if (!res)
+    int recorded = record_inbound(&p, error_r);
+    if (recorded < 0)
         goto fail;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        if (load_duplicate(db, msg, outcome, error_r) < 0)
-            goto fail;
-        if (own_tx)
+    if (recorded == 0) {
+        /* A replay: the first outcome is reported, nothing is written. */
+        if (p.own_tx)
             db_rollback(db);
         rc = 0;
         goto out;
     }
-    ctx.inbound_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-
-    /* One sender's messages are handled one at a time, so STOP then YES sent a second
-     * apart are applied in order and the hourly limit cannot be raced. */
-    const char *lk[] = {msg->channel, msg->sender};
-    if (db_run(db, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", 2, lk,
-               error_r) < 0)
+    if (find_sender(&p, error_r) < 0)
         goto fail;
-
-    const char *who[] = {contact_kind(msg->channel), msg->sender};
-    res = db_exec(db,
-                  "SELECT c.id, c.person_id, p.name, p.locale FROM contacts c"
-                  " JOIN people p ON p.id = c.person_id WHERE c.kind = $1 AND c.address = $2",
-                  2, who, error_r);
-    if (!res)
+    match_command(&p, grammar);
+    if (!p.ctx.status && dispatch(&p, error_r) < 0)
         goto fail;
-    if (PQntuples(res)) {
-        ctx.contact_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        ctx.person_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        person_name = xstrdup(PQgetvalue(res, 0, 2));
-        person_locale = xstrdup(PQgetvalue(res, 0, 3));
-    }
-    PQclear(res);
-
-    if (msg->automatic) {
-        ctx.status = "automatic";
-    } else {
-        /* An organiser's mail names its command in the subject ("MSG paris-10") and the
-         * message is the body (handlers/msg.c): there the subject wins over the body. */
-        if (msg->subject)
-            grammar_match(grammar, msg->subject, strlen(msg->subject), &match);
-        if (!msg->subject || !match.command || strcmp(match.command, "msg") != 0)
-            grammar_match(grammar, body, strlen(body), &match);
-        if (match.status == GRAMMAR_EMPTY && msg->subject)
-            grammar_match(grammar, msg->subject, strlen(msg->subject), &match);
-        if (match.status == GRAMMAR_EMPTY)
-            ctx.status = "empty";
-        else if (match.status == GRAMMAR_TOO_LONG)
-            ctx.status = "too_long";
-    }
-    ctx.locale = choose_locale(person_locale, &match, msg);
-
-    if (!ctx.status) {
-        int (*check)(struct handler_ctx *, char **) = check_unknown;
-        int (*run)(struct handler_ctx *, char **) = run_unknown;
-        bool create = false;
-        if (match.status == GRAMMAR_MATCHED) {
-            const struct handler *h = handler_find(match.command);
-            command = match.command;
-            /* Strangers may only join, answer an invitation or opt out; anything else
-             * gets the help text (and creates nobody). */
-            if (!ctx.person_id) {
-                create = h->creates_sender && address_valid(msg->channel, msg->sender);
-            }
-            check = h->check;
-            run = h->run;
-            if (!ctx.person_id && !create) {
-                command = "help";
-                ctx.status = "unknown_sender";
-                check = check_stranger_help;
-                run = run_stranger_help;
-            }
-        }
-        int c = check(&ctx, error_r);
-        if (c < 0)
-            goto fail;
-        if (c == 0) {
-            if (create && create_sender(&ctx, command, error_r) < 0)
-                goto fail;
-            if (run(&ctx, error_r) < 0)
-                goto fail;
-        }
-        if (ctx.reply_template &&
-            enqueue_reply(&ctx, person_name ? person_name : "", outcome, error_r) < 0)
-            goto fail;
-    }
-
-    const char *status = ctx.status ? ctx.status : "applied";
-    char inbound[24], person[24];
-    const char *up[] = {id_text(ctx.inbound_id, inbound), status, command,
-                        ctx.person_id ? id_text(ctx.person_id, person) : NULL};
-    if (db_run(db,
-               "UPDATE inbound_messages SET status = $2, command = $3, person_id = $4"
-               " WHERE id = $1",
-               4, up, error_r) < 0)
+    if (record_outcome(&p, error_r) < 0)
         goto fail;
-    if (own_tx && db_commit(db, error_r) < 0)
-        goto fail;
-    outcome->status = ignored_status(status) ? INBOUND_IGNORED : INBOUND_APPLIED;
-    outcome->inbound_id = ctx.inbound_id;
-    outcome->command = command ? xstrdup(command) : NULL;
-    log_info("inbound", "id=%" PRId64 " channel=%s provider=%s sender=%s command=%s status=%s",
-             ctx.inbound_id, msg->channel, log_q(msg->provider), log_q(msg->sender),
-             command ? command : "-", status);
     rc = 0;
     goto out;
 fail:
-    if (own_tx)
+    if (p.own_tx)
         db_rollback(db);
     free(outcome->reply);
     outcome->reply = NULL;
@@ -375,14 +459,7 @@ fail:
     if (!*error_r)
         *error_r = xstrdup("inbound: failed");
 out:
-    grammar_match_release(&match);
-    json_decref(ctx.vars);
-    free(ctx.reply_context);
-    free(ctx.team_name);
-    free(person_name);
-    free(person_locale);
-    free(clean_body);
-    free(clean_raw);
+    processing_release(&p);
     return rc;
 }
 

@@ -2,6 +2,7 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "core/consent.h"
 #include "core/token.h"
 
 #include <ctype.h>
@@ -200,15 +201,8 @@ static int suppress(struct db *db, const char *outbound_id, const char *contact_
         return -1;
     if (!contact_id)
         return 0;
-    /* Append only when the address is not already suppressed: the ledger says it once. */
-    const char *p2[] = {contact_id, evidence};
-    return db_run(db,
-                  "INSERT INTO consent (contact_id, channel, scope, action, source, evidence) "
-                  "SELECT $1, 'email', NULL, 'opt_out', 'bounce', $2 "
-                  "WHERE coalesce((SELECT action FROM consent WHERE contact_id = $1 "
-                  "  AND channel = 'email' AND scope IS NULL ORDER BY id DESC LIMIT 1), "
-                  "  'opt_in') <> 'opt_out'",
-                  2, p2, error_r);
+    /* Appended only when the address is not already suppressed: the ledger says it once. */
+    return consent_opt_out(db, strtoll(contact_id, NULL, 10), "bounce", evidence, error_r);
 }
 
 int bounce_apply(struct db *db, const struct bounce_info *info, const char *evidence,
@@ -222,9 +216,8 @@ int bounce_apply(struct db *db, const struct bounce_info *info, const char *evid
     }
     if (!info->token || token_check(db, "bounce", info->token, &outbound) < 0)
         return 0;
-    char id[24];
-    snprintf(id, sizeof(id), "%" PRId64, outbound);
-    const char *p[] = {id};
+    char id[DB_PARAM_SIZE];
+    const char *p[] = {db_param_int(outbound, id)};
     PGresult *res =
         db_exec(db,
                 "SELECT o.id, coalesce(o.contact_id, c.id) FROM outbound_messages o "

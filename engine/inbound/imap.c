@@ -477,107 +477,153 @@ static int apply_one(struct session *s, uint32_t uid, const struct fetched *meta
     return 0;
 }
 
-/* Process one batch of new UIDs (ascending). Returns 0, or -1 with *error_r. */
+/* One batch of new UIDs on its way through process_batch(): their sizes (meta), the
+ * bodies fetched for those not too large (body[i] for uids[i], NULL otherwise), and the
+ * UIDs whose effect is committed, to flag. */
+struct imap_batch {
+    struct session *s;
+    const uint32_t *uids;
+    size_t n;
+    struct fetched *meta, *got;
+    const struct fetched **body;
+    uint32_t *done;
+    size_t ndone;
+    clist *sizes, *bodies; /* libetpan's lists the fetched pointers point into */
+};
+
+static void imap_batch_release(struct imap_batch *b)
+{
+    if (b->sizes)
+        mailimap_fetch_list_free(b->sizes);
+    if (b->bodies)
+        mailimap_fetch_list_free(b->bodies);
+    free(b->meta);
+    free(b->got);
+    free(b->body);
+    free(b->done);
+}
+
+/* Fetch the sizes, then in one more FETCH the bodies of the mails small enough. */
+static int fetch_batch(struct imap_batch *b, char **error_r)
+{
+    size_t n = b->n, nwanted = 0;
+    if (fetch(b->s, b->uids, n, false, &b->sizes, b->meta, error_r) < 0)
+        return -1;
+    uint32_t *wanted = xcalloc(n, sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++) {
+        if (b->meta[i].uid == 0)
+            continue; /* expunged meanwhile */
+        if (b->meta[i].size > (uint32_t)b->s->max_size)
+            continue;
+        wanted[nwanted++] = b->uids[i];
+    }
+    int rc = nwanted > 0 ? fetch(b->s, wanted, nwanted, true, &b->bodies, b->got, error_r) : 0;
+    free(wanted);
+    if (rc < 0)
+        return -1;
+    /* got[] follows wanted[]: line each body up with its UID. */
+    for (size_t i = 0, w = 0; i < n; i++)
+        if (b->meta[i].uid != 0 && b->meta[i].size <= (uint32_t)b->s->max_size)
+            b->body[i] = w < nwanted ? &b->got[w++] : NULL;
+    return 0;
+}
+
+static int apply_at(struct imap_batch *b, size_t i, char **error_r)
+{
+    return apply_one(b->s, b->uids[i], &b->meta[i], b->body[i], b->done, &b->ndone, error_r);
+}
+
+/* Mails [g, end) in one transaction: one commit (one fsync) for many mails. 0: applied;
+ * 1: not applied, try them one by one; -1: the database is unavailable, stop. */
+static int apply_group(struct imap_batch *b, size_t g, size_t end, char **error_r)
+{
+    struct session *s = b->s;
+    if (db_begin(s->db, error_r) < 0)
+        return 1;
+    uint32_t mark_before = s->last_uid;
+    size_t done_before = b->ndone;
+    int r = 0;
+    for (size_t i = g; i < end && r == 0; i++)
+        r = apply_at(b, i, error_r);
+    if (r == 0 && db_commit(s->db, error_r) == 0)
+        return 0;
+    db_rollback(s->db);
+    s->last_uid = mark_before;
+    b->ndone = done_before;
+    if (db_lost(s->db) || db_transient(s->db))
+        return -1;
+    log_warn("imap_group_failed", "mailbox=%s error=%s action=one_by_one", log_q(s->mailbox_key),
+             log_q(*error_r ? *error_r : ""));
+    return 1;
+}
+
+/* Mails [g, end) one by one, so a mail the engine cannot take does not hold back the
+ * others: it is left unflagged for the operator and the high-water mark moves past it,
+ * rather than retrying it forever in front of all the others. 0, or -1: the database is
+ * unavailable, stop. */
+static int apply_one_by_one(struct imap_batch *b, size_t g, size_t end, char **error_r)
+{
+    struct session *s = b->s;
+    for (size_t i = g; i < end && !stopping(); i++) {
+        if (apply_at(b, i, error_r) == 0)
+            continue;
+        if (db_lost(s->db) || db_transient(s->db))
+            return -1;
+        log_error("imap_message_failed", "mailbox=%s uid=%" PRIu32 " error=%s action=left_unseen",
+                  log_q(s->mailbox_key), b->uids[i], log_q(*error_r ? *error_r : ""));
+        free(*error_r);
+        *error_r = NULL;
+        char provider_id[512];
+        snprintf(provider_id, sizeof(provider_id), "%s:%" PRIu32 ":%" PRIu32, s->mailbox,
+                 s->uidvalidity, b->uids[i]);
+        struct mail_source src = {.provider = "imap",
+                                  .provider_id = provider_id,
+                                  .mailbox = s->mailbox_key,
+                                  .uidvalidity = s->uidvalidity,
+                                  .uid = b->uids[i]};
+        if (mail_inbound_skip(s->db, &src, error_r) < 0)
+            return -1;
+        s->last_uid = b->uids[i];
+    }
+    return 0;
+}
+
+/* Process one batch of new UIDs (ascending): fetch, apply group by group, flag what was
+ * committed. Returns 0, or -1 with *error_r. */
 static int process_batch(struct session *s, const uint32_t *uids, size_t n, char **error_r)
 {
-    struct fetched *meta = xcalloc(n, sizeof(*meta));
-    uint32_t *wanted = xcalloc(n, sizeof(uint32_t));
-    uint32_t *done = xcalloc(n, sizeof(uint32_t));
-    size_t nwanted = 0, ndone = 0;
-    clist *sizes = NULL, *bodies = NULL;
-    int rc = -1;
-    if (fetch(s, uids, n, false, &sizes, meta, error_r) < 0)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        if (meta[i].uid == 0)
-            continue; /* expunged meanwhile */
-        if (meta[i].size > (uint32_t)s->max_size)
-            continue;
-        wanted[nwanted++] = uids[i];
+    struct imap_batch b = {.s = s, .uids = uids, .n = n};
+    b.meta = xcalloc(n, sizeof(*b.meta));
+    b.got = xcalloc(n, sizeof(*b.got));
+    b.body = xcalloc(n, sizeof(*b.body));
+    b.done = xcalloc(n, sizeof(uint32_t));
+    if (fetch_batch(&b, error_r) < 0) {
+        imap_batch_release(&b);
+        return -1;
     }
-    struct fetched *got = xcalloc(n, sizeof(*got));
-    if (nwanted > 0 && fetch(s, wanted, nwanted, true, &bodies, got, error_r) < 0) {
-        free(got);
-        goto out;
-    }
-    /* got[] follows wanted[]: line each body up with its UID. */
-    const struct fetched **body = xcalloc(n, sizeof(*body));
-    for (size_t i = 0, w = 0; i < n; i++)
-        if (meta[i].uid != 0 && meta[i].size <= (uint32_t)s->max_size)
-            body[i] = w < nwanted ? &got[w++] : NULL;
-    for (size_t g = 0; g < n && !stopping(); g += IMAP_GROUP) {
+    int rc = 0;
+    for (size_t g = 0; g < n && rc == 0 && !stopping(); g += IMAP_GROUP) {
         size_t end = g + IMAP_GROUP < n ? g + IMAP_GROUP : n;
-        uint32_t mark_before = s->last_uid;
-        size_t done_before = ndone;
-        /* One transaction for the group: one commit (one fsync) for many mails. */
-        bool grouped = db_begin(s->db, error_r) == 0;
-        if (grouped) {
-            int r = 0;
-            for (size_t i = g; i < end && r == 0; i++)
-                r = apply_one(s, uids[i], &meta[i], body[i], done, &ndone, error_r);
-            if (r == 0 && db_commit(s->db, error_r) == 0)
-                continue;
-            db_rollback(s->db);
-            s->last_uid = mark_before;
-            ndone = done_before;
-            if (db_lost(s->db) || db_transient(s->db))
-                goto flag_body;
-            log_warn("imap_group_failed", "mailbox=%s error=%s action=one_by_one",
-                     log_q(s->mailbox_key), log_q(*error_r ? *error_r : ""));
+        int grouped = apply_group(&b, g, end, error_r);
+        if (grouped <= 0) {
+            rc = grouped;
+            continue;
         }
         free(*error_r);
         *error_r = NULL;
-        /* One by one, so a mail the engine cannot take does not hold back the others. */
-        for (size_t i = g; i < end && !stopping(); i++) {
-            if (apply_one(s, uids[i], &meta[i], body[i], done, &ndone, error_r) == 0)
-                continue;
-            if (db_lost(s->db) || db_transient(s->db))
-                goto flag_body;
-            /* The engine refuses this mail for good: leave it unflagged for the operator
-             * and move on, rather than retrying it forever in front of all the others. */
-            log_error("imap_message_failed",
-                      "mailbox=%s uid=%" PRIu32 " error=%s action=left_unseen",
-                      log_q(s->mailbox_key), uids[i], log_q(*error_r ? *error_r : ""));
-            free(*error_r);
-            *error_r = NULL;
-            char provider_id[512];
-            snprintf(provider_id, sizeof(provider_id), "%s:%" PRIu32 ":%" PRIu32, s->mailbox,
-                     s->uidvalidity, uids[i]);
-            struct mail_source src = {.provider = "imap",
-                                      .provider_id = provider_id,
-                                      .mailbox = s->mailbox_key,
-                                      .uidvalidity = s->uidvalidity,
-                                      .uid = uids[i]};
-            if (mail_inbound_skip(s->db, &src, error_r) < 0)
-                goto flag_body;
-            s->last_uid = uids[i];
-        }
+        rc = apply_one_by_one(&b, g, end, error_r);
     }
-    free(body);
-    rc = 0;
-    goto flag;
-flag_body:
-    free(body);
-flag:
-    free(got);
     /* Flag what was committed, even when a later message failed. */
-    {
-        char *flag_error = NULL;
-        if (mark_done(s, done, ndone, &flag_error) < 0) {
-            if (rc == 0)
-                *error_r = flag_error, rc = -1;
-            else
-                free(flag_error);
+    char *flag_error = NULL;
+    if (mark_done(s, b.done, b.ndone, &flag_error) < 0) {
+        if (rc == 0) {
+            *error_r = flag_error;
+            rc = -1;
+        } else {
+            free(flag_error);
         }
     }
-out:
-    if (sizes)
-        mailimap_fetch_list_free(sizes);
-    if (bodies)
-        mailimap_fetch_list_free(bodies);
-    free(meta);
-    free(wanted);
-    free(done);
+    imap_batch_release(&b);
     return rc;
 }
 

@@ -89,10 +89,9 @@ static int move_mark(struct db *db, const struct mail_source *src, char **error_
 {
     if (!src || !src->mailbox)
         return 0;
-    char validity[24], uid[24];
-    snprintf(validity, sizeof(validity), "%" PRId64, src->uidvalidity);
-    snprintf(uid, sizeof(uid), "%" PRId64, src->uid);
-    const char *params[] = {src->mailbox, validity, uid};
+    char validity[DB_PARAM_SIZE], uid[DB_PARAM_SIZE];
+    const char *params[] = {src->mailbox, db_param_int(src->uidvalidity, validity),
+                            db_param_int(src->uid, uid)};
     return db_run(
         db,
         "INSERT INTO imap_mailboxes AS m (mailbox, uidvalidity, last_uid) "
@@ -207,128 +206,159 @@ static int finish(struct db *db, char **error_r)
     return 0;
 }
 
+/* One mail on its way through mail_inbound_process(): parsed, with its dedupe key, its
+ * raw text as stored, the inbound message its lines share, and the lines themselves. */
+struct mail_run {
+    struct db *db;
+    const struct mail_source *src;
+    struct mail_parsed parsed;
+    char *key;               /* Message-ID, or sha256: of the bytes */
+    const char *provider_id; /* the source's id, else the key */
+    const char *kind;        /* bounce, automatic or reply: recorded with the key */
+    char *raw_text;          /* the raw mail converted to UTF-8, when it was not */
+    char *raw_copy;          /* the raw mail NUL-terminated, when it was UTF-8 */
+    const char *raw_stored;
+    char *clean_subject;
+    struct inbound_message msg;
+    char *commands; /* a copy the lines point into */
+    char *lines[MAIL_MAX_COMMANDS];
+    int nlines;
+    bool own_tx; /* no caller's transaction: each step commits on its own */
+};
+
+static void mail_run_release(struct mail_run *run)
+{
+    free(run->clean_subject);
+    free(run->commands);
+    free(run->raw_text);
+    free(run->raw_copy);
+    free(run->key);
+    mail_parsed_release(&run->parsed);
+}
+
+/* Everything the steps share, from the parsed mail. */
+static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
+{
+    struct mail_parsed *p = &run->parsed;
+    run->key = p->message_id ? xstrdup(p->message_id) : sha256_key(raw, len);
+    run->provider_id = run->src->provider_id ? run->src->provider_id : run->key;
+    /* The raw text is evidence, stored as text: make sure it is valid UTF-8. */
+    if (!mime_valid_utf8(raw, len) || memchr(raw, '\0', len))
+        run->raw_text = mime_to_utf8("windows-1252", raw, len);
+    if (!run->raw_text)
+        run->raw_copy = xstrndup(raw, len);
+    run->raw_stored = run->raw_text ? run->raw_text : run->raw_copy;
+    run->kind = p->is_bounce ? "bounce" : p->automatic ? "automatic" : "reply";
+    int64_t context = p->is_bounce || p->automatic ? 0 : resolve_context(run->db, p);
+    run->msg = (struct inbound_message){
+        .channel = "email",
+        .provider = run->src->provider,
+        .provider_id = run->provider_id,
+        .sender = p->sender,
+        .recipient = p->recipient,
+        .body = p->commands ? p->commands : p->new_text,
+        .raw = run->raw_stored,
+        .subject = NULL,
+        .reply_to_id = context,
+        .automatic = p->automatic,
+        .locale_hint = p->locale_hint,
+    };
+    if (!p->commands && !*p->new_text && *p->subject)
+        run->msg.subject = p->subject;
+    /* An organiser's mail (Subject: MSG <team>, handlers/msg.c): the whole new text is the
+     * message to send, not command lines to split. */
+    run->clean_subject = *p->subject ? reply_clean_subject(p->subject) : NULL;
+    bool organiser_mail = run->clean_subject && strncasecmp(run->clean_subject, "msg ", 4) == 0;
+    if (organiser_mail) {
+        run->msg.body = p->new_text;
+        run->msg.subject = run->clean_subject;
+    }
+    /* Split the command lines: each is one inbound row under its own natural key. */
+    run->commands = p->commands && !organiser_mail ? xstrdup(p->commands) : NULL;
+    if (run->commands)
+        for (char *save = NULL, *l = strtok_r(run->commands, "\n", &save);
+             l && run->nlines < MAIL_MAX_COMMANDS; l = strtok_r(NULL, "\n", &save))
+            run->lines[run->nlines++] = l;
+}
+
+/* The effect of step i (command line i, or the whole mail): a bounce recorded, or one
+ * inbound_process() call under the natural key provider_id, provider_id#2, … */
+static int apply_effect(struct mail_run *run, int i, const char *step_id, const char **outcome_r,
+                        char **error_r)
+{
+    if (run->parsed.is_bounce)
+        return record_bounce(run->db, &run->parsed, run->src, step_id, run->raw_stored, outcome_r,
+                             error_r);
+    struct inbound_message one = run->msg;
+    one.provider_id = step_id;
+    if (run->nlines > 0)
+        one.body = run->lines[i];
+    const char *step_outcome = NULL;
+    if (run_inbound(run->db, &one, &step_outcome, error_r) < 0)
+        return -1;
+    /* The mail's outcome is "applied" if any of its lines was. */
+    if (i == 0 || strcmp(step_outcome, "applied") == 0)
+        *outcome_r = step_outcome;
+    return 0;
+}
+
+/* Step i in its own transaction (or the caller's). 1: go on; 0: the mail was applied
+ * before, stop; -1: error, rolled back when the transaction is ours. */
+static int apply_step(struct mail_run *run, int i, bool last, const char **outcome_r,
+                      char **error_r)
+{
+    struct db *db = run->db;
+    if (run->own_tx && db_begin(db, error_r) < 0)
+        return -1;
+    /* The dedupe key and the high-water mark go with the last effect: a crash before it
+     * replays the earlier lines, which their natural keys make no-ops. */
+    if (last) {
+        bool claimed = false;
+        if (claim_key(db, run->key, run->provider_id, run->kind, &claimed, error_r) < 0 ||
+            move_mark(db, run->src, error_r) < 0)
+            goto fail;
+        if (!claimed) {
+            *outcome_r = "duplicate";
+            return run->own_tx && finish(db, error_r) < 0 ? -1 : 0;
+        }
+    }
+    char *step_id =
+        i == 0 ? xstrdup(run->provider_id) : xasprintf("%s#%d", run->provider_id, i + 1);
+    int rc = apply_effect(run, i, step_id, outcome_r, error_r);
+    free(step_id);
+    if (rc < 0)
+        goto fail;
+    return run->own_tx && finish(db, error_r) < 0 ? -1 : 1;
+fail:
+    if (run->own_tx)
+        db_rollback(db);
+    return -1;
+}
+
 int mail_inbound_process(struct db *db, const char *raw, size_t len, const struct mail_source *src,
                          const char **outcome_r, char **error_r)
 {
-    struct mail_parsed p;
+    struct mail_run run = {.db = db, .src = src};
     char *reason = NULL;
-    if (mail_parse(raw, len, NULL, &p, &reason) < 0) {
+    if (mail_parse(raw, len, NULL, &run.parsed, &reason) < 0) {
         log_warn("mail_rejected", "provider=%s id=%s reason=%s", src->provider,
                  log_q(src->provider_id ? src->provider_id : ""), log_q(reason));
         free(reason);
         *outcome_r = "rejected";
         return src->mailbox ? mail_inbound_skip(db, src, error_r) : 0;
     }
-    char *key = p.message_id ? xstrdup(p.message_id) : sha256_key(raw, len);
-    const char *provider_id = src->provider_id ? src->provider_id : key;
-    /* The raw text is evidence, stored as text: make sure it is valid UTF-8. */
-    char *raw_text = mime_valid_utf8(raw, len) && !memchr(raw, '\0', len)
-                         ? NULL
-                         : mime_to_utf8("windows-1252", raw, len);
-    const char *raw_stored = raw_text ? raw_text : raw;
-    char *raw_copy = raw_text ? NULL : xstrndup(raw, len);
-    if (raw_copy)
-        raw_stored = raw_copy;
-    int rc = -1;
-    bool claimed = false;
-    const char *kind = p.is_bounce ? "bounce" : p.automatic ? "automatic" : "reply";
-
-    int64_t context = p.is_bounce || p.automatic ? 0 : resolve_context(db, &p);
-    struct inbound_message msg = {
-        .channel = "email",
-        .provider = src->provider,
-        .provider_id = provider_id,
-        .sender = p.sender,
-        .recipient = p.recipient,
-        .body = p.commands ? p.commands : p.new_text,
-        .raw = raw_stored,
-        .subject = NULL,
-        .reply_to_id = context,
-        .automatic = p.automatic,
-        .locale_hint = p.locale_hint,
-    };
-    if (!p.commands && !*p.new_text && *p.subject)
-        msg.subject = p.subject;
-    /* An organiser's mail (Subject: MSG <team>, handlers/msg.c): the whole new text is the
-     * message to send, not command lines to split. */
-    char *clean_subject = *p.subject ? reply_clean_subject(p.subject) : NULL;
-    bool organiser_mail = clean_subject && strncasecmp(clean_subject, "msg ", 4) == 0;
-    if (organiser_mail) {
-        msg.body = p.new_text;
-        msg.subject = clean_subject;
-    }
-
-    /* Split the command lines: each is one inbound row under its own natural key. */
-    char *lines[MAIL_MAX_COMMANDS];
-    int nlines = 0;
-    char *commands = p.commands && !organiser_mail ? xstrdup(p.commands) : NULL;
-    if (commands)
-        for (char *save = NULL, *l = strtok_r(commands, "\n", &save);
-             l && nlines < MAIL_MAX_COMMANDS; l = strtok_r(NULL, "\n", &save))
-            lines[nlines++] = l;
-
+    mail_run_prepare(&run, raw, len);
     /* Inside the caller's transaction (the IMAP reader groups a few mails per commit),
      * the caller commits or rolls back; otherwise each line commits on its own. */
-    bool own_tx = !db_in_transaction(db);
+    run.own_tx = !db_in_transaction(db);
     *outcome_r = "duplicate";
-    int steps = nlines > 0 ? nlines : 1;
-    for (int i = 0; i < steps; i++) {
-        bool last = i == steps - 1;
-        char *step_id = i == 0 ? xstrdup(provider_id) : xasprintf("%s#%d", provider_id, i + 1);
-        if (own_tx && db_begin(db, error_r) < 0) {
-            free(step_id);
-            goto out;
-        }
-        /* The dedupe key and the high-water mark go with the last effect: a crash before
-         * it replays the earlier lines, which their natural keys make no-ops. */
-        if (last) {
-            if (claim_key(db, key, provider_id, kind, &claimed, error_r) < 0 ||
-                move_mark(db, src, error_r) < 0) {
-                free(step_id);
-                if (own_tx)
-                    db_rollback(db);
-                goto out;
-            }
-            if (!claimed) {
-                free(step_id);
-                *outcome_r = "duplicate";
-                if (own_tx && finish(db, error_r) < 0)
-                    goto out;
-                break;
-            }
-        }
-        int step_rc;
-        if (p.is_bounce) {
-            step_rc = record_bounce(db, &p, src, step_id, raw_stored, outcome_r, error_r);
-        } else {
-            struct inbound_message one = msg;
-            one.provider_id = step_id;
-            if (nlines > 0)
-                one.body = lines[i];
-            const char *step_outcome = NULL;
-            step_rc = run_inbound(db, &one, &step_outcome, error_r);
-            /* The mail's outcome is "applied" if any of its lines was. */
-            if (step_rc == 0 && (i == 0 || strcmp(step_outcome, "applied") == 0))
-                *outcome_r = step_outcome;
-        }
-        free(step_id);
-        if (step_rc < 0) {
-            if (own_tx)
-                db_rollback(db);
-            goto out;
-        }
-        if (own_tx && finish(db, error_r) < 0)
-            goto out;
-    }
-    rc = 0;
-    log_info("mail_inbound", "provider=%s id=%s sender=%s kind=%s outcome=%s commands=%d",
-             src->provider, log_q(provider_id), log_q(p.sender), kind, *outcome_r, nlines);
-out:
-    free(clean_subject);
-    free(commands);
-    free(raw_text);
-    free(raw_copy);
-    free(key);
-    mail_parsed_release(&p);
-    return rc;
+    int steps = run.nlines > 0 ? run.nlines : 1, rc = 1;
+    for (int i = 0; i < steps && rc > 0; i++)
+        rc = apply_step(&run, i, i == steps - 1, outcome_r, error_r);
+    if (rc >= 0)
+        log_info("mail_inbound", "provider=%s id=%s sender=%s kind=%s outcome=%s commands=%d",
+                 src->provider, log_q(run.provider_id), log_q(run.parsed.sender), run.kind,
+                 *outcome_r, run.nlines);
+    mail_run_release(&run);
+    return rc < 0 ? -1 : 0;
 }

@@ -365,93 +365,114 @@ static int skippable_index(const char *tag)
     return -1;
 }
 
+/* What mime_html_to_text() carries from one character to the next. */
+struct html_text {
+    struct buf out;
+    int quote_depth;
+    bool line_open, space_pending;
+    bool no_end_tag[4]; /* a skippable element seen without its end tag (skippable_index()) */
+};
+
+/* After a tag: blockquote changes the quote depth; block elements end the line. */
+static void html_layout_tag(struct html_text *h, const char *tag, size_t n, bool closing)
+{
+    if (strcmp(tag, "blockquote") == 0) {
+        html_newline(&h->out, &h->line_open);
+        h->quote_depth += closing ? -1 : 1;
+        if (h->quote_depth < 0)
+            h->quote_depth = 0;
+    } else if (strcmp(tag, "br") == 0 || strcmp(tag, "p") == 0 || strcmp(tag, "div") == 0 ||
+               strcmp(tag, "tr") == 0 || strcmp(tag, "li") == 0 || strcmp(tag, "hr") == 0 ||
+               (n == 2 && tag[0] == 'h' && isdigit((unsigned char)tag[1])) ||
+               strcmp(tag, "table") == 0) {
+        if (strcmp(tag, "br") == 0 && !h->line_open && h->quote_depth > 0)
+            html_text_char(&h->out, ' ', h->quote_depth, &h->line_open);
+        html_newline(&h->out, &h->line_open);
+    }
+}
+
+/* The end of the element `tag` whose start tag ends at `close`: just past its end tag, or
+ * NULL when it has none (then remembered, so a flood of unclosed ones cannot make the
+ * scan quadratic). */
+static const char *html_skip_element(struct html_text *h, int skip, const char *tag,
+                                     const char *close, const char *end)
+{
+    char *end_tag = xasprintf("</%s", tag);
+    size_t tlen = strlen(end_tag);
+    const char *q = close;
+    while (q < end && ((size_t)(end - q) < tlen || strncasecmp(q, end_tag, tlen) != 0))
+        q++;
+    free(end_tag);
+    const char *q_close = q < end ? memchr(q, '>', (size_t)(end - q)) : NULL;
+    if (!q_close)
+        h->no_end_tag[skip] = true;
+    return q_close ? q_close + 1 : NULL;
+}
+
+/* The markup starting at `p` (a '<'): a tag, a comment, or an element whose content is
+ * never text. Returns where the text goes on, or NULL when nothing after it is text. */
+static const char *html_markup(struct html_text *h, const char *p, const char *end)
+{
+    const char *close = memchr(p, '>', (size_t)(end - p));
+    if (!close)
+        return NULL;
+    const char *t = p + 1;
+    bool closing = t < close && *t == '/';
+    if (closing)
+        t++;
+    size_t n = 0;
+    while (t + n < close && isalnum((unsigned char)t[n]))
+        n++;
+    char *tag = str_lower(xstrndup(t, n));
+    const char *next = close + 1;
+    int skip = closing ? -1 : skippable_index(tag);
+    const char *skipped =
+        skip >= 0 && !h->no_end_tag[skip] ? html_skip_element(h, skip, tag, close, end) : NULL;
+    if (skipped) {
+        next = skipped;
+    } else if (end - p >= 4 && strncmp(p, "<!--", 4) == 0) {
+        const char *c = memmem(p, (size_t)(end - p), "-->", 3);
+        next = c ? c + 3 : NULL;
+    } else {
+        html_layout_tag(h, tag, n, closing);
+        h->space_pending = false;
+    }
+    free(tag);
+    return next;
+}
+
 char *mime_html_to_text(const char *html, size_t len)
 {
-    bool no_end_tag[4] = {false, false, false, false};
-    struct buf out = BUF_INIT;
+    struct html_text h = {.out = BUF_INIT};
     const char *p = html, *end = html + len;
-    int quote_depth = 0;
-    bool line_open = false, space_pending = false;
-    buf_grow(&out, len / 2 + 1);
-    while (p < end) {
+    buf_grow(&h.out, len / 2 + 1);
+    while (p && p < end) {
         if (*p == '<') {
-            const char *close = memchr(p, '>', (size_t)(end - p));
-            if (!close)
-                break;
-            const char *t = p + 1;
-            bool closing = t < close && *t == '/';
-            if (closing)
-                t++;
-            size_t n = 0;
-            while (t + n < close && isalnum((unsigned char)t[n]))
-                n++;
-            char *tag = str_lower(xstrndup(t, n));
-            int skip = closing ? -1 : skippable_index(tag);
-            if (skip >= 0 && !no_end_tag[skip]) {
-                /* Skip to the matching end tag: none of it is text. An unclosed one is
-                 * remembered, so a flood of them cannot make this quadratic. */
-                char *end_tag = xasprintf("</%s", tag);
-                size_t tlen = strlen(end_tag);
-                const char *q = close;
-                while (q < end && ((size_t)(end - q) < tlen || strncasecmp(q, end_tag, tlen) != 0))
-                    q++;
-                free(end_tag);
-                const char *q_close = q < end ? memchr(q, '>', (size_t)(end - q)) : NULL;
-                if (q_close) {
-                    free(tag);
-                    p = q_close + 1;
-                    continue;
-                }
-                no_end_tag[skip] = true;
-            }
-            if (end - p >= 4 && strncmp(p, "<!--", 4) == 0) {
-                const char *c = memmem(p, (size_t)(end - p), "-->", 3);
-                free(tag);
-                if (!c)
-                    break;
-                p = c + 3;
-                continue;
-            }
-            if (strcmp(tag, "blockquote") == 0) {
-                html_newline(&out, &line_open);
-                quote_depth += closing ? -1 : 1;
-                if (quote_depth < 0)
-                    quote_depth = 0;
-            } else if (strcmp(tag, "br") == 0 || strcmp(tag, "p") == 0 || strcmp(tag, "div") == 0 ||
-                       strcmp(tag, "tr") == 0 || strcmp(tag, "li") == 0 || strcmp(tag, "hr") == 0 ||
-                       (n == 2 && tag[0] == 'h' && isdigit((unsigned char)tag[1])) ||
-                       strcmp(tag, "table") == 0) {
-                if (strcmp(tag, "br") == 0 && !line_open && quote_depth > 0)
-                    html_text_char(&out, ' ', quote_depth, &line_open);
-                html_newline(&out, &line_open);
-            }
-            space_pending = false;
-            free(tag);
-            p = close + 1;
+            p = html_markup(&h, p, end);
             continue;
         }
         if (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t') {
-            space_pending = line_open;
+            h.space_pending = h.line_open;
             p++;
             continue;
         }
-        if (space_pending) {
-            html_text_char(&out, ' ', quote_depth, &line_open);
-            space_pending = false;
+        if (h.space_pending) {
+            html_text_char(&h.out, ' ', h.quote_depth, &h.line_open);
+            h.space_pending = false;
         }
         if (*p == '&') {
-            html_open_line(&out, quote_depth, &line_open);
-            size_t used = add_entity(&out, p + 1, end);
+            html_open_line(&h.out, h.quote_depth, &h.line_open);
+            size_t used = add_entity(&h.out, p + 1, end);
             if (used) {
                 p += used + 1;
                 continue;
             }
         }
-        html_text_char(&out, *p, quote_depth, &line_open);
+        html_text_char(&h.out, *p, h.quote_depth, &h.line_open);
         p++;
     }
-    out.data[out.len] = '\0';
-    return buf_detach(&out);
+    h.out.data[h.out.len] = '\0';
+    return buf_detach(&h.out);
 }
 
 /* ---- MIME tree ------------------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 #include "inbound/reply.h"
 #include "lib/buf.h"
 #include "lib/util.h"
+#include "handlers/handlers.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -274,50 +275,61 @@ char *reply_clean_subject(const char *subject)
     return result;
 }
 
-static bool word_in(const char *w, const char *const *list)
+/* Reply extraction's word budgets (handlers.h, HANDLER_KEYWORD_LONG): a command line is
+ * short, a sentence that starts like one ("No, I cannot come because …") is not. */
+#define REPLY_COMMAND_WORDS      3
+#define REPLY_LONG_COMMAND_WORDS 6
+#define REPLY_MAX_WORDS          8 /* words looked at; a line with more is never a command */
+
+/* The number of words of `keyword` ("peut etre" has two) when the line's words start
+ * with it, trailing punctuation aside ("Oui !", "STOP."); else 0. */
+static int keyword_starts(const char *keyword, char *const *words, int n)
 {
-    for (; *list; list++)
-        if (strcmp(w, *list) == 0)
-            return true;
-    return false;
+    int i = 0;
+    for (const char *k = keyword; *k; i++) {
+        size_t klen = strcspn(k, " ");
+        if (i == n)
+            return 0;
+        size_t len = strlen(words[i]);
+        while (len > 0 && strchr(".,;:!?", words[i][len - 1]))
+            len--;
+        if (len != klen || strncmp(words[i], k, klen) != 0)
+            return 0;
+        k += klen;
+        k += strspn(k, " ");
+    }
+    return i;
 }
 
 bool reply_is_command_word(const char *line)
 {
     char *f = fold(line);
     char *t = str_trim(f);
-    char *words[8];
+    char *words[REPLY_MAX_WORDS];
     int n = 0;
+    bool too_many = false;
     for (char *save = NULL, *w = strtok_r(t, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-        if (n == 8) {
-            n++;
+        if (n == REPLY_MAX_WORDS) {
+            too_many = true;
             break;
         }
         words[n++] = w;
     }
-    bool ok = false;
-    if (n > 0 && n <= 8) {
-        char *first = words[0];
-        size_t len = strlen(first);
-        while (len > 0 && strchr(".,;:!?", first[len - 1]))
-            first[--len] = '\0';
-        static const char *const with_argument[] = {"join", "rejoindre", "leave",   "quitter",
-                                                    "rsvp", "cancel",    "annuler", NULL};
-        static const char *const alone[] = {
-            "yes",         "no",      "maybe",       "oui",       "non",  "peut-etre",
-            "stop",        "stopall", "unsubscribe", "end",       "quit", "arret",
-            "desinscrire", "start",   "unstop",      "reprendre", "help", "info",
-            "aide",        "events",  "agenda",      NULL,
-        };
-        if (word_in(first, with_argument))
-            ok = n <= 6;
-        else if (word_in(first, alone) ||
-                 (strcmp(first, "peut") == 0 && n >= 2 && str_starts_with(words[1], "etre")))
-            /* "Non merci" is an answer; "No, I cannot come because …" is a sentence. */
-            ok = n <= 3;
-    }
+    /* The longest budget any keyword that starts the line allows. */
+    int budget = 0;
+    for (const struct handler *const *h = handlers; *h && !too_many && n > 0; h++)
+        for (const struct handler_keyword *k = (*h)->keywords; k->words; k++) {
+            int used = keyword_starts(k->words, words, n);
+            if (!used)
+                continue;
+            int allowed = k->flags & HANDLER_KEYWORD_ALONE  ? used
+                          : k->flags & HANDLER_KEYWORD_LONG ? REPLY_LONG_COMMAND_WORDS
+                                                            : REPLY_COMMAND_WORDS;
+            if (allowed > budget)
+                budget = allowed;
+        }
     free(f);
-    return ok;
+    return n > 0 && n <= budget;
 }
 
 static bool blank(const char *s)

@@ -12,8 +12,9 @@
  * lines between them are skipped) and stops at the first line that is not a command.
  * When the new text is empty it tries the Subject instead (without its "Re:"/"TR:"
  * prefixes) and sets *from_subject_r. It returns NULL when there is no command.
- * reply_is_command_word() is a matcher by first keyword (DESIGN.md's commands, English
- * and French, case- and accent-insensitive) for callers without the grammar at hand.
+ * reply_is_command_word() is a matcher by first keyword — the keywords every handler
+ * declares (handlers/handlers.h), case- and accent-insensitive, a short line only — for
+ * callers without the grammar at hand.
  * Every function is pure; every string returned is the caller's to free.
  */
 #ifndef TOCSIN_REPLY_H

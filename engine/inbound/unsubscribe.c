@@ -3,6 +3,7 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/util.h"
+#include "core/consent.h"
 #include "core/http.h"
 #include "core/token.h"
 
@@ -61,9 +62,8 @@ void unsubscribe_handle(struct http_request *req)
         respond_page(req, 403, "<p>This unsubscribe link is not valid.</p>");
         return;
     }
-    char id[24];
-    snprintf(id, sizeof(id), "%" PRId64, contact);
-    const char *params[] = {id, NULL};
+    char id[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(contact, id)};
     char *error = NULL;
     PGresult *res = db_exec(db,
                             "SELECT address, CASE kind WHEN 'phone' THEN 'sms' ELSE 'email' END,"
@@ -102,15 +102,7 @@ void unsubscribe_handle(struct http_request *req)
     char *evidence =
         xasprintf("%s; user-agent: %.120s",
                   one_click ? "RFC 8058 one-click POST" : "unsubscribe page button", ua ? ua : "-");
-    params[1] = evidence;
-    int rc = db_run(db,
-                    "INSERT INTO consent (contact_id, channel, scope, action, source, evidence)"
-                    " SELECT id, CASE kind WHEN 'phone' THEN 'sms' ELSE 'email' END, NULL,"
-                    "   'opt_out', 'one_click', $2"
-                    " FROM contacts WHERE id = $1"
-                    "  AND consent_allows(CASE kind WHEN 'phone' THEN 'sms' ELSE 'email' END,"
-                    "                     address, NULL)",
-                    2, params, &error);
+    int rc = consent_opt_out(db, contact, "one_click", evidence, &error);
     free(evidence);
     if (rc < 0) {
         log_warn("unsubscribe_failed", "error=%s", log_q(error));

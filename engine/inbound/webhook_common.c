@@ -193,9 +193,8 @@ int webhook_report(struct http_request *req, const struct sms_report *r)
         http_respond_text(req, 503, "database unreachable, retry later");
         return -1;
     }
-    char *error = NULL, hint[24];
+    char *error = NULL, hint[DB_PARAM_SIZE];
     PGresult *res = NULL;
-    snprintf(hint, sizeof(hint), "%" PRId64, r->outbound_hint);
     if (db_begin(db, &error) < 0)
         goto fail;
     const char *p[] = {r->provider,
@@ -204,7 +203,7 @@ int webhook_report(struct http_request *req, const struct sms_report *r)
                        r->detail,
                        r->error,
                        r->raw,
-                       r->outbound_hint ? hint : NULL,
+                       db_param_id_or_null(r->outbound_hint, hint),
                        r->recipient};
     /* The report names its message by the provider's id, or by ours when the provider
      * echoes it back (several ids for one multi-part text). No row yet is fine: the
@@ -235,8 +234,8 @@ int webhook_report(struct http_request *req, const struct sms_report *r)
             xasprintf("%s:%s:%s", r->provider, r->provider_id, r->error ? r->error : r->detail);
         const char *cp[] = {recipient, evidence};
         int rc = db_run(db,
-                        "INSERT INTO consent (contact_id, channel, scope, action, source, evidence)"
-                        " SELECT c.id, 'sms', NULL, 'opt_out', 'carrier', $2 FROM contacts c"
+                        "SELECT consent_append(array_agg(ROW(c.id, 'sms', NULL, 'opt_out',"
+                        " 'carrier', $2::text)::consent_entry)) FROM contacts c"
                         " WHERE c.kind = 'phone' AND c.address = $1"
                         " AND NOT EXISTS (SELECT 1 FROM consent k WHERE k.contact_id = c.id"
                         "  AND k.source = 'carrier' AND k.evidence = $2)",

@@ -2,8 +2,10 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+#include <inttypes.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 struct prepared {
@@ -247,4 +249,15 @@ const char *db_value(const PGresult *res, int row, int col)
     if (PQgetisnull(res, row, col))
         return NULL;
     return PQgetvalue(res, row, col);
+}
+
+const char *db_param_int(int64_t value, char slot[DB_PARAM_SIZE])
+{
+    snprintf(slot, DB_PARAM_SIZE, "%" PRId64, value);
+    return slot;
+}
+
+const char *db_param_id_or_null(int64_t id, char slot[DB_PARAM_SIZE])
+{
+    return id ? db_param_int(id, slot) : NULL;
 }

@@ -16,6 +16,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct db;
 
@@ -44,5 +45,17 @@ bool db_transient(struct db *db);
 
 /* Value of column `col` in row `row`, or NULL when SQL NULL. */
 const char *db_value(const PGresult *res, int row, int col);
+
+/*
+ * An integer as the text of a statement parameter, written into `slot` (which the caller
+ * owns; DB_PARAM_SIZE holds any int64) and returned. Two functions, because the
+ * difference matters and must show at the call: db_param_int() always gives the number;
+ * db_param_id_or_null() gives NULL, i.e. SQL NULL, for 0 — for optional references
+ * (a scope, a campaign) where 0 means "none" and a 0 in the column would break the
+ * foreign key.
+ */
+#define DB_PARAM_SIZE 24
+const char *db_param_int(int64_t value, char slot[DB_PARAM_SIZE]);
+const char *db_param_id_or_null(int64_t id, char slot[DB_PARAM_SIZE]);
 
 #endif

@@ -48,6 +48,23 @@ static int line_of(const char *start, const char *at)
     return line;
 }
 
+/* A section or comment tag alone on its line leaves no blank line behind: when the tag
+ * from *open_r to *after_r has only blanks around it on its line, the text before it ends
+ * at the start of the line and parsing goes on after the line's end. */
+static void trim_standalone(const char *start, const char **open_r, const char **after_r)
+{
+    const char *line_start = *open_r;
+    while (line_start > start && (line_start[-1] == ' ' || line_start[-1] == '\t'))
+        line_start--;
+    const char *rest = *after_r;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    if ((line_start == start || line_start[-1] == '\n') && (*rest == '\n' || !*rest)) {
+        *open_r = line_start;
+        *after_r = *rest == '\n' ? rest + 1 : rest;
+    }
+}
+
 /*
  * Parse from *pos into `parent` until the tag closing `close` (a section name), or the
  * end when `close` is NULL. Recursion only ever appends to the section being parsed, so
@@ -80,20 +97,9 @@ static int parse(const char *start, const char **pos, struct node *parent, const
         char sigil = triple ? '{' : *inner;
         if (!triple && sigil && strchr("#^/&!", sigil))
             inner++;
-        /* A section or comment tag alone on its line leaves no blank line behind. */
         const char *text_end = open;
-        if (!triple && sigil && strchr("#^/!", sigil)) {
-            const char *line_start = open;
-            while (line_start > start && (line_start[-1] == ' ' || line_start[-1] == '\t'))
-                line_start--;
-            const char *rest = after;
-            while (*rest == ' ' || *rest == '\t')
-                rest++;
-            if ((line_start == start || line_start[-1] == '\n') && (*rest == '\n' || !*rest)) {
-                text_end = line_start;
-                after = *rest == '\n' ? rest + 1 : rest;
-            }
-        }
+        if (!triple && sigil && strchr("#^/!", sigil))
+            trim_standalone(start, &text_end, &after);
         if (text_end > p)
             add_child(parent, NODE_TEXT, p, (size_t)(text_end - p));
         p = after;

@@ -39,18 +39,10 @@ static void cached_put(struct cached_campaign *c)
     }
 }
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    if (!id)
-        return NULL;
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 static struct cached_campaign *load_campaign(struct db *db, int64_t id, char **error_r)
 {
-    char slot[24];
-    const char *params[] = {id_text(id, slot)};
+    char slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, slot)};
     PGresult *res =
         db_exec(db, "SELECT template, subject FROM campaigns WHERE id = $1", 1, params, error_r);
     if (!res)
@@ -147,11 +139,14 @@ json_t *campaign_sample_vars(void)
     return v;
 }
 
+/* Columns of the person query of campaign_person_vars(), in order. */
+enum { PERSON_NAME, PERSON_LOCALE, PERSON_EMAIL, PERSON_PHONE, TEAM_SLUG, TEAM_NAME };
+
 int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, int64_t scope,
                          json_t **vars_r, char **error_r)
 {
-    char p_slot[24], t_slot[24];
-    const char *params[] = {id_text(person_id, p_slot), id_text(scope, t_slot)};
+    char p_slot[DB_PARAM_SIZE], t_slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, p_slot), db_param_id_or_null(scope, t_slot)};
     PGresult *res = db_exec(
         db,
         "SELECT p.name, p.locale,"
@@ -170,20 +165,20 @@ int campaign_person_vars(struct db *db, int64_t person_id, int64_t contact_id, i
         return -1;
     }
     json_t *v = json_object();
-    const char *name = PQgetvalue(res, 0, 0), *locale = PQgetvalue(res, 0, 1);
+    const char *name = PQgetvalue(res, 0, PERSON_NAME), *locale = PQgetvalue(res, 0, PERSON_LOCALE);
     set_string(v, "name", name);
     size_t first = strcspn(name, " ");
     json_object_set_new(v, "first_name", json_stringn(name, first));
     set_string(v, "locale", locale);
-    set_string(v, "email", db_value(res, 0, 2));
-    set_string(v, "phone", db_value(res, 0, 3));
+    set_string(v, "email", db_value(res, 0, PERSON_EMAIL));
+    set_string(v, "phone", db_value(res, 0, PERSON_PHONE));
     bool french = strncmp(locale, "fr", 2) == 0;
     set_string(v, "help_keyword", french ? "AIDE" : "HELP");
     set_string(v, "stop_keyword", "STOP");
-    if (db_value(res, 0, 4))
-        json_object_set_new(
-            v, "team",
-            json_pack("{s:s, s:s}", "slug", PQgetvalue(res, 0, 4), "name", PQgetvalue(res, 0, 5)));
+    if (db_value(res, 0, TEAM_SLUG))
+        json_object_set_new(v, "team",
+                            json_pack("{s:s, s:s}", "slug", PQgetvalue(res, 0, TEAM_SLUG), "name",
+                                      PQgetvalue(res, 0, TEAM_NAME)));
     PQclear(res);
     if (contact_id) {
         char *token = token_make(db, "unsub", contact_id, error_r);
@@ -229,8 +224,8 @@ int campaign_render_for(struct db *db, int64_t campaign_id, int64_t person_id, i
 int campaign_render(struct db *db, int64_t outbound_id, struct rendered_message *out,
                     char **error_r)
 {
-    char slot[24];
-    const char *params[] = {id_text(outbound_id, slot)};
+    char slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(outbound_id, slot)};
     PGresult *res = db_exec(db,
                             "SELECT campaign_id, person_id, coalesce(contact_id, 0),"
                             " coalesce(scope, 0) FROM outbound_messages WHERE id = $1",

@@ -1,5 +1,7 @@
 #include "outbound/mail.h"
+#include "lib/util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char base64_alphabet[] =
@@ -31,18 +33,22 @@ static bool header_plain(const char *value, size_t name_len)
     return strstr(value, "=?") == NULL && n + name_len + 2 <= 998;
 }
 
-void mail_add_header(struct buf *out, const char *name, const char *value)
+/* A header whose value we built ourselves (addresses, ids, URLs): kept on one line,
+ * with any CR or LF turned into a space. */
+static void add_raw_header(struct buf *out, const char *name, const char *value)
 {
     buf_adds(out, name);
     buf_adds(out, ": ");
-    if (header_plain(value, strlen(name))) {
-        buf_adds(out, value);
-        buf_adds(out, "\r\n");
-        return;
-    }
-    /* Encoded words of at most 45 bytes (60 base64 characters, 72 with the wrapper),
-     * cut on UTF-8 character boundaries as RFC 2047 section 5 requires; CR, LF and other
-     * controls become spaces so a value can never start a header of its own. */
+    for (const char *p = value; *p; p++)
+        buf_addch(out, *p == '\r' || *p == '\n' ? ' ' : *p);
+    buf_adds(out, "\r\n");
+}
+
+/* Encoded words of at most 45 bytes (60 base64 characters, 72 with the wrapper), cut on
+ * UTF-8 character boundaries as RFC 2047 section 5 requires, folded between words; CR, LF
+ * and other controls become spaces so a value can never start a header of its own. */
+static void add_encoded_words(struct buf *out, const char *value)
+{
     const unsigned char *p = (const unsigned char *)value;
     size_t len = strlen(value);
     bool first = true;
@@ -64,18 +70,107 @@ void mail_add_header(struct buf *out, const char *name, const char *value)
         p += take;
         len -= take;
     }
-    buf_adds(out, "\r\n");
 }
 
-/* A header whose value we built ourselves (addresses, ids, URLs): kept on one line,
- * with any CR or LF turned into a space. */
-static void add_raw_header(struct buf *out, const char *name, const char *value)
+void mail_add_header(struct buf *out, const char *name, const char *value)
 {
     buf_adds(out, name);
     buf_adds(out, ": ");
-    for (const char *p = value; *p; p++)
-        buf_addch(out, *p == '\r' || *p == '\n' ? ' ' : *p);
+    if (header_plain(value, strlen(name)))
+        buf_adds(out, value);
+    else
+        add_encoded_words(out, value);
     buf_adds(out, "\r\n");
+}
+
+/* RFC 5322 3.2.3 specials: a display name holding one must be a quoted string. */
+static bool has_specials(const char *s)
+{
+    return strpbrk(s, "()<>[]:;@\\,.\"") != NULL;
+}
+
+static bool address_valid(const char *a)
+{
+    const char *at = strchr(a, '@');
+    if (!at || at == a || !at[1] || strchr(at + 1, '@'))
+        return false;
+    for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f || strchr("<>()[]\\,;:\"", *p))
+            return false;
+    return true;
+}
+
+int mail_address_parse(const char *value, char **display_r, char **address_r, const char **reason_r)
+{
+    *display_r = *address_r = NULL;
+    const char *lt = strrchr(value, '<');
+    char *display = NULL, *address = NULL;
+    if (lt) {
+        const char *gt = strchr(lt, '>');
+        if (!gt || gt[1] != '\0') {
+            *reason_r = "expected Name <local@domain>: nothing may follow the '>'";
+            return -1;
+        }
+        address = xstrndup_trim(lt + 1, (size_t)(gt - lt - 1));
+        display = xstrndup_trim(value, (size_t)(lt - value));
+        size_t n = strlen(display);
+        if (n >= 2 && display[0] == '"' && display[n - 1] == '"') {
+            memmove(display, display + 1, n - 2);
+            display[n - 2] = '\0';
+        }
+    } else {
+        address = xstrndup_trim(value, strlen(value));
+        display = xstrdup("");
+    }
+    if (!address_valid(address)) {
+        *reason_r = "expected an address local@domain (optionally Name <local@domain>)";
+        free(display);
+        free(address);
+        return -1;
+    }
+    for (const unsigned char *p = (const unsigned char *)display; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            *reason_r = "control character in the display name";
+            free(display);
+            free(address);
+            return -1;
+        }
+    *display_r = display;
+    *address_r = address;
+    return 0;
+}
+
+void mail_add_address_header(struct buf *out, const char *name, const char *value)
+{
+    char *display = NULL, *address = NULL;
+    const char *reason = NULL;
+    if (mail_address_parse(value, &display, &address, &reason) < 0) {
+        /* Checked by `config check` and at start-up; a value that still fails is written
+         * as given, on one line, rather than dropped. */
+        add_raw_header(out, name, value);
+        return;
+    }
+    buf_adds(out, name);
+    buf_adds(out, ": ");
+    if (!*display) {
+        buf_adds(out, address);
+    } else if (!header_plain(display, strlen(name))) {
+        add_encoded_words(out, display);
+        buf_printf(out, " <%s>", address);
+    } else if (has_specials(display)) {
+        buf_addch(out, '"');
+        for (const char *p = display; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                buf_addch(out, '\\');
+            buf_addch(out, *p);
+        }
+        buf_printf(out, "\" <%s>", address);
+    } else {
+        buf_printf(out, "%s <%s>", display, address);
+    }
+    buf_adds(out, "\r\n");
+    free(display);
+    free(address);
 }
 
 void mail_add_qp(struct buf *out, const char *text)
@@ -151,7 +246,7 @@ void mail_compose(const struct mail_parts *p, struct buf *out)
     buf_adds(out, "Date: ");
     mail_add_date(out, p->date);
     buf_adds(out, "\r\n");
-    add_raw_header(out, "From", p->from);
+    mail_add_address_header(out, "From", p->from);
     add_raw_header(out, "To", p->to);
     mail_add_header(out, "Subject", p->subject ? p->subject : "");
     add_raw_header(out, "Message-ID", p->message_id);

@@ -10,6 +10,13 @@
  * values are replaced by spaces: a subject can never add a header. Pure: no I/O, no
  * allocation the caller must free besides `out`.
  *
+ * The From header is written by mail_add_address_header(): "Name <local@domain>" with the
+ * display name as RFC 2047 encoded-words when it is not plain ASCII ("Équipe Paris 10e"),
+ * or as a quoted string when it holds RFC 5322 specials ("Paris, 10e"). The address is
+ * never encoded. mail_address_parse() splits such a value (display "" when there is
+ * none; both strings the caller frees) or returns -1 with a static *reason_r: what
+ * `config check` and the daemon's start-up use to refuse a malformed [smtp] from.
+ *
  * mail_kind_is_transactional() says whether a kind of message is an answer to the
  * person's own action (no List-Unsubscribe) or bulk mail that must carry one.
  */
@@ -48,5 +55,9 @@ void mail_add_qp(struct buf *out, const char *text);
 void mail_add_date(struct buf *out, time_t when);
 
 bool mail_kind_is_transactional(const char *kind);
+
+int mail_address_parse(const char *value, char **display_r, char **address_r,
+                       const char **reason_r);
+void mail_add_address_header(struct buf *out, const char *name, const char *value);
 
 #endif

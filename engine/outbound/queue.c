@@ -1,4 +1,5 @@
 #include "outbound/queue.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/util.h"
@@ -22,19 +23,32 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Render an id for a parameter; 0 means SQL NULL. `slot` holds the digits. */
-static const char *id_param(int64_t id, char slot[24])
+/* The id of the row holding `dedupe_key`, read by a statement of its own: in READ
+ * COMMITTED a new statement sees a row that a concurrent transaction committed while the
+ * INSERT waited on its key, which the INSERT's own snapshot does not. */
+static int find_by_dedupe_key(struct db *db, const char *dedupe_key, int64_t *id_r, char **error_r)
 {
-    if (!id)
-        return NULL;
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
+    const char *params[] = {dedupe_key};
+    PGresult *res =
+        db_exec(db, "SELECT id FROM outbound_messages WHERE dedupe_key = $1", 1, params, error_r);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) != 1) {
+        *error_r = xasprintf("enqueue: no row inserted or found for %s", dedupe_key);
+        rc = -1;
+    } else {
+        *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+    return rc;
 }
 
 int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool *created_r,
                   char **error_r)
 {
-    char person[24], contact[24], inbound[24], campaign[24], scope[24];
+    char person[DB_PARAM_SIZE], contact[DB_PARAM_SIZE], inbound[DB_PARAM_SIZE],
+        campaign[DB_PARAM_SIZE], scope[DB_PARAM_SIZE];
     /* An SMS is stored as it will leave (transliterated, STOP mention on campaigns), so
      * the cost the database computes for the row is the cost paid. */
     char *sms_text = strcmp(m->channel, "sms") == 0 ? sms_compose(m->body, m->kind) : NULL;
@@ -45,40 +59,79 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
                             m->kind,
                             m->dedupe_key,
                             m->context ? m->context : "{}",
-                            id_param(m->person_id, person),
-                            id_param(m->contact_id, contact),
-                            id_param(m->inbound_id, inbound),
-                            id_param(m->campaign_id, campaign),
-                            id_param(m->scope, scope),
+                            db_param_id_or_null(m->person_id, person),
+                            db_param_id_or_null(m->contact_id, contact),
+                            db_param_id_or_null(m->inbound_id, inbound),
+                            db_param_id_or_null(m->campaign_id, campaign),
+                            db_param_id_or_null(m->scope, scope),
                             m->html,
-                            m->headers ? m->headers : "{}"};
+                            m->headers ? m->headers : "{}",
+                            m->not_before};
     /* ON CONFLICT DO NOTHING returns no row for a duplicate, so fetch the first one. */
     PGresult *res = db_exec(
         db,
         "WITH ins AS ("
         " INSERT INTO outbound_messages (channel, recipient, subject, body, kind, dedupe_key,"
-        "  context, person_id, contact_id, inbound_id, campaign_id, scope, html, headers)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb)"
+        "  context, person_id, contact_id, inbound_id, campaign_id, scope, html, headers,"
+        "  next_attempt_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14::jsonb,"
+        "  coalesce($15::timestamptz, now()))"
         " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
         " SELECT id, true FROM ins"
         " UNION ALL SELECT id, false FROM outbound_messages WHERE dedupe_key = $6"
         "  AND NOT EXISTS (SELECT 1 FROM ins)",
-        14, params, error_r);
+        15, params, error_r);
     free(sms_text);
     if (!res)
         return -1;
+    int64_t id = 0;
+    bool created = false;
     int rc = 0;
-    if (PQntuples(res) != 1) {
-        *error_r = xstrdup("enqueue: no row inserted or found");
-        rc = -1;
+    if (PQntuples(res) == 1) {
+        id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        created = PQgetvalue(res, 0, 1)[0] == 't';
     } else {
-        if (id_r)
-            *id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        if (created_r)
-            *created_r = PQgetvalue(res, 0, 1)[0] == 't';
+        rc = find_by_dedupe_key(db, m->dedupe_key, &id, error_r);
     }
     PQclear(res);
+    if (rc == 0 && id_r)
+        *id_r = id;
+    if (rc == 0 && created_r)
+        *created_r = created;
     return rc;
+}
+
+int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_id,
+                           const char *recipients_sql, int nparams, const char *const *params,
+                           int64_t *enqueued_r, char **error_r)
+{
+    /* The caller's parameters keep their numbers; channel and campaign id follow them. */
+    const char **all = xcalloc((size_t)nparams + 2, sizeof(*all));
+    for (int i = 0; i < nparams; i++)
+        all[i] = params[i];
+    char id[DB_PARAM_SIZE];
+    all[nparams] = channel;
+    all[nparams + 1] = db_param_int(campaign_id, id);
+    struct buf sql = BUF_INIT;
+    buf_printf(
+        &sql,
+        "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, person_id,"
+        " contact_id, campaign_id, scope, next_attempt_at)"
+        " SELECT $%d, r.recipient, 'campaign', 'campaign:' || $%d::text || ':' || r.person_id,"
+        " r.person_id, r.contact_id, $%d::bigint, r.scope, r.not_before"
+        " FROM (",
+        nparams + 1, nparams + 2, nparams + 2);
+    buf_adds(&sql, recipients_sql);
+    buf_adds(&sql, ") AS r (recipient, person_id, contact_id, scope, not_before)"
+                   " ON CONFLICT (dedupe_key) DO NOTHING");
+    PGresult *res = db_exec_once(db, buf_str(&sql), nparams + 2, all, error_r);
+    buf_release(&sql);
+    free(all);
+    if (!res)
+        return -1;
+    *enqueued_r = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
 }
 
 /* ---- workers ------------------------------------------------------------------------ */
@@ -202,13 +255,15 @@ static const char record_sql[] =
     " WHERE o.id = r.id AND o.status = 'sending' AND o.claimed_by = $2"
     " RETURNING o.channel, o.recipient, o.contact_id, r.bounce, r.error)"
     /* A hard bounce is a consent event: the address is opted out at once, with the
-     * server's answer as evidence, so no later message is even tried. */
-    " INSERT INTO consent (contact_id, channel, scope, action, source, evidence)"
-    " SELECT DISTINCT ON (k.id) k.id, d.channel, NULL::bigint, 'opt_out', 'bounce', d.error"
-    " FROM done d JOIN contacts k"
+     * server's answer as evidence, so no later message is even tried. The rows go
+     * through the consent module's consent_append() (core/consent.h). */
+    " SELECT consent_append(array_agg(ROW(b.id, b.channel, NULL, 'opt_out', 'bounce',"
+    "  b.error)::consent_entry))"
+    " FROM (SELECT DISTINCT ON (k.id) k.id, d.channel, d.error"
+    "  FROM done d JOIN contacts k"
     "   ON k.id = d.contact_id OR (d.contact_id IS NULL AND k.address = d.recipient"
     "      AND k.kind = CASE d.channel WHEN 'sms' THEN 'phone' ELSE 'email' END)"
-    " WHERE d.bounce AND consent_allows(d.channel, d.recipient, NULL)";
+    "  WHERE d.bounce AND consent_allows(d.channel, d.recipient, NULL)) b";
 
 /* Give a worker's claimed rows back, as if never claimed (shutdown). */
 static const char release_sql[] =
@@ -367,10 +422,9 @@ static void record_results(struct worker *w, struct db *db, json_t *rows)
 /* Take up to `want` tokens of the transport's shared bucket. */
 static long take_tokens(struct db *db, int channel, long want)
 {
-    char rate[24], n[24];
-    snprintf(rate, sizeof(rate), "%ld", cfg.rate[channel]);
-    snprintf(n, sizeof(n), "%ld", want);
-    const char *params[] = {cfg.ops[channel]->name, rate, n};
+    char rate[DB_PARAM_SIZE], n[DB_PARAM_SIZE];
+    const char *params[] = {cfg.ops[channel]->name, db_param_int(cfg.rate[channel], rate),
+                            db_param_int(want, n)};
     char *error = NULL;
     PGresult *res =
         db_exec(db, "SELECT transport_take($1, $2::float8, $3::int)", 3, params, &error);
@@ -386,185 +440,299 @@ static long take_tokens(struct db *db, int channel, long want)
 
 static void give_tokens(struct db *db, int channel, long unused)
 {
-    char rate[24], n[24];
-    snprintf(rate, sizeof(rate), "%ld", cfg.rate[channel]);
-    snprintf(n, sizeof(n), "%ld", unused);
-    const char *params[] = {cfg.ops[channel]->name, rate, n};
+    char rate[DB_PARAM_SIZE], n[DB_PARAM_SIZE];
+    const char *params[] = {cfg.ops[channel]->name, db_param_int(cfg.rate[channel], rate),
+                            db_param_int(unused, n)};
     char *error = NULL;
     if (db_run(db, "SELECT transport_give($1, $2::float8, $3::int)", 3, params, &error) < 0)
         free(error);
 }
 
-/* Claim, send and record one batch of a channel. Returns the number of rows claimed
- * (0: nothing due), -1 on a database error; *wait_ms_r is lowered when the rate limit
- * says when the next token comes. */
-static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait_ms_r)
+/* One claimed row on its way through run_batch(). */
+struct batch_row {
+    int64_t id;
+    const char *claimed; /* 'sending', or 'suppressed' / 'cancelled' decided by the claim */
+    int attempts;
+    struct rendered_message rendered; /* a campaign row, rendered for its recipient now */
+    struct composed mail;             /* an email as it leaves */
+    struct outbound_msg msg;          /* what the transport is handed */
+    bool ready;                       /* prepared, so handed to the transport */
+    struct send_result result;        /* what the transport answered */
+};
+
+/*
+ * One batch of one channel: claim → prepare → send → classify → record. `results` is
+ * what record_results() writes back, one JSON object per row that was tried or could
+ * not be prepared.
+ */
+struct batch {
+    struct worker *w;
+    struct db *db;
+    int channel;
+    const struct transport_ops *ops;
+    long limit; /* rows this batch may claim (rate-limit tokens taken) */
+    PGresult *claimed;
+    struct batch_row *rows;
+    int nrows;
+    size_t nready;
+    json_t *results;
+};
+
+static void count_outcome(int channel, const char *status)
 {
-    const struct transport_ops *ops = cfg.ops[channel];
+    char series[96];
+    snprintf(series, sizeof(series), "tocsin_outbound_total{channel=\"%s\",result=\"%s\"}",
+             channel_names[channel], status);
+    metrics_add(series, 1);
+}
+
+/* A row that goes back to the queue for a later attempt, with the reason. */
+static void retry_later(struct batch *b, const struct batch_row *row, const char *reason)
+{
+    json_array_append_new(b->results,
+                          json_pack("{sI ss ss sf}", "id", (json_int_t)row->id, "status", "queued",
+                                    "error", reason, "delay", retry_delay_s(row->attempts, 0)));
+}
+
+/* The worker's instance of the channel's transport, opened on first use. */
+static struct transport *batch_transport(struct worker *w, int channel)
+{
     if (!w->instance[channel]) {
         char *error = NULL;
-        if (ops->open(&w->instance[channel], &error) < 0) {
-            log_error("transport_open_failed", "transport=%s error=%s", ops->name, log_q(error));
+        if (cfg.ops[channel]->open(&w->instance[channel], &error) < 0) {
+            log_error("transport_open_failed", "transport=%s error=%s", cfg.ops[channel]->name,
+                      log_q(error));
             free(error);
-            return 0;
         }
     }
-    long limit = cfg.batch;
-    if (cfg.rate[channel] > 0) {
-        limit = take_tokens(db, channel, cfg.batch);
-        if (limit < 0)
-            return -1;
-        if (limit == 0) {
-            int64_t next = 1000 / cfg.rate[channel] + 1;
-            if (next < *wait_ms_r)
-                *wait_ms_r = next;
-            return 0;
-        }
+    return w->instance[channel];
+}
+
+/* How many rows to claim under the transport's rate limit: 0 when no token is left (then
+ * *wait_ms_r is lowered to when the next one comes), -1 on a database error. */
+static long batch_limit(struct db *db, int channel, int64_t *wait_ms_r)
+{
+    if (cfg.rate[channel] <= 0)
+        return cfg.batch;
+    long limit = take_tokens(db, channel, cfg.batch);
+    if (limit == 0) {
+        int64_t next = 1000 / cfg.rate[channel] + 1;
+        if (next < *wait_ms_r)
+            *wait_ms_r = next;
     }
-    char n[24], lease[24];
-    snprintf(n, sizeof(n), "%ld", limit);
-    snprintf(lease, sizeof(lease), "%ld", cfg.lease_s);
-    const char *params[] = {channel_names[channel], n, lease, w->name};
+    return limit;
+}
+
+/* Claim due rows for this worker (claim_sql); consent and campaign state are decided in
+ * the claim. 0, or -1 on a database error. */
+static int batch_claim(struct batch *b)
+{
+    char n[DB_PARAM_SIZE], lease[DB_PARAM_SIZE];
+    const char *params[] = {channel_names[b->channel], db_param_int(b->limit, n),
+                            db_param_int(cfg.lease_s, lease), b->w->name};
     char *error = NULL;
-    PGresult *res = db_exec(db, claim_sql, 4, params, &error);
-    if (!res) {
-        log_error("queue_claim_failed", "worker=%s error=%s", w->name, log_q(error));
+    b->claimed = db_exec(b->db, claim_sql, 4, params, &error);
+    if (!b->claimed) {
+        log_error("queue_claim_failed", "worker=%s error=%s", b->w->name, log_q(error));
         free(error);
         return -1;
     }
-    int rows = PQntuples(res);
-    size_t nsend = 0;
-    struct outbound_msg *msgs = xcalloc((size_t)rows + 1, sizeof(*msgs));
-    struct composed *mail = xcalloc((size_t)rows + 1, sizeof(*mail));
-    struct send_result *results = xcalloc((size_t)rows + 1, sizeof(*results));
-    struct rendered_message *rendered = xcalloc((size_t)rows + 1, sizeof(*rendered));
-    json_t *out = json_array();
-    for (int r = 0; r < rows; r++) {
-        const char *status = PQgetvalue(res, r, COL_STATUS);
-        int64_t id = strtoll(PQgetvalue(res, r, COL_ID), NULL, 10);
-        if (strcmp(status, "sending") != 0) {
-            char series[96];
-            snprintf(series, sizeof(series), "tocsin_outbound_total{channel=\"%s\",result=\"%s\"}",
-                     channel_names[channel], status);
-            metrics_add(series, 1);
-            log_info("queue_skipped", "id=%" PRId64 " status=%s", id, status);
+    b->nrows = PQntuples(b->claimed);
+    b->rows = xcalloc((size_t)b->nrows + 1, sizeof(*b->rows));
+    for (int r = 0; r < b->nrows; r++) {
+        struct batch_row *row = &b->rows[r];
+        row->id = strtoll(PQgetvalue(b->claimed, r, COL_ID), NULL, 10);
+        row->claimed = PQgetvalue(b->claimed, r, COL_STATUS);
+        row->attempts = atoi(PQgetvalue(b->claimed, r, COL_ATTEMPTS));
+    }
+    return 0;
+}
+
+/* Make row r ready for the transport: a campaign row rendered for its recipient, an
+ * email composed with its tokens and headers. A row that cannot be prepared now goes
+ * back to the queue with the reason. */
+static void prepare_row(struct batch *b, int r)
+{
+    struct batch_row *row = &b->rows[r];
+    const PGresult *res = b->claimed;
+    struct outbound_msg *m = &row->msg;
+    m->id = row->id;
+    m->channel = channel_names[b->channel];
+    m->recipient = PQgetvalue(res, r, COL_RECIPIENT);
+    m->subject = PQgetvalue(res, r, COL_SUBJECT);
+    m->kind = PQgetvalue(res, r, COL_KIND);
+    m->attempts = row->attempts;
+    /* A campaign's fan-out leaves the body empty: rendered here, per recipient. */
+    bool campaign = strcmp(m->kind, "campaign") == 0 && !*PQgetvalue(res, r, COL_BODY);
+    char *reason = NULL;
+    if (campaign) {
+        if (campaign_render(b->db, row->id, &row->rendered, &reason) < 0) {
+            retry_later(b, row, reason ? reason : "cannot render");
+            free(reason);
+            return;
+        }
+        m->subject = row->rendered.subject;
+    }
+    if (b->channel == CHANNEL_EMAIL) {
+        if (compose_email(b->db, res, r, campaign ? &row->rendered : NULL, &row->mail, &reason) <
+            0) {
+            /* No secret to sign with yet: a configuration problem an operator fixes. */
+            retry_later(b, row, reason ? reason : "cannot compose");
+            free(reason);
+            return;
+        }
+        m->body = buf_str(&row->mail.message);
+        m->envelope_from = row->mail.envelope_from;
+    } else {
+        m->body = campaign ? row->rendered.sms : PQgetvalue(res, r, COL_BODY);
+        m->envelope_from = cfg.sms_from;
+    }
+    row->ready = true;
+    b->nready++;
+}
+
+/* Prepare every row the claim left 'sending'; count the others (suppressed, cancelled)
+ * now, as they are already written. Unused rate-limit tokens go back. */
+static void batch_prepare(struct batch *b)
+{
+    for (int r = 0; r < b->nrows; r++) {
+        if (strcmp(b->rows[r].claimed, "sending") != 0) {
+            count_outcome(b->channel, b->rows[r].claimed);
+            log_info("queue_skipped", "id=%" PRId64 " status=%s", b->rows[r].id,
+                     b->rows[r].claimed);
             continue;
         }
-        struct outbound_msg *m = &msgs[nsend];
-        m->id = id;
-        m->channel = channel_names[channel];
-        m->recipient = PQgetvalue(res, r, COL_RECIPIENT);
-        m->subject = PQgetvalue(res, r, COL_SUBJECT);
-        m->kind = PQgetvalue(res, r, COL_KIND);
-        m->attempts = atoi(PQgetvalue(res, r, COL_ATTEMPTS));
-        /* A campaign's fan-out leaves the body empty: rendered here, per recipient. */
-        bool campaign = strcmp(m->kind, "campaign") == 0 && !*PQgetvalue(res, r, COL_BODY);
-        if (campaign) {
-            char *reason = NULL;
-            if (campaign_render(db, id, &rendered[nsend], &reason) < 0) {
-                json_array_append_new(out, json_pack("{sI ss ss sf}", "id", (json_int_t)id,
-                                                     "status", "queued", "error", reason, "delay",
-                                                     retry_delay_s(m->attempts, 0)));
-                free(reason);
-                template_message_release(&rendered[nsend]);
-                continue;
-            }
-            m->subject = rendered[nsend].subject;
-        }
-        if (channel == CHANNEL_EMAIL) {
-            char *reason = NULL;
-            if (compose_email(db, res, r, campaign ? &rendered[nsend] : NULL, &mail[nsend],
-                              &reason) < 0) {
-                template_message_release(&rendered[nsend]);
-                /* No secret to sign with yet: a configuration problem an operator fixes. */
-                json_array_append_new(out, json_pack("{sI ss ss sf}", "id", (json_int_t)id,
-                                                     "status", "queued", "error",
-                                                     reason ? reason : "cannot compose", "delay",
-                                                     retry_delay_s(m->attempts, 0)));
-                free(reason);
-                continue;
-            }
-            m->body = buf_str(&mail[nsend].message);
-            m->envelope_from = mail[nsend].envelope_from;
-        } else {
-            m->body = campaign ? rendered[nsend].sms : PQgetvalue(res, r, COL_BODY);
-            m->envelope_from = cfg.sms_from;
-        }
-        nsend++;
+        prepare_row(b, r);
     }
-    if (cfg.rate[channel] > 0 && (long)nsend < limit)
-        give_tokens(db, channel, limit - (long)nsend);
+    if (cfg.rate[b->channel] > 0 && (long)b->nready < b->limit)
+        give_tokens(b->db, b->channel, b->limit - (long)b->nready);
+}
 
-    if (nsend > 0 && stopping()) {
+/* Hand the ready rows to the transport in one call, and keep each answer on its row. */
+static void batch_send(struct batch *b)
+{
+    if (b->nready == 0)
+        return;
+    if (stopping()) {
         /* SIGTERM arrived between the claim and the send: hand the batch back. */
-        release_claims(db, w->name);
-        nsend = 0;
-        json_array_clear(out);
-    } else if (nsend > 0) {
-        int64_t started = now_monotonic_ms();
-        ops->send(w->instance[channel], msgs, nsend, results);
-        char histogram[80];
-        snprintf(histogram, sizeof(histogram), "tocsin_send_duration_seconds{transport=\"%s\"}",
-                 ops->name);
-        metrics_observe_ms(histogram, now_monotonic_ms() - started);
+        release_claims(b->db, b->w->name);
+        json_array_clear(b->results);
+        for (int r = 0; r < b->nrows; r++)
+            b->rows[r].ready = false;
+        return;
     }
-    for (size_t i = 0; i < nsend; i++) {
-        struct send_result *sr = &results[i];
-        const char *status = "sent";
-        char *error = sr->error ? xstrdup(sr->error) : NULL;
-        double delay = 0;
-        if (sr->status == SEND_PERMANENT) {
-            status = sr->hard_bounce ? "bounced" : "failed";
-        } else if (sr->status == SEND_TRANSIENT && msgs[i].attempts >= cfg.max_attempts) {
-            status = "failed";
-            char *why = xasprintf("gave up after %d attempts: %s", msgs[i].attempts,
-                                  error ? error : "transient failure");
-            free(error);
-            error = why;
-        } else if (sr->status == SEND_TRANSIENT) {
-            status = "queued";
-            delay = retry_delay_s(msgs[i].attempts, sr->retry_after_s);
-        } else if (sr->status == SEND_AMBIGUOUS) {
-            /* The provider may have taken it: resending could send it twice. */
-            char *why = xasprintf("unconfirmed: %s", error ? error : "no answer after sending");
-            free(error);
-            error = why;
-        }
-        json_t *row =
-            json_pack("{sI ss sf}", "id", (json_int_t)msgs[i].id, "status", status, "delay", delay);
-        json_object_set_new(row, "provider_id",
-                            sr->provider_id ? json_string(sr->provider_id) : json_null());
-        json_object_set_new(row, "error", error ? json_string(error) : json_null());
-        json_object_set_new(row, "bounce", json_boolean(sr->hard_bounce));
-        json_array_append_new(out, row);
-        if (sr->status != SEND_OK)
-            log_info("queue_send_result",
-                     "id=%" PRId64 " transport=%s result=%s attempts=%d "
-                     "next=%s error=%s",
-                     msgs[i].id, ops->name, status_word(sr->status), msgs[i].attempts, status,
-                     log_q(error));
-        char series[96];
-        snprintf(series, sizeof(series), "tocsin_outbound_total{channel=\"%s\",result=\"%s\"}",
-                 channel_names[channel], status);
-        metrics_add(series, 1);
-        free(error);
-        free(sr->error);
-        free(sr->provider_id);
-    }
-    if (json_array_size(out) > 0)
-        record_results(w, db, out);
-    json_decref(out);
-    for (int i = 0; i < rows; i++) {
-        buf_release(&mail[i].message);
-        free(mail[i].envelope_from);
-        template_message_release(&rendered[i]);
-    }
-    free(rendered);
-    free(mail);
+    struct outbound_msg *msgs = xcalloc(b->nready, sizeof(*msgs));
+    struct send_result *results = xcalloc(b->nready, sizeof(*results));
+    size_t n = 0;
+    for (int r = 0; r < b->nrows; r++)
+        if (b->rows[r].ready)
+            msgs[n++] = b->rows[r].msg;
+    int64_t started = now_monotonic_ms();
+    b->ops->send(b->w->instance[b->channel], msgs, n, results);
+    char histogram[80];
+    snprintf(histogram, sizeof(histogram), "tocsin_send_duration_seconds{transport=\"%s\"}",
+             b->ops->name);
+    metrics_observe_ms(histogram, now_monotonic_ms() - started);
+    n = 0;
+    for (int r = 0; r < b->nrows; r++)
+        if (b->rows[r].ready)
+            b->rows[r].result = results[n++];
     free(msgs);
     free(results);
-    PQclear(res);
-    return rows;
+}
+
+/* What a transport's answer means for the row: sent, queued again after a delay, failed
+ * or bounced; the error to keep (caller frees) and the delay before the next attempt. */
+static const char *classify(const struct batch_row *row, char **error_r, double *delay_r)
+{
+    const struct send_result *sr = &row->result;
+    char *error = sr->error ? xstrdup(sr->error) : NULL;
+    const char *status = "sent";
+    *delay_r = 0;
+    if (sr->status == SEND_PERMANENT) {
+        status = sr->hard_bounce ? "bounced" : "failed";
+    } else if (sr->status == SEND_TRANSIENT && row->attempts >= cfg.max_attempts) {
+        status = "failed";
+        char *why = xasprintf("gave up after %d attempts: %s", row->attempts,
+                              error ? error : "transient failure");
+        free(error);
+        error = why;
+    } else if (sr->status == SEND_TRANSIENT) {
+        status = "queued";
+        *delay_r = retry_delay_s(row->attempts, sr->retry_after_s);
+    } else if (sr->status == SEND_AMBIGUOUS) {
+        /* The provider may have taken it: resending could send it twice. */
+        char *why = xasprintf("unconfirmed: %s", error ? error : "no answer after sending");
+        free(error);
+        error = why;
+    }
+    *error_r = error;
+    return status;
+}
+
+/* Classify every row the transport tried into the results to record; log and count. */
+static void batch_classify(struct batch *b)
+{
+    for (int r = 0; r < b->nrows; r++) {
+        const struct batch_row *row = &b->rows[r];
+        if (!row->ready)
+            continue;
+        const struct send_result *sr = &row->result;
+        char *error = NULL;
+        double delay = 0;
+        const char *status = classify(row, &error, &delay);
+        json_t *result =
+            json_pack("{sI ss sf}", "id", (json_int_t)row->id, "status", status, "delay", delay);
+        json_object_set_new(result, "provider_id",
+                            sr->provider_id ? json_string(sr->provider_id) : json_null());
+        json_object_set_new(result, "error", error ? json_string(error) : json_null());
+        json_object_set_new(result, "bounce", json_boolean(sr->hard_bounce));
+        json_array_append_new(b->results, result);
+        if (sr->status != SEND_OK)
+            log_info("queue_send_result",
+                     "id=%" PRId64 " transport=%s result=%s attempts=%d next=%s error=%s", row->id,
+                     b->ops->name, status_word(sr->status), row->attempts, status, log_q(error));
+        count_outcome(b->channel, status);
+        free(error);
+    }
+}
+
+static void batch_release(struct batch *b)
+{
+    for (int r = 0; r < b->nrows; r++) {
+        buf_release(&b->rows[r].mail.message);
+        free(b->rows[r].mail.envelope_from);
+        template_message_release(&b->rows[r].rendered);
+        free(b->rows[r].result.error);
+        free(b->rows[r].result.provider_id);
+    }
+    free(b->rows);
+    json_decref(b->results);
+    PQclear(b->claimed);
+}
+
+/* Claim, prepare, send, classify and record one batch of a channel. Returns the number
+ * of rows claimed (0: nothing due), -1 on a database error; *wait_ms_r is lowered when
+ * the rate limit says when the next token comes. */
+static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait_ms_r)
+{
+    if (!batch_transport(w, channel))
+        return 0;
+    struct batch b = {.w = w, .db = db, .channel = channel, .ops = cfg.ops[channel]};
+    b.limit = batch_limit(db, channel, wait_ms_r);
+    if (b.limit <= 0)
+        return (int)b.limit;
+    if (batch_claim(&b) < 0)
+        return -1;
+    b.results = json_array();
+    batch_prepare(&b);
+    batch_send(&b);
+    batch_classify(&b);
+    if (json_array_size(b.results) > 0)
+        record_results(w, db, b.results);
+    int claimed = b.nrows;
+    batch_release(&b);
+    return claimed;
 }
 
 /* Sleep until a notification, the stop signal or the timeout. */

@@ -148,6 +148,28 @@ test_case 'the example config documents every key and is current' '
   "$TOCSIN" -c "$SRC/tocsin.conf.example" config check
 '
 
+test_case 'config check: the same checks as tocsin run, errors with file, line and key (exit 78), warnings that do not fail' '
+  printf "[http]\npublic_url = ftp://example.org\n[engine]\ndefault_timezone = Europe/Atlantis\nquiet_hours = 22h-8h\n" > bad.conf
+  rc=0; "$TOCSIN" -c bad.conf config check 2> err || rc=$?
+  cat err
+  expect_eq "$rc" 78
+  grep -F "bad.conf:2: [http] public_url = ftp://example.org: expected http://HOST[:PORT] or https://HOST" err
+  grep -F "bad.conf:4: [engine] default_timezone = Europe/Atlantis: expected an IANA time zone name" err
+  grep -F "bad.conf:5: [engine] quiet_hours = 22h-8h: expected HH:MM-HH:MM or off" err
+  grep -F "tocsin: config: 3 errors in bad.conf" err
+  rc=0; TOCSIN_HTTP_LISTEN=127.0.0.1:$(free_port) "$TOCSIN" -c bad.conf run 2> err || rc=$?
+  expect_eq "$rc" 78
+  grep -F "bad.conf:4: [engine] default_timezone" err
+  printf "[http]\npublic_url = http://localhost:8025\n[smtp]\nhost = relay.example.org\nuser = u\npassword = p\nfrom = Team <team@localhost>\n" > warn.conf
+  env -u TOCSIN_SMTP_FROM "$TOCSIN" -c warn.conf config check > out 2> err
+  cat err
+  grep -F "ok: warn.conf" out
+  grep -F "warning: warn.conf:2: [http] public_url = http://localhost:8025: a loopback address" err
+  grep -F "warning: warn.conf:7: [smtp] from = Team <team@localhost>: the sender is @localhost" err
+  grep -F "warning: default: [smtp] tls = off: AUTH without TLS" err
+  ! grep -F "p:" err | grep -F "password"
+'
+
 test_case 'tocsin run serves /healthz and /metrics, and stops on SIGTERM with status 0' '
   start_daemon
   expect_eq "$(curl -s -o /dev/null -w "%{http_code}" "$HTTP/healthz")" 200

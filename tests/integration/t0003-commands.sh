@@ -307,3 +307,22 @@ test_case 'sms-inject: bad number is 65, no database is 75, missing text is 64' 
   expect_eq "$rc" 64
   set -e
 '
+
+test_case 'OÙ <event> by SMS: title, place and start in the event'\''s time zone, in my language; nothing changes' '
+  "$TOCSIN" event add --team paris-10 --slug porte-a-porte --title "Porte-à-porte" --starts "2030-03-16 10:00" --timezone America/Martinique --location "Marché de Sainte-Anne" >/dev/null
+  before=$(sql "SELECT (SELECT count(*) FROM rsvps) || '\'' '\'' || (SELECT count(*) FROM memberships) || '\'' '\'' || (SELECT count(*) FROM consent)")
+  expect_eq "$(inject $CAMILLE "OÙ porte-a-porte")" "Porte-à-porte : le 16/03/2030 10h00 (America/Martinique), Marché de Sainte-Anne."
+  expect_eq "$(inject $LOUIS "where porte-a-porte")" "Porte-à-porte: 2030-03-16 10:00 (America/Martinique), Marché de Sainte-Anne."
+  expect_eq "$(sql "SELECT command || '\'' '\'' || status FROM inbound_messages WHERE sender = '\''$LOUIS'\'' ORDER BY id DESC LIMIT 1")" "where applied"
+  expect_eq "$(sql "SELECT (SELECT count(*) FROM rsvps) || '\'' '\'' || (SELECT count(*) FROM memberships) || '\'' '\'' || (SELECT count(*) FROM consent)")" "$before"
+  inject $CAMILLE "OU porte-a-port" | grep -q "pas d.événement porte-a-port. Vouliez-vous dire porte-a-porte ?"
+'
+
+test_case 'a bare OÙ is about the event of the last prompt, and a bare OUI after it still answers that event' '
+  inject $CAMILLE "OUI tractage" | grep -q "C.est noté pour Tractage"
+  inject $CAMILLE "Où ?" | grep -q "^Tractage : le 01/04/2030 10h00 (Europe/Paris), lieu à préciser.$"
+  inject $CAMILLE "Oui +1" | grep -q "C.est noté pour Tractage, le 01/04/2030 10h00 (+1)"
+  expect_eq "$(sql "SELECT r.status || '\'' '\'' || r.guests FROM rsvps r JOIN events e ON e.id = r.event_id JOIN contacts c ON c.person_id = r.person_id WHERE e.slug = '\''tractage'\'' AND c.address = '\''$CAMILLE'\''")" "yes 1"
+  inject +33612345631 "JOIN lyon-1" >/dev/null
+  inject +33612345631 "WHERE" | grep -q "^Which event? WHERE tractage;"
+'

@@ -156,6 +156,25 @@ test_case 'a campaign message: RFC 2047 subject, multipart/alternative, one-line
   stop_daemon
 '
 
+test_case 'a display name with accents in [smtp] from goes out RFC 2047-encoded, the message 7-bit' '
+  sql "INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, subject, body, contact_id)
+       VALUES ('\''email'\'', '\''camille@example.org'\'', '\''reply'\'', '\''from-name-1'\'', '\''Bienvenue'\'', '\''Bonjour'\'', 1)" >/dev/null
+  fresh_daemon "TOCSIN_SMTP_FROM=Équipe Paris 10e <paris10@example.org>"
+  wait_until "[ \"\$(status_of from-name-1)\" = sent ]"
+  f=$(delivered_file mx "Bienvenue")
+  $PY "$SRC/tests/integration/check_headers.py" "$f" "From=Équipe Paris 10e <paris10@example.org>" "raw:From"
+  grep -q "^From: =?UTF-8?B?" "$f"
+  expect_eq "$(LC_ALL=C grep -c "[^[:print:][:space:]]" "$f" || true)" 0
+  stop_daemon
+'
+
+test_case 'config check refuses a malformed [smtp] from with the file, line and key' '
+  printf "[smtp]\nhost = 127.0.0.1\nfrom = Équipe Paris 10e\n" > bad-from.conf
+  if env -u TOCSIN_SMTP_FROM "$TOCSIN" -c bad-from.conf config check > out 2>&1; then cat out; false; fi
+  cat out
+  grep -F "bad-from.conf:3: [smtp] from = Équipe Paris 10e: expected an address local@domain" out
+'
+
 test_case 'a 451 is retried with backoff: exactly one delivery, two attempts, the error kept' '
   fresh_daemon
   enqueue email tempfail-once-1@example.org campaign temp-1
@@ -233,7 +252,7 @@ test_case 'tls = starttls against a server without STARTTLS: queued, "does not o
   sql "SELECT last_error FROM outbound_messages WHERE dedupe_key = '\''tls-2'\''" | grep -q "does not offer STARTTLS"
   sql "UPDATE outbound_messages SET status = '\''cancelled'\'' WHERE dedupe_key = '\''tls-2'\''" >/dev/null
   rc=0; TOCSIN_SMTP_TLS=on TOCSIN_HTTP_LISTEN=127.0.0.1:$(free_port) timeout 10 "$TOCSIN" run 2> err || rc=$?
-  expect_eq "$rc" 69
+  expect_eq "$rc" 78
   grep -q "tls = on (implicit TLS, port 465) is not supported" err
 '
 

@@ -229,6 +229,23 @@ test_case 'reminders: the 24h one for an event created long before, then the 2h 
   clock reset
 '
 
+test_case 'a bare WHERE mailed in reply to a reminder answers with that event'"'"'s place and time' '
+  id=$(sql "SELECT id FROM outbound_messages WHERE kind = '"'"'reminder'"'"' AND recipient = '"'"'ana@example.org'"'"'")
+  # It was queued under the moved clock: due now, so the daemon delivers it to the spool.
+  sql "UPDATE outbound_messages SET next_attempt_at = now() WHERE id = $id AND status = '"'"'queued'"'"'"
+  start_daemon
+  for _ in $(seq 1 100); do [ "$(sql "SELECT status FROM outbound_messages WHERE id = $id")" = sent ] && break; sleep 0.1; done
+  stop_daemon
+  reply_to=$(sed -n "s/^Reply-To: *//p" "spool/mail/$id.eml" | tr -d "\r")
+  echo "reply to: $reply_to"
+  case "$reply_to" in reply+*@*) ;; *) exit 1 ;; esac
+  printf "From: Ana Lopes <ana@example.org>\r\nTo: %s\r\nSubject: Re: Reminder: Réunion\r\nMessage-ID: <where-%s@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nWHERE\r\n\r\nOn Mon, 1 Jun 2026 at 09:00, Tocsin <equipe@example.org> wrote:\r\n> A reminder: Réunion\r\n" \
+    "$reply_to" "$RANDOM$RANDOM" | "$TOCSIN" inject
+  expect_eq "$(sql "SELECT command || '"'"' '"'"' || status FROM inbound_messages WHERE sender = '"'"'ana@example.org'"'"' ORDER BY id DESC LIMIT 1")" "where applied"
+  when=$(sql "SELECT to_char(starts_at AT TIME ZONE timezone, '"'"'YYYY-MM-DD HH24:MI'"'"') FROM events WHERE slug = '"'"'reunion'"'"'")
+  expect_eq "$(sql "SELECT body FROM outbound_messages WHERE recipient = '"'"'ana@example.org'"'"' AND kind = '"'"'reply'"'"' ORDER BY id DESC LIMIT 1")" "Réunion: $when (Europe/Paris time), Café."
+'
+
 test_case 'two daemons on one database: one scheduler is active, the other stands by' '
   : > daemon.log
   start_daemon TOCSIN_ENGINE_SCHEDULER_INTERVAL=1; first=$DAEMON_PID
@@ -246,7 +263,7 @@ test_case 'tocsin run refuses bad quiet hours or reminder offsets with the key n
   TOCSIN_ENGINE_REMINDERS=soon TOCSIN_HTTP_LISTEN=127.0.0.1:$(free_port) "$TOCSIN" run 2> err2; r2=$?
   set -e
   cat err1 err2
-  expect_eq "$r1 $r2" "69 69"
+  expect_eq "$r1 $r2" "78 78"
   grep -q "quiet_hours = late: expected HH:MM-HH:MM or off" err1
   grep -q "reminders = soon: expected offsets like 24h,2h,90m" err2
 '

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/util.h"
@@ -48,6 +49,51 @@ static void test_header_injection_neutralised(void **state)
     assert_null(strstr(buf_str(&b), "\r\nBcc:"));
     assert_true(str_ends_with(buf_str(&b), "?=\r\n"));
     buf_release(&b);
+}
+
+static void test_from_display_name_encoded(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    mail_add_address_header(&b, "From", "Équipe Paris 10e <paris10@example.org>");
+    /* base64("Équipe Paris 10e") */
+    assert_string_equal(buf_str(&b),
+                        "From: =?UTF-8?B?w4lxdWlwZSBQYXJpcyAxMGU=?= <paris10@example.org>\r\n");
+    for (const unsigned char *p = (const unsigned char *)buf_str(&b); *p; p++)
+        assert_true(*p < 0x80);
+    buf_release(&b);
+
+    mail_add_address_header(&b, "From", "\"Paris, 10e\" <p@example.org>");
+    assert_string_equal(buf_str(&b), "From: \"Paris, 10e\" <p@example.org>\r\n");
+    buf_release(&b);
+    mail_add_address_header(&b, "From", "Tocsin <t@example.org>");
+    assert_string_equal(buf_str(&b), "From: Tocsin <t@example.org>\r\n");
+    buf_release(&b);
+    mail_add_address_header(&b, "From", "t@example.org");
+    assert_string_equal(buf_str(&b), "From: t@example.org\r\n");
+    buf_release(&b);
+}
+
+static void test_address_parse_refuses_malformed(void **state)
+{
+    (void)state;
+    char *display = NULL, *address = NULL;
+    const char *reason = NULL;
+    assert_int_equal(
+        mail_address_parse("Équipe <paris10@example.org>", &display, &address, &reason), 0);
+    assert_string_equal(display, "Équipe");
+    assert_string_equal(address, "paris10@example.org");
+    free(display);
+    free(address);
+    const char *bad[] = {"Équipe Paris 10e", "Name <no-at-sign>", "<a@b> trailing",
+                         "Name <a@b@c>",     "Name <a b@c>",      "Na\nme <a@b>"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        reason = NULL;
+        assert_int_equal(mail_address_parse(bad[i], &display, &address, &reason), -1);
+        assert_non_null(reason);
+        assert_null(display);
+        assert_null(address);
+    }
 }
 
 static void test_quoted_printable(void **state)
@@ -112,6 +158,8 @@ int main(void)
         cmocka_unit_test(test_plain_header_untouched),
         cmocka_unit_test(test_utf8_header_encoded_on_char_boundaries),
         cmocka_unit_test(test_header_injection_neutralised),
+        cmocka_unit_test(test_from_display_name_encoded),
+        cmocka_unit_test(test_address_parse_refuses_malformed),
         cmocka_unit_test(test_quoted_printable),
         cmocka_unit_test(test_date),
         cmocka_unit_test(test_compose_multipart_and_list_headers),
