@@ -23,7 +23,11 @@
  * a lease of [engine] lease_seconds), turns consent refusals into 'suppressed' and rows
  * of cancelled campaigns into 'cancelled' at claim time, composes each email
  * (mail.h), hands the batch to the channel's transport and writes every result back
- * in one statement. Workers sleep on LISTEN tocsin_outbound, polling as a fallback.
+ * in one statement. Before a claim a worker asks transport_acquire() how many rows it
+ * may take: the transport's shared rate ([smtp] rate, [sms] rate) and a gateway's pause
+ * (recorded by transport_pause() when a result comes back throttled, transport.h) hold
+ * every daemon's workers; a throttled row is due again when the gateway said, without
+ * counting an attempt. Workers sleep on LISTEN tocsin_outbound, polling as a fallback.
  * queue_stop() stops claiming, waits up to [engine] shutdown_timeout for in-flight
  * batches, then gives the rows still claimed back to the queue. Both are called once.
  *

@@ -89,7 +89,7 @@ test_case 'SMS requests overlap, never more at once than [sms] concurrency' '
   [ "$most" -le 4 ] && [ "$most" -ge 3 ]
 '
 
-test_case 'the SMS rate is shared by two daemons: 40 texts at 10/s, never more than 20 in a second' '
+test_case 'the SMS rate is shared by two daemons: 40 texts at 10/s, never more than a burst and a second of the rate in one second' '
   provider rated --latency-ms 20
   queue_texts 40 rated
   sql "DELETE FROM transport_rate" >/dev/null
@@ -101,18 +101,19 @@ test_case 'the SMS rate is shared by two daemons: 40 texts at 10/s, never more t
   most=$(most_in "$API_LOG" 1.0)
   span=$("$PY" -c "import sys; t=[float(l.split()[0]) for l in open(sys.argv[1])]; print(max(t)-min(t))" "$API_LOG")
   echo "most in one second: $most; first to last: $span s"
-  # A full bucket (one second of tokens) may go at once; after that, 10 a second.
-  [ "$most" -le 20 ]
+  # A full bucket (one second of tokens) may go at once, then 10 a second: 20 in the
+  # busiest second, give or take one whose token was taken just before it began.
+  [ "$most" -le 21 ]
   "$PY" -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 2.7 else 1)" "$span"
 '
 
-test_case 'a 429 with Retry-After: 2 stops the sender for 2 s; every text is accepted once, none fails' '
+test_case 'a 429 with Retry-After: 2 stops the sender for 2 s; every text is accepted once, none fails, none counts it as an attempt' '
   provider throttle --latency-ms 100 --limit 10 --retry-after 2
   queue_texts 60 throttle
-  daemon TOCSIN_SMS_CONCURRENCY=4
+  daemon TOCSIN_SMS_CONCURRENCY=4 TOCSIN_ENGINE_MAX_ATTEMPTS=1
   wait_until "settled throttle 60" 60
   kill_tracked
-  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''throttle-%'\'' AND status = '\''sent'\''")" 60
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''throttle-%'\'' AND status = '\''sent'\'' AND attempts = 1")" 60
   accepted_once "$API_LOG" 60
   grep -q " 429 " "$API_LOG"
   # A 429 reaches the daemon 100 ms after the request arrived; from then on nothing may be
@@ -150,4 +151,30 @@ test_case 'an SMTP batch goes out over [smtp] connections parallel sessions, eac
   expect_eq "$(echo "$sessions" | wc -l)" 4
   # Equal shares: 10 messages on each session.
   expect_eq "$(echo "$sessions" | awk "{print \$1}" | sort -u)" 10
+'
+
+test_case 'a gateway pause is shared: recorded by the daemon that met the 429, honoured by every daemon before it claims' '
+  provider paused --latency-ms 20 --limit 5 --retry-after 3
+  queue_texts 12 paused
+  daemon TOCSIN_SMS_CONCURRENCY=2
+  wait_until "grep -q \" 429 \" \"$API_LOG\"" 20
+  # The refusal reached the daemon: the pause is in the database for every daemon to see.
+  wait_until "[ \"\$(sql \"SELECT paused_until > now() FROM transport_rate WHERE transport = '\''twilio'\''\")\" = t ]" 5
+  wait_until "settled paused 12" 40
+  kill_tracked
+  accepted_once "$API_LOG" 12
+  # A pause set by hand (as another daemon would have): a new daemon claims nothing until
+  # it has passed, then sends.
+  provider later --latency-ms 20
+  queue_texts 3 later
+  sql "UPDATE outbound_messages SET dedupe_key = '\''later-'\'' || id, recipient = '\''+3362'\'' || lpad(id::text, 7, '\''0'\'') WHERE dedupe_key LIKE '\''later-%'\''" >/dev/null
+  sql "SELECT transport_pause('\''twilio'\'', 3)" >/dev/null
+  paused_at=$(date +%s.%N)
+  daemon
+  wait_until "settled later 3" 20
+  kill_tracked
+  first=$(head -n 1 "$API_LOG" | cut -d" " -f1)
+  echo "first request $("$PY" -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 2))" "$first" "$paused_at") s after the pause was set"
+  "$PY" -c "import sys; sys.exit(0 if float(sys.argv[1]) - float(sys.argv[2]) >= 2.8 else 1)" "$first" "$paused_at"
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''later-%'\'' AND status = '\''sent'\''")" 3
 '
