@@ -43,6 +43,9 @@ const struct config_key config_keys[] = {
      "Messages larger than this many bytes are skipped with a log line."},
     {"imap", "poll_interval", CONFIG_INT, "60", "1..3600",
      "Seconds between polls when the server has no IDLE."},
+    {"imap", "connections", CONFIG_INT, "2", "1..16",
+     "Database connections applying fetched mail at once (one sender's mail always goes "
+     "through the same one, in order), while the next batch is fetched and parsed."},
 
     {"smtp", "host", CONFIG_STRING, "", NULL,
      "SMTP relay. Empty: outbound mail is written to the spool directory."},

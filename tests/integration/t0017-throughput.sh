@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Sending at a provider's distance: concurrent SMS requests bounded by [sms] concurrency, the
-# shared [sms] rate, a gateway's 429 + Retry-After honoured with nothing lost or doubled, and
-# SMTP batches shared by parallel sessions. Behaviour only: no figure here is a speed goal.
+# Throughput without losing order or messages: concurrent SMS requests bounded by [sms]
+# concurrency, the shared [sms] rate, a gateway's 429 + Retry-After honoured with nothing lost
+# or doubled, SMTP batches shared by parallel sessions, and IMAP mail applied on several
+# database connections in each sender's order. Behaviour only: no figure here is a speed goal.
 . "$SRC/tests/integration/lib.sh"
+. "$SRC/tests/integration/dovecot.sh"
 
 PY=/usr/bin/python3
 PIDS=$TEST_DIR/background.pids
@@ -16,7 +18,7 @@ kill_tracked() {
   done < "$PIDS"
   rm -f "$PIDS"
 }
-trap kill_tracked EXIT
+trap 'kill_tracked; dovecot_stop' EXIT
 
 export TOCSIN_ENGINE_RETRY_BASE=1 TOCSIN_ENGINE_POLL_INTERVAL=1 TOCSIN_ENGINE_LOG_LEVEL=info
 export TOCSIN_SMS_PROVIDER=twilio TOCSIN_SMS_ACCOUNT=AC123 TOCSIN_SMS_TOKEN=tok \
@@ -177,4 +179,33 @@ test_case 'a gateway pause is shared: recorded by the daemon that met the 429, h
   echo "first request $("$PY" -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 2))" "$first" "$paused_at") s after the pause was set"
   "$PY" -c "import sys; sys.exit(0 if float(sys.argv[1]) - float(sys.argv[2]) >= 2.8 else 1)" "$first" "$paused_at"
   expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''later-%'\'' AND status = '\''sent'\''")" 3
+'
+
+test_case 'IMAP mail applied on 3 connections: each mail once, each sender in the order of its UIDs' '
+  dovecot_start "$TEST_DIR/dovecot"
+  # 120 replies from 7 senders, interleaved, each with its own Message-ID.
+  "$PY" - "$DOVECOT_PORT" <<PY
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+m.login("tocsin@example.org", "secret")
+for i in range(120):
+    mail = ("From: <sender%d@example.net>\r\nTo: reply@lists.example.org\r\n"
+            "Subject: Re: hello\r\nMessage-ID: <order-%d@example.net>\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nAIDE\r\n" % (i % 7, i))
+    assert m.append("INBOX", None, None, mail.encode())[0] == "OK"
+m.logout()
+PY
+  daemon TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT=$DOVECOT_PORT TOCSIN_IMAP_TLS=off \
+    TOCSIN_IMAP_USER=tocsin@example.org TOCSIN_IMAP_PASSWORD=secret TOCSIN_IMAP_CONNECTIONS=3 \
+    TOCSIN_SMS_PROVIDER=spool
+  wait_until "[ \"\$(sql \"SELECT coalesce(max(last_uid), 0) FROM imap_mailboxes\")\" = 120 ]" 30
+  kill_tracked
+  expect_eq "$(sql "SELECT count(DISTINCT provider_id) FROM inbound_messages WHERE provider = '\''imap'\''")" 120
+  expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider = '\''imap'\''")" 120
+  expect_eq "$("$PY" "$SRC/tests/integration/imap_tool.py" "$DOVECOT_PORT" count UNSEEN)" 0
+  # Per sender, the rows were written (ids) in the order of the UIDs.
+  expect_eq "$(sql "SELECT count(*) FROM (SELECT sender, split_part(provider_id, '\'':'\'', 3)::int AS uid,
+                      lag(split_part(provider_id, '\'':'\'', 3)::int) OVER (PARTITION BY sender ORDER BY id) AS before
+                    FROM inbound_messages WHERE provider = '\''imap'\'') s WHERE before > uid")" 0
+  expect_eq "$(sql "SELECT count(DISTINCT sender) FROM inbound_messages WHERE provider = '\''imap'\''")" 7
 '
