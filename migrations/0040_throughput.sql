@@ -45,10 +45,11 @@ $$;
 -- Before a claim: how many messages a worker may claim for p_transport now (0..p_want),
 -- and when the grant is 0, in how many milliseconds to ask again. While a pause is in
 -- force nothing is granted. With a rate (messages per second, shared by every daemon; 0 =
--- unlimited) tokens come from the bucket of transport_take(), which holds at most one
--- second of them, but only once at least p_min are there (fewer if p_want is smaller):
--- workers waiting on a slow rate then claim a useful batch every p_min / p_rate seconds
--- instead of one row each on every poll.
+-- unlimited) tokens come from the transport's bucket, which holds at most one second of
+-- them, but only once at least p_min are there (fewer if p_want is smaller): workers
+-- waiting on a slow rate then claim a useful batch every p_min / p_rate seconds instead
+-- of one row each on every poll. It replaces transport_take(), which granted whatever
+-- was there and left the caller to guess when to ask again.
 CREATE FUNCTION transport_acquire(p_transport text, p_rate double precision, p_want integer,
                                   p_min integer, OUT granted integer, OUT wait_ms integer)
 LANGUAGE plpgsql AS $$
@@ -86,3 +87,5 @@ BEGIN
     END IF;
 END;
 $$;
+
+DROP FUNCTION transport_take(text, double precision, integer);
