@@ -74,6 +74,9 @@ const struct config_key config_keys[] = {
      "authserv-id of the receiving MTA whose Authentication-Results header is trusted: "
      "dmarc=pass for the From: domain then proves the sender. Empty: only signed reply "
      "addresses prove a sender."},
+    {"imap", "connections", CONFIG_INT, "2", "1..16",
+     "Database connections applying fetched mail at once (one sender's mail always goes "
+     "through the same one, in order), while the next batch is fetched and parsed."},
 
     {"smtp", "host", CONFIG_STRING, "", NULL,
      "SMTP relay. Empty: outbound mail is written to the spool directory."},
@@ -129,6 +132,9 @@ const struct config_key config_keys[] = {
     {"sms", "new_number_replies_per_hour", CONFIG_INT, "100", "1..1000000",
      "Replies to numbers never answered before, per hour across all daemons, beyond which "
      "each further one logs a warning (SMS pumping)."},
+    {"sms", "concurrency", CONFIG_INT, "64", "1..1024",
+     "SMS API requests in flight at once in this daemon (keep-alive connections, or streams "
+     "of one HTTP/2 connection when the gateway offers it)."},
 
     {"engine", "secret", CONFIG_SECRET, "", NULL,
      "Key for signed tokens (unsubscribe, reply, VERP). Empty: one generated and stored in "

@@ -255,7 +255,7 @@ static bool ignored_status(const char *status)
 
 /*
  * One inbound message on its way through inbound_process(), step by step:
- * record → lock and find the sender → match → dispatch → record the outcome.
+ * record (and lock and find the sender) → match → dispatch → record the outcome.
  * Each step reads what the earlier ones learnt here; processing_release() frees it all.
  */
 struct processing {
@@ -309,7 +309,11 @@ static void processing_release(struct processing *p)
 }
 
 /* Record the message under its natural key, which decides first: a replay must not even
- * take the sender's lock. 1: recorded; 0: a replay, *outcome is the first one's; -1. */
+ * take the sender's lock. A new message then takes it — one sender's messages are handled
+ * one at a time, so STOP then YES sent a second apart are applied in order and the hourly
+ * limit cannot be raced — and learns who the sender is. One statement for the three
+ * (inbound_record(), migration 0081). 1: recorded; 0: a replay, *outcome is the first
+ * one's; -1. */
 static int record_inbound(struct processing *p, char **error_r)
 {
     const struct inbound_message *msg = p->msg;
@@ -322,45 +326,25 @@ static int record_inbound(struct processing *p, char **error_r)
                             p->raw,
                             msg->proof};
     PGresult *res = db_exec(p->db,
-                            "INSERT INTO inbound_messages (channel, provider, provider_id, sender,"
-                            " recipient, body, raw, proof) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                            " ON CONFLICT (channel, provider, provider_id) DO NOTHING RETURNING id",
+                            "SELECT inbound_id, contact_id, person_id, person_name, person_locale"
+                            " FROM inbound_record($1, $2, $3, $4, $5, $6, $7, $8)",
                             8, params, error_r);
     if (!res)
         return -1;
-    bool recorded = PQntuples(res) == 1;
-    if (recorded)
+    bool recorded = db_value(res, 0, 0) != NULL;
+    if (recorded) {
         p->ctx.inbound_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (db_value(res, 0, 1)) {
+            p->ctx.contact_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+            p->ctx.person_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+            p->person_name = xstrdup(PQgetvalue(res, 0, 3));
+            p->person_locale = xstrdup(PQgetvalue(res, 0, 4));
+        }
+    }
     PQclear(res);
     if (recorded)
         return 1;
     return load_duplicate(p->db, msg, p->outcome, error_r) < 0 ? -1 : 0;
-}
-
-/* One sender's messages are handled one at a time, so STOP then YES sent a second apart
- * are applied in order and the hourly limit cannot be raced. Then who is it? */
-static int find_sender(struct processing *p, char **error_r)
-{
-    const char *lock[] = {p->msg->channel, p->msg->sender};
-    if (db_run(p->db, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", 2, lock,
-               error_r) < 0)
-        return -1;
-    const char *who[] = {contact_kind(p->msg->channel), p->msg->sender};
-    PGresult *res =
-        db_exec(p->db,
-                "SELECT c.id, c.person_id, p.name, p.locale FROM contacts c"
-                " JOIN people p ON p.id = c.person_id WHERE c.kind = $1 AND c.address = $2",
-                2, who, error_r);
-    if (!res)
-        return -1;
-    if (PQntuples(res)) {
-        p->ctx.contact_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        p->ctx.person_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        p->person_name = xstrdup(PQgetvalue(res, 0, 2));
-        p->person_locale = xstrdup(PQgetvalue(res, 0, 3));
-    }
-    PQclear(res);
-    return 0;
 }
 
 /* Read the command, and choose the language of the answer. An automatic mail, an empty
@@ -460,12 +444,11 @@ static int record_outcome(struct processing *p, char **error_r)
     char inbound[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
     const char *params[] = {db_param_int(p->ctx.inbound_id, inbound), status, p->command,
                             db_param_id_or_null(p->ctx.person_id, person), p->reply_withheld};
-    if (db_run(p->db,
-               "UPDATE inbound_messages SET status = $2, command = $3, person_id = $4,"
-               " reply_withheld = $5 WHERE id = $1",
-               5, params, error_r) < 0)
-        return -1;
-    if (p->own_tx && db_commit(p->db, error_r) < 0)
+    static const char update_sql[] = "UPDATE inbound_messages SET status = $2, command = $3,"
+                                     " person_id = $4, reply_withheld = $5 WHERE id = $1";
+    /* When the transaction is ours, the last statement and the COMMIT share a round trip. */
+    if ((p->own_tx ? db_run_and_commit(p->db, update_sql, 5, params, error_r)
+                   : db_run(p->db, update_sql, 5, params, error_r)) < 0)
         return -1;
     p->outcome->status = ignored_status(status) ? INBOUND_IGNORED : INBOUND_APPLIED;
     p->outcome->inbound_id = p->ctx.inbound_id;
@@ -493,7 +476,7 @@ static int process_one(struct db *db, const struct inbound_message *msg,
     /* A caller may fold this into its own transaction (the mail pipeline records the
      * Message-ID and the IMAP high-water mark with the effect): then it commits. */
     p.own_tx = !db_in_transaction(db);
-    if (p.own_tx && db_begin(db, error_r) < 0)
+    if (p.own_tx && db_begin_deferred(db, error_r) < 0)
         goto out;
     int recorded = record_inbound(&p, error_r);
     if (recorded < 0)
@@ -505,8 +488,6 @@ static int process_one(struct db *db, const struct inbound_message *msg,
         rc = 0;
         goto out;
     }
-    if (find_sender(&p, error_r) < 0)
-        goto fail;
     match_command(&p, grammar);
     if (!p.ctx.status && dispatch(&p, error_r) < 0)
         goto fail;

@@ -5,6 +5,7 @@
 #include "core/config.h"
 #include "core/database.h"
 #include "core/daemon.h"
+#include "inbound/imap_apply.h"
 #include "inbound/mail_inbound.h"
 
 #include <arpa/inet.h>
@@ -23,8 +24,6 @@
 
 /* Messages fetched per round trip; their bodies are bounded by max_size each. */
 #define IMAP_BATCH 200
-/* Mails applied per transaction (a failure replays the group one mail at a time). */
-#define IMAP_GROUP 50
 /* RFC 2177: re-issue IDLE before the server's 30-minute inactivity timer. */
 #define IMAP_IDLE_SECONDS (25 * 60)
 #define IMAP_MAX_BACKOFF  60
@@ -535,68 +534,51 @@ static int fetch(struct session *s, const uint32_t *uids, size_t n, bool bodies,
     return 0;
 }
 
-/* Apply one fetched message (or skip it for its size); on success its UID joins done[]. */
-static int apply_one(struct session *s, uint32_t uid, const struct fetched *meta,
-                     const struct fetched *body, uint32_t *done, size_t *ndone, char **error_r)
-{
-    if (meta->uid == 0)
-        return 0; /* expunged meanwhile */
-    char provider_id[512];
-    snprintf(provider_id, sizeof(provider_id), "%s:%" PRIu32 ":%" PRIu32, s->mailbox,
-             s->uidvalidity, uid);
-    struct mail_source src = {.provider = "imap",
-                              .provider_id = provider_id,
-                              .mailbox = s->mailbox_key,
-                              .uidvalidity = s->uidvalidity,
-                              .uid = uid};
-    if (meta->size > (uint32_t)s->max_size || uid == s->oversized_uid) {
-        log_warn("imap_too_large",
-                 "mailbox=%s uid=%" PRIu32 " size=%" PRIu32
-                 " max_size=%ld reason=%s action=skipped",
-                 log_q(s->mailbox), uid, meta->size, s->max_size,
-                 uid == s->oversized_uid ? "literal" : "size");
-        if (uid == s->oversized_uid)
-            s->oversized_uid = 0;
-        if (mail_inbound_skip(s->db, &src, error_r) < 0)
-            return -1;
-    } else {
-        if (!body || !body->body) {
-            *error_r = xasprintf("UID %" PRIu32 " came back without a body", uid);
-            return -1;
-        }
-        const char *outcome = NULL;
-        if (mail_inbound_process(s->db, body->body, body->len, &src, &outcome, error_r) < 0)
-            return -1;
-    }
-    done[(*ndone)++] = uid;
-    s->last_uid = uid;
-    return 0;
-}
-
-/* One batch of new UIDs on its way through process_batch(): their sizes (meta), the
- * bodies fetched for those not too large (body[i] for uids[i], NULL otherwise), and the
- * UIDs whose effect is committed, to flag. */
+/* One batch of new UIDs on its way from the server to the database: their sizes (meta),
+ * the bodies fetched for those not too large, and each mail as the appliers take it
+ * (imap_apply.h). */
 struct imap_batch {
     struct session *s;
     const uint32_t *uids;
     size_t n;
     struct fetched *meta, *got;
     const struct fetched **body;
-    uint32_t *done;
-    size_t ndone;
     clist *sizes, *bodies; /* libetpan's lists the fetched pointers point into */
+    struct imap_mail *mails;
+    struct imap_apply_batch apply;
 };
 
-static void imap_batch_release(struct imap_batch *b)
+static struct imap_batch *imap_batch_new(struct session *s, const uint32_t *uids, size_t n)
 {
+    struct imap_batch *b = xcalloc(1, sizeof(*b));
+    *b = (struct imap_batch){.s = s, .uids = uids, .n = n};
+    b->meta = xcalloc(n, sizeof(*b->meta));
+    b->got = xcalloc(n, sizeof(*b->got));
+    b->body = xcalloc(n, sizeof(*b->body));
+    b->mails = xcalloc(n, sizeof(*b->mails));
+    b->apply = (struct imap_apply_batch){
+        .mails = b->mails, .n = n, .mailbox = s->mailbox, .uidvalidity = s->uidvalidity};
+    return b;
+}
+
+static void imap_batch_free(struct imap_batch **bp)
+{
+    struct imap_batch *b = *bp;
+    if (!b)
+        return;
     if (b->sizes)
         mailimap_fetch_list_free(b->sizes);
     if (b->bodies)
         mailimap_fetch_list_free(b->bodies);
+    for (size_t i = 0; i < b->n; i++)
+        if (b->mails[i].raw)
+            mail_parsed_release(&b->mails[i].parsed);
     free(b->meta);
     free(b->got);
     free(b->body);
-    free(b->done);
+    free(b->mails);
+    free(b);
+    *bp = NULL;
 }
 
 /* Fetch the sizes, then in one more FETCH the bodies of the mails small enough. */
@@ -625,102 +607,134 @@ static int fetch_batch(struct imap_batch *b, char **error_r)
     return 0;
 }
 
-static int apply_at(struct imap_batch *b, size_t i, char **error_r)
-{
-    return apply_one(b->s, b->uids[i], &b->meta[i], b->body[i], b->done, &b->ndone, error_r);
-}
-
-/* Mails [g, end) in one transaction: one commit (one fsync) for many mails. 0: applied;
- * 1: not applied, try them one by one; -1: the database is unavailable, stop. */
-static int apply_group(struct imap_batch *b, size_t g, size_t end, char **error_r)
+/* Mail i as the appliers take it: parsed and pending, or settled here already — expunged
+ * meanwhile (passed), too large (skipped with a log line, never fetched, flagged), not a
+ * mail (rejected with a log line, flagged). Parsing is pure: the reader does it while the
+ * appliers are busy with the previous batch. 0, or -1 with *error_r. */
+static int prepare_mail(struct imap_batch *b, size_t i, char **error_r)
 {
     struct session *s = b->s;
-    if (db_begin(s->db, error_r) < 0)
-        return 1;
-    uint32_t mark_before = s->last_uid;
-    size_t done_before = b->ndone;
-    int r = 0;
-    for (size_t i = g; i < end && r == 0; i++)
-        r = apply_at(b, i, error_r);
-    if (r == 0 && db_commit(s->db, error_r) == 0)
+    struct imap_mail *m = &b->mails[i];
+    m->uid = b->uids[i];
+    m->state = MAIL_APPLIED;
+    if (b->meta[i].uid == 0) {
+        m->state = MAIL_LEFT;
         return 0;
-    db_rollback(s->db);
-    s->last_uid = mark_before;
-    b->ndone = done_before;
-    if (db_lost(s->db) || db_transient(s->db))
-        return -1;
-    log_warn("imap_group_failed", "mailbox=%s error=%s action=one_by_one", log_q(s->mailbox_key),
-             log_q(*error_r ? *error_r : ""));
-    return 1;
-}
-
-/* Mails [g, end) one by one, so a mail the engine cannot take does not hold back the
- * others: it is left unflagged for the operator and the high-water mark moves past it,
- * rather than retrying it forever in front of all the others. 0, or -1: the database is
- * unavailable, stop. */
-static int apply_one_by_one(struct imap_batch *b, size_t g, size_t end, char **error_r)
-{
-    struct session *s = b->s;
-    for (size_t i = g; i < end && !stopping(); i++) {
-        if (apply_at(b, i, error_r) == 0)
-            continue;
-        if (db_lost(s->db) || db_transient(s->db))
-            return -1;
-        log_error("imap_message_failed", "mailbox=%s uid=%" PRIu32 " error=%s action=left_unseen",
-                  log_q(s->mailbox_key), b->uids[i], log_q(*error_r ? *error_r : ""));
-        free(*error_r);
-        *error_r = NULL;
-        char provider_id[512];
-        snprintf(provider_id, sizeof(provider_id), "%s:%" PRIu32 ":%" PRIu32, s->mailbox,
-                 s->uidvalidity, b->uids[i]);
-        struct mail_source src = {.provider = "imap",
-                                  .provider_id = provider_id,
-                                  .mailbox = s->mailbox_key,
-                                  .uidvalidity = s->uidvalidity,
-                                  .uid = b->uids[i]};
-        if (mail_inbound_skip(s->db, &src, error_r) < 0)
-            return -1;
-        s->last_uid = b->uids[i];
     }
+    if (b->meta[i].size > (uint32_t)s->max_size || m->uid == s->oversized_uid) {
+        log_warn("imap_too_large",
+                 "mailbox=%s uid=%" PRIu32 " size=%" PRIu32
+                 " max_size=%ld reason=%s action=skipped",
+                 log_q(s->mailbox), m->uid, b->meta[i].size, s->max_size,
+                 m->uid == s->oversized_uid ? "literal" : "size");
+        if (m->uid == s->oversized_uid)
+            s->oversized_uid = 0;
+        return 0;
+    }
+    if (!b->body[i] || !b->body[i]->body) {
+        *error_r = xasprintf("UID %" PRIu32 " came back without a body", m->uid);
+        return -1;
+    }
+    char *reason = NULL;
+    if (mail_parse(b->body[i]->body, b->body[i]->len, NULL, &m->parsed, &reason) < 0) {
+        log_warn("mail_rejected", "provider=imap uid=%" PRIu32 " reason=%s", m->uid, log_q(reason));
+        free(reason);
+        return 0;
+    }
+    m->raw = b->body[i]->body;
+    m->len = b->body[i]->len;
+    m->state = MAIL_PENDING;
     return 0;
 }
 
-/* Process one batch of new UIDs (ascending): fetch, apply group by group, flag what was
- * committed. Returns 0, or -1 with *error_r. */
-static int process_batch(struct session *s, const uint32_t *uids, size_t n, char **error_r)
+/* Fetch a batch and make its mails ready for the appliers. NULL with *error_r. */
+static struct imap_batch *read_batch(struct session *s, const uint32_t *uids, size_t n,
+                                     char **error_r)
 {
-    struct imap_batch b = {.s = s, .uids = uids, .n = n};
-    b.meta = xcalloc(n, sizeof(*b.meta));
-    b.got = xcalloc(n, sizeof(*b.got));
-    b.body = xcalloc(n, sizeof(*b.body));
-    b.done = xcalloc(n, sizeof(uint32_t));
-    if (fetch_batch(&b, error_r) < 0) {
-        imap_batch_release(&b);
-        return -1;
-    }
-    int rc = 0;
-    for (size_t g = 0; g < n && rc == 0 && !stopping(); g += IMAP_GROUP) {
-        size_t end = g + IMAP_GROUP < n ? g + IMAP_GROUP : n;
-        int grouped = apply_group(&b, g, end, error_r);
-        if (grouped <= 0) {
-            rc = grouped;
-            continue;
-        }
-        free(*error_r);
-        *error_r = NULL;
-        rc = apply_one_by_one(&b, g, end, error_r);
+    struct imap_batch *b = imap_batch_new(s, uids, n);
+    int rc = fetch_batch(b, error_r);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = prepare_mail(b, i, error_r);
+    if (rc < 0)
+        imap_batch_free(&b);
+    return b;
+}
+
+/* Wait for the appliers to be done with a batch, move the high-water mark past every mail
+ * settled (up to the first one still pending, if the database went away), then flag the
+ * mails whose effect is committed. 0, or -1 with *error_r (the first error). */
+static int settle_batch(struct imap_batch *b, char **error_r)
+{
+    struct session *s = b->s;
+    int rc = imap_apply_wait(&b->apply, error_r);
+    uint32_t *flag = xcalloc(b->n + 1, sizeof(uint32_t));
+    size_t nflag = 0, settled = 0;
+    while (settled < b->n && b->mails[settled].state != MAIL_PENDING)
+        settled++;
+    for (size_t i = 0; i < settled; i++)
+        if (b->mails[i].state == MAIL_APPLIED)
+            flag[nflag++] = b->mails[i].uid;
+    if (settled > 0 && b->mails[settled - 1].uid > s->last_uid) {
+        const struct mail_source src = {.provider = "imap",
+                                        .mailbox = s->mailbox_key,
+                                        .uidvalidity = s->uidvalidity,
+                                        .uid = b->mails[settled - 1].uid};
+        char *mark_error = NULL;
+        if (mail_inbound_skip(s->db, &src, &mark_error) == 0)
+            s->last_uid = b->mails[settled - 1].uid;
+        else if (rc == 0)
+            *error_r = mark_error, rc = -1;
+        else
+            free(mark_error);
     }
     /* Flag what was committed, even when a later message failed. */
     char *flag_error = NULL;
-    if (mark_done(s, b.done, b.ndone, &flag_error) < 0) {
-        if (rc == 0) {
-            *error_r = flag_error;
-            rc = -1;
-        } else {
+    if (mark_done(s, flag, nflag, &flag_error) < 0) {
+        if (rc == 0)
+            *error_r = flag_error, rc = -1;
+        else
             free(flag_error);
-        }
     }
-    imap_batch_release(&b);
+    free(flag);
+    return rc;
+}
+
+/*
+ * Every mail above the high-water mark, batch by batch, each batch fetched and parsed
+ * while the appliers apply the previous one: the server's round trips and the parsing
+ * overlap the database's work instead of adding to it. 0, or -1 with *error_r.
+ */
+static int read_new_mail(struct session *s, const uint32_t *uids, size_t n, char **error_r)
+{
+    struct imap_batch *pending = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0 && !stopping();) {
+        size_t batch = s->one_by_one ? 1 : IMAP_BATCH;
+        size_t count = n - i < batch ? n - i : batch;
+        struct imap_batch *next = read_batch(s, uids + i, count, error_r);
+        i += count;
+        if (pending) {
+            char *settle_error = NULL;
+            if (settle_batch(pending, &settle_error) < 0 && next)
+                *error_r = settle_error, rc = -1;
+            else if (settle_error)
+                free(settle_error);
+            imap_batch_free(&pending);
+        }
+        if (!next || rc < 0) {
+            imap_batch_free(&next);
+            return -1;
+        }
+        imap_apply_submit(&next->apply);
+        pending = next;
+    }
+    if (pending) {
+        rc = settle_batch(pending, error_r);
+        imap_batch_free(&pending);
+    }
+    /* Every message up to the newest went through: the server's lie is behind us. */
+    if (rc == 0 && n > 0)
+        s->one_by_one = false;
     return rc;
 }
 
@@ -776,19 +790,10 @@ static int run_session(struct session *s, char **error_r)
         if (check_lock(s, error_r) < 0 ||
             search_from(s, s->last_uid + 1, false, 0, &uids, &n, error_r) < 0)
             return -1;
-        for (size_t i = 0; i < n && !stopping();) {
-            size_t batch = s->one_by_one ? 1 : IMAP_BATCH;
-            size_t count = n - i < batch ? n - i : batch;
-            if (process_batch(s, uids + i, count, error_r) < 0) {
-                free(uids);
-                return -1;
-            }
-            i += count;
-        }
-        /* Every message up to the newest went through: the server's lie is behind us. */
-        if (n > 0)
-            s->one_by_one = false;
+        int rc = read_new_mail(s, uids, n, error_r);
         free(uids);
+        if (rc < 0)
+            return -1;
         if (n == 0 && wait_for_mail(s, error_r) < 0)
             return -1;
     }
@@ -836,6 +841,13 @@ static void *reader_main(void *arg)
     };
     s.mailbox_key = xasprintf("%s@%s:%ld/%s", config_str("imap", "user"),
                               config_str("imap", "host"), config_int("imap", "port"), s.mailbox);
+    char *start_error = NULL;
+    if (imap_apply_start(config_int("imap", "connections"), &start_error) < 0) {
+        log_error("imap_error", "mailbox=%s error=%s", log_q(s.mailbox_key), log_q(start_error));
+        free(start_error);
+        free(s.mailbox_key);
+        return NULL;
+    }
     int backoff = 1;
     while (!stopping()) {
         char *error = NULL;
@@ -865,6 +877,7 @@ static void *reader_main(void *arg)
         nap(backoff);
         backoff = backoff * 2 > IMAP_MAX_BACKOFF ? IMAP_MAX_BACKOFF : backoff * 2;
     }
+    imap_apply_stop();
     db_close(&s.db);
     db_close(&s.lock_db);
     free(s.mailbox_key);

@@ -368,7 +368,7 @@ static int finish(struct db *db, char **error_r)
 struct mail_run {
     struct db *db;
     const struct mail_source *src;
-    struct mail_parsed parsed;
+    const struct mail_parsed *parsed;
     char *key;               /* Message-ID, or sha256: of the bytes */
     const char *provider_id; /* the source's id, else the key */
     const char *kind;        /* bounce, unsubscribe, automatic or reply: recorded with the key */
@@ -391,13 +391,12 @@ static void mail_run_release(struct mail_run *run)
     free(run->raw_text);
     free(run->raw_copy);
     free(run->key);
-    mail_parsed_release(&run->parsed);
 }
 
 /* Everything the steps share, from the parsed mail. */
 static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
 {
-    struct mail_parsed *p = &run->parsed;
+    const struct mail_parsed *p = run->parsed;
     run->key = p->message_id ? xstrdup(p->message_id) : sha256_key(raw, len);
     run->provider_id = run->src->provider_id ? run->src->provider_id : run->key;
     /* The raw text is evidence, stored as text: make sure it is valid UTF-8. */
@@ -462,11 +461,11 @@ static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
 static int apply_effect(struct mail_run *run, int i, const char *step_id, const char **outcome_r,
                         char **error_r)
 {
-    if (run->parsed.is_bounce)
-        return record_bounce(run->db, &run->parsed, run->src, step_id, run->raw_stored, outcome_r,
+    if (run->parsed->is_bounce)
+        return record_bounce(run->db, run->parsed, run->src, step_id, run->raw_stored, outcome_r,
                              error_r);
     if (run->unsubscribe_contact)
-        return record_unsubscribe(run->db, &run->parsed, run->src, step_id, run->raw_stored,
+        return record_unsubscribe(run->db, run->parsed, run->src, step_id, run->raw_stored,
                                   run->unsubscribe_contact, outcome_r, error_r);
     struct inbound_message one = run->msg;
     one.provider_id = step_id;
@@ -514,18 +513,10 @@ fail:
     return -1;
 }
 
-int mail_inbound_process(struct db *db, const char *raw, size_t len, const struct mail_source *src,
-                         const char **outcome_r, char **error_r)
+int mail_inbound_apply(struct db *db, const struct mail_parsed *parsed, const char *raw, size_t len,
+                       const struct mail_source *src, const char **outcome_r, char **error_r)
 {
-    struct mail_run run = {.db = db, .src = src};
-    char *reason = NULL;
-    if (mail_parse(raw, len, NULL, &run.parsed, &reason) < 0) {
-        log_warn("mail_rejected", "provider=%s id=%s reason=%s", src->provider,
-                 log_q(src->provider_id ? src->provider_id : ""), log_q(reason));
-        free(reason);
-        *outcome_r = "rejected";
-        return src->mailbox ? mail_inbound_skip(db, src, error_r) : 0;
-    }
+    struct mail_run run = {.db = db, .src = src, .parsed = parsed};
     mail_run_prepare(&run, raw, len);
     /* Inside the caller's transaction (the IMAP reader groups a few mails per commit),
      * the caller commits or rolls back; otherwise each line commits on its own. */
@@ -536,8 +527,25 @@ int mail_inbound_process(struct db *db, const char *raw, size_t len, const struc
         rc = apply_step(&run, i, i == steps - 1, outcome_r, error_r);
     if (rc >= 0)
         log_info("mail_inbound", "provider=%s id=%s sender=%s kind=%s outcome=%s commands=%d",
-                 src->provider, log_q(run.provider_id), log_q(run.parsed.sender), run.kind,
-                 *outcome_r, run.nlines);
+                 src->provider, log_q(run.provider_id), log_q(parsed->sender), run.kind, *outcome_r,
+                 run.nlines);
     mail_run_release(&run);
     return rc < 0 ? -1 : 0;
+}
+
+int mail_inbound_process(struct db *db, const char *raw, size_t len, const struct mail_source *src,
+                         const char **outcome_r, char **error_r)
+{
+    struct mail_parsed parsed;
+    char *reason = NULL;
+    if (mail_parse(raw, len, NULL, &parsed, &reason) < 0) {
+        log_warn("mail_rejected", "provider=%s id=%s reason=%s", src->provider,
+                 log_q(src->provider_id ? src->provider_id : ""), log_q(reason));
+        free(reason);
+        *outcome_r = "rejected";
+        return src->mailbox ? mail_inbound_skip(db, src, error_r) : 0;
+    }
+    int rc = mail_inbound_apply(db, &parsed, raw, len, src, outcome_r, error_r);
+    mail_parsed_release(&parsed);
+    return rc;
 }

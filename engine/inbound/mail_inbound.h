@@ -22,6 +22,10 @@
  * Returns 0 with *outcome_r a static word (applied, ignored, automatic, bounce, unsubscribed,
  * duplicate, rejected — not a mail: recorded nowhere but the high-water mark), or -1 with *error_r
  * (nothing written; db_transient(db) says whether to retry).
+ *
+ * mail_inbound_apply() is mail_inbound_process() after mail_parse(): a reader that parses
+ * the next mails on one thread while another applies the earlier ones calls the two
+ * halves itself. `parsed` stays the caller's.
  */
 #ifndef TOCSIN_MAIL_INBOUND_H
 #define TOCSIN_MAIL_INBOUND_H
@@ -74,6 +78,8 @@ char *mail_angle_id(const char *value);
 
 int mail_inbound_process(struct db *db, const char *raw, size_t len, const struct mail_source *src,
                          const char **outcome_r, char **error_r);
+int mail_inbound_apply(struct db *db, const struct mail_parsed *parsed, const char *raw, size_t len,
+                       const struct mail_source *src, const char **outcome_r, char **error_r);
 /* Move the mailbox's high-water mark alone (a message skipped for its size). */
 int mail_inbound_skip(struct db *db, const struct mail_source *src, char **error_r);
 

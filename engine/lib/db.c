@@ -22,6 +22,7 @@ struct db {
     bool lost;
     bool unnamed; /* through a transaction pooler: never PQprepare */
     bool demoted; /* the server refused a write: reconnect before the next statement */
+    bool begin_pending; /* db_begin_deferred(): BEGIN leaves with the next statement */
 };
 
 static void notice_quiet(void *arg, const char *message)
@@ -175,19 +176,121 @@ static const char *prepared_name(struct db *db, const char *sql, int nparams, ch
     return p->name;
 }
 
+/* One statement of a pipeline: a prepared one (`name`), or `sql` sent as it is. */
+struct step {
+    const char *name;
+    const char *sql;
+    int nparams;
+    const char *const *params;
+};
+
+static bool send_step(PGconn *conn, const struct step *st)
+{
+    if (st->name)
+        return PQsendQueryPrepared(conn, st->name, st->nparams, st->params, NULL, NULL, 0);
+    return PQsendQueryParams(conn, st->sql, st->nparams, NULL, st->params, NULL, NULL, 0);
+}
+
+/* Read the one result of a step, then the end of its results. */
+static PGresult *next_result(PGconn *conn)
+{
+    PGresult *res = PQgetResult(conn);
+    if (res) {
+        PGresult *more;
+        while ((more = PQgetResult(conn)))
+            PQclear(more);
+    }
+    return res;
+}
+
+/*
+ * Send `n` statements in one round trip (libpq's pipeline mode) and read their results.
+ * Returns the result of step `keep` when every step succeeded, else NULL with the first
+ * error in *error_r, as db_exec() reports it. After an error the server skips the rest
+ * of the pipeline, and a transaction the steps were in is left for the caller to roll
+ * back, as after any failed statement.
+ */
+static PGresult *exec_pipeline(struct db *db, const struct step *steps, int n, int keep,
+                               char **error_r)
+{
+    PGconn *conn = db->conn;
+    if (!PQenterPipelineMode(conn))
+        return check_result(db, NULL, error_r);
+    bool sent = true;
+    for (int i = 0; i < n && sent; i++)
+        sent = send_step(conn, &steps[i]);
+    if (!sent || !PQpipelineSync(conn)) {
+        /* Only a broken connection refuses to queue a statement: start afresh, and tell
+         * the caller to try again later (its transaction, if any, is gone). */
+        check_result(db, NULL, error_r);
+        PQreset(conn);
+        db->nprepared = 0;
+        strcpy(db->sqlstate, "08006");
+        return NULL;
+    }
+    PGresult *kept = NULL;
+    bool failed = false;
+    for (int i = 0; i < n; i++) {
+        PGresult *res = next_result(conn);
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st == PGRES_PIPELINE_ABORTED) {
+            PQclear(res); /* skipped after an earlier step's error, already reported */
+        } else if (!failed && (res = check_result(db, res, error_r)) == NULL) {
+            failed = true;
+        } else if (i == keep) {
+            kept = res;
+        } else {
+            PQclear(res);
+        }
+    }
+    PQclear(PQgetResult(conn)); /* the sync point */
+    PQexitPipelineMode(conn);
+    if (failed) {
+        PQclear(kept);
+        return NULL;
+    }
+    return kept;
+}
+
+/* Run one statement, preceded by the BEGIN that db_begin_deferred() left pending, if any. Plain
+ * SQL without parameters may hold several commands (a migration), which only the simple
+ * protocol takes, outside any pipeline: there BEGIN costs its own round trip. */
+static PGresult *exec_step(struct db *db, const struct step *st, char **error_r)
+{
+    if (db->begin_pending) {
+        db->begin_pending = false;
+        const struct step steps[] = {{.sql = "BEGIN"}, *st};
+        if (st->name || st->nparams > 0)
+            return exec_pipeline(db, steps, 2, 1, error_r);
+        PGresult *begun = exec_step(db, &steps[0], error_r);
+        if (!begun)
+            return NULL;
+        PQclear(begun);
+    }
+    if (st->name)
+        return check_result(
+            db, PQexecPrepared(db->conn, st->name, st->nparams, st->params, NULL, NULL, 0),
+            error_r);
+    if (st->nparams == 0)
+        return check_result(db, PQexec(db->conn, st->sql), error_r);
+    return check_result(
+        db, PQexecParams(db->conn, st->sql, st->nparams, NULL, st->params, NULL, NULL, 0), error_r);
+}
+
 PGresult *db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
                   char **error_r)
 {
     if (ensure_connected(db, error_r) < 0)
         return NULL;
-    if (db->unnamed)
-        return check_result(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0),
-                            error_r);
+    if (db->unnamed) {
+        const struct step st = {.sql = sql, .nparams = nparams, .params = params};
+        return exec_step(db, &st, error_r);
+    }
     const char *name = prepared_name(db, sql, nparams, error_r);
     if (!name)
         return NULL;
-    return check_result(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0),
-                        error_r);
+    const struct step st = {.name = name, .nparams = nparams, .params = params};
+    return exec_step(db, &st, error_r);
 }
 
 PGresult *db_exec_once(struct db *db, const char *sql, int nparams, const char *const *params,
@@ -195,10 +298,8 @@ PGresult *db_exec_once(struct db *db, const char *sql, int nparams, const char *
 {
     if (ensure_connected(db, error_r) < 0)
         return NULL;
-    if (nparams == 0)
-        return check_result(db, PQexec(db->conn, sql), error_r);
-    return check_result(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0),
-                        error_r);
+    const struct step st = {.sql = sql, .nparams = nparams, .params = params};
+    return exec_step(db, &st, error_r);
 }
 
 int db_run(struct db *db, const char *sql, int nparams, const char *const *params, char **error_r)
@@ -219,12 +320,20 @@ int db_begin(struct db *db, char **error_r)
     return 0;
 }
 
-int db_commit(struct db *db, char **error_r)
+int db_begin_deferred(struct db *db, char **error_r)
 {
-    PGresult *res = db_exec_once(db, "COMMIT", 0, NULL, error_r);
+    if (ensure_connected(db, error_r) < 0)
+        return -1;
+    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+        db->begin_pending = true;
+    return 0;
+}
+
+/* A COMMIT's result: COMMIT of a failed transaction answers ROLLBACK without an error. */
+static int commit_result(PGresult *res, char **error_r)
+{
     if (!res)
         return -1;
-    /* COMMIT of a failed transaction answers ROLLBACK without an error. */
     bool rolled_back = strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
     PQclear(res);
     if (rolled_back) {
@@ -234,8 +343,34 @@ int db_commit(struct db *db, char **error_r)
     return 0;
 }
 
+int db_run_and_commit(struct db *db, const char *sql, int nparams, const char *const *params,
+                      char **error_r)
+{
+    if (ensure_connected(db, error_r) < 0)
+        return -1;
+    const char *name = NULL;
+    if (!db->unnamed && !(name = prepared_name(db, sql, nparams, error_r)))
+        return -1;
+    const struct step steps[] = {{.sql = "BEGIN"},
+                                 {.name = name, .sql = sql, .nparams = nparams, .params = params},
+                                 {.sql = "COMMIT"}};
+    int first = db->begin_pending ? 0 : 1;
+    db->begin_pending = false;
+    return commit_result(exec_pipeline(db, steps + first, 3 - first, 2 - first, error_r), error_r);
+}
+
+int db_commit(struct db *db, char **error_r)
+{
+    if (db->begin_pending) {
+        db->begin_pending = false; /* nothing ran: nothing to commit */
+        return 0;
+    }
+    return commit_result(db_exec_once(db, "COMMIT", 0, NULL, error_r), error_r);
+}
+
 void db_rollback(struct db *db)
 {
+    db->begin_pending = false;
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
         return;
     if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
@@ -246,7 +381,7 @@ void db_rollback(struct db *db)
 
 bool db_in_transaction(struct db *db)
 {
-    return db->conn && PQtransactionStatus(db->conn) != PQTRANS_IDLE;
+    return db->begin_pending || (db->conn && PQtransactionStatus(db->conn) != PQTRANS_IDLE);
 }
 
 const char *db_sqlstate(struct db *db)

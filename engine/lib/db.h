@@ -21,6 +21,14 @@
  * where each transaction may run on another server connection: statements are sent
  * unnamed (parsed each time) instead of prepared, and the caller must not rely on any
  * session state — no LISTEN, no session advisory lock, no SET outside a transaction.
+ *
+ * A transaction's BEGIN and COMMIT need not cost round trips of their own: after
+ * db_begin_deferred() BEGIN leaves with the transaction's first statement, in one round
+ * trip (libpq's pipeline mode), and db_run_and_commit() sends a last statement and COMMIT
+ * together. A command transaction on a webhook is a handful of statements, so the two
+ * round trips saved are a good part of its time. db_in_transaction() is true from
+ * db_begin_deferred() on; code that uses db_conn() itself inside a transaction opens it
+ * with db_begin().
  */
 #ifndef TOCSIN_DB_H
 #define TOCSIN_DB_H
@@ -44,7 +52,12 @@ PGresult *db_exec_once(struct db *db, const char *sql, int nparams, const char *
 int db_run(struct db *db, const char *sql, int nparams, const char *const *params, char **error_r);
 
 int db_begin(struct db *db, char **error_r);
+int db_begin_deferred(struct db *db, char **error_r);
 int db_commit(struct db *db, char **error_r);
+/* Run a statement for its effect, then COMMIT, in one round trip: 0, or -1 with *error_r
+ * (the statement failed: the transaction is to be rolled back; or the COMMIT did). */
+int db_run_and_commit(struct db *db, const char *sql, int nparams, const char *const *params,
+                      char **error_r);
 /* Roll back if a transaction is open; never fails from the caller's point of view. */
 void db_rollback(struct db *db);
 bool db_in_transaction(struct db *db);

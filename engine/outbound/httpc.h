@@ -1,15 +1,31 @@
 /*
  * httpc — the HTTP client the SMS transports share (libcurl is included here only).
  *
- * httpc_new() makes a client for one thread; it keeps connections alive between
- * requests. httpc_perform() runs one request within the client's timeout and always
- * fills *resp (release it with httpc_response_release()): `outcome` tells whether an
- * answer came (HTTPC_ANSWERED, with `status`, `body` and `retry_after_s` from a
- * Retry-After header), whether the request certainly never reached the server
- * (HTTPC_NOT_SENT: DNS, connection refused, TLS handshake — safe to retry), or whether it
- * was sent and no answer came (HTTPC_AMBIGUOUS: the provider may have accepted it).
- * `error` is a human-readable reason for the last two (NULL when answered).
- * httpc_form_add() appends "name=value" percent-encoded to a form body or query string.
+ * One struct httpc runs many requests at once on the thread that owns it (libcurl's multi
+ * interface): HTTP/2 streams multiplexed over one connection when the server offers
+ * HTTP/2 over TLS, otherwise up to `max_in_flight` keep-alive HTTP/1.1 connections, kept
+ * open between requests. Call order, all on the owning thread:
+ *
+ *   httpc_new()      a client whose requests each get `timeout_ms`; NULL if libcurl fails
+ *   httpc_start()    start a request (every string of *req is copied: the caller's may go);
+ *                    `tag` comes back with its answer. 0, or -1 when libcurl refuses it
+ *   httpc_run()      let the transfers progress, waiting up to `wait_ms` for one of them
+ *                    or for httpc_wakeup()
+ *   httpc_done()     one finished request: true with *resp filled (release it with
+ *                    httpc_response_release()) and *tag_r, or false when none is finished
+ *   httpc_free()     abandon whatever is still running, close connections, set *client NULL
+ *
+ * httpc_wakeup() is the one call safe from any thread: a waiting httpc_run() returns.
+ * A response's `outcome` tells whether an answer came (HTTPC_ANSWERED, with `status`,
+ * `body` and `retry_after_s` from a Retry-After header), whether the request certainly
+ * never reached the server (HTTPC_NOT_SENT: DNS, connection refused, TLS handshake — safe
+ * to retry), or whether it was sent and no answer came (HTTPC_AMBIGUOUS: the provider may
+ * have accepted it). `error` is a human-readable reason for the last two (NULL when
+ * answered). httpc_form_add() appends "name=value" percent-encoded to a form body or
+ * query string.
+ *
+ * httpc_perform() runs one request to its end on a client of its own thread (start, run,
+ * done): for a one-off such as `config check --connect`, not for sending.
  *
  * libcurl speaks SMTP too, and can stop once connected: httpc_smtp_probe() is how
  * `config check --connect` tries a relay without sending anything — connect, EHLO,
@@ -50,10 +66,14 @@ struct httpc_response {
     char *error;
 };
 
-struct httpc *httpc_new(long timeout_ms);
+struct httpc *httpc_new(long timeout_ms, long max_in_flight);
 void httpc_free(struct httpc **client);
+int httpc_start(struct httpc *client, const struct httpc_request *req, void *tag);
+void httpc_run(struct httpc *client, int wait_ms);
+bool httpc_done(struct httpc *client, struct httpc_response *resp, void **tag_r);
 void httpc_perform(struct httpc *client, const struct httpc_request *req,
                    struct httpc_response *resp);
+void httpc_wakeup(struct httpc *client);
 void httpc_response_release(struct httpc_response *resp);
 void httpc_form_add(struct buf *form, const char *name, const char *value);
 

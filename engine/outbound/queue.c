@@ -351,9 +351,11 @@ static const char record_sql[] =
     "  sent_at = CASE WHEN r.status = 'sent' THEN now() ELSE o.sent_at END,"
     "  next_attempt_at = CASE WHEN r.status = 'queued'"
     "    THEN now() + make_interval(secs => r.delay) ELSE o.next_attempt_at END,"
+    "  attempts = o.attempts - coalesce(r.throttled, false)::int,"
     "  lease_until = NULL, claimed_by = NULL, claim_key = NULL"
     " FROM jsonb_to_recordset($1::jsonb)"
-    "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean)"
+    "  AS r(id bigint, status text, provider_id text, error text, delay float8, bounce boolean,"
+    "       throttled boolean)"
     " WHERE o.id = r.id AND o.claimed_by = $2"
     "  AND (o.status = 'sending'"
     "       OR (o.status IN ('sent', 'delivered', 'failed') AND r.status = 'sent'))"
@@ -524,25 +526,34 @@ static void record_results(struct worker *w, struct db *db, json_t *rows)
     free(text);
 }
 
-/* Take up to `want` tokens of the transport's shared bucket. */
-static long take_tokens(struct db *db, int channel, long want)
+/* How many rows of the channel a worker may claim now (transport_acquire(), migration
+ * 0080): none while the gateway's pause is in force, and under a rate at least a tenth of a
+ * second's worth, so that slow rates still make useful batches. 0 with *wait_ms_r set to
+ * when to ask again, or -1 on a database error. */
+static long acquire(struct db *db, int channel, long want, int64_t *wait_ms_r)
 {
-    char rate[DB_PARAM_SIZE], n[DB_PARAM_SIZE];
+    long min = cfg.rate[channel] / 10 > 1 ? cfg.rate[channel] / 10 : 1;
+    char rate[DB_PARAM_SIZE], n[DB_PARAM_SIZE], least[DB_PARAM_SIZE];
     const char *params[] = {cfg.ops[channel]->name, db_param_int(cfg.rate[channel], rate),
-                            db_param_int(want, n)};
+                            db_param_int(want, n), db_param_int(min, least)};
     char *error = NULL;
     PGresult *res =
-        db_exec(db, "SELECT transport_take($1, $2::float8, $3::int)", 3, params, &error);
+        db_exec(db, "SELECT granted, wait_ms FROM transport_acquire($1, $2::float8, $3, $4)", 4,
+                params, &error);
     if (!res) {
         log_warn("queue_rate_failed", "error=%s", log_q(error));
         free(error);
         return -1;
     }
-    long got = atol(PQgetvalue(res, 0, 0));
+    long granted = atol(PQgetvalue(res, 0, 0));
+    int64_t wait_ms = atol(PQgetvalue(res, 0, 1));
     PQclear(res);
-    return got;
+    if (granted == 0 && wait_ms < *wait_ms_r)
+        *wait_ms_r = wait_ms > 0 ? wait_ms : 1;
+    return granted;
 }
 
+/* Give back tokens granted but not used: fewer rows were due, or ready, than granted. */
 static void give_tokens(struct db *db, int channel, long unused)
 {
     char rate[DB_PARAM_SIZE], n[DB_PARAM_SIZE];
@@ -551,6 +562,20 @@ static void give_tokens(struct db *db, int channel, long unused)
     char *error = NULL;
     if (db_run(db, "SELECT transport_give($1, $2::float8, $3::int)", 3, params, &error) < 0)
         free(error);
+}
+
+/* A gateway asked us to wait: every daemon's workers claim nothing for the transport
+ * until then (transport_pause(), migration 0080). */
+static void pause_transport(struct db *db, int channel, int seconds)
+{
+    char n[DB_PARAM_SIZE];
+    const char *params[] = {cfg.ops[channel]->name, db_param_int(seconds, n)};
+    char *error = NULL;
+    if (db_run(db, "SELECT transport_pause($1, $2::int)", 2, params, &error) < 0) {
+        log_warn("queue_pause_failed", "transport=%s error=%s", cfg.ops[channel]->name,
+                 log_q(error));
+        free(error);
+    }
 }
 
 /* One claimed row on its way through run_batch(). */
@@ -575,7 +600,8 @@ struct batch {
     struct db *db;
     int channel;
     const struct transport_ops *ops;
-    long limit; /* rows this batch may claim (rate-limit tokens taken) */
+    long limit;  /* rows this batch may claim (rate-limit tokens taken) */
+    int pause_s; /* the longest wait a gateway asked for in this batch, 0 if none */
     PGresult *claimed;
     struct batch_row *rows;
     int nrows;
@@ -613,19 +639,14 @@ static struct transport *batch_transport(struct worker *w, int channel)
     return w->instance[channel];
 }
 
-/* How many rows to claim under the transport's rate limit: 0 when no token is left (then
- * *wait_ms_r is lowered to when the next one comes), -1 on a database error. */
+/* How many rows to claim: a batch, or under the transport's rate limit or a gateway's
+ * pause what acquire() grants: 0 (then *wait_ms_r is lowered to when to ask again), -1 on
+ * a database error. The spool has neither a rate nor a gateway to ask us to wait. */
 static long batch_limit(struct db *db, int channel, int64_t *wait_ms_r)
 {
-    if (cfg.rate[channel] <= 0)
+    if (strcmp(cfg.ops[channel]->name, "spool") == 0)
         return cfg.batch;
-    long limit = take_tokens(db, channel, cfg.batch);
-    if (limit == 0) {
-        int64_t next = 1000 / cfg.rate[channel] + 1;
-        if (next < *wait_ms_r)
-            *wait_ms_r = next;
-    }
-    return limit;
+    return acquire(db, channel, cfg.batch, wait_ms_r);
 }
 
 /* Claim due rows for this worker (claim_sql); consent and campaign state are decided in
@@ -761,6 +782,11 @@ static const char *classify(const struct batch_row *row, char **error_r, double 
     *delay_r = 0;
     if (sr->status == SEND_PERMANENT) {
         status = sr->hard_bounce ? "bounced" : "failed";
+    } else if (sr->throttled) {
+        /* The gateway refused it for our rate, or it was never sent: not an attempt, and
+         * due again exactly when the gateway said. */
+        status = "queued";
+        *delay_r = sr->retry_after_s;
     } else if (sr->status == SEND_TRANSIENT && row->attempts >= cfg.max_attempts) {
         status = "failed";
         char *why = xasprintf("gave up after %d attempts: %s", row->attempts,
@@ -797,7 +823,10 @@ static void batch_classify(struct batch *b)
                             sr->provider_id ? json_string(sr->provider_id) : json_null());
         json_object_set_new(result, "error", error ? json_string(error) : json_null());
         json_object_set_new(result, "bounce", json_boolean(sr->hard_bounce));
+        json_object_set_new(result, "throttled", json_boolean(sr->throttled));
         json_array_append_new(b->results, result);
+        if (sr->throttled && sr->retry_after_s > b->pause_s)
+            b->pause_s = sr->retry_after_s;
         if (sr->status != SEND_OK)
             log_info("queue_send_result",
                      "id=%" PRId64 " transport=%s result=%s attempts=%d next=%s error=%s", row->id,
@@ -840,6 +869,8 @@ static int run_batch(struct worker *w, struct db *db, int channel, int64_t *wait
     batch_classify(&b);
     if (json_array_size(b.results) > 0)
         record_results(w, db, b.results);
+    if (b.pause_s > 0)
+        pause_transport(db, channel, b.pause_s);
     int claimed = b.nrows;
     batch_release(&b);
     return claimed;

@@ -37,7 +37,11 @@
  * into 'suppressed', and rows of cancelled campaigns and reminders or event-moved notices
  * whose RSVP is no longer yes into 'cancelled' at claim time (last_error says which),
  * composes each email (mail.h), hands the batch to the channel's transport and writes
- * every result back in one statement. Workers sleep until the presence thread passes on
+ * every result back in one statement. Before a claim a worker asks transport_acquire()
+ * how many rows it may take: the transport's shared rate ([smtp] rate, [sms] rate) and a
+ * gateway's pause (recorded by transport_pause() when a result comes back throttled,
+ * transport.h) hold every daemon's workers; a throttled row is due again when the gateway
+ * said, without counting an attempt. Workers sleep until the presence thread passes on
  * a NOTIFY tocsin_outbound, polling as a fallback. Their connections may go through a
  * transaction pooler (core/database.h): nothing session-level is used on them.
  * queue_stop() stops claiming, waits up to [engine] shutdown_timeout for in-flight

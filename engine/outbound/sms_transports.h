@@ -4,13 +4,20 @@
  * in its registry by name (their extern lines are in transport.h); [sms] provider
  * chooses one.
  *
- * What they share (sms_transport.c): one keep-alive HTTP client per worker, the text
- * composed with sms_compose() (transliteration, STOP mention on campaigns — a no-op if
- * the body is already composed), its GSM-7/UCS-2 cost, and the mapping of outcomes:
+ * What they share (sms_transport.c): one sender thread per process that runs the
+ * requests of every worker's batches concurrently on one HTTP client — at most [sms]
+ * concurrency in flight, over keep-alive connections or HTTP/2 streams — while each
+ * worker waits in sms_transport_send() for its own batch; the text composed with
+ * sms_compose() (transliteration, STOP mention on campaigns — a no-op if the body is
+ * already composed), its GSM-7/UCS-2 cost, and the mapping of outcomes:
  * 2xx accepted → SEND_OK; 429 and 5xx → SEND_TRANSIENT (with Retry-After); other 4xx →
  * SEND_PERMANENT with the provider's own error; connection refused / DNS → TRANSIENT;
  * a timeout after the request left → SEND_AMBIGUOUS (see docs/sms.md: never resent
  * blindly, because a provider that did accept it would deliver it twice).
+ * A 429, a 503 with Retry-After or a provider's own "throttled" marks the result
+ * `throttled` (transport.h) and stops the sender from starting any request until the
+ * Retry-After (1 s when none is given) has passed: the texts of batches handed to it
+ * meanwhile come back at once, unsent and `throttled` too, for the queue to hold.
  * Each provider file supplies how to build its request and read its answer.
  */
 #ifndef TOCSIN_SMS_TRANSPORTS_H
@@ -32,7 +39,8 @@ struct sms_outgoing {
 struct sms_provider {
     const char *name;
     const char *default_api_url;
-    /* Fill req (url, body …) using the scratch bufs, which live until the answer is read. */
+    /* Fill req (url, body …) using the scratch bufs, which live until the request is
+     * started (httpc_start() copies it); req's other strings must outlive the answer. */
     void (*build)(const struct sms_outgoing *out, const char *api_url, struct buf *url,
                   struct buf *body, struct httpc_request *req);
     /* Read an answered request (any status) into *result; the common code has already

@@ -67,6 +67,8 @@ static void vonage_answer(const struct sms_outgoing *out, const struct httpc_res
         result->status = throttled && i == 0 ? SEND_TRANSIENT
                          : i == 0            ? SEND_PERMANENT
                                              : SEND_AMBIGUOUS;
+        /* Status 1 is the account's rate: slow down, as for an HTTP 429. */
+        result->throttled = throttled && i == 0;
         result->error = xasprintf("vonage %s: %s", status ? status : "?", text ? text : "");
         goto out;
     }

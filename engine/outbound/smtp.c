@@ -1,11 +1,13 @@
 /*
  * smtp — the SMTP transport, the only module that includes libESMTP.
  *
- * One batch = one libESMTP session = one TCP connection carrying every message of the
- * batch (PIPELINING when the server offers it). At most [smtp] connections sessions run
- * at once in the process, whatever the number of workers. After the session every
- * message's reverse-path, recipient and DATA status are read back one by one: libESMTP
- * calls a session successful even when the server refused a recipient or a message.
+ * A batch is cut into shares, each sent by its own libESMTP session (one TCP connection,
+ * PIPELINING when the server offers it) on its own thread: at most [smtp] connections
+ * sessions run at once in the process, whatever the number of workers or batches, and
+ * against a distant relay a batch leaves over all of them at once. After each session
+ * every message's reverse-path, recipient and DATA status are read back one by one:
+ * libESMTP calls a session successful even when the server refused a recipient or a
+ * message.
  *
  * TCP_NODELAY: libESMTP 1.1 creates and connects its socket inside
  * smtp_start_session() and offers no hook to reach it, and it writes a command and then
@@ -84,8 +86,8 @@ struct transport {
     bool starttls, tls_verify;
     const char *user, *password;
     long timeout_ms;
+    long connections; /* [smtp] connections: the shares a batch is cut into */
     SSL_CTX *tls;
-    auth_context_t auth;
 };
 
 static int auth_interact(auth_client_request_t request, char **result, int fields, void *arg)
@@ -116,6 +118,7 @@ static int smtp_open(struct transport **t_r, char **error_r)
     /* libESMTP takes "host:port" and resolves it itself at each session. */
     t->server = xasprintf("%s:%ld", host, config_int("smtp", "port"));
     t->timeout_ms = config_int("smtp", "timeout") * 1000L;
+    t->connections = config_int("smtp", "connections");
     t->starttls = strcmp(tls, "starttls") == 0;
     t->tls_verify = config_bool("smtp", "tls_verify");
     if (t->starttls) {
@@ -141,11 +144,6 @@ static int smtp_open(struct transport **t_r, char **error_r)
     }
     t->user = config_str("smtp", "user");
     t->password = config_str("smtp", "password");
-    if (t->user[0]) {
-        t->auth = auth_create_context();
-        auth_set_mechanism_flags(t->auth, AUTH_PLUGIN_PLAIN, 0);
-        auth_set_interact_cb(t->auth, auth_interact, t);
-    }
     *t_r = t;
     return 0;
 }
@@ -154,8 +152,6 @@ static void smtp_close(struct transport **t)
 {
     if (!*t)
         return;
-    if ((*t)->auth)
-        auth_destroy_context((*t)->auth);
     if ((*t)->tls)
         SSL_CTX_free((*t)->tls);
     free((*t)->server);
@@ -303,12 +299,17 @@ static void session_event(smtp_session_t session, int event, void *arg, ...)
     va_end(ap);
 }
 
-static void smtp_send(struct transport *t, const struct outbound_msg *msgs, size_t n,
-                      struct send_result *results)
+/* One SMTP session carrying `n` messages: the caller holds one of the process's session
+ * slots for it. */
+static void run_session(struct transport *t, const struct outbound_msg *msgs, size_t n,
+                        struct send_result *results)
 {
     smtp_session_t session = smtp_create_session();
     smtp_message_t *messages = xcalloc(n, sizeof(*messages));
     smtp_recipient_t *recipients = xcalloc(n, sizeof(*recipients));
+    /* An authentication context keeps the state of one exchange: one per session, since
+     * the sessions of a batch run at the same time. */
+    auth_context_t auth = NULL;
     smtp_set_server(session, t->server);
     static const int steps[] = {Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA, Timeout_TRANSFER,
                                 Timeout_DATA2};
@@ -318,8 +319,12 @@ static void smtp_send(struct transport *t, const struct outbound_msg *msgs, size
         smtp_starttls_set_ctx(session, t->tls);
         smtp_starttls_enable(session, Starttls_REQUIRED);
     }
-    if (t->auth)
-        smtp_auth_set_context(session, t->auth);
+    if (t->user[0]) {
+        auth = auth_create_context();
+        auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
+        auth_set_interact_cb(auth, auth_interact, t);
+        smtp_auth_set_context(session, auth);
+    }
     struct session_events events = {.t = t};
     smtp_set_eventcb(session, session_event, &events);
     for (size_t i = 0; i < n; i++) {
@@ -329,12 +334,10 @@ static void smtp_send(struct transport *t, const struct outbound_msg *msgs, size
         recipients[i] = smtp_add_recipient(messages[i], msgs[i].recipient);
     }
 
-    sem_wait(&sessions);
     int64_t started = now_monotonic_ms();
     smtp_session_thread = true;
     int ok = smtp_start_session(session);
     smtp_session_thread = false;
-    sem_post(&sessions);
 
     char *session_error = NULL;
     if (events.problem) {
@@ -355,6 +358,8 @@ static void smtp_send(struct transport *t, const struct outbound_msg *msgs, size
     free(session_error);
     free(events.problem);
     smtp_destroy_session(session);
+    if (auth)
+        auth_destroy_context(auth);
     free(messages);
     free(recipients);
 }
@@ -384,6 +389,59 @@ static enum probe_result smtp_probe(char **report_r)
     return got == HTTPC_PROBE_OK        ? PROBE_OK
            : got == HTTPC_PROBE_REFUSED ? PROBE_REFUSED
                                         : PROBE_UNREACHABLE;
+}
+
+/* A share of a batch, sent by a session of its own on a thread of its own. */
+struct batch_part {
+    struct transport *t;
+    const struct outbound_msg *msgs;
+    size_t n;
+    struct send_result *results;
+    pthread_t thread;
+    bool threaded;
+};
+
+static void *run_part(void *arg)
+{
+    struct batch_part *part = arg;
+    sem_wait(&sessions);
+    run_session(part->t, part->msgs, part->n, part->results);
+    sem_post(&sessions);
+    return NULL;
+}
+
+/*
+ * A batch is cut into [smtp] connections equal shares (fewer when it has fewer messages),
+ * each sent by its own session as soon as one of the process's session slots is free.
+ * Against a distant relay every message costs round trips — libESMTP waits for the
+ * answer to MAIL FROM, then for those to RCPT TO and DATA sent together, then for the
+ * one to the final dot — so a batch leaves as fast as the sessions carrying it are many.
+ * Shares wait for slots rather than a batch taking what is free when it starts: two
+ * batches arriving together then share the sessions instead of one of them going out
+ * over a single connection while the other holds all the rest.
+ */
+static void smtp_send(struct transport *t, const struct outbound_msg *msgs, size_t n,
+                      struct send_result *results)
+{
+    size_t k = n < (size_t)t->connections ? n : (size_t)t->connections;
+    if (k == 0)
+        return;
+    struct batch_part *parts = xcalloc(k, sizeof(*parts));
+    for (size_t i = 0; i < k; i++) {
+        size_t first = i * n / k, end = (i + 1) * n / k;
+        parts[i] = (struct batch_part){
+            .t = t, .msgs = msgs + first, .n = end - first, .results = results + first};
+    }
+    for (size_t i = 1; i < k; i++)
+        parts[i].threaded = pthread_create(&parts[i].thread, NULL, run_part, &parts[i]) == 0;
+    run_part(&parts[0]);
+    for (size_t i = 1; i < k; i++) {
+        if (parts[i].threaded)
+            pthread_join(parts[i].thread, NULL);
+        else
+            run_part(&parts[i]); /* no thread to be had: this share goes after the first */
+    }
+    free(parts);
 }
 
 const struct transport_ops smtp_transport = {

@@ -18,6 +18,10 @@
  * SEND_TRANSIENT (retry with backoff: SMTP 4xx, HTTP 429/5xx, connection refused),
  * SEND_PERMANENT (never retry: SMTP 5xx, provider 4xx), SEND_AMBIGUOUS (the request may
  * have been accepted — a timeout after sending: recorded, not resent blindly).
+ * A SEND_TRANSIENT result with `throttled` set means the gateway asked us to slow down
+ * (HTTP 429, a 503 with Retry-After, Vonage's "throttled"), or the message was held back,
+ * never sent, while such a request was in force: it goes again after retry_after_s and
+ * the refusal is not one of its attempts — a slower sender loses nothing.
  * Strings in send_result are allocated by the transport and freed by the queue.
  */
 #ifndef TOCSIN_TRANSPORT_H
@@ -45,6 +49,7 @@ struct send_result {
     char *provider_id; /* may be NULL */
     char *error;       /* human-readable reason, NULL on SEND_OK */
     int retry_after_s; /* a provider's Retry-After, 0 if none */
+    bool throttled;    /* SEND_TRANSIENT because of the sending rate, not the message */
     bool hard_bounce;  /* SEND_PERMANENT because the address does not exist: the queue
                           records an opt_out (source 'bounce') so it is never tried again */
 };

@@ -12,7 +12,8 @@ The recipient's local part decides the answer to DATA:
     anything else      250, delivered
 With --tempfail-rate (e.g. 0.3), that fraction of DATA commands, drawn at random, is
 answered 451 whatever the recipient (the fault suite's flaky relay).
-Each delivered message gets the Return-Path and Delivered-To a final MTA would add.
+Each delivered message gets the Return-Path and Delivered-To a final MTA would add, and
+X-Test-Session: the client's port, which tells the SMTP sessions of a batch apart.
 With --tls (a PEM holding the certificate and its key), STARTTLS is offered and required.
 With --auth, AUTH PLAIN/LOGIN (without TLS) is offered and required before MAIL FROM.
 Prints "ready" on stdout once listening; stops on SIGTERM.
@@ -66,8 +67,8 @@ class Handler:
             elif local.startswith("tempfail"):
                 return "451 4.3.0 try again later (test sink)"
         data = envelope.original_content or envelope.content
-        head = "Return-Path: <%s>\r\nDelivered-To: %s\r\n" % (
-            envelope.mail_from, ",".join(envelope.rcpt_tos))
+        head = "Return-Path: <%s>\r\nDelivered-To: %s\r\nX-Test-Session: %s\r\n" % (
+            envelope.mail_from, ",".join(envelope.rcpt_tos), session.peer[1])
         with self.lock:
             self.box.add(head.encode() + data)
         return "250 2.0.0 Ok: queued as T%d" % (len(self.seen) + os.getpid())
