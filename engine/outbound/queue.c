@@ -266,11 +266,14 @@ enum {
  * session holds any more (their daemon died: they are taken at once), or claimed without
  * a key and past their lease (the last resort). A row whose daemon is alive is never
  * taken from it, however slow its send, and never a row of this daemon's own key.
- * The rows picked carry what the verdict needs and their month; the UPDATE reaches them
- * through the ids as an array (an index scan of each month's primary key): joined on
- * (id, month) alone, the planner weighs a probe in each of a dozen partitions against a
- * hash of the whole table, and below a few million rows picks the hash — a full scan at
- * every claim.
+ * The rows picked carry what the verdict needs and where they are (tableoid, ctid): the
+ * UPDATE reaches each by a TID scan of its own partition, which no plan can beat and no
+ * statistic can spoil. Joined on (id, month), or through the ids as an array, the plan
+ * depends on the table's size when it was made: the generic plan a prepared claim keeps
+ * after five runs, made while the table was nearly empty, scanned a whole month's index
+ * (on month alone, the dedupe key's) or heap at every claim, 16 ms a claim after 4,000
+ * replies (bench/run-imap, issue 17). The rows are locked (FOR UPDATE) by this very
+ * statement, so their ctid cannot change under it; the id is checked as well.
  * Consent, campaign state and the RSVP a reminder is about are decided here, in the
  * claim, so a row is never handed to a transport after an opt-out, a cancelled campaign
  * or a NON was committed: a reminder or a "the event moved" notice held by quiet hours
@@ -282,7 +285,8 @@ enum {
  * messages again (decide/request.h). */
 static const char claim_sql[] =
     "WITH orphaned AS ("
-    "  SELECT id, month, kind, channel, recipient, scope, campaign_id, context, person_id"
+    "  SELECT tableoid, ctid, id, month, kind, channel, recipient, scope, campaign_id, context,"
+    "   person_id"
     "   FROM outbound_messages"
     "   WHERE status = 'sending' AND channel = $1"
     "     AND CASE WHEN claim_key IS NULL THEN lease_until < now()"
@@ -290,8 +294,8 @@ static const char claim_sql[] =
     "              AND claim_key NOT IN (SELECT tocsin_live_claimants()) END"
     "   LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " fresh AS ("
-    "  SELECT o.id, o.month, o.kind, o.channel, o.recipient, o.scope, o.campaign_id,"
-    "   o.context, o.person_id"
+    "  SELECT o.tableoid, o.ctid, o.id, o.month, o.kind, o.channel, o.recipient, o.scope,"
+    "   o.campaign_id, o.context, o.person_id"
     "   FROM outbound_messages o"
     "   WHERE o.status = 'queued' AND o.channel = $1 AND o.next_attempt_at <= tocsin_now()"
     "     AND NOT EXISTS (SELECT 1 FROM campaigns c"
@@ -299,7 +303,7 @@ static const char claim_sql[] =
     "   ORDER BY o.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " picked AS (SELECT * FROM orphaned UNION ALL SELECT * FROM fresh LIMIT $2),"
     " verdict AS ("
-    "  SELECT p.id, p.month, CASE"
+    "  SELECT p.tableoid, p.ctid, p.id, CASE"
     "    WHEN c.status = 'cancelled' THEN 'campaign cancelled'"
     "    WHEN p.kind IN ('reminder', 'event_moved') AND p.context ? 'event_id'"
     "         AND NOT EXISTS (SELECT 1 FROM rsvps r"
@@ -311,7 +315,7 @@ static const char claim_sql[] =
     "      THEN 'consent: the recipient opted out'"
     "    END AS reason"
     "  FROM picked p LEFT JOIN campaigns c ON c.id = p.campaign_id),"
-    " decided AS (SELECT id, month, reason, CASE WHEN reason IS NULL THEN 'sending'"
+    " decided AS (SELECT tableoid, ctid, id, reason, CASE WHEN reason IS NULL THEN 'sending'"
     "   WHEN reason LIKE 'consent:%' THEN 'suppressed' ELSE 'cancelled' END AS status"
     "  FROM verdict)"
     " UPDATE outbound_messages o SET"
@@ -324,8 +328,7 @@ static const char claim_sql[] =
     "                 ELSE o.sms_provider END,"
     "  claim_key = CASE WHEN v.status = 'sending' THEN $5::int END,"
     "  last_error = coalesce(v.reason, o.last_error)"
-    " FROM decided v WHERE o.id = v.id AND o.month = v.month"
-    "  AND o.id = ANY (ARRAY(SELECT id FROM picked))"
+    " FROM decided v WHERE o.tableoid = v.tableoid AND o.ctid = v.ctid AND o.id = v.id"
     " RETURNING o.id, o.status, o.recipient, o.subject, o.body, o.html, o.kind, o.attempts,"
     "  o.headers::text,"
     "  coalesce(o.contact_id, (SELECT k.id FROM contacts k"
