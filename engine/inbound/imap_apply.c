@@ -41,19 +41,45 @@ static long owner_of(const char *sender)
     return (long)(h % (uint32_t)pool.n);
 }
 
-static int apply_one(struct applier *a, const struct imap_apply_batch *b, struct imap_mail *m,
-                     char **error_r)
+/* A mail's provider id: MAILBOX:UIDVALIDITY:UID. */
+static char *provider_id_of(const struct imap_apply_batch *b, const struct imap_mail *m)
 {
-    char provider_id[512];
-    snprintf(provider_id, sizeof(provider_id), "%s:%" PRIu32 ":%" PRIu32, b->mailbox,
-             b->uidvalidity, m->uid);
+    return xasprintf("%s:%" PRIu32 ":%" PRIu32, b->mailbox, b->uidvalidity, m->uid);
+}
+
+/* `key_claimed`: its dedupe key is recorded already in this transaction, fresh. */
+static int apply_one(struct applier *a, const struct imap_apply_batch *b, struct imap_mail *m,
+                     const char *provider_id, bool key_claimed, char **error_r)
+{
     /* No mailbox in the source: the reader moves the high-water mark itself. */
     const struct mail_source src = {.provider = "imap",
                                     .provider_id = provider_id,
                                     .uidvalidity = b->uidvalidity,
-                                    .uid = m->uid};
+                                    .uid = m->uid,
+                                    .key_claimed = key_claimed};
     const char *outcome = NULL;
     return mail_inbound_apply(a->db, &m->parsed, m->raw, m->len, &src, &outcome, error_r);
+}
+
+/* Mails[0..n) in the transaction open: their dedupe keys recorded in one statement, then
+ * each fresh one applied (a duplicate needs nothing). 0, or -1 with *error_r. */
+static int apply_claimed(struct applier *a, const struct imap_apply_batch *b,
+                         struct imap_mail **mails, size_t n, char **error_r)
+{
+    struct mail_claim *claims = xcalloc(n, sizeof(*claims));
+    for (size_t i = 0; i < n; i++)
+        claims[i] = (struct mail_claim){.parsed = &mails[i]->parsed,
+                                        .raw = mails[i]->raw,
+                                        .len = mails[i]->len,
+                                        .provider_id = provider_id_of(b, mails[i])};
+    int r = mail_inbound_claim(a->db, claims, n, error_r);
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (claims[i].fresh)
+            r = apply_one(a, b, mails[i], claims[i].provider_id, true, error_r);
+    for (size_t i = 0; i < n; i++)
+        free((char *)claims[i].provider_id);
+    free(claims);
+    return r;
 }
 
 /* Mails[0..n) in one transaction. 0: applied; 1: not applied, try them one by one; -1:
@@ -63,9 +89,7 @@ static int apply_group(struct applier *a, const struct imap_apply_batch *b,
 {
     if (db_begin_deferred(a->db, error_r) < 0)
         return -1;
-    int r = 0;
-    for (size_t i = 0; i < n && r == 0; i++)
-        r = apply_one(a, b, mails[i], error_r);
+    int r = apply_claimed(a, b, mails, n, error_r);
     if (r == 0 && db_commit(a->db, error_r) == 0) {
         for (size_t i = 0; i < n; i++)
             mails[i]->state = MAIL_APPLIED;
@@ -88,7 +112,10 @@ static int apply_one_by_one(struct applier *a, const struct imap_apply_batch *b,
                             struct imap_mail **mails, size_t n, char **error_r)
 {
     for (size_t i = 0; i < n; i++) {
-        if (apply_one(a, b, mails[i], error_r) == 0) {
+        char *provider_id = provider_id_of(b, mails[i]);
+        int r = apply_one(a, b, mails[i], provider_id, false, error_r);
+        free(provider_id);
+        if (r == 0) {
             mails[i]->state = MAIL_APPLIED;
             continue;
         }

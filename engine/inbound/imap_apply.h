@@ -6,10 +6,11 @@
  * Each mail goes to the thread its sender names (a hash of the From address), so one
  * sender's mails are applied in the order of their UIDs, as on a single connection, and
  * two threads never wait on the same sender's lock. A thread applies its mails in groups
- * of up to 50 per transaction (one commit, one fsync, for many mails); a group that fails
- * is replayed one mail at a time, so that a mail the engine refuses for good is logged
- * and left behind instead of holding back the others. The IMAP high-water mark is not
- * moved here: the reader moves it once every mail below it is settled.
+ * of up to 50 per transaction (one commit, one fsync, for many mails), their Message-IDs
+ * recorded in one statement first (mail_inbound_claim()); a group that fails is replayed
+ * one mail at a time, so that a mail the engine refuses for good is logged and left
+ * behind instead of holding back the others. The IMAP high-water mark is not moved here:
+ * the reader moves it once every mail below it is settled.
  *
  *   imap_apply_start()   start the threads (once per reader): 0, or -1 with *error_r
  *   imap_apply_submit()  hand a batch over and return at once; the mails to apply are

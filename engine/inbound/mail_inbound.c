@@ -136,6 +136,78 @@ static int claim_key(struct db *db, const char *key, const char *inbound_key, co
     return 0;
 }
 
+/* The dedupe key of a mail: its Message-ID, or sha256: of its bytes. */
+static char *mail_key(const struct mail_parsed *p, const char *raw, size_t len)
+{
+    return p->message_id ? xstrdup(p->message_id) : sha256_key(raw, len);
+}
+
+/* What the mail is, as recorded with its key; *contact_r: the contact a mail to
+ * unsubscribe+TOKEN@ names (0 when none, or when the token does not verify). */
+static const char *mail_kind(struct db *db, const struct mail_parsed *p, int64_t *contact_r)
+{
+    *contact_r = 0;
+    /* The token, not the body or the From:, decides who unsubscribes. */
+    if (!p->is_bounce && p->unsubscribe_token &&
+        token_check(db, "unsub", p->unsubscribe_token, contact_r) < 0)
+        *contact_r = 0;
+    return p->is_bounce   ? "bounce"
+           : *contact_r   ? "unsubscribe"
+           : p->automatic ? "automatic"
+                          : "reply";
+}
+
+/* The claims as one JSON array of [key, inbound key, kind], in their order; NULL when a
+ * key is not UTF-8 (the caller then applies the mails one by one). */
+static char *claims_json(struct db *db, const struct mail_claim *claims, size_t n)
+{
+    json_t *rows = json_array();
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        const struct mail_claim *c = &claims[i];
+        char *key = mail_key(c->parsed, c->raw, c->len);
+        int64_t contact;
+        json_t *row =
+            json_pack("[s, s, s]", key, c->provider_id, mail_kind(db, c->parsed, &contact));
+        ok = row && json_array_append_new(rows, row) == 0;
+        free(key);
+    }
+    char *text = ok ? json_dumps(rows, JSON_COMPACT) : NULL;
+    json_decref(rows);
+    return text;
+}
+
+int mail_inbound_claim(struct db *db, struct mail_claim *claims, size_t n, char **error_r)
+{
+    char *json = claims_json(db, claims, n);
+    if (!json) {
+        *error_r = xstrdup("mail: a Message-ID is not UTF-8");
+        return -1;
+    }
+    /* In the array's order: of two copies of one mail, the first is fresh. */
+    const char *params[] = {json};
+    PGresult *res =
+        db_exec(db,
+                "INSERT INTO mail_message_ids (message_id, inbound_key, outcome)"
+                " SELECT c.e->>0, c.e->>1, c.e->>2"
+                " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS c(e, n)"
+                " ORDER BY c.n ON CONFLICT (message_id) DO NOTHING RETURNING inbound_key",
+                1, params, error_r);
+    free(json);
+    if (!res)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        claims[i].fresh = false;
+        for (int r = 0; r < PQntuples(res) && !claims[i].fresh; r++)
+            claims[i].fresh = strcmp(PQgetvalue(res, r, 0), claims[i].provider_id) == 0;
+        if (!claims[i].fresh)
+            log_info("mail_inbound", "id=%s sender=%s outcome=duplicate",
+                     log_q(claims[i].provider_id), log_q(claims[i].parsed->sender));
+    }
+    PQclear(res);
+    return 0;
+}
+
 /* How many bytes of the UTF-8 text `s` fit in `max` without cutting a character: a
  * truncated summary or evidence must stay valid UTF-8, or PostgreSQL refuses the row and
  * the mail could never be recorded. */
@@ -397,7 +469,7 @@ static void mail_run_release(struct mail_run *run)
 static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
 {
     const struct mail_parsed *p = run->parsed;
-    run->key = p->message_id ? xstrdup(p->message_id) : sha256_key(raw, len);
+    run->key = mail_key(p, raw, len);
     run->provider_id = run->src->provider_id ? run->src->provider_id : run->key;
     /* The raw text is evidence, stored as text: make sure it is valid UTF-8. */
     if (!mime_valid_utf8(raw, len) || memchr(raw, '\0', len))
@@ -405,17 +477,10 @@ static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
     if (!run->raw_text)
         run->raw_copy = xstrndup(raw, len);
     run->raw_stored = run->raw_text ? run->raw_text : run->raw_copy;
-    /* The token, not the body or the From:, decides who unsubscribes. */
-    if (!p->is_bounce && p->unsubscribe_token &&
-        token_check(run->db, "unsub", p->unsubscribe_token, &run->unsubscribe_contact) < 0) {
+    run->kind = mail_kind(run->db, p, &run->unsubscribe_contact);
+    if (!p->is_bounce && p->unsubscribe_token && !run->unsubscribe_contact)
         log_warn("mail_unsubscribe_forged", "sender=%s recipient=%s", log_q(p->sender),
                  log_q(p->recipient));
-        run->unsubscribe_contact = 0;
-    }
-    run->kind = p->is_bounce               ? "bounce"
-                : run->unsubscribe_contact ? "unsubscribe"
-                : p->automatic             ? "automatic"
-                                           : "reply";
     int64_t context =
         p->is_bounce || p->automatic || run->unsubscribe_contact ? 0 : resolve_context(run->db, p);
     run->msg = (struct inbound_message){
@@ -491,8 +556,9 @@ static int apply_step(struct mail_run *run, int i, bool last, const char **outco
     /* The dedupe key and the high-water mark go with the last effect: a crash before it
      * replays the earlier lines, which their natural keys make no-ops. */
     if (last) {
-        bool claimed = false;
-        if (claim_key(db, run->key, run->provider_id, run->kind, &claimed, error_r) < 0 ||
+        bool claimed = run->src->key_claimed;
+        if ((!claimed &&
+             claim_key(db, run->key, run->provider_id, run->kind, &claimed, error_r) < 0) ||
             move_mark(db, run->src, error_r) < 0)
             goto fail;
         if (!claimed) {

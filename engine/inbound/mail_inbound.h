@@ -25,7 +25,9 @@
  *
  * mail_inbound_apply() is mail_inbound_process() after mail_parse(): a reader that parses
  * the next mails on one thread while another applies the earlier ones calls the two
- * halves itself. `parsed` stays the caller's.
+ * halves itself. `parsed` stays the caller's. A caller that applies several mails in one
+ * transaction may record all their dedupe keys first with mail_inbound_claim() (one
+ * statement), then apply each fresh one with `src->key_claimed` set.
  */
 #ifndef TOCSIN_MAIL_INBOUND_H
 #define TOCSIN_MAIL_INBOUND_H
@@ -65,6 +67,16 @@ struct mail_source {
     const char *mailbox;     /* imap_mailboxes key, or NULL */
     int64_t uidvalidity;
     int64_t uid;
+    bool key_claimed; /* the dedupe key is recorded already, fresh (mail_inbound_claim()) */
+};
+
+/* One mail of a group the caller applies in one transaction. */
+struct mail_claim {
+    const struct mail_parsed *parsed;
+    const char *raw;
+    size_t len;
+    const char *provider_id; /* its source's, unique in the group (not NULL) */
+    bool fresh;              /* set by mail_inbound_claim() */
 };
 
 int mail_parse(const char *raw, size_t len, reply_is_command_fn is_command,
@@ -80,6 +92,10 @@ int mail_inbound_process(struct db *db, const char *raw, size_t len, const struc
                          const char **outcome_r, char **error_r);
 int mail_inbound_apply(struct db *db, const struct mail_parsed *parsed, const char *raw, size_t len,
                        const struct mail_source *src, const char **outcome_r, char **error_r);
+/* The dedupe keys of `n` mails recorded in one statement, inside the caller's transaction:
+ * claims[i].fresh says whether mail i's key was new (apply it with src.key_claimed set) or
+ * recorded before (a duplicate: nothing to apply). 0, or -1 with *error_r. */
+int mail_inbound_claim(struct db *db, struct mail_claim *claims, size_t n, char **error_r);
 /* Move the mailbox's high-water mark alone (a message skipped for its size). */
 int mail_inbound_skip(struct db *db, const struct mail_source *src, char **error_r);
 
