@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/consent.h"
 #include "core/template.h"
+#include "outbound/presence.h"
 #include "outbound/queue.h"
 #include "decide/budget.h"
 #include "decide/grammar.h"
@@ -263,6 +264,10 @@ struct processing {
     const struct inbound_message *msg;
     struct inbound_outcome *outcome;
     bool own_tx; /* we opened the transaction, so we commit or roll it back */
+    /* Ours, in a daemon: what the transaction queues is announced after the commit
+     * (presence_announce()) instead of by a NOTIFY inside it (migration 0082). */
+    bool announced;
+    int64_t added_before; /* queue_added_by_thread() when the transaction began */
     /* PostgreSQL refuses invalid UTF-8; such a message would fail on every retry, so the
      * body and the raw message are stored and read as sanitised copies when needed. */
     char *clean_body, *clean_raw;
@@ -312,7 +317,7 @@ static void processing_release(struct processing *p)
  * take the sender's lock. A new message then takes it — one sender's messages are handled
  * one at a time, so STOP then YES sent a second apart are applied in order and the hourly
  * limit cannot be raced — and learns who the sender is. One statement for the three
- * (inbound_record(), migration 0081). 1: recorded; 0: a replay, *outcome is the first
+ * (inbound_record(), migrations 0081 and 0082). 1: recorded; 0: a replay, *outcome is the first
  * one's; -1. */
 static int record_inbound(struct processing *p, char **error_r)
 {
@@ -324,11 +329,12 @@ static int record_inbound(struct processing *p, char **error_r)
                             msg->recipient ? msg->recipient : "",
                             p->body,
                             p->raw,
-                            msg->proof};
+                            msg->proof,
+                            p->announced ? "true" : "false"};
     PGresult *res = db_exec(p->db,
                             "SELECT inbound_id, contact_id, person_id, person_name, person_locale"
-                            " FROM inbound_record($1, $2, $3, $4, $5, $6, $7, $8)",
-                            8, params, error_r);
+                            " FROM inbound_record($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                            9, params, error_r);
     if (!res)
         return -1;
     bool recorded = db_value(res, 0, 0) != NULL;
@@ -450,6 +456,8 @@ static int record_outcome(struct processing *p, char **error_r)
     if ((p->own_tx ? db_run_and_commit(p->db, update_sql, 5, params, error_r)
                    : db_run(p->db, update_sql, 5, params, error_r)) < 0)
         return -1;
+    if (p->announced && queue_added_by_thread() != p->added_before)
+        presence_announce();
     p->outcome->status = ignored_status(status) ? INBOUND_IGNORED : INBOUND_APPLIED;
     p->outcome->inbound_id = p->ctx.inbound_id;
     p->outcome->command = p->command ? xstrdup(p->command) : NULL;
@@ -476,6 +484,8 @@ static int process_one(struct db *db, const struct inbound_message *msg,
     /* A caller may fold this into its own transaction (the mail pipeline records the
      * Message-ID and the IMAP high-water mark with the effect): then it commits. */
     p.own_tx = !db_in_transaction(db);
+    p.announced = p.own_tx && presence_announces();
+    p.added_before = queue_added_by_thread();
     if (p.own_tx && db_begin_deferred(db, error_r) < 0)
         goto out;
     int recorded = record_inbound(&p, error_r);
