@@ -1,5 +1,5 @@
 -- What reply_budget() (engine/decide/budget.c) weighs, gathered by one statement instead
--- of three, each lookup written so that its plan cannot go wrong.
+-- of four, each lookup written so that its plan cannot go wrong.
 --
 -- A daemon keeps its statements prepared, and PostgreSQL settles on a generic plan after
 -- five executions. On a new installation that is while the tables are still empty, when
@@ -11,6 +11,7 @@
 -- the statistics say; the limits are far above any cap ([engine] replies_per_day is at
 -- most 100,000).
 --
+-- allowed:    the recipient's consent lets ordinary messages through (consent_allows()).
 -- kind_today: a reply of kind p_kind went to the recipient in the last 24 hours.
 -- repeated:   p_text from this sender got the reply p_reply since the sender last wrote
 --             anything else, within 24 hours (p_inbound_id, the message being answered,
@@ -19,7 +20,8 @@
 --             last hour and day.
 CREATE FUNCTION reply_budget_facts(p_channel text, p_recipient text, p_kind text, p_text text,
                                    p_reply text, p_inbound_id bigint,
-                                   OUT kind_today boolean, OUT repeated boolean,
+                                   OUT allowed boolean, OUT kind_today boolean,
+                                   OUT repeated boolean,
                                    OUT last_hour integer, OUT last_day integer)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -27,6 +29,7 @@ DECLARE
     other_id  bigint;
     other_at  timestamptz;
 BEGIN
+    allowed := consent_allows(p_channel, p_recipient, NULL);
     SELECT coalesce(bool_or(o.kind = p_kind), false),
            count(*) FILTER (WHERE o.inbound_id IS NOT NULL AND o.kind <> 'stop_confirmation'
                               AND o.created_at > now() - interval '1 hour'),

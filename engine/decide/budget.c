@@ -17,15 +17,15 @@ static bool replies_to_country(const char *number)
                               *countries ? countries : config_str("engine", "default_country"));
 }
 
-/* What the decision weighs, in one statement (reply_budget_facts(), migration 0082): a
- * reply of this kind to this recipient today (HELP to an opted-out sender: carriers
+/* What the decision weighs, in one statement (reply_budget_facts(), migration 0082): the
+ * recipient's consent; a reply of this kind to this recipient today (HELP to an opted-out sender: carriers
  * require an answer, not one per message; a request to receive messages again gets one
  * confirmation, not one per forged mail); the same words answered with the same reply
  * since the sender last wrote anything else today (a machine repeating itself: someone who
  * answers OUI, then NON, then OUI again is answered each time); and the replies this
  * sender got in the last hour and day, the STOP confirmation aside. */
 struct budget_facts {
-    bool kind_today, repeated;
+    bool allowed, kind_today, repeated;
     long hour, day;
 };
 
@@ -36,43 +36,52 @@ static int budget_facts(struct db *db, const struct reply_ask *ask, struct budge
     const char *params[] = {ask->channel, ask->recipient, ask->kind, ask->text, ask->reply,
                             db_param_int(ask->inbound_id, inbound)};
     PGresult *res = db_exec(db,
-                            "SELECT kind_today, repeated, last_hour, last_day"
+                            "SELECT allowed, kind_today, repeated, last_hour, last_day"
                             " FROM reply_budget_facts($1, $2, $3, $4, $5, $6)",
                             6, params, error_r);
     if (!res)
         return -1;
-    f->kind_today = PQgetvalue(res, 0, 0)[0] == 't';
-    f->repeated = PQgetvalue(res, 0, 1)[0] == 't';
-    f->hour = strtol(PQgetvalue(res, 0, 2), NULL, 10);
-    f->day = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+    f->allowed = PQgetvalue(res, 0, 0)[0] == 't';
+    f->kind_today = PQgetvalue(res, 0, 1)[0] == 't';
+    f->repeated = PQgetvalue(res, 0, 2)[0] == 't';
+    f->hour = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+    f->day = strtol(PQgetvalue(res, 0, 4), NULL, 10);
     PQclear(res);
     return 0;
 }
 
-int reply_budget(struct db *db, const struct reply_ask *ask, const char **withheld_r,
-                 char **error_r)
+/* Kinds of reply that reach a sender who opted out. */
+static bool reaches_opted_out(const char *kind)
+{
+    return strcmp(kind, "stop_confirmation") == 0 || strcmp(kind, "help") == 0 ||
+           strcmp(kind, "consent_request") == 0;
+}
+
+int reply_budget(struct db *db, const struct reply_ask *ask, bool *allowed_r,
+                 const char **withheld_r, char **error_r)
 {
     *withheld_r = NULL;
     bool sms = strcmp(ask->channel, "sms") == 0;
     bool confirmation = strcmp(ask->kind, "stop_confirmation") == 0;
     bool help = strcmp(ask->kind, "help") == 0;
     struct budget_facts f = {0};
-    if (sms && !replies_to_country(ask->recipient)) {
+    if (budget_facts(db, ask, &f, error_r) < 0)
+        return -1;
+    *allowed_r = f.allowed || reaches_opted_out(ask->kind);
+    if (!*allowed_r)
+        return 0;
+    if (sms && !replies_to_country(ask->recipient))
         *withheld_r = "country";
-    } else {
-        if (budget_facts(db, ask, &f, error_r) < 0)
-            return -1;
-        if (ask->opted_out && (help || strcmp(ask->kind, "consent_request") == 0) && f.kind_today)
-            *withheld_r = help ? "help_after_stop" : "request_after_stop";
-        else if (confirmation)
-            *withheld_r = NULL;
-        else if (f.repeated)
-            *withheld_r = "repeat";
-        else if (f.hour >= config_int("engine", "replies_per_hour"))
-            *withheld_r = "hourly_cap";
-        else if (f.day >= config_int("engine", "replies_per_day"))
-            *withheld_r = "daily_cap";
-    }
+    else if (!f.allowed && (help || strcmp(ask->kind, "consent_request") == 0) && f.kind_today)
+        *withheld_r = help ? "help_after_stop" : "request_after_stop";
+    else if (confirmation)
+        *withheld_r = NULL;
+    else if (f.repeated)
+        *withheld_r = "repeat";
+    else if (f.hour >= config_int("engine", "replies_per_hour"))
+        *withheld_r = "hourly_cap";
+    else if (f.day >= config_int("engine", "replies_per_day"))
+        *withheld_r = "daily_cap";
     if (*withheld_r) {
         log_info("reply_withheld", "channel=%s recipient=%s inbound_id=%" PRId64 " reason=%s",
                  ask->channel, log_q(ask->recipient), ask->inbound_id, *withheld_r);

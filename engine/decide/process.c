@@ -160,18 +160,10 @@ static void add_common_vars(struct handler_ctx *ctx, const char *name)
                         json_string(ctx->msg->sender));
 }
 
-/* Kinds of reply that reach a sender who opted out: the STOP confirmation and HELP (carrier
- * rules), and the confirmation of a request to receive messages again (a START by mail
- * without proof): the queue lets the same kinds through. */
-static bool reaches_opted_out(const char *kind)
-{
-    return strcmp(kind, "stop_confirmation") == 0 || strcmp(kind, "help") == 0 ||
-           strcmp(kind, "consent_request") == 0;
-}
-
-/* Whether the reply may be sent at all (decide/budget.h); *withheld_r says why not. */
+/* Whether the reply may be sent at all (decide/budget.h): *allowed_r false when the
+ * recipient opted out, *withheld_r says why a reply meant is not sent. */
 static int budget_reply(struct handler_ctx *ctx, const char *text, const char *reply,
-                        bool opted_out, const char **withheld_r, char **error_r)
+                        bool *allowed_r, const char **withheld_r, char **error_r)
 {
     struct reply_ask ask = {
         .channel = ctx->msg->channel,
@@ -180,33 +172,27 @@ static int budget_reply(struct handler_ctx *ctx, const char *text, const char *r
         .text = text,
         .reply = reply,
         .inbound_id = ctx->inbound_id,
-        .opted_out = opted_out,
     };
-    return reply_budget(ctx->db, &ask, withheld_r, error_r);
+    return reply_budget(ctx->db, &ask, allowed_r, withheld_r, error_r);
 }
 
 static int enqueue_reply(struct handler_ctx *ctx, const char *name, const char *text,
                          struct inbound_outcome *outcome, const char **withheld_r, char **error_r)
 {
-    /* The queue checks consent again at send time; not enqueueing here keeps the record
-     * honest: no reply was ever meant to be sent. */
-    bool allowed;
-    if (consent_allows_address(ctx->db, ctx->msg->channel, ctx->msg->sender, 0, &allowed, error_r) <
-        0)
-        return -1;
-    if (!allowed && !reaches_opted_out(ctx->reply_kind)) {
-        ctx->status = "opted_out";
-        return 0;
-    }
     add_common_vars(ctx, name);
     struct rendered_message m;
     if (template_message(ctx->reply_template, ctx->locale, ctx->vars, &m, error_r) < 0)
         return -1;
     bool sms = strcmp(ctx->msg->channel, "sms") == 0;
-    if (budget_reply(ctx, text, sms ? m.sms : m.text, !allowed, withheld_r, error_r) < 0 ||
-        *withheld_r) {
+    bool allowed = false;
+    int rc = budget_reply(ctx, text, sms ? m.sms : m.text, &allowed, withheld_r, error_r);
+    /* The queue checks consent again at send time; not enqueueing here keeps the record
+     * honest: no reply was ever meant to be sent. */
+    if (rc == 0 && !allowed)
+        ctx->status = "opted_out";
+    if (rc < 0 || !allowed || *withheld_r) {
         template_message_release(&m);
-        return *withheld_r ? 0 : -1;
+        return rc;
     }
     char *key = xasprintf("reply:%" PRId64, ctx->inbound_id);
     struct queue_new q = {
@@ -221,7 +207,7 @@ static int enqueue_reply(struct handler_ctx *ctx, const char *name, const char *
         .contact_id = ctx->contact_id,
         .inbound_id = ctx->inbound_id,
     };
-    int rc = queue_enqueue(ctx->db, &q, &outcome->reply_id, NULL, error_r);
+    rc = queue_enqueue(ctx->db, &q, &outcome->reply_id, NULL, error_r);
     if (rc == 0)
         outcome->reply = xstrdup(q.body);
     if (rc == 0 && sms)
