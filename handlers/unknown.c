@@ -20,7 +20,9 @@ int check_unknown(struct handler_ctx *ctx, char **error_r)
                             "SELECT 1 FROM outbound_messages WHERE channel = $1"
                             " AND recipient = $2 AND kind = 'unknown'"
                             " AND created_at > now() - interval '" UNKNOWN_REPLY_INTERVAL "'"
-                            " LIMIT 1",
+                            /* In the order of outbound_recipient_idx: the plan the daemon
+                             * keeps takes that index even if made on an empty table. */
+                            " ORDER BY created_at DESC LIMIT 1",
                             2, params, error_r);
     if (!res)
         return -1;

@@ -770,11 +770,14 @@ int campaign_quiet_forecast(struct db *db, int64_t id, const char *timezone, int
     }
     const char *extra[] = {campaign_quiet_hours(), timezone};
     struct recipients_sql r;
-    int rc = recipients_build(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), false, 2, extra, &r,
-                              error_r);
-    PQclear(res);
-    if (rc < 0)
+    /* The segment's parameters point into `campaign`: it lives until the count is made. */
+    PGresult *campaign = res;
+    int rc = recipients_build(PQgetvalue(campaign, 0, 0), PQgetvalue(campaign, 0, 1), false, 2,
+                              extra, &r, error_r);
+    if (rc < 0) {
+        PQclear(campaign);
         return -1;
+    }
     struct buf q = BUF_INIT;
     buf_adds(&q, "SELECT count(*) FILTER (WHERE quiet_release(tocsin_now(), p.timezone, $3)"
                  " > tocsin_now()), to_char(max(quiet_release(tocsin_now(), p.timezone, $3))"
@@ -783,6 +786,7 @@ int campaign_quiet_forecast(struct db *db, int64_t id, const char *timezone, int
     res = db_exec_once(db, buf_str(&q), r.nparams, r.params, error_r);
     buf_release(&q);
     recipients_release(&r);
+    PQclear(campaign);
     if (!res)
         return -1;
     *held_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);

@@ -17,90 +17,71 @@ static bool replies_to_country(const char *number)
                               *countries ? countries : config_str("engine", "default_country"));
 }
 
-/* HELP to an opted-out sender: carriers require an answer, not one per message; a request
- * to receive messages again gets one confirmation, not one per forged mail. */
-static int kind_answered_today(struct db *db, const struct reply_ask *ask, bool *yes_r,
-                               char **error_r)
-{
-    const char *params[] = {ask->channel, ask->recipient, ask->kind};
-    return db_query_bool(db,
-                         "SELECT EXISTS (SELECT 1 FROM outbound_messages WHERE channel = $1"
-                         " AND recipient = $2 AND kind = $3"
-                         " AND created_at > now() - interval '24 hours')",
-                         3, params, yes_r, error_r);
-}
+/* What the decision weighs, in one statement (reply_budget_facts(), migration 0082): the
+ * recipient's consent; a reply of this kind to this recipient today (HELP to an opted-out sender: carriers
+ * require an answer, not one per message; a request to receive messages again gets one
+ * confirmation, not one per forged mail); the same words answered with the same reply
+ * since the sender last wrote anything else today (a machine repeating itself: someone who
+ * answers OUI, then NON, then OUI again is answered each time); and the replies this
+ * sender got in the last hour and day, the STOP confirmation aside. */
+struct budget_facts {
+    bool allowed, kind_today, repeated;
+    long hour, day;
+};
 
-/* The same words got the same answer since the sender last wrote anything else (today): a
- * machine repeating itself. Someone who answers OUI, then NON, then OUI again is answered
- * each time. */
-static int repeated(struct db *db, const struct reply_ask *ask, bool *yes_r, char **error_r)
+static int budget_facts(struct db *db, const struct reply_ask *ask, struct budget_facts *f,
+                        char **error_r)
 {
-    char inbound[24];
-    snprintf(inbound, sizeof(inbound), "%" PRId64, ask->inbound_id);
-    const char *params[] = {ask->channel, ask->recipient, ask->text, inbound, ask->reply};
-    return db_query_bool(
-        db,
-        "SELECT EXISTS (SELECT 1 FROM inbound_messages i JOIN outbound_messages o"
-        "  ON o.dedupe_key = 'reply:' || i.id"
-        " WHERE i.channel = $1 AND i.sender = $2 AND i.body = $3"
-        "  AND i.id <> $4::bigint AND i.received_at > now() - interval '24 hours'"
-        "  AND o.body = $5"
-        "  AND i.id > coalesce((SELECT max(j.id) FROM inbound_messages j"
-        "   WHERE j.channel = $1 AND j.sender = $2 AND j.id < $4::bigint"
-        "    AND j.body <> $3 AND j.received_at > now() - interval '24 hours'), 0))",
-        5, params, yes_r, error_r);
-}
-
-/* Replies this sender got in the last hour and day, the STOP confirmation aside. */
-static int replies_counted(struct db *db, const struct reply_ask *ask, long *hour_r, long *day_r,
-                           char **error_r)
-{
-    const char *params[] = {ask->channel, ask->recipient};
+    char inbound[DB_PARAM_SIZE];
+    const char *params[] = {ask->channel, ask->recipient, ask->kind, ask->text, ask->reply,
+                            db_param_int(ask->inbound_id, inbound)};
     PGresult *res = db_exec(db,
-                            "SELECT count(*) FILTER (WHERE created_at > now() - interval '1 hour'),"
-                            " count(*) FROM outbound_messages WHERE channel = $1 AND recipient = $2"
-                            " AND inbound_id IS NOT NULL AND kind <> 'stop_confirmation'"
-                            " AND created_at > now() - interval '24 hours'",
-                            2, params, error_r);
+                            "SELECT allowed, kind_today, repeated, last_hour, last_day"
+                            " FROM reply_budget_facts($1, $2, $3, $4, $5, $6)",
+                            6, params, error_r);
     if (!res)
         return -1;
-    *hour_r = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    *day_r = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    f->allowed = PQgetvalue(res, 0, 0)[0] == 't';
+    f->kind_today = PQgetvalue(res, 0, 1)[0] == 't';
+    f->repeated = PQgetvalue(res, 0, 2)[0] == 't';
+    f->hour = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+    f->day = strtol(PQgetvalue(res, 0, 4), NULL, 10);
     PQclear(res);
     return 0;
 }
 
-int reply_budget(struct db *db, const struct reply_ask *ask, const char **withheld_r,
-                 char **error_r)
+/* Kinds of reply that reach a sender who opted out. */
+static bool reaches_opted_out(const char *kind)
+{
+    return strcmp(kind, "stop_confirmation") == 0 || strcmp(kind, "help") == 0 ||
+           strcmp(kind, "consent_request") == 0;
+}
+
+int reply_budget(struct db *db, const struct reply_ask *ask, bool *allowed_r,
+                 const char **withheld_r, char **error_r)
 {
     *withheld_r = NULL;
     bool sms = strcmp(ask->channel, "sms") == 0;
     bool confirmation = strcmp(ask->kind, "stop_confirmation") == 0;
-    bool yes = false;
-    long hour = 0, day = 0;
-    if (sms && !replies_to_country(ask->recipient)) {
+    bool help = strcmp(ask->kind, "help") == 0;
+    struct budget_facts f = {0};
+    if (budget_facts(db, ask, &f, error_r) < 0)
+        return -1;
+    *allowed_r = f.allowed || reaches_opted_out(ask->kind);
+    if (!*allowed_r)
+        return 0;
+    if (sms && !replies_to_country(ask->recipient))
         *withheld_r = "country";
-    } else if (ask->opted_out &&
-               (strcmp(ask->kind, "help") == 0 || strcmp(ask->kind, "consent_request") == 0)) {
-        if (kind_answered_today(db, ask, &yes, error_r) < 0)
-            return -1;
-        if (yes)
-            *withheld_r = strcmp(ask->kind, "help") == 0 ? "help_after_stop" : "request_after_stop";
-    }
-    if (!*withheld_r && !confirmation) {
-        if (repeated(db, ask, &yes, error_r) < 0)
-            return -1;
-        if (yes)
-            *withheld_r = "repeat";
-    }
-    if (!*withheld_r && !confirmation) {
-        if (replies_counted(db, ask, &hour, &day, error_r) < 0)
-            return -1;
-        if (hour >= config_int("engine", "replies_per_hour"))
-            *withheld_r = "hourly_cap";
-        else if (day >= config_int("engine", "replies_per_day"))
-            *withheld_r = "daily_cap";
-    }
+    else if (!f.allowed && (help || strcmp(ask->kind, "consent_request") == 0) && f.kind_today)
+        *withheld_r = help ? "help_after_stop" : "request_after_stop";
+    else if (confirmation)
+        *withheld_r = NULL;
+    else if (f.repeated)
+        *withheld_r = "repeat";
+    else if (f.hour >= config_int("engine", "replies_per_hour"))
+        *withheld_r = "hourly_cap";
+    else if (f.day >= config_int("engine", "replies_per_day"))
+        *withheld_r = "daily_cap";
     if (*withheld_r) {
         log_info("reply_withheld", "channel=%s recipient=%s inbound_id=%" PRId64 " reason=%s",
                  ask->channel, log_q(ask->recipient), ask->inbound_id, *withheld_r);
@@ -114,14 +95,20 @@ int reply_budget(struct db *db, const struct reply_ask *ask, const char **withhe
 
 int reply_budget_sent(struct db *db, const char *number, char **error_r)
 {
-    const char *params[] = {number};
+    /* Counted only up to the limit, and only for a new number: a count of every number of
+     * the last hour grew with each one (a millisecond a text at a few thousand an hour). */
+    long limit = config_int("sms", "new_number_replies_per_hour");
+    char enough[DB_PARAM_SIZE];
+    const char *params[] = {number, db_param_int(limit + 1, enough)};
     PGresult *res = db_exec(db,
                             "WITH fresh AS (INSERT INTO sms_answered_numbers (number) VALUES ($1)"
                             "  ON CONFLICT (number) DO NOTHING RETURNING 1)"
                             " SELECT (SELECT count(*) FROM fresh),"
-                            "  (SELECT count(*) FROM sms_answered_numbers"
-                            "   WHERE first_reply_at > now() - interval '1 hour')",
-                            1, params, error_r);
+                            "  (SELECT count(*) FROM (SELECT 1 FROM sms_answered_numbers"
+                            "   WHERE first_reply_at > now() - interval '1 hour'"
+                            "    AND EXISTS (SELECT 1 FROM fresh)"
+                            "   ORDER BY first_reply_at DESC LIMIT $2::int) recent)",
+                            2, params, error_r);
     if (!res)
         return -1;
     bool fresh = PQgetvalue(res, 0, 0)[0] == '1';
@@ -131,10 +118,9 @@ int reply_budget_sent(struct db *db, const char *number, char **error_r)
     if (!fresh)
         return 0;
     metrics_add("tocsin_sms_replies_new_numbers_total", 1);
-    long limit = config_int("sms", "new_number_replies_per_hour");
     if (last_hour > limit)
-        log_warn("sms_pumping_suspected", "new_numbers_last_hour=%ld limit=%ld number=%s reason=%s",
-                 last_hour, limit, log_q(number),
-                 log_q("replies to numbers never answered before"));
+        log_warn("sms_pumping_suspected", "limit=%ld number=%s reason=%s", limit, log_q(number),
+                 log_q("more replies to numbers never answered before in the last hour than "
+                       "[sms] new_number_replies_per_hour"));
     return 0;
 }

@@ -5,8 +5,12 @@
  * messages. The command itself runs regardless; only the answer is withheld.
  *
  * reply_budget() decides in the inbound transaction, before a reply is queued (the sender's
- * advisory lock makes the counts exact). It returns 0 with *withheld_r NULL (send it) or a
- * static reason, the first that applies:
+ * advisory lock makes the counts exact), with one statement. First consent: *allowed_r is
+ * false when the recipient opted out and the reply is not of a kind that reaches them
+ * anyway (the STOP confirmation and HELP, which carriers require, and the confirmation of
+ * a request to receive messages again: the queue lets the same kinds through); then no
+ * reply is meant at all. Otherwise *withheld_r is NULL (send it) or a static reason, the
+ * first that applies:
  *   "country"          an SMS from a number outside [sms] reply_countries (default:
  *                      [engine] default_country and its overseas territories);
  *   "help_after_stop"  HELP from an opted-out sender, already answered in the last 24 hours;
@@ -41,11 +45,10 @@ struct reply_ask {
     const char *text;      /* the inbound text the reply answers */
     const char *reply;     /* the reply as it would be sent */
     int64_t inbound_id;
-    bool opted_out; /* the recipient's consent refuses ordinary messages */
 };
 
-int reply_budget(struct db *db, const struct reply_ask *ask, const char **withheld_r,
-                 char **error_r);
+int reply_budget(struct db *db, const struct reply_ask *ask, bool *allowed_r,
+                 const char **withheld_r, char **error_r);
 int reply_budget_sent(struct db *db, const char *number, char **error_r);
 
 #endif

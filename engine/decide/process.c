@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/consent.h"
 #include "core/template.h"
+#include "outbound/presence.h"
 #include "outbound/queue.h"
 #include "decide/budget.h"
 #include "decide/grammar.h"
@@ -159,18 +160,10 @@ static void add_common_vars(struct handler_ctx *ctx, const char *name)
                         json_string(ctx->msg->sender));
 }
 
-/* Kinds of reply that reach a sender who opted out: the STOP confirmation and HELP (carrier
- * rules), and the confirmation of a request to receive messages again (a START by mail
- * without proof): the queue lets the same kinds through. */
-static bool reaches_opted_out(const char *kind)
-{
-    return strcmp(kind, "stop_confirmation") == 0 || strcmp(kind, "help") == 0 ||
-           strcmp(kind, "consent_request") == 0;
-}
-
-/* Whether the reply may be sent at all (decide/budget.h); *withheld_r says why not. */
+/* Whether the reply may be sent at all (decide/budget.h): *allowed_r false when the
+ * recipient opted out, *withheld_r says why a reply meant is not sent. */
 static int budget_reply(struct handler_ctx *ctx, const char *text, const char *reply,
-                        bool opted_out, const char **withheld_r, char **error_r)
+                        bool *allowed_r, const char **withheld_r, char **error_r)
 {
     struct reply_ask ask = {
         .channel = ctx->msg->channel,
@@ -179,33 +172,27 @@ static int budget_reply(struct handler_ctx *ctx, const char *text, const char *r
         .text = text,
         .reply = reply,
         .inbound_id = ctx->inbound_id,
-        .opted_out = opted_out,
     };
-    return reply_budget(ctx->db, &ask, withheld_r, error_r);
+    return reply_budget(ctx->db, &ask, allowed_r, withheld_r, error_r);
 }
 
 static int enqueue_reply(struct handler_ctx *ctx, const char *name, const char *text,
                          struct inbound_outcome *outcome, const char **withheld_r, char **error_r)
 {
-    /* The queue checks consent again at send time; not enqueueing here keeps the record
-     * honest: no reply was ever meant to be sent. */
-    bool allowed;
-    if (consent_allows_address(ctx->db, ctx->msg->channel, ctx->msg->sender, 0, &allowed, error_r) <
-        0)
-        return -1;
-    if (!allowed && !reaches_opted_out(ctx->reply_kind)) {
-        ctx->status = "opted_out";
-        return 0;
-    }
     add_common_vars(ctx, name);
     struct rendered_message m;
     if (template_message(ctx->reply_template, ctx->locale, ctx->vars, &m, error_r) < 0)
         return -1;
     bool sms = strcmp(ctx->msg->channel, "sms") == 0;
-    if (budget_reply(ctx, text, sms ? m.sms : m.text, !allowed, withheld_r, error_r) < 0 ||
-        *withheld_r) {
+    bool allowed = false;
+    int rc = budget_reply(ctx, text, sms ? m.sms : m.text, &allowed, withheld_r, error_r);
+    /* The queue checks consent again at send time; not enqueueing here keeps the record
+     * honest: no reply was ever meant to be sent. */
+    if (rc == 0 && !allowed)
+        ctx->status = "opted_out";
+    if (rc < 0 || !allowed || *withheld_r) {
         template_message_release(&m);
-        return *withheld_r ? 0 : -1;
+        return rc;
     }
     char *key = xasprintf("reply:%" PRId64, ctx->inbound_id);
     struct queue_new q = {
@@ -220,7 +207,7 @@ static int enqueue_reply(struct handler_ctx *ctx, const char *name, const char *
         .contact_id = ctx->contact_id,
         .inbound_id = ctx->inbound_id,
     };
-    int rc = queue_enqueue(ctx->db, &q, &outcome->reply_id, NULL, error_r);
+    rc = queue_enqueue(ctx->db, &q, &outcome->reply_id, NULL, error_r);
     if (rc == 0)
         outcome->reply = xstrdup(q.body);
     if (rc == 0 && sms)
@@ -263,6 +250,10 @@ struct processing {
     const struct inbound_message *msg;
     struct inbound_outcome *outcome;
     bool own_tx; /* we opened the transaction, so we commit or roll it back */
+    /* Ours, in a daemon: what the transaction queues is announced after the commit
+     * (presence_announce()) instead of by a NOTIFY inside it (migration 0082). */
+    bool announced;
+    int64_t added_before; /* queue_added_by_thread() when the transaction began */
     /* PostgreSQL refuses invalid UTF-8; such a message would fail on every retry, so the
      * body and the raw message are stored and read as sanitised copies when needed. */
     char *clean_body, *clean_raw;
@@ -312,7 +303,7 @@ static void processing_release(struct processing *p)
  * take the sender's lock. A new message then takes it — one sender's messages are handled
  * one at a time, so STOP then YES sent a second apart are applied in order and the hourly
  * limit cannot be raced — and learns who the sender is. One statement for the three
- * (inbound_record(), migration 0081). 1: recorded; 0: a replay, *outcome is the first
+ * (inbound_record(), migrations 0081 and 0082). 1: recorded; 0: a replay, *outcome is the first
  * one's; -1. */
 static int record_inbound(struct processing *p, char **error_r)
 {
@@ -324,11 +315,12 @@ static int record_inbound(struct processing *p, char **error_r)
                             msg->recipient ? msg->recipient : "",
                             p->body,
                             p->raw,
-                            msg->proof};
+                            msg->proof,
+                            p->announced ? "true" : "false"};
     PGresult *res = db_exec(p->db,
                             "SELECT inbound_id, contact_id, person_id, person_name, person_locale"
-                            " FROM inbound_record($1, $2, $3, $4, $5, $6, $7, $8)",
-                            8, params, error_r);
+                            " FROM inbound_record($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                            9, params, error_r);
     if (!res)
         return -1;
     bool recorded = db_value(res, 0, 0) != NULL;
@@ -450,6 +442,8 @@ static int record_outcome(struct processing *p, char **error_r)
     if ((p->own_tx ? db_run_and_commit(p->db, update_sql, 5, params, error_r)
                    : db_run(p->db, update_sql, 5, params, error_r)) < 0)
         return -1;
+    if (p->announced && queue_added_by_thread() != p->added_before)
+        presence_announce();
     p->outcome->status = ignored_status(status) ? INBOUND_IGNORED : INBOUND_APPLIED;
     p->outcome->inbound_id = p->ctx.inbound_id;
     p->outcome->command = p->command ? xstrdup(p->command) : NULL;
@@ -476,6 +470,8 @@ static int process_one(struct db *db, const struct inbound_message *msg,
     /* A caller may fold this into its own transaction (the mail pipeline records the
      * Message-ID and the IMAP high-water mark with the effect): then it commits. */
     p.own_tx = !db_in_transaction(db);
+    p.announced = p.own_tx && presence_announces();
+    p.added_before = queue_added_by_thread();
     if (p.own_tx && db_begin_deferred(db, error_r) < 0)
         goto out;
     int recorded = record_inbound(&p, error_r);

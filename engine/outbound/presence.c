@@ -21,6 +21,10 @@ static int stop_fd = -1;
 static atomic_bool stop_requested;
 static atomic_int held_key;
 static atomic_int own_key;
+/* presence_announce(): set by any thread, cleared by the presence thread once it has sent
+ * NOTIFY tocsin_outbound; announce_fd wakes the thread. */
+static atomic_bool announce_pending;
+static int announce_fd = -1;
 
 /* presence_start() waits for the first attempt, so that the first claims already name
  * the key (else they would fall back to the lease for nothing). */
@@ -92,12 +96,57 @@ static int random_key(void)
     return r ? (int)r : 1;
 }
 
-/* Sleep up to `ms`, or less when asked to stop; returns true when the socket (fd >= 0)
- * became readable. */
+/* Sleep up to `ms`, or less when asked to stop or to announce; returns true when the
+ * socket (fd >= 0) became readable. */
 static bool nap(int fd, int ms)
 {
-    struct pollfd fds[2] = {{.fd = stop_fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
-    return poll(fds, fd >= 0 ? 2 : 1, ms) > 0 && fd >= 0 && fds[1].revents;
+    struct pollfd fds[3] = {{.fd = stop_fd, .events = POLLIN},
+                            {.fd = announce_fd, .events = POLLIN},
+                            {.fd = fd, .events = POLLIN}};
+    if (poll(fds, fd >= 0 ? 3 : 2, ms) <= 0)
+        return false;
+    uint64_t count;
+    if (fds[1].revents && read(announce_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+        log_warn("presence_announce_read", "error=%s", log_q(strerror(errno)));
+    return fd >= 0 && fds[2].revents;
+}
+
+bool presence_announces(void)
+{
+    return thread_started && !atomic_load(&stop_requested);
+}
+
+void presence_announce(void)
+{
+    uint64_t one = 1;
+    if (!atomic_exchange(&announce_pending, true) && write(announce_fd, &one, sizeof(one)) < 0 &&
+        errno != EAGAIN)
+        log_warn("presence_announce_failed", "error=%s", log_q(strerror(errno)));
+}
+
+/* Send the NOTIFY an announcement asked for, at most once per PRESENCE_ANNOUNCE_MS, and
+ * wake this daemon's workers with it. Returns how long the next one must wait (ms), or -1
+ * when none is pending. */
+static int announce(struct db *db, int64_t *last_ms)
+{
+    if (!atomic_load(&announce_pending))
+        return -1;
+    int64_t wait = *last_ms + PRESENCE_ANNOUNCE_MS - now_monotonic_ms();
+    if (wait > 0)
+        return (int)wait;
+    atomic_store(&announce_pending, false);
+    *last_ms = now_monotonic_ms();
+    char *error = NULL;
+    PGresult *res = db_exec_once(db, "NOTIFY tocsin_outbound", 0, NULL, &error);
+    if (!res) {
+        /* The session is being lost: the other daemons poll, and this one's workers are
+         * woken below. */
+        log_warn("presence_announce_failed", "error=%s", log_q(error));
+        free(error);
+    }
+    PQclear(res);
+    wake_subscribers();
+    return -1;
 }
 
 /* Open the session, take the lock (the key this daemon had, when the server still has
@@ -188,6 +237,7 @@ static void *presence_main(void *arg)
     (void)arg;
     struct db *db = NULL;
     int key = 0, backend = 0;
+    int64_t last_announce_ms = 0, last_ping_ms = now_monotonic_ms();
     bool reported = false;
     while (!atomic_load(&stop_requested)) {
         if (!db) {
@@ -208,11 +258,16 @@ static void *presence_main(void *arg)
             log_info("presence_held", "key=%d backend=%d", key, backend);
             wake_subscribers();
         }
-        bool notified = false, alive;
-        if (nap(PQsocket(db_conn(db)), PRESENCE_PING_S * 1000))
+        bool notified = false, alive = true;
+        int wait = announce(db, &last_announce_ms);
+        if (nap(PQsocket(db_conn(db)), wait >= 0 ? wait : PRESENCE_PING_S * 1000))
             alive = drain_notifications(db, &notified);
-        else
+        /* Pinged every PRESENCE_PING_S even while notifications keep arriving: the server
+         * ends a session that sends nothing for PRESENCE_IDLE_TIMEOUT_S. */
+        if (alive && now_monotonic_ms() - last_ping_ms >= PRESENCE_PING_S * 1000) {
             alive = ping(db, backend) && drain_notifications(db, &notified);
+            last_ping_ms = now_monotonic_ms();
+        }
         if (notified)
             wake_subscribers();
         if (!alive && !atomic_load(&stop_requested)) {
@@ -229,16 +284,16 @@ static void *presence_main(void *arg)
 int presence_start(char **error_r)
 {
     stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (stop_fd < 0) {
+    announce_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (stop_fd < 0 || announce_fd < 0) {
         *error_r = xasprintf("eventfd: %s", strerror(errno));
-        return -1;
+        goto fail;
     }
     atomic_store(&stop_requested, false);
+    atomic_store(&announce_pending, false);
     if (pthread_create(&thread, NULL, presence_main, NULL) != 0) {
         *error_r = xstrdup("cannot start the presence thread");
-        close(stop_fd);
-        stop_fd = -1;
-        return -1;
+        goto fail;
     }
     thread_started = true;
     /* At most a connection timeout's worth: a database that does not answer is the
@@ -252,6 +307,13 @@ int presence_start(char **error_r)
         ;
     pthread_mutex_unlock(&started_lock);
     return 0;
+fail:
+    if (stop_fd >= 0)
+        close(stop_fd);
+    if (announce_fd >= 0)
+        close(announce_fd);
+    stop_fd = announce_fd = -1;
+    return -1;
 }
 
 void presence_stop(void)
@@ -265,7 +327,8 @@ void presence_stop(void)
     pthread_join(thread, NULL);
     thread_started = false;
     close(stop_fd);
-    stop_fd = -1;
+    close(announce_fd);
+    stop_fd = announce_fd = -1;
     pthread_mutex_lock(&subscribers_lock);
     free(subscribers);
     subscribers = NULL;

@@ -20,6 +20,16 @@
  * one): this daemon's workers never take rows claimed under it, which are in flight in
  * this very process whatever the database says meanwhile.
  *
+ * presence_announce(), from any thread, after committing rows for the queue that did not
+ * NOTIFY themselves (decide/process.c's transactions skip the trigger's NOTIFY while
+ * presence_announces() is true): the thread sends one NOTIFY tocsin_outbound for every
+ * announcement of the last PRESENCE_ANNOUNCE_MS, and wakes this daemon's workers with it.
+ * A NOTIFY in a transaction serialises its commit with every other such commit, fsync
+ * included (PostgreSQL takes one lock for the notification queue from the commit to its
+ * end), which held signed webhooks to a few hundred a second whatever the connections;
+ * one from this thread costs a commit of its own, at most 1000 / PRESENCE_ANNOUNCE_MS a
+ * second.
+ *
  * presence_subscribe(fd) registers an eventfd the caller owns: the thread adds 1 to it on
  * every notification, and after a reconnect (notifications may have been missed).
  * presence_unsubscribe(fd) before closing it. presence_stop() ends the thread and the
@@ -34,6 +44,9 @@
 #define PRESENCE_LOCK_CLASS     7310
 #define PRESENCE_PING_S         5
 #define PRESENCE_IDLE_TIMEOUT_S 30
+#define PRESENCE_ANNOUNCE_MS    20
+
+#include <stdbool.h>
 
 int presence_start(char **error_r);
 void presence_stop(void);
@@ -41,5 +54,7 @@ int presence_key(void);
 int presence_own_key(void);
 void presence_subscribe(int fd);
 void presence_unsubscribe(int fd);
+bool presence_announces(void);
+void presence_announce(void);
 
 #endif

@@ -70,6 +70,14 @@ static const char enqueue_sql[] =
     " UNION ALL SELECT id, false FROM outbound_messages WHERE dedupe_key = $6::text"
     "  AND NOT EXISTS (SELECT 1 FROM ins)";
 
+/* Rows this thread added to the queue (queue_added_by_thread()). */
+static _Thread_local int64_t added_by_thread;
+
+int64_t queue_added_by_thread(void)
+{
+    return added_by_thread;
+}
+
 int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool *created_r,
                   char **error_r)
 {
@@ -107,6 +115,7 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
         rc = find_by_dedupe_key(db, m->dedupe_key, &id, error_r);
     }
     PQclear(res);
+    added_by_thread += created;
     if (rc == 0 && id_r)
         *id_r = id;
     if (rc == 0 && created_r)
@@ -155,6 +164,7 @@ int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_
     if (!res)
         return -1;
     *enqueued_r = strtoll(PQcmdTuples(res), NULL, 10);
+    added_by_thread += *enqueued_r;
     PQclear(res);
     return 0;
 }
@@ -970,7 +980,8 @@ int queue_start(char **error_r)
     }
     if (cfg.workers == 0) {
         log_info("queue_disabled", "reason=%s", log_q("[engine] workers = 0"));
-        return 0;
+        /* Still present: what this daemon queues is announced to the daemons that send. */
+        return presence_start(error_r);
     }
     stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stop_fd < 0) {
@@ -1004,8 +1015,10 @@ int queue_start(char **error_r)
 
 void queue_stop(void)
 {
-    if (!workers)
+    if (!workers) {
+        presence_stop();
         return;
+    }
     atomic_store(&stop_requested, true);
     uint64_t one = 1;
     if (write(stop_fd, &one, sizeof(one)) < 0)

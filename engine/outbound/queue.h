@@ -24,14 +24,19 @@
  * All the rows of a campaign live in one month of the table (its partition): the month
  * its fan-out started.
  *
+ * queue_added_by_thread() counts the rows queue_enqueue() and queue_enqueue_campaign()
+ * added on the calling thread, ever: a caller compares it before and after a transaction
+ * to know whether it queued anything (decide/process.c announces it, presence.h).
+ *
  * queue_after_fanout() is called once a fan-out has added `added` rows: it analyses the
  * month they went to when they are a tenth of it or more, so the claims that follow are
  * planned on fresh statistics rather than on autovacuum's next round. 0, or -1 with
  * *error_r.
  *
  * queue_start() starts [engine] workers threads (a duty of `tocsin run`) and the daemon's
- * presence (presence.h). Each worker claims a batch of due rows of one channel at a time
- * (FOR UPDATE SKIP LOCKED, status 'sending', the claim naming the daemon's presence key,
+ * presence (presence.h), the latter even with no workers: it announces what this daemon
+ * queues to the daemons that send. Each worker claims a batch of due rows of one channel
+ * at a time (FOR UPDATE SKIP LOCKED, status 'sending', the claim naming the daemon's presence key,
  * and a lease of [engine] lease_seconds that counts only when no key could be named),
  * takes over at once the rows of a daemon whose presence is gone, turns consent refusals
  * into 'suppressed', and rows of cancelled campaigns and reminders or event-moved notices
@@ -87,6 +92,7 @@ int queue_after_fanout(struct db *db, int64_t campaign_id, int64_t added, char *
 
 int queue_forget(struct db *db, int64_t person_id, long *rows_r, char **error_r);
 
+int64_t queue_added_by_thread(void);
 int queue_start(char **error_r);
 void queue_stop(void);
 

@@ -27,8 +27,8 @@ fault_case "an SMTP relay answering 451 to 30% of messages, then away for $fl_ou
   read total distinct < <(received flaky)
   expect_eq "$total $distinct" "$fl_n $fl_n"
   retried=$(sql "SELECT count(*) FROM outbound_messages WHERE recipient LIKE '\''fl-%'\'' AND attempts > 1")
-  e451=$(sql "SELECT count(*) FROM outbound_messages WHERE recipient LIKE '\''fl-%'\'' AND last_error LIKE '\''%451%'\''")
-  down=$(sql "SELECT count(*) FROM outbound_messages WHERE recipient LIKE '\''fl-%'\'' AND last_error NOT LIKE '\''%451%'\''")
+  e451=$(sql "SELECT count(*) FROM outbound_messages WHERE recipient LIKE '\''fl-%'\'' AND last_error LIKE '\''%451 4.3.0%'\''")
+  down=$(sql "SELECT count(*) FROM outbound_messages WHERE recipient LIKE '\''fl-%'\'' AND last_error NOT LIKE '\''%451 4.3.0%'\''")
   maxa=$(sql "SELECT max(attempts) FROM outbound_messages WHERE recipient LIKE '\''fl-%'\''")
   figure "flaky relay: $fl_n/$fl_n delivered once; $retried needed a retry ($e451 last failed on a 451, $down on the outage), at most $maxa attempts"
   [ "$e451" -gt 0 ]
