@@ -18,12 +18,12 @@ static bool replies_to_country(const char *number)
 }
 
 /* What the decision weighs, in one statement (reply_budget_facts(), migration 0082): the
- * recipient's consent; a reply of this kind to this recipient today (HELP to an opted-out sender: carriers
- * require an answer, not one per message; a request to receive messages again gets one
- * confirmation, not one per forged mail); the same words answered with the same reply
- * since the sender last wrote anything else today (a machine repeating itself: someone who
- * answers OUI, then NON, then OUI again is answered each time); and the replies this
- * sender got in the last hour and day, the STOP confirmation aside. */
+ * recipient's consent; a reply of this kind to this recipient today (HELP to an opted-out
+ * sender: carriers require an answer, not one per message; a request to receive messages
+ * again gets one confirmation, not one per forged mail); the same words answered with the
+ * same reply since the sender last wrote anything else today (a machine repeating itself:
+ * someone who answers OUI, then NON, then OUI again is answered each time); and the
+ * replies this sender got in the last hour and day, the STOP confirmation aside. */
 struct budget_facts {
     bool allowed, kind_today, repeated;
     long hour, day;
@@ -33,8 +33,8 @@ static int budget_facts(struct db *db, const struct reply_ask *ask, struct budge
                         char **error_r)
 {
     char inbound[DB_PARAM_SIZE];
-    const char *params[] = {ask->channel, ask->recipient, ask->kind, ask->text, ask->reply,
-                            db_param_int(ask->inbound_id, inbound)};
+    const char *params[] = {ask->channel, ask->recipient, ask->kind,
+                            ask->text,    ask->reply,     db_param_int(ask->inbound_id, inbound)};
     PGresult *res = db_exec(db,
                             "SELECT allowed, kind_today, repeated, last_hour, last_day"
                             " FROM reply_budget_facts($1, $2, $3, $4, $5, $6)",

@@ -20,10 +20,39 @@ struct db {
     size_t nprepared, capprepared;
     char sqlstate[6];
     bool lost;
-    bool unnamed; /* through a transaction pooler: never PQprepare */
-    bool demoted; /* the server refused a write: reconnect before the next statement */
+    bool unnamed;       /* through a transaction pooler: never PQprepare */
+    bool demoted;       /* the server refused a write: reconnect before the next statement */
     bool begin_pending; /* db_begin_deferred(): BEGIN leaves with the next statement */
+    int64_t replan_at_ms, replan_every_ms; /* see replan_if_due() */
 };
+
+/* PostgreSQL keeps the generic plan it settles on after a prepared statement's fifth run
+ * until the tables' statistics change, and a new installation makes those plans while its
+ * tables are empty, when every index costs the same: a claim or a lookup by sender then
+ * walked a whole month or every mail (3 to 16 ms a statement after a few thousand rows)
+ * until autovacuum's ANALYZE came round. So each connection drops its cached plans 5 s
+ * after it opens, then after 10, 20 and 40 s, then every minute (DISCARD PLANS: the
+ * statements stay prepared and are planned again on their next run, on the tables' size
+ * as it is then). */
+#define DB_REPLAN_FIRST_MS 5000
+#define DB_REPLAN_MAX_MS   60000
+
+static void replan_schedule(struct db *db, bool first)
+{
+    db->replan_every_ms = first                                        ? DB_REPLAN_FIRST_MS
+                          : db->replan_every_ms * 2 > DB_REPLAN_MAX_MS ? DB_REPLAN_MAX_MS
+                                                                       : db->replan_every_ms * 2;
+    db->replan_at_ms = now_monotonic_ms() + db->replan_every_ms;
+}
+
+static void replan_if_due(struct db *db)
+{
+    if (db->unnamed || db->begin_pending || now_monotonic_ms() < db->replan_at_ms ||
+        PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+        return;
+    PQclear(PQexec(db->conn, "DISCARD PLANS"));
+    replan_schedule(db, false);
+}
 
 static void notice_quiet(void *arg, const char *message)
 {
@@ -45,6 +74,7 @@ static int connect_now(struct db *db, char **error_r)
     }
     PQsetNoticeProcessor(db->conn, notice_quiet, NULL);
     db->lost = false;
+    replan_schedule(db, true);
     return 0;
 }
 
@@ -125,6 +155,7 @@ static int ensure_connected(struct db *db, char **error_r)
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) {
         db->nprepared = 0;
         db->lost = false;
+        replan_schedule(db, true);
         return 0;
     }
     return connect_now(db, error_r);
@@ -286,6 +317,7 @@ PGresult *db_exec(struct db *db, const char *sql, int nparams, const char *const
         const struct step st = {.sql = sql, .nparams = nparams, .params = params};
         return exec_step(db, &st, error_r);
     }
+    replan_if_due(db);
     const char *name = prepared_name(db, sql, nparams, error_r);
     if (!name)
         return NULL;
