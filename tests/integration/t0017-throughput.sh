@@ -209,3 +209,45 @@ PY
                     FROM inbound_messages WHERE provider = '\''imap'\'') s WHERE before > uid")" 0
   expect_eq "$(sql "SELECT count(DISTINCT sender) FROM inbound_messages WHERE provider = '\''imap'\''")" 7
 '
+
+test_case 'a daemon'\''s inbound transactions do not NOTIFY inside; what they queue is announced after the commit, to the daemons that send' '
+  # The trigger: silent in a transaction that inbound_record() marked as announced by its
+  # daemon, one notification otherwise (psql prints those its session received).
+  for announced in true false; do
+    out=$(psql -X -v ON_ERROR_STOP=1 -d "$PGDATABASE" 2>&1 <<SQL
+LISTEN tocsin_outbound;
+BEGIN;
+SELECT inbound_id FROM inbound_record('\''sms'\'', '\''twilio'\'', '\''SMann-$announced'\'', '\''+33612000001'\'', '\''+33700000000'\'', '\''X'\'', NULL, NULL, $announced) \gset
+INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, body, inbound_id)
+  VALUES ('\''sms'\'', '\''+33612000001'\'', '\''reply'\'', '\''ann-$announced'\'', '\''x'\'', :inbound_id);
+COMMIT;
+SELECT 1;
+SQL
+)
+    notes=$(echo "$out" | grep -c "Asynchronous notification \"tocsin_outbound\"" || true)
+    echo "p_announced=$announced: $notes notification(s)"
+    if [ $announced = true ]; then expect_eq "$notes" 0; else expect_eq "$notes" 1; fi
+  done
+  sql "DELETE FROM outbound_messages WHERE dedupe_key LIKE '\''ann-%'\''" >/dev/null
+  # Webhooks reach a daemon that sends nothing ([engine] workers = 0); another daemon sends
+  # the replies. Its poll comes every 60 s: only the first one'\''s announcement can wake it.
+  provider announce --latency-ms 20
+  http_port=$(free_port)
+  env TOCSIN_HTTP_LISTEN="127.0.0.1:$http_port" TOCSIN_HTTP_PUBLIC_URL="http://127.0.0.1:$http_port" \
+    TOCSIN_ENGINE_WORKERS=0 TOCSIN_ENGINE_POLL_INTERVAL=60 "$TOCSIN" run >> "$TEST_DIR/daemon.log" 2>&1 &
+  track $!
+  daemon TOCSIN_ENGINE_POLL_INTERVAL=60 TOCSIN_ENGINE_WORKERS=1
+  wait_until "curl -fs http://127.0.0.1:$http_port/healthz >/dev/null" 10
+  sleep 1 # the sender'\''s first poll is behind it
+  for i in $(seq 1 10); do
+    "$PY" "$SRC/tests/integration/sms_helper.py" twilio "http://127.0.0.1:$http_port/sms/twilio" tok \
+      MessageSid=SMann$i From=+3361200$(printf %04d $i) To=+33700000000 Body=HELP NumSegments=1 | grep -q "^200"
+  done
+  sent_at=$(date +%s.%N)
+  wait_until "[ \"\$(sql \"SELECT count(*) FROM outbound_messages o JOIN inbound_messages i ON i.id = o.inbound_id WHERE i.provider_id LIKE '\''SMann%'\'' AND o.status = '\''sent'\''\")\" = 10 ]" 20
+  done_at=$(date +%s.%N)
+  kill_tracked
+  echo "10 replies sent $("$PY" -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 2))" "$done_at" "$sent_at") s after the last webhook"
+  accepted_once "$API_LOG" 10
+  "$PY" -c "import sys; sys.exit(0 if float(sys.argv[1]) - float(sys.argv[2]) < 10 else 1)" "$done_at" "$sent_at"
+'
