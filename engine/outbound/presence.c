@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 static pthread_t thread;
-static bool thread_started;
+static atomic_bool thread_started;
 static int stop_fd = -1;
 static atomic_bool stop_requested;
 static atomic_int held_key;
@@ -116,8 +116,12 @@ bool presence_announces(void)
     return thread_started && !atomic_load(&stop_requested);
 }
 
+/* Called by the daemon's HTTP and IMAP threads, which stop before the queue does (duties
+ * stop in the reverse order of their start, core/daemon.h): announce_fd is open. */
 void presence_announce(void)
 {
+    if (!presence_announces())
+        return;
     uint64_t one = 1;
     if (!atomic_exchange(&announce_pending, true) && write(announce_fd, &one, sizeof(one)) < 0 &&
         errno != EAGAIN)
