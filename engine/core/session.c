@@ -3,7 +3,6 @@
 #include "core/config.h"
 #include "core/secret.h"
 
-#include <inttypes.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -109,20 +108,14 @@ static char *keyed_literal(struct db *db, const char *purpose, const char *text,
     return hex_literal(digest, len);
 }
 
-static const char *id_text(int64_t id, char buf[24])
-{
-    snprintf(buf, 24, "%" PRId64, id);
-    return buf;
-}
-
 int login_challenge_create(struct db *db, int64_t person_id, int64_t contact_id, const char *kind,
                            char **secret_r, int64_t *challenge_id_r, char **error_r)
 {
     *secret_r = NULL;
     *challenge_id_r = 0;
-    char person[24], contact[24], window[24];
+    char person[DB_PARAM_SIZE], contact[DB_PARAM_SIZE], window[DB_PARAM_SIZE];
     snprintf(window, sizeof(window), "%d", SESSION_LOGIN_MINUTES);
-    const char *count_params[] = {id_text(contact_id, contact), window};
+    const char *count_params[] = {db_param_int(contact_id, contact), window};
     /* The lock makes two simultaneous requests count each other. */
     PGresult *res = db_exec(db,
                             "SELECT count(*) FROM (SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE)"
@@ -156,7 +149,7 @@ int login_challenge_create(struct db *db, int64_t person_id, int64_t contact_id,
         free(secret);
         return -1;
     }
-    const char *params[] = {id_text(person_id, person), contact, kind, hash, window};
+    const char *params[] = {db_param_int(person_id, person), contact, kind, hash, window};
     res = db_exec(db,
                   "INSERT INTO login_challenges (person_id, contact_id, kind, secret_hash,"
                   " expires_at) VALUES ($1, $2, $3, $4::bytea,"
@@ -239,9 +232,9 @@ int login_code_redeem(struct db *db, int64_t contact_id, const char *code,
                       enum login_code_result *result_r, int64_t *person_r, char **error_r)
 {
     *result_r = LOGIN_CODE_VOID;
-    char contact[24], tries[24];
+    char contact[DB_PARAM_SIZE], tries[DB_PARAM_SIZE];
     snprintf(tries, sizeof(tries), "%d", SESSION_LOGIN_MAX_TRIES);
-    const char *params[] = {id_text(contact_id, contact), tries};
+    const char *params[] = {db_param_int(contact_id, contact), tries};
     if (db_begin(db, error_r) < 0)
         return -1;
     PGresult *res = db_exec(db,
@@ -301,7 +294,7 @@ fail:
 int session_create(struct db *db, int64_t person_id, char **session_id_r, char **error_r)
 {
     *session_id_r = NULL;
-    char person[24], lifetime[24], idle[24];
+    char person[DB_PARAM_SIZE], lifetime[DB_PARAM_SIZE], idle[DB_PARAM_SIZE];
     snprintf(lifetime, sizeof(lifetime), "%ld", config_int("http", "session_lifetime"));
     snprintf(idle, sizeof(idle), "%ld", config_int("http", "session_idle"));
     /* Sessions that ended are of no use to anyone: clear them as new ones are made. */
@@ -313,7 +306,7 @@ int session_create(struct db *db, int64_t person_id, char **session_id_r, char *
         return -1;
     char *id = session_random_text(32);
     char *hash = session_sha256_literal(id);
-    const char *params[] = {hash, id_text(person_id, person), lifetime};
+    const char *params[] = {hash, db_param_int(person_id, person), lifetime};
     int rc = db_run(db,
                     "INSERT INTO sessions (id_hash, person_id, expires_at)"
                     " VALUES ($1::bytea, $2, now() + $3::int * interval '1 second')",
@@ -331,7 +324,7 @@ int session_lookup(struct db *db, const char *session_id, int64_t *person_r, cha
 {
     if (!link_token_plausible(session_id))
         return 0;
-    char idle[24];
+    char idle[DB_PARAM_SIZE];
     snprintf(idle, sizeof(idle), "%ld", config_int("http", "session_idle"));
     char *hash = session_sha256_literal(session_id);
     const char *params[] = {hash, idle};
@@ -365,8 +358,8 @@ int session_delete(struct db *db, const char *session_id, char **error_r)
 
 int session_delete_person(struct db *db, int64_t person_id, char **error_r)
 {
-    char person[24];
-    const char *params[] = {id_text(person_id, person)};
+    char person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, person)};
     return db_run(db, "DELETE FROM sessions WHERE person_id = $1", 1, params, error_r);
 }
 
@@ -401,9 +394,9 @@ int api_token_create(struct db *db, int64_t person_id, const char *name, int64_t
     free(random);
     char *hash = session_sha256_literal(token);
     char *shown = xstrndup(token, API_TOKEN_SHOWN);
-    char person[24], creator[24];
-    const char *params[] = {id_text(person_id, person), name, shown, hash,
-                            created_by ? id_text(created_by, creator) : NULL};
+    char person[DB_PARAM_SIZE], creator[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, person), name, shown, hash,
+                            db_param_id_or_null(created_by, creator)};
     PGresult *res = db_exec(db,
                             "INSERT INTO api_tokens (person_id, name, prefix, token_hash,"
                             " created_by) VALUES ($1, $2, $3, $4::bytea, $5) RETURNING id",

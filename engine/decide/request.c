@@ -4,24 +4,17 @@
 #include "core/consent.h"
 #include "core/token.h"
 
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char *id_text(int64_t id, char slot[24])
-{
-    snprintf(slot, 24, "%" PRId64, id);
-    return slot;
-}
-
 int request_create(struct db *db, int64_t contact_id, const char *action, int64_t team_id,
                    int64_t inbound_id, int64_t *id_r, char **error_r)
 {
-    char contact[24], team[24], inbound[24];
-    const char *params[] = {id_text(contact_id, contact), action,
-                            team_id ? id_text(team_id, team) : NULL,
-                            inbound_id ? id_text(inbound_id, inbound) : NULL};
+    char contact[DB_PARAM_SIZE], team[DB_PARAM_SIZE], inbound[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(contact_id, contact), action,
+                            db_param_id_or_null(team_id, team),
+                            db_param_id_or_null(inbound_id, inbound)};
     PGresult *res = db_exec(db,
                             "INSERT INTO confirmation_requests (contact_id, action, team_id,"
                             " inbound_id, expires_at) VALUES ($1, $2, $3, $4,"
@@ -90,8 +83,8 @@ static int record_activity(struct db *db, const char *team, const char *kind, co
 int request_apply(struct db *db, int64_t id, const char *used_by, const char *evidence,
                   enum request_result *result_r, struct request_info *info_r, char **error_r)
 {
-    char slot[24];
-    const char *params[] = {id_text(id, slot), used_by};
+    char slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, slot), used_by};
     /* Locked, so a click and a reply arriving together apply it once. */
     PGresult *res =
         db_exec(db,
@@ -164,8 +157,8 @@ out:
 int request_for_message(struct db *db, int64_t outbound_id, int64_t person_id, int64_t *id_r,
                         char **error_r)
 {
-    char message[24], person[24];
-    const char *params[] = {id_text(outbound_id, message), id_text(person_id, person)};
+    char message[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(outbound_id, message), db_param_int(person_id, person)};
     return db_query_int64(db,
                           "SELECT r.id FROM outbound_messages o JOIN confirmation_requests r"
                           " ON r.id = (o.context->>'request_id')::bigint"
@@ -177,8 +170,8 @@ int request_for_message(struct db *db, int64_t outbound_id, int64_t person_id, i
 
 int request_newest(struct db *db, int64_t person_id, int64_t *id_r, char **error_r)
 {
-    char person[24];
-    const char *params[] = {id_text(person_id, person)};
+    char person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, person)};
     return db_query_int64(
         db,
         "SELECT r.id FROM confirmation_requests r JOIN contacts c ON c.id = r.contact_id"

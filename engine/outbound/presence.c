@@ -161,9 +161,10 @@ static int establish(struct db **db_r, int *key_r, int *backend_r, char **error_
     struct db *db = database_open_session(error_r);
     if (!db)
         return -1;
-    char *timeout = xasprintf("SET idle_session_timeout = '%ds'", PRESENCE_IDLE_TIMEOUT_S);
-    PGresult *res = db_exec_once(db, timeout, 0, NULL, error_r);
-    free(timeout);
+    char ms[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(PRESENCE_IDLE_TIMEOUT_S * 1000, ms)};
+    PGresult *res = db_exec_once(db, "SELECT set_config('idle_session_timeout', $1, false)", 1,
+                                 params, error_r);
     if (!res) {
         if (db_lost(db))
             goto fail;
