@@ -68,27 +68,19 @@ static int64_t resolve_context(struct db *db, const struct mail_parsed *p)
         if (ok)
             return id;
     }
-    /* Fall back to the stored Message-ID of the message replied to: the newest email
-     * with it. The channel and the order are left to C: with `channel = 'email'` or
-     * `ORDER BY id DESC LIMIT 1` in the statement, the generic plan a prepared statement
-     * keeps after five runs, if made while outbound_messages was nearly empty, walks every
-     * email (the recipient index on channel alone) or every row (the primary key
-     * backwards) instead of the provider_id index. */
+    /* Fall back to the stored Message-ID of the message replied to. */
     char *first = mail_angle_id(p->thread_ids);
     if (!first)
         return 0;
     char *bracketed = xasprintf("<%s>", first);
     const char *params[] = {first, bracketed};
     char *error = NULL;
-    PGresult *res =
-        db_exec(db, "SELECT id, channel FROM outbound_messages WHERE provider_id IN ($1, $2)", 2,
-                params, &error);
-    id = 0;
-    for (int r = 0; res && r < PQntuples(res); r++) {
-        int64_t found = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-        if (strcmp(PQgetvalue(res, r, 1), "email") == 0 && found > id)
-            id = found;
-    }
+    PGresult *res = db_exec(db,
+                            "SELECT id FROM outbound_messages WHERE provider_id IN ($1, $2) "
+                            "AND channel = 'email' ORDER BY id DESC LIMIT 1",
+                            2, params, &error);
+    if (res && PQntuples(res) == 1)
+        id = strtoll(db_value(res, 0, 0), NULL, 10);
     if (!res) {
         log_warn("mail_context_lookup", "error=%s", log_q(error));
         free(error);

@@ -17,19 +17,16 @@ static bool sent_to(struct db *db, int64_t id, const char *address)
     snprintf(slot, sizeof(slot), "%" PRId64, id);
     const char *params[] = {slot};
     char *error = NULL;
-    /* The channel is checked here, not in the statement: with `channel = 'email'` there,
-     * the generic plan made while outbound_messages was nearly empty walks every email
-     * (the recipient index on channel alone) instead of the primary key. */
-    PGresult *res =
-        db_exec(db, "SELECT recipient, channel FROM outbound_messages WHERE id = $1::bigint", 1,
-                params, &error);
+    PGresult *res = db_exec(db,
+                            "SELECT recipient FROM outbound_messages WHERE id = $1::bigint"
+                            " AND channel = 'email'",
+                            1, params, &error);
     if (!res) {
         log_warn("mail_proof_lookup", "error=%s", log_q(error));
         free(error);
         return false;
     }
-    bool ours = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "email") == 0 &&
-                strcasecmp(PQgetvalue(res, 0, 0), address) == 0;
+    bool ours = PQntuples(res) == 1 && strcasecmp(PQgetvalue(res, 0, 0), address) == 0;
     PQclear(res);
     return ours;
 }
