@@ -646,9 +646,8 @@ static int transition(struct db *db, const struct actor *actor, int64_t id, cons
                       char **error_r)
 {
     *rows_r = 0;
-    char text[24];
-    snprintf(text, sizeof(text), "%" PRId64, id);
-    const char *params[] = {text, rows_param};
+    char text[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, text), rows_param};
     if (db_begin(db, error_r) < 0)
         return -1;
     PGresult *res = db_exec(db, campaign_sql, 1, params, error_r);
@@ -823,9 +822,8 @@ int campaign_resume(struct db *db, const struct actor *actor, int64_t id,
     *rows_r = 0;
     *status_r = NULL;
     *fanout_pending_r = false;
-    char text[24];
-    snprintf(text, sizeof(text), "%" PRId64, id);
-    const char *params[] = {text};
+    char text[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, text)};
     if (db_begin(db, error_r) < 0)
         return -1;
     /* Back to what it was: scheduled if its time has not come and it never started. */
@@ -942,9 +940,8 @@ PGresult *campaign_status(struct db *db, int64_t id, char **error_r)
 int campaign_record(struct db *db, const struct actor *actor, int64_t id, const char *kind,
                     char **error_r)
 {
-    char text[24];
-    snprintf(text, sizeof(text), "%" PRId64, id);
-    const char *params[] = {text};
+    char text[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, text)};
     PGresult *res = db_exec(db,
                             "SELECT coalesce(team_id, 0), channel, segment FROM campaigns"
                             " WHERE id = $1",

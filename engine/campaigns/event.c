@@ -3,7 +3,6 @@
 #include "core/config.h"
 #include "campaigns/scheduler.h"
 
-#include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,10 +90,9 @@ static bool capacity_valid(const char *capacity)
 static int record(struct db *db, const struct actor *actor, int64_t event_id, const char *kind,
                   int notified, char **error_r)
 {
-    char id[24], count[24];
-    snprintf(id, sizeof(id), "%" PRId64, event_id);
+    char id[DB_PARAM_SIZE], count[24];
     snprintf(count, sizeof(count), "%d", notified);
-    const char *params[] = {id};
+    const char *params[] = {db_param_int(event_id, id)};
     PGresult *res = db_exec(db,
                             "SELECT team_id, jsonb_build_object('event_id', id, 'slug', slug,"
                             " 'title', title, 'starts_at', starts_at)::text FROM events"

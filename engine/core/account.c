@@ -42,9 +42,8 @@ int account_load(struct db *db, int64_t person_id, const char *via, struct calle
                  char **error_r)
 {
     memset(c, 0, sizeof(*c));
-    char person[24];
-    snprintf(person, sizeof(person), "%" PRId64, person_id);
-    const char *params[] = {person};
+    char person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, person)};
     PGresult *res =
         db_exec(db,
                 "SELECT p.name, coalesce(bool_or(a.role = 'admin'), false),"
@@ -166,9 +165,8 @@ int contact_find(struct db *db, const char *input, int64_t *contact_id_r, int64_
 
 int account_forget_if_none(struct db *db, int64_t person_id, char **error_r)
 {
-    char person[24];
-    snprintf(person, sizeof(person), "%" PRId64, person_id);
-    const char *params[] = {person};
+    char person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(person_id, person)};
     if (db_run(db,
                "DELETE FROM sessions WHERE person_id = $1"
                " AND NOT EXISTS (SELECT 1 FROM accounts WHERE person_id = $1)",

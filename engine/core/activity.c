@@ -1,7 +1,6 @@
 #include "core/activity.h"
 #include "lib/util.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 
 int activity_record(struct db *db, const struct actor *actor, int64_t team_id, const char *kind,
@@ -11,11 +10,9 @@ int activity_record(struct db *db, const struct actor *actor, int64_t team_id, c
         payload = json_object();
     char *text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
-    char team[24], person[24];
-    snprintf(team, sizeof(team), "%" PRId64, team_id);
-    snprintf(person, sizeof(person), "%" PRId64, actor ? actor->person_id : 0);
-    const char *params[] = {team_id ? team : NULL, kind, text,
-                            actor && actor->person_id ? person : NULL,
+    char team[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
+    const char *params[] = {db_param_id_or_null(team_id, team), kind, text,
+                            db_param_id_or_null(actor ? actor->person_id : 0, person),
                             actor && actor->via ? actor->via : "cli"};
     int rc = db_run(db,
                     "INSERT INTO activity (team_id, kind, payload, actor_id, via)"

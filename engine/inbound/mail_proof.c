@@ -5,7 +5,6 @@
 #include "core/token.h"
 #include "inbound/mail_auth.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -13,9 +12,8 @@
 /* Whether outbound message `id` was an email sent to `address`. */
 static bool sent_to(struct db *db, int64_t id, const char *address)
 {
-    char slot[24];
-    snprintf(slot, sizeof(slot), "%" PRId64, id);
-    const char *params[] = {slot};
+    char slot[DB_PARAM_SIZE];
+    const char *params[] = {db_param_int(id, slot)};
     char *error = NULL;
     PGresult *res = db_exec(db,
                             "SELECT recipient FROM outbound_messages WHERE id = $1::bigint"
