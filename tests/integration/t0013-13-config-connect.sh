@@ -161,9 +161,9 @@ password = sendsms-password
 CONF
   bearerbox "$K/kannel.conf" > "$K/bearerbox.out" 2>&1 & bb=$!
   trap "kill_ours TERM \$sb $bb" EXIT
-  for _ in $(seq 1 50); do curl -s "http://127.0.0.1:$ADMIN/status?password=admin-secret" >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 1 300); do curl -s "http://127.0.0.1:$ADMIN/status?password=admin-secret" >/dev/null 2>&1 && break; sleep 0.1; done
   smsbox "$K/kannel.conf" > "$K/smsbox.out" 2>&1 & sb=$!
-  for _ in $(seq 1 50); do curl -s "http://127.0.0.1:$SENDSMS/" >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 1 300); do curl -s "http://127.0.0.1:$SENDSMS/" >/dev/null 2>&1 && break; sleep 0.1; done
   KANNEL=(TOCSIN_SMS_PROVIDER=kannel TOCSIN_SMS_API_URL=http://127.0.0.1:$SENDSMS TOCSIN_SMS_ACCOUNT=tocsin
           TOCSIN_SMS_FROM=+33700000000 TOCSIN_SMS_KANNEL_SECRET=sekrit)
   connect "${KANNEL[@]}" TOCSIN_SMS_TOKEN=sendsms-password
