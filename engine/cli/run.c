@@ -8,6 +8,7 @@
 #include "outbound/queue.h"
 #include "campaigns/scheduler.h"
 #include "inbound/imap.h"
+#include "inbound/sms_backlog.h"
 #include "cli/cli.h"
 #include "cli/config_check.h"
 #include "core/config.h"
@@ -19,6 +20,7 @@ static const struct daemon_duty duties[] = {
     {"outbound", queue_start, queue_stop},
     {"scheduler", scheduler_start, scheduler_stop},
     {"imap", imap_start, imap_stop},
+    {"sms_backlog", sms_backlog_start, sms_backlog_stop},
     {"http", http_start, http_stop},
     {NULL, NULL, NULL},
 };

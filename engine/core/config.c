@@ -135,6 +135,12 @@ const struct config_key config_keys[] = {
     {"sms", "concurrency", CONFIG_INT, "64", "1..1024",
      "SMS API requests in flight at once in this daemon (keep-alive connections, or streams "
      "of one HTTP/2 connection when the gateway offers it)."},
+    {"sms", "apply_inline", CONFIG_INT, "1", "0..1024",
+     "Inbound texts this daemon applies while their gateway waits for the answer. Beyond that "
+     "many at once, a text is stored, answered at once and applied moments later by the "
+     "appliers, in order per sender (0: every text is stored first)."},
+    {"sms", "appliers", CONFIG_INT, "2", "1..64",
+     "Threads applying stored inbound texts, each with its own database connection."},
 
     {"engine", "secret", CONFIG_SECRET, "", NULL,
      "Key for signed tokens (unsubscribe, reply, VERP). Empty: one generated and stored in "

@@ -9,10 +9,12 @@
 #include "lib/phone.h"
 #include "lib/util.h"
 #include "core/config.h"
+#include "inbound/sms_backlog.h"
 #include "inbound/sms_webhook.h"
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -157,6 +159,34 @@ static void answer_db_failure(struct http_request *req, struct db *db, const cha
         http_respond_text(req, 500, "internal error");
 }
 
+/* Webhooks of this daemon applying their text while the gateway waits. */
+static atomic_long applying_inline;
+
+/* Whether this text is applied now (true: a slot in applying_inline is taken) or stored
+ * in the backlog: when [sms] apply_inline are already applying, or while stored texts
+ * wait (a sender's next text must not overtake them). */
+static bool take_inline_slot(void)
+{
+    long limit = config_int("sms", "apply_inline");
+    if (limit == 0 || sms_backlog_waiting())
+        return false;
+    if (atomic_fetch_add(&applying_inline, 1) < limit)
+        return true;
+    atomic_fetch_sub(&applying_inline, 1);
+    return false;
+}
+
+static void count_webhook(const struct inbound_message *msg, const char *result,
+                          int64_t inbound_id, const char *command)
+{
+    char *series = xasprintf("tocsin_sms_webhooks_total{provider=\"%s\",result=\"%s\"}",
+                             msg->provider, result);
+    metrics_add(series, 1);
+    free(series);
+    log_info("sms_inbound", "provider=%s id=%s inbound_id=%" PRId64 " outcome=%s command=%s",
+             msg->provider, log_q(msg->provider_id), inbound_id, result, command ? command : "-");
+}
+
 int webhook_deliver(struct http_request *req, const struct inbound_message *msg)
 {
     struct db *db = http_db(req);
@@ -164,21 +194,26 @@ int webhook_deliver(struct http_request *req, const struct inbound_message *msg)
         http_respond_text(req, 503, "database unreachable, retry later");
         return -1;
     }
-    struct inbound_outcome outcome = {0};
     char *error = NULL;
-    if (inbound_process(db, msg, &outcome, &error) < 0) {
+    if (!take_inline_slot()) {
+        if (sms_backlog_accept(db, msg, &error) < 0) {
+            answer_db_failure(req, db, "backlog", error);
+            free(error);
+            return -1;
+        }
+        count_webhook(msg, "stored", 0, NULL);
+        return 0;
+    }
+    struct inbound_outcome outcome = {0};
+    int rc = inbound_process(db, msg, &outcome, &error);
+    atomic_fetch_sub(&applying_inline, 1);
+    if (rc < 0) {
         answer_db_failure(req, db, "inbound", error);
         free(error);
         return -1;
     }
     static const char *const names[] = {"applied", "duplicate", "ignored"};
-    char *series = xasprintf("tocsin_sms_webhooks_total{provider=\"%s\",result=\"%s\"}",
-                             msg->provider, names[outcome.status]);
-    metrics_add(series, 1);
-    free(series);
-    log_info("sms_inbound", "provider=%s id=%s inbound_id=%" PRId64 " outcome=%s command=%s",
-             msg->provider, log_q(msg->provider_id), outcome.inbound_id, names[outcome.status],
-             outcome.command ? outcome.command : "-");
+    count_webhook(msg, names[outcome.status], outcome.inbound_id, outcome.command);
     inbound_outcome_release(&outcome);
     return 0;
 }

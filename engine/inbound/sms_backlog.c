@@ -1,0 +1,283 @@
+/*
+ * The SMS backlog: texts stored by a busy webhook, applied by the daemon's appliers. The
+ * contract is in sms_backlog.h.
+ */
+#include "inbound/sms_backlog.h"
+#include "lib/db.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "lib/util.h"
+#include "core/config.h"
+#include "core/database.h"
+#include "decide/process.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Texts per transaction: one commit (one fsync) for many, as the IMAP appliers do. */
+#define BACKLOG_GROUP 50
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t *threads;
+    long n;
+    bool stop;
+    uint64_t accepted; /* texts stored by this daemon: a generation, never decreases */
+    bool waiting;      /* stored texts of this daemon may not be applied yet */
+    long applying;     /* appliers inside a transaction */
+} backlog = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+int sms_backlog_accept(struct db *db, const struct inbound_message *msg, char **error_r)
+{
+    const char *p[] = {msg->provider, msg->provider_id, msg->sender, msg->recipient,
+                       msg->body,     msg->raw,         msg->proof};
+    if (db_run(db,
+               "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, raw, proof)"
+               " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+               " ON CONFLICT (provider, provider_id) DO NOTHING",
+               7, p, error_r) < 0)
+        return -1;
+    pthread_mutex_lock(&backlog.lock);
+    backlog.accepted++;
+    backlog.waiting = true;
+    pthread_cond_signal(&backlog.wake);
+    pthread_mutex_unlock(&backlog.lock);
+    metrics_add("tocsin_sms_backlog_accepted_total", 1);
+    return 0;
+}
+
+bool sms_backlog_waiting(void)
+{
+    pthread_mutex_lock(&backlog.lock);
+    bool waiting = backlog.waiting;
+    pthread_mutex_unlock(&backlog.lock);
+    return waiting;
+}
+
+/* The claim: the oldest rows due whose sender has no older row waiting, deleted by the
+ * transaction that applies them (undone with it when it rolls back). */
+static const char claim_sql[] =
+    "WITH gone AS ("
+    " DELETE FROM sms_backlog WHERE id IN ("
+    "  SELECT id FROM sms_backlog b"
+    "  WHERE b.attempts < $2 AND b.not_before <= now()"
+    "   AND NOT EXISTS (SELECT 1 FROM sms_backlog o"
+    "                   WHERE o.sender = b.sender AND o.id < b.id AND o.attempts < $2)"
+    "  ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, provider, provider_id, sender, recipient, body, raw, proof)"
+    " SELECT * FROM gone ORDER BY id";
+
+/* Row `i` of the claim, applied in the transaction open. 0, or -1 with *error_r. */
+static int apply_row(struct db *db, const PGresult *res, int i, char **error_r)
+{
+    const struct inbound_message msg = {
+        .channel = "sms",
+        .provider = db_value(res, i, 1),
+        .provider_id = db_value(res, i, 2),
+        .sender = db_value(res, i, 3),
+        .recipient = db_value(res, i, 4),
+        .body = db_value(res, i, 5),
+        .raw = db_value(res, i, 6),
+        .proof = db_value(res, i, 7),
+    };
+    struct inbound_outcome outcome = {0};
+    if (inbound_process(db, &msg, &outcome, error_r) < 0)
+        return -1;
+    inbound_outcome_release(&outcome);
+    return 0;
+}
+
+/* A text the engine refused for good, after its transaction rolled back: counted, delayed
+ * by 2^attempts seconds, given up after SMS_BACKLOG_GIVE_UP attempts. */
+static int record_failure(struct db *db, const char *id, const char *why, char **error_r)
+{
+    const char *p[] = {id, why};
+    int64_t attempts = 0;
+    if (db_query_int64(db,
+                       "UPDATE sms_backlog SET attempts = attempts + 1, last_error = $2,"
+                       " not_before = now() + make_interval(secs => power(2, attempts))"
+                       " WHERE id = $1::bigint RETURNING attempts",
+                       2, p, &attempts, error_r) < 0)
+        return -1;
+    if (attempts >= SMS_BACKLOG_GIVE_UP)
+        log_error("sms_backlog_given_up", "id=%s attempts=%" PRId64 " error=%s", id, attempts,
+                  log_q(why));
+    else
+        log_warn("sms_backlog_failed", "id=%s attempts=%" PRId64 " error=%s", id, attempts,
+                 log_q(why));
+    return 0;
+}
+
+enum group_result { GROUP_FAILED = -2, GROUP_UNAVAILABLE = -1 };
+
+/* Claims up to `max` rows and applies them in one transaction. The number applied (0:
+ * nothing due); GROUP_UNAVAILABLE with *error_r; GROUP_FAILED when a text failed for good
+ * in a group of several (rolled back: the caller takes them one at a time). A text failing
+ * for good alone is recorded (record_failure()) and counts as settled. */
+static int apply_group(struct db *db, long max, char **error_r)
+{
+    char limit[DB_PARAM_SIZE], give_up[DB_PARAM_SIZE];
+    const char *p[] = {db_param_int(max, limit), db_param_int(SMS_BACKLOG_GIVE_UP, give_up)};
+    char *failed_id = NULL;
+    int rc = GROUP_UNAVAILABLE, n = 0;
+    if (db_begin_deferred(db, error_r) < 0)
+        return GROUP_UNAVAILABLE;
+    PGresult *res = db_exec(db, claim_sql, 2, p, error_r);
+    if (!res)
+        goto fail;
+    n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        if (apply_row(db, res, i, error_r) < 0) {
+            failed_id = xstrdup(db_value(res, i, 0));
+            goto fail;
+        }
+    if (n == 0) {
+        db_rollback(db);
+        rc = 0;
+    } else if (db_commit(db, error_r) == 0) {
+        rc = n;
+    } else {
+        goto fail;
+    }
+    PQclear(res);
+    return rc;
+fail:
+    PQclear(res);
+    db_rollback(db);
+    if (!failed_id || db_lost(db) || db_transient(db)) {
+        free(failed_id);
+        return GROUP_UNAVAILABLE;
+    }
+    if (n > 1) {
+        rc = GROUP_FAILED;
+    } else {
+        char *why = *error_r;
+        *error_r = NULL;
+        rc = record_failure(db, failed_id, why ? why : "failed", error_r) < 0 ? GROUP_UNAVAILABLE
+                                                                             : 1;
+        free(why);
+    }
+    free(failed_id);
+    if (rc == GROUP_FAILED) {
+        free(*error_r);
+        *error_r = NULL;
+    }
+    return rc;
+}
+
+int sms_backlog_drain(struct db *db, char **error_r)
+{
+    int settled = 0;
+    long alone = 0; /* rows still to take one at a time after a group failed */
+    for (;;) {
+        int r = apply_group(db, alone > 0 ? 1 : BACKLOG_GROUP, error_r);
+        if (r == GROUP_UNAVAILABLE)
+            return -1;
+        if (r == GROUP_FAILED) {
+            log_warn("sms_backlog_group_failed", "action=one_by_one");
+            alone = BACKLOG_GROUP;
+            continue;
+        }
+        if (r == 0)
+            return settled;
+        settled += r;
+        if (alone > 0)
+            alone--;
+    }
+}
+
+/* Waits until a text is stored after generation `seen`, `seconds` pass or stop is asked.
+ * False on stop. Called with the lock held. */
+static bool wait_for_work(uint64_t seen, long seconds)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += seconds;
+    while (!backlog.stop && backlog.accepted == seen &&
+           pthread_cond_timedwait(&backlog.wake, &backlog.lock, &until) != ETIMEDOUT)
+        ;
+    return !backlog.stop;
+}
+
+static void *applier_main(void *arg)
+{
+    (void)arg;
+    struct db *db = NULL;
+    long poll = config_int("engine", "poll_interval"), pause = 0;
+    pthread_mutex_lock(&backlog.lock);
+    /* At start, at once: rows a previous run left are applied first. */
+    uint64_t seen = backlog.accepted - 1;
+    while (wait_for_work(seen, pause)) {
+        seen = backlog.accepted;
+        backlog.applying++;
+        pthread_mutex_unlock(&backlog.lock);
+        char *error = NULL;
+        int settled = -1;
+        if (db || (db = database_open(&error)))
+            settled = sms_backlog_drain(db, &error);
+        if (settled > 0)
+            log_info("sms_backlog_applied", "texts=%d", settled);
+        else if (settled < 0) /* the rows wait in the database; try again in a second */
+            log_warn("sms_backlog_unavailable", "error=%s", log_q(error ? error : ""));
+        free(error);
+        pthread_mutex_lock(&backlog.lock);
+        backlog.applying--;
+        pause = settled < 0 ? 1 : poll;
+        /* Nothing due, nothing stored since this drain began and no other applier in a
+         * transaction: new texts may be applied while their gateway waits again. */
+        if (settled >= 0 && backlog.accepted == seen && backlog.applying == 0)
+            backlog.waiting = false;
+    }
+    pthread_mutex_unlock(&backlog.lock);
+    db_close(&db);
+    return NULL;
+}
+
+int sms_backlog_start(char **error_r)
+{
+    long n = config_int("sms", "appliers");
+    /* Rows a previous run left are applied first; until then new texts queue behind them.
+     * Known before the HTTP server starts, so that with none a first webhook is applied
+     * while its gateway waits, as when the daemon is idle. */
+    bool left = false;
+    struct db *db = database_open(error_r);
+    int rc = db ? db_query_bool(db, "SELECT EXISTS (SELECT 1 FROM sms_backlog)", 0, NULL, &left,
+                                error_r)
+                : -1;
+    db_close(&db);
+    if (rc < 0)
+        return -1;
+    pthread_mutex_lock(&backlog.lock);
+    backlog.stop = false;
+    backlog.waiting = left;
+    pthread_mutex_unlock(&backlog.lock);
+    backlog.threads = xcalloc((size_t)n, sizeof(*backlog.threads));
+    for (backlog.n = 0; backlog.n < n; backlog.n++)
+        if (pthread_create(&backlog.threads[backlog.n], NULL, applier_main, NULL) != 0) {
+            *error_r = xstrdup("cannot start an SMS backlog applier thread");
+            sms_backlog_stop();
+            return -1;
+        }
+    return 0;
+}
+
+void sms_backlog_stop(void)
+{
+    if (!backlog.threads)
+        return;
+    pthread_mutex_lock(&backlog.lock);
+    backlog.stop = true;
+    pthread_cond_broadcast(&backlog.wake);
+    pthread_mutex_unlock(&backlog.lock);
+    for (long i = 0; i < backlog.n; i++)
+        pthread_join(backlog.threads[i], NULL);
+    free(backlog.threads);
+    backlog.threads = NULL;
+    backlog.n = 0;
+}
