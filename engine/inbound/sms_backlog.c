@@ -5,7 +5,6 @@
 #include "inbound/sms_backlog.h"
 #include "lib/db.h"
 #include "lib/log.h"
-#include "lib/metrics.h"
 #include "lib/util.h"
 #include "core/config.h"
 #include "core/database.h"
@@ -37,18 +36,18 @@ int sms_backlog_accept(struct db *db, const struct inbound_message *msg, char **
 {
     const char *p[] = {msg->provider, msg->provider_id, msg->sender, msg->recipient,
                        msg->body,     msg->raw,         msg->proof};
-    if (db_run(db,
-               "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, raw, proof)"
-               " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-               " ON CONFLICT (provider, provider_id) DO NOTHING",
-               7, p, error_r) < 0)
+    if (db_run(
+            db,
+            "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, raw, proof)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (provider, provider_id) DO NOTHING",
+            7, p, error_r) < 0)
         return -1;
     pthread_mutex_lock(&backlog.lock);
     backlog.accepted++;
     backlog.waiting = true;
     pthread_cond_signal(&backlog.wake);
     pthread_mutex_unlock(&backlog.lock);
-    metrics_add("tocsin_sms_backlog_accepted_total", 1);
     return 0;
 }
 
@@ -160,7 +159,7 @@ fail:
         char *why = *error_r;
         *error_r = NULL;
         rc = record_failure(db, failed_id, why ? why : "failed", error_r) < 0 ? GROUP_UNAVAILABLE
-                                                                             : 1;
+                                                                              : 1;
         free(why);
     }
     free(failed_id);
@@ -247,9 +246,9 @@ int sms_backlog_start(char **error_r)
      * while its gateway waits, as when the daemon is idle. */
     bool left = false;
     struct db *db = database_open(error_r);
-    int rc = db ? db_query_bool(db, "SELECT EXISTS (SELECT 1 FROM sms_backlog)", 0, NULL, &left,
-                                error_r)
-                : -1;
+    int rc =
+        db ? db_query_bool(db, "SELECT EXISTS (SELECT 1 FROM sms_backlog)", 0, NULL, &left, error_r)
+           : -1;
     db_close(&db);
     if (rc < 0)
         return -1;

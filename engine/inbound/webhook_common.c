@@ -176,8 +176,8 @@ static bool take_inline_slot(void)
     return false;
 }
 
-static void count_webhook(const struct inbound_message *msg, const char *result,
-                          int64_t inbound_id, const char *command)
+static void count_webhook(const struct inbound_message *msg, const char *result, int64_t inbound_id,
+                          const char *command)
 {
     char *series = xasprintf("tocsin_sms_webhooks_total{provider=\"%s\",result=\"%s\"}",
                              msg->provider, result);
