@@ -16,11 +16,16 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
+/* clang-format off: one duty per line, in the order they start */
 static const struct daemon_duty duties[] = {
-    {"outbound", queue_start, queue_stop}, {"scheduler", scheduler_start, scheduler_stop},
-    {"imap", imap_start, imap_stop},       {"sms_backlog", sms_backlog_start, sms_backlog_stop},
-    {"http", http_start, http_stop},       {NULL, NULL, NULL},
+    {"outbound", queue_start, queue_stop},
+    {"scheduler", scheduler_start, scheduler_stop},
+    {"imap", imap_start, imap_stop},
+    {"sms_backlog", sms_backlog_start, sms_backlog_stop},
+    {"http", http_start, http_stop},
+    {NULL, NULL, NULL},
 };
+/* clang-format on */
 
 int cli_run(int argc, char **argv)
 {
