@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
-/* clang-format off: one duty per line, in the order they start */
+/* One duty per line, in the order they start. */
+/* clang-format off */
 static const struct daemon_duty duties[] = {
     {"outbound", queue_start, queue_stop},
     {"scheduler", scheduler_start, scheduler_stop},
