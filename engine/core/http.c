@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -337,6 +338,9 @@ static bool method_allowed(const char *methods, const char *method)
     return false;
 }
 
+/* Time the public listener's threads spent in handlers (http_handler_time_us()). */
+static atomic_llong handler_time_us;
+
 static void dispatch(struct http_request *req)
 {
     const struct http_route *path_match = NULL;
@@ -532,11 +536,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     watch_phase(conn, PHASE_HANDLER);
-    if (req->too_large)
+    if (req->too_large) {
         http_respond_text(req, 413, "request body too large");
-    else
+    } else {
+        int64_t start = now_monotonic_us();
         dispatch(req);
+        if (!req->admin)
+            atomic_fetch_add(&handler_time_us, now_monotonic_us() - start);
+    }
     return MHD_YES;
+}
+
+int64_t http_handler_time_us(void)
+{
+    return atomic_load(&handler_time_us);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -39,6 +39,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct http_request;
 
@@ -62,6 +63,10 @@ bool http_route_served(const struct http_route *r, bool admin_listener);
 
 int http_start(char **error_r);
 void http_stop(void);
+/* Microseconds the threads of [http] listen have spent in route handlers since the start,
+ * all threads summed: two readings tell how busy answering keeps them (the SMS backlog's
+ * extra appliers step back while webhooks keep the threads busy). */
+int64_t http_handler_time_us(void);
 
 /* Whether the request came in on [http] admin_listen rather than [http] listen. */
 bool http_on_admin_listener(const struct http_request *req);

@@ -8,11 +8,13 @@
 #include "lib/util.h"
 #include "core/config.h"
 #include "core/database.h"
+#include "core/http.h"
 #include "decide/process.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,11 +172,36 @@ fail:
     return rc;
 }
 
-int sms_backlog_drain(struct db *db, char **error_r)
+/* Whether the HTTP threads spent more than half their time in handlers since the last
+ * reading (at most one every 10 ms): a burst of webhooks is being answered. */
+struct answering_probe {
+    int64_t at_us, handler_us;
+    bool busy;
+};
+
+static bool answering_busy(struct answering_probe *p)
+{
+    int64_t now = now_monotonic_us(), handler = http_handler_time_us();
+    if (now - p->at_us < 10000)
+        return p->busy;
+    p->busy = (handler - p->handler_us) * 2 > (now - p->at_us) * config_int("http", "threads");
+    p->at_us = now;
+    p->handler_us = handler;
+    return p->busy;
+}
+
+/* Applies on `db` until nothing is due, or, given a probe, until webhooks keep the HTTP
+ * threads busy (*yielded_r). The number of texts settled, or -1 with *error_r. */
+static int drain(struct db *db, struct answering_probe *probe, bool *yielded_r, char **error_r)
 {
     int settled = 0;
     long alone = 0; /* rows still to take one at a time after a group failed */
+    *yielded_r = false;
     for (;;) {
+        if (probe && answering_busy(probe)) {
+            *yielded_r = true;
+            return settled;
+        }
         int r = apply_group(db, alone > 0 ? 1 : BACKLOG_GROUP, error_r);
         if (r == GROUP_UNAVAILABLE)
             return -1;
@@ -191,35 +218,46 @@ int sms_backlog_drain(struct db *db, char **error_r)
     }
 }
 
-/* Waits until a text is stored after generation `seen`, `seconds` pass or stop is asked.
- * False on stop. Called with the lock held. */
-static bool wait_for_work(uint64_t seen, long seconds)
+/* Waits `ms` milliseconds, or less when `seen` is given and a text is stored after that
+ * generation; false when stop is asked. Called with the lock held. */
+static bool wait_for(const uint64_t *seen, long ms)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += seconds;
-    while (!backlog.stop && backlog.accepted == seen &&
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    while (!backlog.stop && (!seen || backlog.accepted == *seen) &&
            pthread_cond_timedwait(&backlog.wake, &backlog.lock, &until) != ETIMEDOUT)
         ;
     return !backlog.stop;
 }
 
+/* Applier 0 always applies; the others step back while a burst of webhooks keeps the HTTP
+ * threads busy, so that answering the gateways comes first: they join again as soon as
+ * the burst eases. */
 static void *applier_main(void *arg)
 {
-    (void)arg;
+    long index = (long)(intptr_t)arg;
     struct db *db = NULL;
-    long poll = config_int("engine", "poll_interval"), pause = 0;
+    struct answering_probe probe = {.at_us = now_monotonic_us(),
+                                    .handler_us = http_handler_time_us()};
+    long poll_ms = config_int("engine", "poll_interval") * 1000, pause_ms = 0;
     pthread_mutex_lock(&backlog.lock);
     /* At start, at once: rows a previous run left are applied first. */
     uint64_t seen = backlog.accepted - 1;
-    while (wait_for_work(seen, pause)) {
+    while (wait_for(&seen, pause_ms)) {
         seen = backlog.accepted;
         backlog.applying++;
         pthread_mutex_unlock(&backlog.lock);
         char *error = NULL;
         int settled = -1;
+        bool yielded = false;
         if (db || (db = database_open(&error)))
-            settled = sms_backlog_drain(db, &error);
+            settled = drain(db, index > 0 ? &probe : NULL, &yielded, &error);
         if (settled > 0)
             log_info("sms_backlog_applied", "texts=%d", settled);
         else if (settled < 0) /* the rows wait in the database; try again in a second */
@@ -227,7 +265,14 @@ static void *applier_main(void *arg)
         free(error);
         pthread_mutex_lock(&backlog.lock);
         backlog.applying--;
-        pause = settled < 0 ? 1 : poll;
+        if (yielded) {
+            if (!wait_for(NULL, 10))
+                break;
+            seen--; /* not done: go on at once */
+            pause_ms = 0;
+            continue;
+        }
+        pause_ms = settled < 0 ? 1000 : poll_ms;
         /* Nothing due, nothing stored since this drain began and no other applier in a
          * transaction: new texts may be applied while their gateway waits again. */
         if (settled >= 0 && backlog.accepted == seen && backlog.applying == 0)
@@ -258,7 +303,8 @@ int sms_backlog_start(char **error_r)
     pthread_mutex_unlock(&backlog.lock);
     backlog.threads = xcalloc((size_t)n, sizeof(*backlog.threads));
     for (backlog.n = 0; backlog.n < n; backlog.n++)
-        if (pthread_create(&backlog.threads[backlog.n], NULL, applier_main, NULL) != 0) {
+        if (pthread_create(&backlog.threads[backlog.n], NULL, applier_main,
+                           (void *)(intptr_t)backlog.n) != 0) {
             *error_r = xstrdup("cannot start an SMS backlog applier thread");
             sms_backlog_stop();
             return -1;

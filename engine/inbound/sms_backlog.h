@@ -17,8 +17,6 @@
  *                          new text then joins the backlog behind them, so that one
  *                          sender's texts keep their order
  *   sms_backlog_start()/sms_backlog_stop()   the applier threads (a daemon duty)
- *   sms_backlog_drain()    apply on `db`, in this thread, until nothing is due: the number
- *                          of texts settled, or -1 with *error_r (database unavailable)
  *
  * Order: a row is claimed only when no older row of its sender is waiting, so one sender's
  * texts are applied in the order they were accepted, whichever daemon applies them, and two
@@ -29,7 +27,8 @@
  * 2^attempts seconds; after SMS_BACKLOG_GIVE_UP attempts it is left for the operator
  * (logged at error level) and no longer holds back its sender's later texts.
  * A daemon's appliers also look for rows left by another daemon every [engine]
- * poll_interval seconds.
+ * poll_interval seconds. Answering comes first: while webhooks keep the HTTP threads busy
+ * more than half the time, only the first applier works; the others join when it eases.
  */
 #ifndef TOCSIN_SMS_BACKLOG_H
 #define TOCSIN_SMS_BACKLOG_H
@@ -45,6 +44,5 @@ int sms_backlog_accept(struct db *db, const struct inbound_message *msg, char **
 bool sms_backlog_waiting(void);
 int sms_backlog_start(char **error_r);
 void sms_backlog_stop(void);
-int sms_backlog_drain(struct db *db, char **error_r);
 
 #endif

@@ -39,8 +39,9 @@ char *xstrndup_trim(const char *s, size_t len);
 /* Parse a base-10 integer in [min, max]; 0 on success, -1 otherwise. */
 int str_to_long(const char *s, long min, long max, long *out_r);
 
-/* Monotonic and wall clocks in milliseconds. */
+/* Monotonic clocks in milliseconds and microseconds, the wall clock in milliseconds. */
 int64_t now_monotonic_ms(void);
+int64_t now_monotonic_us(void);
 int64_t now_wall_ms(void);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
