@@ -36,6 +36,12 @@ static struct {
 
 int sms_backlog_accept(struct db *db, const struct inbound_message *msg, char **error_r)
 {
+    /* What the table keeps is what an SMS webhook fills; anything more would be lost. */
+    if (strcmp(msg->channel, "sms") != 0 || msg->sender_name || msg->subject || msg->reply_to_id ||
+        msg->automatic || msg->locale_hint) {
+        *error_r = xstrdup("sms_backlog: only an SMS webhook's text can be stored");
+        return -1;
+    }
     const char *p[] = {msg->provider, msg->provider_id, msg->sender, msg->recipient,
                        msg->body,     msg->raw,         msg->proof};
     if (db_run(
@@ -172,6 +178,14 @@ fail:
     return rc;
 }
 
+static bool stopping(void)
+{
+    pthread_mutex_lock(&backlog.lock);
+    bool stop = backlog.stop;
+    pthread_mutex_unlock(&backlog.lock);
+    return stop;
+}
+
 /* Whether the HTTP threads spent more than half their time in handlers since the last
  * reading (at most one every 10 ms): a burst of webhooks is being answered. */
 struct answering_probe {
@@ -198,6 +212,8 @@ static int drain(struct db *db, struct answering_probe *probe, bool *yielded_r, 
     long alone = 0; /* rows still to take one at a time after a group failed */
     *yielded_r = false;
     for (;;) {
+        if (stopping())
+            return settled; /* what is left waits for the next start */
         if (probe && answering_busy(probe)) {
             *yielded_r = true;
             return settled;

@@ -11,12 +11,16 @@
  * costs the gateway's wait one insert per text, not a command transaction: the gateway
  * never times out and retries, and the commands are applied as fast as the database allows.
  *
- *   sms_backlog_accept()   store one text; a retry of a text already stored stores nothing.
- *                          0, or -1 with *error_r (caller frees; db_transient(db): 503)
+ *   sms_backlog_accept()   store one text: the fields an SMS webhook fills (provider, its
+ *                          id, sender, recipient, body, raw, proof), refusing a message with
+ *                          more; a retry of a text already stored stores nothing. 0, or -1
+ *                          with *error_r (caller frees; db_transient(db): 503)
  *   sms_backlog_waiting()  true while this daemon may have stored texts not applied yet: a
  *                          new text then joins the backlog behind them, so that one
  *                          sender's texts keep their order
- *   sms_backlog_start()/sms_backlog_stop()   the applier threads (a daemon duty)
+ *   sms_backlog_start()/sms_backlog_stop()   the applier threads (a daemon duty); stop
+ *                          lets each finish its transaction, and what waits stays for the
+ *                          next start
  *
  * Order: a row is claimed only when no older row of its sender is waiting, so one sender's
  * texts are applied in the order they were accepted, whichever daemon applies them, and two

@@ -142,6 +142,26 @@ test_case 'kill -9 in the middle of a backlog of 3,000 texts: after a restart ev
   stop_daemon
 '
 
+test_case 'SIGTERM with 5,000 texts waiting: the daemon stops within 5 s, what is left is applied by the next start, each once' '
+  sql "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, proof)
+       SELECT '\''twilio'\'', '\''SMterm-'\'' || g || '\''-1'\'', '\''+336160'\'' || lpad(g::text, 5, '\''0'\''),
+              '\''+33700000000'\'', '\''HELP'\'', '\''signed_webhook'\''
+       FROM generate_series(1, 5000) g" >/dev/null
+  start_daemon
+  wait_until "[ \$(sql \"SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMterm-%'\''\") -gt 100 ]" 30
+  started=$(date +%s.%N)
+  stop_daemon
+  took=$(echo "$(date +%s.%N) - $started" | bc)
+  left=$(sql "SELECT count(*) FROM sms_backlog")
+  echo "stopped in $took s, $left left"
+  [ "$left" -gt 0 ]
+  [ "$(echo "$took < 5" | bc)" = 1 ]
+  start_daemon
+  wait_until backlog_empty 60
+  expect_eq "$(sql "SELECT count(*), count(DISTINCT provider_id) FROM inbound_messages WHERE provider_id LIKE '\''SMterm-%'\''")" "5000|5000"
+  stop_daemon
+'
+
 test_case 'a text the engine refuses is set aside with its error, the rest of its group applied; after 10 attempts it no longer holds back its sender' '
   # A fault planted for the test: the inbound row of a text saying BOOM cannot be written.
   sql "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
