@@ -15,7 +15,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -170,11 +169,13 @@ fail:
                                                                               : 1;
         free(why);
     }
-    free(failed_id);
     if (rc == GROUP_FAILED) {
+        log_warn("sms_backlog_group_failed", "texts=%d id=%s error=%s action=one_by_one", n,
+                 failed_id, log_q(*error_r ? *error_r : ""));
         free(*error_r);
         *error_r = NULL;
     }
+    free(failed_id);
     return rc;
 }
 
@@ -222,7 +223,6 @@ static int drain(struct db *db, struct answering_probe *probe, bool *yielded_r, 
         if (r == GROUP_UNAVAILABLE)
             return -1;
         if (r == GROUP_FAILED) {
-            log_warn("sms_backlog_group_failed", "action=one_by_one");
             alone = BACKLOG_GROUP;
             continue;
         }

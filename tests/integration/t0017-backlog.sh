@@ -177,7 +177,7 @@ test_case 'a text the engine refuses is set aside with its error, the rest of it
   start_daemon
   wait_until "[ \$(sql \"SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMboom-%'\''\") = 19 ]" 20
   wait_until "grep -q \"event=sms_backlog_failed id=[0-9]* attempts=1 error=.*planted failure\" \"$TEST_DIR/daemon.log\"" 10
-  grep -q "event=sms_backlog_group_failed action=one_by_one" "$TEST_DIR/daemon.log"
+  grep -q "event=sms_backlog_group_failed texts=[0-9]* id=[0-9]* error=.*planted failure.* action=one_by_one" "$TEST_DIR/daemon.log"
   expect_eq "$(sql "SELECT provider_id, attempts >= 1, coalesce(last_error LIKE '\''%planted failure%'\'', false) FROM sms_backlog ORDER BY id")" "SMboom-7-1|t|t
 SMboom-7-2|f|f"
   # Its last attempt: given up, logged as an error, and the sender'\''s next text goes through.
