@@ -24,9 +24,11 @@
 #include "api/users.h"
 #include "api/v1.h"
 #include "inbound/confirm_page.h"
+#include "inbound/sms_backlog.h"
 #include "inbound/sms_webhook.h"
 #include "inbound/unsubscribe.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <strings.h>
 
@@ -79,6 +81,20 @@ static void queue_gauges(struct http_request *req, struct buf *out)
             buf_printf(out, "tocsin_queue_oldest_due_seconds{channel=\"%s\"} %s\n",
                        PQgetvalue(res, i, 0), PQgetvalue(res, i, 3));
     PQclear(res);
+    struct sms_backlog_state backlog;
+    if (sms_backlog_state(db, &backlog, &error) < 0) {
+        log_warn("metrics_sms_backlog", "error=%s", log_q(error));
+        free(error);
+        return;
+    }
+    buf_adds(out, "# TYPE tocsin_sms_backlog_texts gauge\n");
+    buf_printf(out,
+               "tocsin_sms_backlog_texts{state=\"waiting\"} %" PRId64 "\n"
+               "tocsin_sms_backlog_texts{state=\"failing\"} %" PRId64 "\n"
+               "tocsin_sms_backlog_texts{state=\"given_up\"} %" PRId64 "\n",
+               backlog.waiting, backlog.failing, backlog.given_up);
+    buf_adds(out, "# TYPE tocsin_sms_backlog_oldest_seconds gauge\n");
+    buf_printf(out, "tocsin_sms_backlog_oldest_seconds %" PRId64 "\n", backlog.oldest_seconds);
 }
 
 /* /metrics tells who writes to us and how much: on the public listener it takes the bearer

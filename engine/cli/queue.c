@@ -5,11 +5,14 @@
  * daemon that is gone (the next claim takes them). Below the table, when receivers refused
  * our mail for policy or reputation in the last week (bounces with status bounce_policy,
  * engine/inbound/bounce.h), one line says how often and quotes the newest refusal: the
- * relay or the domain needs attention, the addresses do not.
+ * relay or the domain needs attention, the addresses do not. Inbound texts a busy daemon
+ * stored and has not applied yet (inbound/sms_backlog.h) get a line too, when there are any.
  */
 #include "outbound/queue.h"
+#include "inbound/sms_backlog.h"
 #include "cli/cli.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,28 @@ static int print_policy_rejections(struct db *db)
                "suppressed):\n  check its IP on blocklists, and SPF, DKIM and DMARC\n",
                PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
     PQclear(res);
+    return EX_OK;
+}
+
+/* Inbound texts a busy daemon answered and has not applied yet (docs/sms.md, Bursts): a
+ * line only when there are some. */
+static int print_sms_backlog(struct db *db)
+{
+    struct sms_backlog_state st;
+    char *error = NULL;
+    if (sms_backlog_state(db, &st, &error) < 0) {
+        int rc = cli_fail(EX_SOFTWARE, "queue status", "%s", error);
+        free(error);
+        return rc;
+    }
+    if (st.waiting + st.failing > 0)
+        printf("\ninbound texts stored, not applied yet: %" PRId64 " (the oldest answered %" PRId64
+               " s ago), %" PRId64 " of them failing and retried\n",
+               st.waiting + st.failing, st.oldest_seconds, st.failing);
+    if (st.given_up > 0)
+        printf("\ninbound texts given up after %d attempts: %" PRId64
+               " (SELECT id, sender, last_error FROM sms_backlog WHERE attempts >= %d)\n",
+               SMS_BACKLOG_GIVE_UP, st.given_up, SMS_BACKLOG_GIVE_UP);
     return EX_OK;
 }
 
@@ -68,7 +93,8 @@ static int queue_status(struct db *db, int argc, char **argv)
     /* --json stays the table's rows alone, the contract scripts read. */
     if (rc != EX_OK || json)
         return rc;
-    return print_policy_rejections(db);
+    rc = print_sms_backlog(db);
+    return rc == EX_OK ? print_policy_rejections(db) : rc;
 }
 
 int cli_queue(int argc, char **argv)

@@ -66,6 +66,29 @@ bool sms_backlog_waiting(void)
     return waiting;
 }
 
+int sms_backlog_state(struct db *db, struct sms_backlog_state *state_r, char **error_r)
+{
+    char give_up[DB_PARAM_SIZE];
+    const char *p[] = {db_param_int(SMS_BACKLOG_GIVE_UP, give_up)};
+    PGresult *res = db_exec(db,
+                            "SELECT count(*) FILTER (WHERE attempts = 0), "
+                            " count(*) FILTER (WHERE attempts > 0 AND attempts < $1::int),"
+                            " count(*) FILTER (WHERE attempts >= $1::int),"
+                            " coalesce(round(extract(epoch FROM now() - min(accepted_at)"
+                            "  FILTER (WHERE attempts < $1::int))), 0)::bigint"
+                            " FROM sms_backlog",
+                            1, p, error_r);
+    if (!res)
+        return -1;
+    *state_r =
+        (struct sms_backlog_state){.waiting = strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+                                   .failing = strtoll(PQgetvalue(res, 0, 1), NULL, 10),
+                                   .given_up = strtoll(PQgetvalue(res, 0, 2), NULL, 10),
+                                   .oldest_seconds = strtoll(PQgetvalue(res, 0, 3), NULL, 10)};
+    PQclear(res);
+    return 0;
+}
+
 /* The claim: the oldest rows due whose sender has no older row waiting, deleted by the
  * transaction that applies them (undone with it when it rolls back). */
 static const char claim_sql[] =

@@ -44,6 +44,14 @@
 
 #define SMS_BACKLOG_GIVE_UP 10
 
+/* What the table holds, for `tocsin queue status` and /metrics: texts waiting (never
+ * failed), failing (retried after a backoff), given up (left for the operator), and the
+ * age in seconds of the oldest text not given up (0: none). */
+struct sms_backlog_state {
+    int64_t waiting, failing, given_up, oldest_seconds;
+};
+int sms_backlog_state(struct db *db, struct sms_backlog_state *state_r, char **error_r);
+
 int sms_backlog_accept(struct db *db, const struct inbound_message *msg, char **error_r);
 bool sms_backlog_waiting(void);
 int sms_backlog_start(char **error_r);

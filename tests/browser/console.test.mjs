@@ -190,6 +190,8 @@ test('an organiser sends a test copy to themself, then the campaign; progress re
     assert.ok(delivered().some((m) => new RegExp(`^To: ${to.replace('.', '\\.')}`, 'm').test(m)), `delivered to ${to}`);
   assert.equal(sql(`SELECT status FROM campaigns WHERE id = ${campaignId}`), 'sent');
   await page.reload();
+  // Done: the progress says what was sent, not the last minute's rate of a finished campaign.
+  assert.doesNotMatch(await text(page, '#progress'), /\/ s\b/);
   await look(page, 'campaign-sent');
   await page.goto(BASE + '/admin/campaigns');
   await look(page, 'campaigns');

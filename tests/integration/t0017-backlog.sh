@@ -174,17 +174,23 @@ test_case 'a text the engine refuses is set aside with its error, the rest of it
   # The same sender as the refused one, after it: held back while it is retried.
   sql "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, proof)
        VALUES ('\''twilio'\'', '\''SMboom-7-2'\'', '\''+33615000007'\'', '\''+33700000000'\'', '\''HELP'\'', '\''signed_webhook'\'')" >/dev/null
-  start_daemon
+  start_daemon TOCSIN_HTTP_METRICS_TOKEN=mt
   wait_until "[ \$(sql \"SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMboom-%'\''\") = 19 ]" 20
   wait_until "grep -q \"event=sms_backlog_failed id=[0-9]* attempts=1 error=.*planted failure\" \"$TEST_DIR/daemon.log\"" 10
   grep -q "event=sms_backlog_group_failed texts=[0-9]* id=[0-9]* error=.*planted failure.* action=one_by_one" "$TEST_DIR/daemon.log"
   expect_eq "$(sql "SELECT provider_id, attempts >= 1, coalesce(last_error LIKE '\''%planted failure%'\'', false) FROM sms_backlog ORDER BY id")" "SMboom-7-1|t|t
 SMboom-7-2|f|f"
+  "$TOCSIN" queue status | grep "inbound texts stored, not applied yet: 2 (the oldest answered [0-9]* s ago), 1 of them failing and retried"
+  curl -fs -H "Authorization: Bearer mt" "$HTTP/metrics" | grep "tocsin_sms_backlog_texts{state=\"failing\"} 1"
   # Its last attempt: given up, logged as an error, and the sender'\''s next text goes through.
   sql "UPDATE sms_backlog SET attempts = 9, not_before = now() WHERE provider_id = '\''SMboom-7-1'\''" >/dev/null
   wait_until "grep -q \"level=error event=sms_backlog_given_up .*attempts=10\" \"$TEST_DIR/daemon.log\"" 10
   wait_until "[ \$(sql \"SELECT count(*) FROM inbound_messages WHERE provider_id = '\''SMboom-7-2'\''\") = 1 ]" 10
   expect_eq "$(sql "SELECT provider_id, attempts FROM sms_backlog")" "SMboom-7-1|10"
+  "$TOCSIN" queue status | grep "inbound texts given up after 10 attempts: 1"
+  if "$TOCSIN" queue status | grep "not applied yet"; then exit 1; fi
+  curl -fs -H "Authorization: Bearer mt" "$HTTP/metrics" | grep "tocsin_sms_backlog_texts{state=\"given_up\"} 1"
+  curl -fs -H "Authorization: Bearer mt" "$HTTP/metrics" | grep "tocsin_sms_backlog_oldest_seconds 0"
   stop_daemon
   sql "DROP TRIGGER boom ON inbound_messages; DROP FUNCTION boom(); DELETE FROM sms_backlog" >/dev/null
 '
