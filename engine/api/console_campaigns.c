@@ -33,8 +33,9 @@ static void strings_of(json_t *body, const char *name, json_t *out)
     } else if (json_is_array(v)) {
         size_t i;
         json_t *s;
-        json_array_foreach(v, i, s) if (json_is_string(s) && json_string_length(s))
-            json_array_append(out, s);
+        json_array_foreach(v, i, s)
+            if (json_is_string(s) && json_string_length(s))
+                json_array_append(out, s);
     }
 }
 
@@ -52,14 +53,12 @@ void console_segment_build(json_t *body)
     json_t *bases = json_array();
     size_t i;
     json_t *v;
-    json_array_foreach(teams, i, v)
-    {
+    json_array_foreach(teams, i, v) {
         char *atom = xasprintf("team:%s", json_string_value(v));
         json_array_append_new(bases, json_string(atom));
         free(atom);
     }
-    json_array_foreach(events, i, v)
-    {
+    json_array_foreach(events, i, v) {
         char *atom = xasprintf("event:%s", json_string_value(v));
         json_array_append_new(bases, json_string(atom));
         free(atom);
@@ -73,8 +72,7 @@ void console_segment_build(json_t *body)
     } else {
         size_t b;
         json_t *base;
-        json_array_foreach(bases, b, base)
-        {
+        json_array_foreach(bases, b, base) {
             if (json_array_size(tags) == 0) {
                 buf_printf(&seg, "%s%s", seg.len ? "," : "", json_string_value(base));
                 continue;
@@ -110,7 +108,8 @@ void page_campaigns(struct api_call *c)
     json_t *items = json_object_get(list, "items");
     size_t i;
     json_t *camp;
-    json_array_foreach(items, i, camp) console_campaign_progress(camp);
+    json_array_foreach(items, i, camp)
+        console_campaign_progress(camp);
     static const char *const when[] = {"created_at", "finished_at", NULL};
     console_add_when(items, when);
     json_t *data = json_pack("{s:O,s:O,s:b}", "campaigns", items, "next",
@@ -125,8 +124,9 @@ static bool in_list(json_t *list, const char *value)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(list, i,
-                       v) if (value && strcmp(json_string_value(v), value) == 0) return true;
+    json_array_foreach(list, i, v)
+        if (value && strcmp(json_string_value(v), value) == 0)
+            return true;
     return false;
 }
 
@@ -135,9 +135,9 @@ static void mark(json_t *items, const char *key, json_t *chosen)
 {
     size_t i;
     json_t *item;
-    json_array_foreach(items, i, item) json_object_set_new(
-        item, "checked",
-        json_boolean(in_list(chosen, json_string_value(json_object_get(item, key)))));
+    json_array_foreach(items, i, item)
+        json_object_set_new(item, "checked",
+                            json_boolean(in_list(chosen, json_string_value(json_object_get(item, key)))));
 }
 
 static void compose_form(struct api_call *c, unsigned status, const char *error)
@@ -159,8 +159,7 @@ static void compose_form(struct api_call *c, unsigned status, const char *error)
     json_t *event_items = json_object_get(events, "items"), *open_events = json_array();
     size_t i;
     json_t *ev;
-    json_array_foreach(event_items, i, ev)
-    {
+    json_array_foreach(event_items, i, ev) {
         const char *st = json_string_value(json_object_get(ev, "status"));
         if (st && strcmp(st, "cancelled") == 0)
             continue;
@@ -178,12 +177,11 @@ static void compose_form(struct api_call *c, unsigned status, const char *error)
         "{s:o,s:O,s:o,s:b,s:b,s:b,s:s?,s:s?,s:s?,s:s?,s:s?,s:b,s:s?,s:o}", "teams", teams, "tags",
         tag_items, "events", open_events, "sms", sms, "email", !sms, "admin", c->who.admin,
         "subject", console_arg(c, "subject"), "text", console_arg(c, "text"), "html",
-        console_arg(c, "html"), "sms_text", console_arg(c, "sms"), "segment", typed ? typed : NULL,
-        "urgent", api_flag(c, "urgent"), "error", error, "variables", json_array());
+        console_arg(c, "html"), "sms_text", console_arg(c, "sms"), "segment",
+        typed ? typed : NULL, "urgent", api_flag(c, "urgent"), "error", error, "variables", json_array());
     /* The merge fields, as an organiser types them ("{{first_name}}": data, not markup). */
-    static const char *const variables[] = {"first_name",   "name",        "email",
-                                            "phone",        "team.name",   "unsubscribe_url",
-                                            "stop_keyword", "help_keyword"};
+    static const char *const variables[] = {"first_name", "name", "email", "phone", "team.name",
+                                            "unsubscribe_url", "stop_keyword", "help_keyword"};
     for (size_t k = 0; k < ARRAY_SIZE(variables); k++) {
         char *code = xasprintf("{{%s}}", variables[k]), *key = xasprintf("var_%s", variables[k]);
         for (char *p = key; *p; p++)
@@ -240,8 +238,7 @@ void page_campaign_audience(struct api_call *c)
     json_t *warnings = json_array();
     size_t i;
     json_t *w;
-    json_array_foreach(json_object_get(check, "warnings"), i, w)
-    {
+    json_array_foreach(json_object_get(check, "warnings"), i, w) {
         const char *key = json_string_value(json_object_get(w, "key"));
         if (strcmp(key, "warn_segment") == 0 || strcmp(key, "warn_nobody") == 0) {
             json_object_set_new(w, "text", json_string(console_t(key)));
@@ -249,8 +246,7 @@ void page_campaign_audience(struct api_call *c)
         }
     }
     json_object_set_new(check, "problems", warnings);
-    json_object_set_new(check, "channel_label",
-                        json_string(console_t(sms ? "channel_sms" : "channel_email")));
+    json_object_set_new(check, "channel_label", json_string(console_t(sms ? "channel_sms" : "channel_email")));
     console_fragment(c, 200, "audience", check);
 }
 
@@ -267,8 +263,7 @@ void page_campaign_check(struct api_call *c)
     json_t *warnings = json_object_get(check, "warnings");
     size_t i;
     json_t *w;
-    json_array_foreach(warnings, i, w)
-    {
+    json_array_foreach(warnings, i, w) {
         const char *key = json_string_value(json_object_get(w, "key"));
         const char *detail = json_string_value(json_object_get(w, "detail"));
         char *text = console_say(key, json_pack("{s:s?}", "detail", detail));
@@ -319,8 +314,8 @@ static json_t *progress_data(struct api_call *c, struct api_error *e)
         json_object_del(camp, "rate_per_s");
         json_object_del(camp, "eta_s");
     }
-    static const char *const counts[] = {"failed", "held",       "suppressed", "cancelled",
-                                         "queued", "rate_per_s", "eta_s",      NULL};
+    static const char *const counts[] = {"failed", "held", "suppressed", "cancelled", "queued",
+                                         "rate_per_s", "eta_s", NULL};
     console_flag_nonzero(camp, counts);
     json_int_t eta = json_integer_value(json_object_get(camp, "eta_s"));
     if (eta > 0) {
@@ -396,9 +391,7 @@ void page_campaign_preview(struct api_call *c)
     preview_data(c, data, person, &e);
     json_t *pv = json_object_get(data, "preview");
     if (pv)
-        json_object_set_new(
-            pv, "is_sms",
-            json_boolean(strcmp(json_string_value(json_object_get(pv, "channel")), "sms") == 0));
+        json_object_set_new(pv, "is_sms", json_boolean(strcmp(json_string_value(json_object_get(pv, "channel")), "sms") == 0));
     console_fragment(c, 200, "preview", data);
 }
 
@@ -411,8 +404,9 @@ static void campaign_page(struct api_call *c, unsigned http_status, const char *
         return;
     }
     json_t *results = console_campaign_results(c->db, &c->who, c->campaign_id, &e);
-    json_t *people =
-        results ? console_segment_people(c->db, &c->who, c->campaign_id, PREVIEW_PEOPLE, &e) : NULL;
+    json_t *people = results ? console_segment_people(c->db, &c->who, c->campaign_id,
+                                                      PREVIEW_PEOPLE, &e)
+                             : NULL;
     if (!people) {
         json_decref(camp);
         json_decref(results);
@@ -432,20 +426,15 @@ static void campaign_page(struct api_call *c, unsigned http_status, const char *
     json_object_set_new(camp, "can_schedule", json_boolean(draft || scheduled));
     json_object_set_new(camp, "can_pause", json_boolean(scheduled || sending));
     json_object_set_new(camp, "can_resume", json_boolean(paused));
-    json_object_set_new(camp, "can_cancel",
-                        json_boolean(!sent && strcmp(status, "cancelled") != 0));
+    json_object_set_new(camp, "can_cancel", json_boolean(!sent && strcmp(status, "cancelled") != 0));
     json_object_set_new(camp, "can_retry", json_boolean((sending || sent) && failed > 0));
     json_object_set_new(camp, "can_test", json_boolean(draft || scheduled || paused));
     /* Progress shows from the moment it is scheduled: "send now" is scheduled for now. */
     json_object_set_new(camp, "started", json_boolean(!draft));
-    json_object_set_new(
-        camp, "is_sms",
-        json_boolean(strcmp(json_string_value(json_object_get(camp, "channel")), "sms") == 0));
-    static const char *const when[] = {"created_at", "started_at", "finished_at", "scheduled",
-                                       NULL};
+    json_object_set_new(camp, "is_sms", json_boolean(strcmp(json_string_value(json_object_get(camp, "channel")), "sms") == 0));
+    static const char *const when[] = {"created_at", "started_at", "finished_at", "scheduled", NULL};
     console_add_when(camp, when);
-    static const char *const counts[] = {"bounces", "optouts", "replies", "replies_for_a_human",
-                                         NULL};
+    static const char *const counts[] = {"bounces", "optouts", "replies", "replies_for_a_human", NULL};
     console_flag_nonzero(json_object_get(camp, "results"), counts);
     console_add_done(c, camp);
     if (error)
@@ -454,9 +443,7 @@ static void campaign_page(struct api_call *c, unsigned http_status, const char *
     preview_data(c, camp, 0, &e);
     json_t *pv = json_object_get(camp, "preview");
     if (pv)
-        json_object_set_new(
-            pv, "is_sms",
-            json_boolean(strcmp(json_string_value(json_object_get(pv, "channel")), "sms") == 0));
+        json_object_set_new(pv, "is_sms", json_boolean(strcmp(json_string_value(json_object_get(pv, "channel")), "sms") == 0));
     char *progress = console_render("progress", camp);
     json_object_set_new(camp, "progress_html", json_string(progress));
     free(progress);
@@ -464,9 +451,8 @@ static void campaign_page(struct api_call *c, unsigned http_status, const char *
     json_object_set_new(camp, "preview_html", json_string(preview));
     free(preview);
     const char *subject = json_string_value(json_object_get(camp, "subject"));
-    char *title = subject && *subject
-                      ? xstrdup(subject)
-                      : xasprintf("%s #%" PRId64, console_t("campaign"), c->campaign_id);
+    char *title = subject && *subject ? xstrdup(subject)
+                                      : xasprintf("%s #%" PRId64, console_t("campaign"), c->campaign_id);
     json_object_set_new(camp, "title", json_string(title));
     console_page(c, http_status, "campaign", "campaigns", title, camp);
     free(title);
@@ -490,9 +476,8 @@ void page_campaign_test(struct api_call *c)
         data = json_pack("{s:s}", "error", e.message ? e.message : "");
         api_error_release(&e);
     } else {
-        char *said =
-            console_say("campaign_test_sent",
-                        json_pack("{s:O}", "recipient", json_object_get(out, "recipient")));
+        char *said = console_say("campaign_test_sent",
+                                 json_pack("{s:O}", "recipient", json_object_get(out, "recipient")));
         data = json_pack("{s:s}", "notice", said);
         free(said);
         json_decref(out);
@@ -517,8 +502,8 @@ void page_campaign_act(struct api_call *c)
         const char *date = console_arg(c, "date"), *time = console_arg(c, "time");
         char *at = date && time ? xasprintf("%s %s", date, time) : NULL;
         out = console_campaign_schedule(c->db, &c->who, c->campaign_id,
-                                        at ? at : console_arg(c, "at"), console_arg(c, "timezone"),
-                                        &e);
+                                        at ? at : console_arg(c, "at"),
+                                        console_arg(c, "timezone"), &e);
         free(at);
     } else {
         out = campaign_act_json(c->db, &c->who, c->campaign_id, action, &e);
