@@ -25,7 +25,7 @@ json_t *campaigns_list(struct db *db, const struct caller *who, const struct pag
      * newsletters is fifty million rows, and retention drops the old ones. */
     PGresult *res = db_exec(
         db,
-        "SELECT c.id, c.status, c.channel, c.segment, c.subject, c.recipients, c.urgent,"
+        "SELECT c.id, c.status, c.channel, c.segment, c.title, c.subject, c.recipients, c.urgent,"
         " to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, 'UTC'), 'YYYY-MM-DD HH24:MI')"
         "  AS scheduled, c.source,"
         " (SELECT coalesce(sum(t.messages), 0)::bigint FROM outbound_totals t"
@@ -74,13 +74,15 @@ json_t *campaign_create_json(struct db *db, const struct caller *who,
     char *assembled = form->template ? NULL : campaign_form_assemble(form);
     struct campaign_new c = {.channel = form->channel,
                              .segment = form->segment,
+                             .title = form->title && *form->title ? form->title : NULL,
                              .subject = form->subject && *form->subject ? form->subject : NULL,
                              .template = form->template ? form->template : assembled,
                              .at = form->at,
                              .timezone = form->timezone,
                              .urgent = form->urgent,
                              .created_by = who->person_id,
-                             .source = "api"};
+                             .source = "api",
+                             .event = form->event && *form->event ? form->event : NULL};
     struct campaign_summary summary = {0};
     int64_t id = 0;
     char *error = NULL;
@@ -141,7 +143,8 @@ json_t *campaign_show_json(struct db *db, const struct caller *who, int64_t id, 
     char text[24];
     const char *params[] = {model_id(id, text)};
     res = db_exec(db,
-                  "SELECT subject, template, urgent, source, created_at, started_at, finished_at,"
+                  "SELECT title, subject, template, urgent, source, created_at, started_at,"
+                  " finished_at, (SELECT slug FROM events WHERE id = campaigns.event_id) AS event,"
                   " (SELECT coalesce(jsonb_agg(jsonb_build_object('reason', r, 'count', n)"
                   "  ORDER BY n DESC), '[]') FROM (SELECT coalesce(last_error, status) AS r,"
                   "  count(*) AS n FROM outbound_messages WHERE campaign_id = $1"
@@ -403,6 +406,8 @@ void route_campaign_create(struct api_call *c)
 {
     struct campaign_form form = {.channel = api_arg(c, "channel"),
                                  .segment = api_arg(c, "segment"),
+                                 .title = api_arg(c, "title"),
+                                 .event = api_arg(c, "event"),
                                  .subject = api_arg(c, "subject"),
                                  .template = api_arg(c, "template"),
                                  .text = api_arg(c, "text"),

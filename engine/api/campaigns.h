@@ -31,6 +31,8 @@
 struct campaign_form {
     const char *channel;
     const char *segment;
+    const char *title; /* NULL or empty: the subject, else the text's first line */
+    const char *event; /* an invitation: an upcoming event's slug (a bare OUI answers it) */
     const char *subject;
     const char *template; /* a whole message file, or NULL to assemble the parts */
     const char *text;

@@ -450,9 +450,7 @@ static void campaign_page(struct api_call *c, unsigned http_status, const char *
     char *preview = console_render("preview", camp);
     json_object_set_new(camp, "preview_html", json_string(preview));
     free(preview);
-    const char *subject = json_string_value(json_object_get(camp, "subject"));
-    char *title = subject && *subject ? xstrdup(subject)
-                                      : xasprintf("%s #%" PRId64, console_t("campaign"), c->campaign_id);
+    char *title = xstrdup(json_string_value(json_object_get(camp, "display_title")));
     json_object_set_new(camp, "title", json_string(title));
     console_page(c, http_status, "campaign", "campaigns", title, camp);
     free(title);

@@ -4,6 +4,7 @@
  * the queue's health in words.
  */
 #include "api/console_pages.h"
+#include "lib/buf.h"
 #include "lib/util.h"
 #include "api/console_model.h"
 #include "api/events.h"
@@ -75,9 +76,50 @@ static json_t *queue_words(json_t *q)
     return lines;
 }
 
+/* The campaign's name as organisers read it, in `display_title`: its title (else its
+ * subject, else its number), each {{variable}} shown as ‹what it stands for› rather than
+ * as template syntax ("Samedi au marché, ‹prénom› ?"). */
+static void add_display_title(json_t *camp)
+{
+    const char *title = json_string_value(json_object_get(camp, "title"));
+    if (!title || !*title)
+        title = json_string_value(json_object_get(camp, "subject"));
+    struct buf out = BUF_INIT;
+    if (!title || !*title)
+        buf_printf(&out, "%s #%" JSON_INTEGER_FORMAT, console_t("campaign"),
+                   json_integer_value(json_object_get(camp, "id")));
+    for (const char *p = title ? title : ""; *p;) {
+        const char *open = strstr(p, "{{");
+        const char *close = open ? strstr(open + 2, "}}") : NULL;
+        if (!close) {
+            buf_adds(&out, p);
+            break;
+        }
+        buf_add(&out, p, (size_t)(open - p));
+        const char *a = open + 2, *b = close;
+        while (a < b && (*a == ' ' || *a == '{'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '}'))
+            b--;
+        char *key = xasprintf("short_var_%.*s", (int)(b - a), a);
+        const char *label = console_t(key);
+        if (label == key || strcmp(label, key) == 0)
+            buf_printf(&out, "‹%.*s›", (int)(b - a), a);
+        else
+            buf_printf(&out, "‹%s›", label);
+        free(key);
+        p = close + 2;
+        while (*p == '}') /* the third brace of {{{raw}}} */
+            p++;
+    }
+    json_object_set_new(camp, "display_title", json_string(buf_str(&out)));
+    buf_release(&out);
+}
+
 /* Progress of a campaign from its counts: done (sent or failed) over what it will send. */
 void console_campaign_progress(json_t *camp)
 {
+    add_display_title(camp);
     json_int_t sent = json_integer_value(json_object_get(camp, "sent"));
     json_int_t failed = json_integer_value(json_object_get(camp, "failed"));
     json_int_t suppressed = json_integer_value(json_object_get(camp, "suppressed"));

@@ -511,7 +511,7 @@ json_t *console_campaigns_recent(struct db *db, const struct caller *who, int64_
      * campaign of a million messages is not recounted on every page. */
     PGresult *res = db_exec(
         db,
-        "SELECT c.id, c.status, c.channel, c.segment, c.subject, c.recipients, c.urgent,"
+        "SELECT c.id, c.status, c.channel, c.segment, c.title, c.subject, c.recipients, c.urgent,"
         " to_char(c.scheduled_at AT TIME ZONE coalesce(c.timezone, 'UTC'), 'YYYY-MM-DD HH24:MI')"
         "  AS scheduled, c.created_at, c.started_at, c.finished_at,"
         " s.enqueued, s.sent, s.failed, s.left"

@@ -307,8 +307,20 @@ char *template_source_first_line(const char *source, size_t max_chars)
                     i++;
                 chars++;
             }
-            trimmed[i] = '\0';
-            return trimmed;
+            if (!trimmed[i])
+                return trimmed;
+            /* Cut: at the last space when there is one in the second half, and say so. */
+            size_t cut = i;
+            while (cut > i / 2 && trimmed[cut] != ' ')
+                cut--;
+            if (trimmed[cut] != ' ')
+                cut = i;
+            while (cut > 0 && trimmed[cut - 1] == ' ')
+                cut--;
+            trimmed[cut] = '\0';
+            char *shown = xasprintf("%s…", trimmed);
+            free(trimmed);
+            return shown;
         }
         in_text = in_text || strcmp(trimmed, "--- text") == 0;
         free(trimmed);

@@ -57,7 +57,8 @@ json_t *template_organisation(void);
 
 /* What a message file says before it is compiled: the text of its `subject:` line, and
  * the first non-empty line of its text part, cut to `max_chars` characters (a campaign's
- * title). Caller frees; NULL when there is none. */
+ * title): a longer line is cut at a space when one is in its second half, and ends with
+ * "…". Caller frees; NULL when there is none. */
 char *template_source_subject(const char *source);
 char *template_source_first_line(const char *source, size_t max_chars);
 

@@ -192,6 +192,8 @@ test('an organiser sends a test copy to themself, then the campaign; progress re
   await page.reload();
   // Done: the progress says what was sent, not the last minute's rate of a finished campaign.
   assert.doesNotMatch(await text(page, '#progress'), /\/ s\b/);
+  // Its name reads as words: the subject's {{first_name}} stands as ‹prénom›.
+  assert.equal(await text(page, 'h1'), 'Samedi au marché, ‹prénom› ?');
   await look(page, 'campaign-sent');
   await page.goto(BASE + '/admin/campaigns');
   await look(page, 'campaigns');

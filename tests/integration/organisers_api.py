@@ -465,6 +465,13 @@ def _():
     assert dry["recipients"] == created["recipients"] and sql("SELECT count(*) FROM campaigns") == before
     expect(ORG_A.post("/api/v1/campaigns?dry_run=true", dict(body, segment="all")), 403)
     expect(ORG_A.post("/api/v1/campaigns", dict(body, text="{{#open}}")), 422)
+    # A title of its own, and an invitation to an event, as `campaign create --title --event`.
+    invite = expect(ORG_A.post("/api/v1/campaigns", dict(body, segment="event:marche", title="Relance marché",
+                                                         event="marche")), 201).json()
+    shown = expect(ORG_A.get(f"/api/v1/campaigns/{invite['id']}"), 200).json()
+    assert (shown["title"], shown["event"]) == ("Relance marché", "marche"), shown
+    assert expect(ORG_A.get(f"/api/v1/campaigns/{cid}"), 200).json()["title"] == "Nouvelles de {{team.name}}"
+    expect(ORG_A.post("/api/v1/campaigns", dict(body, event="no-such-event")), 422)
     expect(ORG_B.get(f"/api/v1/campaigns/{cid}"), 403)
     louis = sql("SELECT person_id FROM contacts WHERE address = 'louis@example.org'")
     zoe = sql("SELECT person_id FROM contacts WHERE address = 'zoe@example.org'")
@@ -485,7 +492,9 @@ def _():
         time.sleep(0.1)
     assert status["enqueued"] == created["recipients"], status
     expect(ORG_A.post(f"/api/v1/campaigns/{cid}/send"), 409)
-    listed = [c["id"] for c in ORG_A.get("/api/v1/campaigns").json()["items"]]
+    items = ORG_A.get("/api/v1/campaigns").json()["items"]
+    assert any(c["id"] == invite["id"] and c["title"] == "Relance marché" for c in items), items
+    listed = [c["id"] for c in items]
     assert cid in listed and all(c["id"] not in listed for c in BOSS.get("/api/v1/campaigns").json()["items"]
                                  if c["segment"].startswith("team:lyon"))
 

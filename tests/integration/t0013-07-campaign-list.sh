@@ -26,7 +26,7 @@ test_case 'the title: --title, else the subject line of the file, else the first
   c=$("$TOCSIN" campaign create --channel sms --segment team:paris-10 --template sms.tmpl --urgent | tail -n 1)
   expect_eq "$(sql "SELECT title FROM campaigns WHERE id = $a")" "Marché de samedi"
   expect_eq "$(sql "SELECT title || '"'"' | '"'"' || subject FROM campaigns WHERE id = $b")" "Des nouvelles de {{team.name}} | Des nouvelles de {{team.name}}"
-  expect_eq "$(sql "SELECT title FROM campaigns WHERE id = $c")" "Rendez-vous samedi 10h au marché Saint-Quentin, venez nombre"
+  expect_eq "$(sql "SELECT title FROM campaigns WHERE id = $c")" "Rendez-vous samedi 10h au marché Saint-Quentin, venez…"
 '
 
 test_case 'the stored subject renders as the file'"'"'s line did' '

@@ -147,6 +147,24 @@ static void test_message_files(void **state)
     json_decref(vars);
 }
 
+/* A campaign's default title: the text's first line, cut at a word and marked as cut. */
+static void test_first_line(void **state)
+{
+    (void)state;
+    char *t = template_source_first_line("--- text\n\nSamedi 10h au marché, venez nombreux !\n", 60);
+    assert_string_equal(t, "Samedi 10h au marché, venez nombreux !");
+    free(t);
+    t = template_source_first_line("--- text\nSamedi 10h au marché de la Villette, venez nombreux ! "
+                                   "Répondez OUI\n",
+                                   60);
+    assert_string_equal(t, "Samedi 10h au marché de la Villette, venez nombreux !…");
+    free(t);
+    t = template_source_first_line("--- text\nabcdefghijklmnopqrstuvwxyzéé\n", 10);
+    assert_string_equal(t, "abcdefghij…");
+    free(t);
+    assert_null(template_source_first_line("subject: x\n--- text\n\n--- html\n<p>x</p>\n", 60));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +173,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_message_files),
+        cmocka_unit_test(test_first_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
