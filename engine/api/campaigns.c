@@ -145,6 +145,7 @@ json_t *campaign_show_json(struct db *db, const struct caller *who, int64_t id, 
     res = db_exec(db,
                   "SELECT title, subject, template, urgent, source, created_at, started_at,"
                   " finished_at, (SELECT slug FROM events WHERE id = campaigns.event_id) AS event,"
+                  " (SELECT title FROM events WHERE id = campaigns.event_id) AS event_title,"
                   " (SELECT coalesce(jsonb_agg(jsonb_build_object('reason', r, 'count', n)"
                   "  ORDER BY n DESC), '[]') FROM (SELECT coalesce(last_error, status) AS r,"
                   "  count(*) AS n FROM outbound_messages WHERE campaign_id = $1"

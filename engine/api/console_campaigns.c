@@ -193,6 +193,18 @@ static void compose_form(struct api_call *c, unsigned status, const char *error)
         free(key);
     }
     json_object_set_new(data, "seg_all", json_boolean(json_object_get(c->body, "seg_all") != NULL));
+    json_object_set_new(data, "title", json_string(console_arg(c, "title") ? console_arg(c, "title") : ""));
+    /* An invitation: one of the same upcoming events, which a bare OUI then answers. */
+    const char *invited = console_arg(c, "event");
+    json_t *invitations = json_array();
+    json_array_foreach(open_events, i, ev) {
+        const char *slug = json_string_value(json_object_get(ev, "slug"));
+        json_array_append_new(invitations,
+                              json_pack("{s:s,s:O,s:O,s:b}", "slug", slug, "title", json_object_get(ev, "title"),
+                                        "starts_h", json_object_get(ev, "starts_h"), "selected",
+                                        invited && slug && strcmp(invited, slug) == 0));
+    }
+    json_object_set_new(data, "invitations", invitations);
     json_decref(chosen_teams);
     json_decref(chosen_tags);
     json_decref(chosen_events);
@@ -211,6 +223,8 @@ static void form_of(struct api_call *c, struct campaign_form *f)
     const char *channel = console_arg(c, "channel");
     *f = (struct campaign_form){.channel = channel && strcmp(channel, "sms") == 0 ? "sms" : "email",
                                 .segment = console_arg(c, "segment"),
+                                .title = console_arg(c, "title"),
+                                .event = console_arg(c, "event"),
                                 .subject = console_arg(c, "subject"),
                                 .text = console_arg(c, "text"),
                                 .html = console_arg(c, "html"),

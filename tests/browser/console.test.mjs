@@ -148,11 +148,17 @@ test('an organiser composes a campaign: a segment with a live count, warnings, a
   await page.fill('#sms', 'Samedi 10h au marché de la Villette, venez nombreux ! Réponse OUI/NON');
   await until('the SMS estimate', async () => /GSM-7|UCS-2/.test(await text(page, '#checks')));
   assert.match(await text(page, '#checks'), /STOP/, 'no STOP mention: a warning');
+  // An invitation to the market (a bare OUI answers it), with a name of its own.
+  await page.selectOption('#event', 'marche');
+  await page.fill('#title', 'Relance marché');
   await look(page, 'compose-sms');
   // An SMS draft scheduled, paused, resumed and cancelled.
   await page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
   await page.waitForURL(/\/admin\/campaigns\/\d+\?done=campaign_created$/);
   const sms = new URL(page.url()).pathname.split('/').pop();
+  assert.equal(await text(page, 'h1'), 'Relance marché');
+  assert.match(await text(page, 'dl.facts'), /Ce message invite à\s+Marché de la Villette/);
+  assert.equal(sql(`SELECT c.title || ' / ' || e.slug FROM campaigns c JOIN events e ON e.id = c.event_id WHERE c.id = ${sms}`), 'Relance marché / marche');
   const state = () => sql(`SELECT status FROM campaigns WHERE id = ${sms}`);
   await page.getByText('Ou la programmer').click();
   await page.fill('#sc-date', '2031-01-10');
