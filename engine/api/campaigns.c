@@ -334,8 +334,28 @@ out:
     return out;
 }
 
+/* `send` with `now`, as `tocsin campaign send --now`: through quiet hours (the campaign
+ * becomes urgent and what they hold is due now), then scheduled for now unless it is
+ * already sending or sent. */
+static int send_through_quiet_hours(struct db *db, const struct caller *who, int64_t id,
+                                    enum campaign_change *change_r, int64_t *rows_r,
+                                    char **error_r)
+{
+    if (campaign_release_held(db, &who->actor, id, change_r, rows_r, error_r) < 0)
+        return -1;
+    if (*change_r != CAMPAIGN_CHANGED)
+        return 0;
+    char text[24];
+    const char *params[] = {model_id(id, text)};
+    bool started = false;
+    if (db_query_bool(db, "SELECT status IN ('sending', 'sent') FROM campaigns WHERE id = $1", 1,
+                      params, &started, error_r) < 0)
+        return -1;
+    return started ? 0 : campaign_send_now(db, &who->actor, id, change_r, error_r);
+}
+
 json_t *campaign_act_json(struct db *db, const struct caller *who, int64_t id, const char *action,
-                          struct api_error *e)
+                          const struct campaign_act_options *options, struct api_error *e)
 {
     enum campaign_change change = CAMPAIGN_NOT_FOUND;
     int64_t rows = 0;
@@ -343,7 +363,10 @@ json_t *campaign_act_json(struct db *db, const struct caller *who, int64_t id, c
     bool pending = false;
     int rc;
     const char *refused;
-    if (strcmp(action, "send") == 0) {
+    if (strcmp(action, "send") == 0 && options && options->now) {
+        rc = send_through_quiet_hours(db, who, id, &change, &rows, &error);
+        refused = "campaign %" PRId64 " is paused or cancelled";
+    } else if (strcmp(action, "send") == 0) {
         rc = campaign_send_now(db, &who->actor, id, &change, &error);
         refused = "campaign %" PRId64 " is not a draft or scheduled";
     } else if (strcmp(action, "pause") == 0) {
@@ -356,7 +379,8 @@ json_t *campaign_act_json(struct db *db, const struct caller *who, int64_t id, c
         rc = campaign_cancel(db, &who->actor, id, &change, &rows, &error);
         refused = "campaign %" PRId64 " is already sent or cancelled";
     } else if (strcmp(action, "retry") == 0) {
-        rc = campaign_retry(db, &who->actor, id, NULL, &change, &rows, &error);
+        rc = campaign_retry(db, &who->actor, id, options ? options->error_like : NULL, &change,
+                            &rows, &error);
         refused = "campaign %" PRId64 " is not sending or sent";
     } else {
         api_error_set(e, 404, "no action %s", action);
@@ -457,7 +481,9 @@ static void act(struct api_call *c, const char *action)
 {
     int64_t id = c->campaign_id;
     struct api_error e = {0};
-    json_t *out = campaign_act_json(c->db, &c->who, id, action, &e);
+    const struct campaign_act_options options = {.now = api_flag(c, "now"),
+                                                 .error_like = api_arg(c, "error")};
+    json_t *out = campaign_act_json(c->db, &c->who, id, action, &options, &e);
     if (out)
         api_reply(c, strcmp(action, "send") == 0 ? 202 : 200, out);
     else

@@ -58,8 +58,16 @@ json_t *campaign_preview_json(struct db *db, const struct caller *who, int64_t i
                               int64_t person_id, struct api_error *e);
 json_t *campaign_test_json(struct db *db, const struct caller *who, int64_t id,
                            struct api_error *e);
+/* Options of the actions, as the CLI's: `send` with `now` goes through quiet hours (the
+ * campaign becomes urgent, what they hold is due now; a campaign already sending only has
+ * its held messages released); `retry` with `error_like` retries only the failures whose
+ * error contains that text. NULL: none. */
+struct campaign_act_options {
+    bool now;
+    const char *error_like;
+};
 json_t *campaign_act_json(struct db *db, const struct caller *who, int64_t id, const char *action,
-                          struct api_error *e);
+                          const struct campaign_act_options *options, struct api_error *e);
 
 struct api_call;
 void route_campaigns_list(struct api_call *c);

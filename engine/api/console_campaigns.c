@@ -518,7 +518,7 @@ void page_campaign_act(struct api_call *c)
                                         console_arg(c, "timezone"), &e);
         free(at);
     } else {
-        out = campaign_act_json(c->db, &c->who, c->campaign_id, action, &e);
+        out = campaign_act_json(c->db, &c->who, c->campaign_id, action, NULL, &e);
     }
     if (!out) {
         if (e.status >= 500) {

@@ -244,8 +244,12 @@ void page_event_move(struct api_call *c)
     if (!starts)
         api_error_set(&e, 422, "%s", console_t("event_need_title_time"));
     else
-        out = event_move_json(c->db, &c->who, api_arg(c, "event"), starts,
-                              console_arg(c, "timezone"), console_arg(c, "note"), &e);
+        out = event_move_json(c->db, &c->who, api_arg(c, "event"),
+                              &(struct event_move_form){.starts = starts,
+                                                        .timezone = console_arg(c, "timezone"),
+                                                        .location = console_arg(c, "location"),
+                                                        .note = console_arg(c, "note")},
+                              &e);
     free(starts);
     after_action(c, out, &e, "event_moved");
 }

@@ -361,13 +361,14 @@ json_t *event_update_json(struct db *db, const struct caller *who, const char *s
 }
 
 json_t *event_move_json(struct db *db, const struct caller *who, const char *slug,
-                        const char *starts, const char *timezone, const char *note,
-                        struct api_error *e)
+                        const struct event_move_form *move, struct api_error *e)
 {
     char *error = NULL;
     int notified = 0;
     enum event_outcome outcome =
-        event_move(db, &who->actor, slug, starts, timezone, note, &notified, &error);
+        event_move_to(db, &who->actor, slug, move->starts, move->timezone,
+                      move->location && *move->location ? move->location : NULL, move->past,
+                      move->note, &notified, &error);
     if (outcome != EVENT_OK)
         return event_refused(outcome, db, error, e);
     json_t *out = event_show(db, who, slug, e);
@@ -460,7 +461,8 @@ void route_event_create(struct api_call *c)
                            .starts = api_arg(c, "starts"),
                            .timezone = api_arg(c, "timezone"),
                            .capacity = number_arg(c, "capacity", capacity),
-                           .location = api_arg(c, "location")};
+                           .location = api_arg(c, "location"),
+                           .past = api_flag(c, "past")};
     json_t *out = event_create_json(c->db, &c->who, &ev, &e);
     if (out)
         api_reply(c, 201, out);
@@ -483,10 +485,12 @@ void route_event_update(struct api_call *c)
 void route_event_move(struct api_call *c)
 {
     struct api_error e = {0};
-    api_answer(c,
-               event_move_json(c->db, &c->who, api_arg(c, "event"), api_arg(c, "starts"),
-                               api_arg(c, "timezone"), api_arg(c, "note"), &e),
-               &e);
+    const struct event_move_form move = {.starts = api_arg(c, "starts"),
+                                         .timezone = api_arg(c, "timezone"),
+                                         .location = api_arg(c, "location"),
+                                         .note = api_arg(c, "note"),
+                                         .past = api_flag(c, "past")};
+    api_answer(c, event_move_json(c->db, &c->who, api_arg(c, "event"), &move, &e), &e);
 }
 
 void route_event_cancel(struct api_call *c)

@@ -49,9 +49,15 @@ json_t *event_create_json(struct db *db, const struct caller *who, const struct 
                           struct api_error *e);
 json_t *event_update_json(struct db *db, const struct caller *who, const char *slug,
                           const struct event_edit *edit, struct api_error *e);
+/* A move, as `tocsin event move`: the new start (local, in `timezone`, NULL: the event's
+ * own), a new place (NULL or empty: the same), `past` when a start in the past is meant,
+ * and a note for those who said yes. */
+struct event_move_form {
+    const char *starts, *timezone, *location, *note;
+    bool past;
+};
 json_t *event_move_json(struct db *db, const struct caller *who, const char *slug,
-                        const char *starts, const char *timezone, const char *note,
-                        struct api_error *e);
+                        const struct event_move_form *move, struct api_error *e);
 json_t *event_cancel_json(struct db *db, const struct caller *who, const char *slug,
                           const char *note, struct api_error *e);
 

@@ -438,13 +438,21 @@ def _():
     moved = expect(ORG_A.post("/api/v1/events/apero/move", {"starts": "2030-05-02 19:00"}), 200).json()
     assert moved["notified"] == 1 and moved["starts"] == "2030-05-02 19:00"
     expect(ORG_A.post("/api/v1/events/apero/move", {"starts": "soon"}), 422)
+    # A new place with the new date, as `event move --location`: the notice tells both.
+    moved = expect(ORG_A.post("/api/v1/events/apero/move", {"starts": "2030-05-03 19:00",
+                                                           "location": "Café du Canal"}), 200).json()
+    assert moved["location"] == "Café du Canal" and moved["notified"] == 1, moved
+    assert "Café du Canal" in last_outbound("event_moved", "louis@example.org")
+    # A start in the past only when it is meant (--past): recording what happened.
+    expect(ORG_A.post("/api/v1/events", dict(ev, slug="apero-old", starts="2020-01-01 19:00")), 422)
+    expect(ORG_A.post("/api/v1/events", dict(ev, slug="apero-old", starts="2020-01-01 19:00", past=True)), 201)
     cancelled = expect(ORG_A.post("/api/v1/events/apero/cancel"), 200).json()
     assert cancelled["status"] == "cancelled" and cancelled["notified"] == 1
     expect(ORG_A.post("/api/v1/events/apero/cancel"), 409)
     expect(ORG_A.post("/api/v1/events/apero/checkin", {"name": "Late"}), 409)
     kinds = sql("SELECT string_agg(kind, ' ' ORDER BY id) FROM activity WHERE via = 'api'"
                 " AND payload->>'slug' = 'apero'")
-    assert kinds == "event_created event_updated event_moved event_cancelled", kinds
+    assert kinds == "event_created event_updated event_moved event_moved event_cancelled", kinds
 
 
 @case("campaigns over HTTP: only to segments inside my teams; preview, test to me, send")
@@ -514,13 +522,27 @@ def _():
     sql(f"UPDATE campaigns SET status = 'sent', fanout_done = true WHERE id = {cid}")
     sql(f"INSERT INTO outbound_messages (channel, recipient, kind, dedupe_key, campaign_id, status,"
         f" last_error) VALUES ('sms', '+33612345604', 'campaign', 'retry-test:{cid}', {cid},"
-        f" 'failed', 'gateway said no')")
+        f" 'failed', 'gateway said no'), ('sms', '+33612345605', 'campaign', 'retry-test2:{cid}',"
+        f" {cid}, 'failed', 'number unreachable')")
     shown = expect(ORG_B.get(f"/api/v1/campaigns/{cid}"), 200).json()
-    assert shown["failures"] == [{"reason": "gateway said no", "count": 1}], shown["failures"]
-    retried = expect(ORG_B.post(f"/api/v1/campaigns/{cid}/retry"), 200).json()
+    assert sorted(f["reason"] for f in shown["failures"]) == ["gateway said no", "number unreachable"], \
+        shown["failures"]
+    # Only the failures whose error says so (`campaign retry --error`), then the rest.
+    retried = expect(ORG_B.post(f"/api/v1/campaigns/{cid}/retry", {"error": "said no"}), 200).json()
     assert retried["messages_changed"] == 1 and retried["status"] == "sending"
+    assert sql(f"SELECT status FROM outbound_messages WHERE dedupe_key = 'retry-test2:{cid}'") == "failed"
+    retried = expect(ORG_B.post(f"/api/v1/campaigns/{cid}/retry"), 200).json()
+    assert retried["messages_changed"] == 1
     kinds = sql(f"SELECT string_agg(kind, ' ' ORDER BY id) FROM activity WHERE payload->>'campaign_id' = '{cid}'")
-    assert kinds == "campaign_created campaign_retried", kinds
+    assert kinds == "campaign_created campaign_retried campaign_retried", kinds
+    # Send through quiet hours (`campaign send --now`): urgent, scheduled for now.
+    cid = expect(ORG_B.post("/api/v1/campaigns", body), 201).json()["id"]
+    sent = expect(ORG_B.post(f"/api/v1/campaigns/{cid}/send", {"now": True}), 202).json()
+    assert sent["status"] == "scheduled", sent
+    assert sql(f"SELECT urgent FROM campaigns WHERE id = {cid}") == "t"
+    cid = expect(ORG_B.post("/api/v1/campaigns", body), 201).json()["id"]
+    expect(ORG_B.post(f"/api/v1/campaigns/{cid}/cancel"), 200)
+    expect(ORG_B.post(f"/api/v1/campaigns/{cid}/send", {"now": True}), 409)
 
 
 @case("import over HTTP: dry run changes nothing; an organiser imports into their team only")
