@@ -48,6 +48,16 @@ print(" ".join("%s:%d" % kv for kv in sorted(statuses.items())))
 PY
 }
 
+# leave_rows PREFIX SENDERS TEXTS NUMBER: what a daemon that died left in the backlog, TEXTS
+# HELPs from each of SENDERS numbers (NUMBER then 5 digits), interleaved as they would have
+# come (every sender's first text, then every sender's second…); MessageSid PREFIX-s-k.
+leave_rows() {
+  sql "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, proof)
+       SELECT 'twilio', '$1-' || s || '-' || k, '$4' || lpad(s::text, 5, '0'), '+33700000000',
+              'HELP', 'signed_webhook'
+       FROM generate_series(1, $3) k, generate_series(1, $2) s ORDER BY k, s" >/dev/null
+}
+
 # in_order PREFIX: for every sender, the inbound rows of texts whose MessageSid starts with
 # PREFIX were recorded in the order of their sequence number (the MessageSid's last part).
 in_order() {
@@ -113,10 +123,7 @@ test_case '400 texts from 40 senders, 8 at a time, stored and applied by 3 appli
 '
 
 test_case 'rows a dead daemon left (600, ten per sender) are applied by the next daemon, racing 4 appliers: each once, in order' '
-  sql "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, proof)
-       SELECT '\''twilio'\'', '\''SMleft-'\'' || s || '\''-'\'' || k, '\''+336130'\'' || lpad(s::text, 5, '\''0'\''),
-              '\''+33700000000'\'', '\''HELP'\'', '\''signed_webhook'\''
-       FROM generate_series(1, 10) k, generate_series(1, 60) s ORDER BY k, s" >/dev/null
+  leave_rows SMleft 60 10 +336130
   start_daemon TOCSIN_SMS_APPLIERS=4
   wait_until backlog_empty 60
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMleft-%'\''")" 600
@@ -125,10 +132,7 @@ test_case 'rows a dead daemon left (600, ten per sender) are applied by the next
 '
 
 test_case 'kill -9 in the middle of a backlog of 3,000 texts: after a restart every text is applied exactly once' '
-  sql "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, proof)
-       SELECT '\''twilio'\'', '\''SMkill-'\'' || g || '\''-1'\'', '\''+336140'\'' || lpad(g::text, 5, '\''0'\''),
-              '\''+33700000000'\'', '\''HELP'\'', '\''signed_webhook'\''
-       FROM generate_series(1, 3000) g" >/dev/null
+  leave_rows SMkill 3000 1 +336140
   start_daemon
   wait_until "[ \$(sql \"SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMkill-%'\''\") -gt 100 ]" 30
   kill_ours KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=
@@ -143,10 +147,7 @@ test_case 'kill -9 in the middle of a backlog of 3,000 texts: after a restart ev
 '
 
 test_case 'SIGTERM with 5,000 texts waiting: the daemon stops within 5 s, what is left is applied by the next start, each once' '
-  sql "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, proof)
-       SELECT '\''twilio'\'', '\''SMterm-'\'' || g || '\''-1'\'', '\''+336160'\'' || lpad(g::text, 5, '\''0'\''),
-              '\''+33700000000'\'', '\''HELP'\'', '\''signed_webhook'\''
-       FROM generate_series(1, 5000) g" >/dev/null
+  leave_rows SMterm 5000 1 +336160
   start_daemon
   wait_until "[ \$(sql \"SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMterm-%'\''\") -gt 100 ]" 30
   started=$(date +%s.%N)
