@@ -1,5 +1,6 @@
 -- Texts a daemon took from an SMS gateway while busy: stored durably, answered at once,
--- applied moments later by inbound/sms_backlog.c, which alone writes this table. A row
+-- applied moments later by inbound/sms_backlog.c, which writes this table (`people forget`
+-- deletes a forgotten person's rows; upkeep, rows older than [engine] keep_messages). A row
 -- lives from the webhook's answer until the commit that applies it (or that records why
 -- it could not be, in attempts/last_error); a daemon that dies leaves its rows to the
 -- next daemon's applier. One sender's texts are applied in the order they arrived: a row

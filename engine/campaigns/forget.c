@@ -47,7 +47,8 @@ static PGresult *live_contacts(struct db *db, const char *person, char **error_r
 }
 
 /* What else ties the person to the organisation and holds nothing the ledger needs,
- * erased without counting: delivery reports' raw text, SMS parts awaiting reassembly,
+ * erased without counting: delivery reports' raw text, SMS parts awaiting reassembly, texts
+ * a busy webhook stored and not applied yet (or given up),
  * digest state, unsent drafts, bounce scores, and an organiser's account — roles, sign-in
  * challenges, sessions, API tokens (revoked, their names cleared) and console uploads —
  * and what the reply budgets and proofs kept: the number answered once, pending requests
@@ -57,6 +58,8 @@ static const char *const uncounted_sql[] = {
     " (SELECT o.id FROM outbound_messages o WHERE o.person_id = $1 OR o.contact_id IN"
     "   (SELECT id FROM contacts WHERE person_id = $1))",
     "DELETE FROM sms_parts WHERE sender IN"
+    " (SELECT address FROM contacts WHERE person_id = $1 AND kind = 'phone')",
+    "DELETE FROM sms_backlog WHERE sender IN"
     " (SELECT address FROM contacts WHERE person_id = $1 AND kind = 'phone')",
     "DELETE FROM digest_state WHERE person_id = $1",
     "DELETE FROM organiser_drafts WHERE person_id = $1 AND campaign_id IS NULL",

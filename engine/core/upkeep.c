@@ -143,7 +143,14 @@ int upkeep_run(struct db *db, long keep_days, struct upkeep_report *r, char **er
                    "WITH gone AS (DELETE FROM sms_delivery_reports WHERE id IN ("
                    " SELECT id FROM sms_delivery_reports WHERE received_at < now() - $1::interval"
                    " LIMIT 10000) RETURNING 1) SELECT count(*) FROM gone",
-                   keep, &r->reports_deleted, error_r) < 0)
+                   keep, &r->reports_deleted, error_r) < 0 ||
+        /* Texts stored by a busy webhook are applied within seconds, retried within a day:
+         * one as old as what is kept was given up, and goes with the inbound messages. */
+        delete_old(db,
+                   "WITH gone AS (DELETE FROM sms_backlog WHERE id IN ("
+                   " SELECT id FROM sms_backlog WHERE accepted_at < now() - $1::interval"
+                   " LIMIT 10000) RETURNING 1) SELECT count(*) FROM gone",
+                   keep, &r->inbound_deleted, error_r) < 0)
         return -1;
     return 0;
 }

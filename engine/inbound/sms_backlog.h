@@ -1,7 +1,8 @@
 /*
  * sms_backlog — texts a daemon takes from an SMS gateway while it is busy, stored durably,
- * answered at once and applied moments later (table sms_backlog, migration 0083; this
- * module alone writes it).
+ * answered at once and applied moments later (table sms_backlog, migration 0083, written
+ * here; `people forget` deletes a forgotten person's rows, upkeep those older than
+ * [engine] keep_messages).
  *
  * A webhook applies its text while the gateway waits (inbound_process()) as long as few
  * are in flight. Beyond [sms] apply_inline texts at once in this daemon, or while texts it

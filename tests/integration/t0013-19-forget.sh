@@ -27,6 +27,11 @@ sql "SELECT consent_append(ARRAY[ROW(c.id, 'email', NULL, 'opt_out', 'bounce',
 sql "INSERT INTO outbound_messages (channel, recipient, body, kind, dedupe_key, person_id, next_attempt_at)
      SELECT 'sms', '+33612345604', 'Samedi au marché', 'campaign', 'held-zoe', person_id, now() + interval '8 hours'
      FROM contacts WHERE address = '+33612345604'" >/dev/null
+# Two texts a busy daemon stored and had not applied yet (docs/sms.md, Bursts), one given up.
+sql "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, raw, attempts)
+     VALUES ('twilio', 'SMwaiting', '+33612345604', '+33700000000', 'OUI', 'Body=OUI', 0),
+            ('twilio', 'SMgivenup', '+33612345604', '+33700000000', 'OUI', 'Body=OUI', 10),
+            ('twilio', 'SMother', '+33612345605', '+33700000000', 'OUI', 'Body=OUI', 0)" >/dev/null
 person=$(sql "SELECT person_id FROM contacts WHERE address = 'zoe@example.org'")
 ledger_before=$(sql "SELECT string_agg(id || ':' || contact_id || ':' || channel || ':' || action || ':' || source || ':' || created_at, ' ' ORDER BY id) FROM consent WHERE contact_id IN (SELECT id FROM contacts WHERE person_id = $person)")
 
@@ -49,6 +54,7 @@ test_case 'forget erases the name, the addresses, the messages and the ties, in 
   expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE person_id = $person AND (body <> '"'"''"'"' OR recipient <> '"'"'[forgotten]'"'"')")" 0
   expect_eq "$(sql "SELECT status || '"'"' '"'"' || last_error FROM outbound_messages WHERE dedupe_key = '"'"'held-zoe'"'"'")" "cancelled the recipient was forgotten (people forget)"
   expect_eq "$(sql "SELECT count(*) FROM memberships WHERE person_id = $person") $(sql "SELECT count(*) FROM rsvps WHERE person_id = $person")" "0 0"
+  expect_eq "$(sql "SELECT string_agg(provider_id, '"'"' '"'"') FROM sms_backlog")" SMother
   for needle in zoe@example.org 612345604 "Zoé" "ZOE@"; do
     expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE sender ILIKE '"'"'%$needle%'"'"' OR body ILIKE '"'"'%$needle%'"'"' OR raw ILIKE '"'"'%$needle%'"'"'")" 0
     expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE recipient ILIKE '"'"'%$needle%'"'"' OR body ILIKE '"'"'%$needle%'"'"' OR subject ILIKE '"'"'%$needle%'"'"'")" 0

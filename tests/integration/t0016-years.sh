@@ -77,6 +77,10 @@ test_case 'retention drops whole months past keep_messages, keeps a month with a
        VALUES ('"'"'email'"'"', '"'"'held@example.org'"'"', '"'"'reply'"'"', '"'"'old:held'"'"', '"'"'queued'"'"', now() - interval '"'"'14 months'"'"', '"'"'$(month_ago 14)'"'"')" >/dev/null
   sql "INSERT INTO inbound_messages (channel, provider, provider_id, sender, body, received_at)
        SELECT '"'"'sms'"'"', '"'"'test'"'"', '"'"'old-'"'"' || g, '"'"'+33611111111'"'"', '"'"'OUI'"'"', now() - interval '"'"'15 months'"'"' FROM generate_series(1, 25) g" >/dev/null
+  # A text a busy webhook stored 15 months ago and never applied (given up), and one of now.
+  sql "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, attempts, accepted_at)
+       VALUES ('"'"'twilio'"'"', '"'"'SMold'"'"', '"'"'+33611111111'"'"', '"'"'+33700000000'"'"', '"'"'OUI'"'"', 10, now() - interval '"'"'15 months'"'"'),
+              ('"'"'twilio'"'"', '"'"'SMnew'"'"', '"'"'+33611111112'"'"', '"'"'+33700000000'"'"', '"'"'OUI'"'"', 10, now())" >/dev/null
   ledger=$(sql "SELECT count(*) FROM consent")
   inbound=$(sql "SELECT count(*) FROM inbound_messages")
   months=$(sql "SELECT count(*) FROM outbound_partitions_expired('"'"'365 days'"'"')")
@@ -85,9 +89,10 @@ test_case 'retention drops whole months past keep_messages, keeps a month with a
   TOCSIN_ENGINE_KEEP_MESSAGES=365d "$TOCSIN" upkeep --json > upkeep.json
   cat upkeep.json
   # Every month past 365 days went, but the one holding a queued message.
-  $PY -c "import json; r=json.load(open(\"upkeep.json\")); assert r[\"months_dropped\"] == $months - 1 and r[\"months_kept_unsent\"] == 1 and r[\"inbound_deleted\"] == 25, r"
+  $PY -c "import json; r=json.load(open(\"upkeep.json\")); assert r[\"months_dropped\"] == $months - 1 and r[\"months_kept_unsent\"] == 1 and r[\"inbound_deleted\"] == 26, r"
   expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '"'"'old:%'"'"'")" 1
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages")" $((inbound - 25))
+  expect_eq "$(sql "SELECT string_agg(provider_id, '"'"' '"'"') FROM sms_backlog")" SMnew
   expect_eq "$(sql "SELECT count(*) FROM consent")" "$ledger"
   # What the campaign sent is still known; the queue no longer counts the dropped rows.
   "$TOCSIN" campaign status $old --json | $PY -c "import json,sys; s=json.load(sys.stdin)[0]; assert s[\"sent\"] == 40 and s[\"failed\"] == 2 and s[\"enqueued\"] == 42, s"
