@@ -15,10 +15,10 @@ bench_pg_start() {
   export PGHOST=$BENCH_DIR/run PGUSER=postgres PGDATABASE=tocsin
   export TOCSIN_DATABASE_URL="host=$PGHOST dbname=tocsin user=postgres"
   if [ -n "${BENCH_STATEMENTS:-}" ]; then
-    "$PGBIN/psql" -qX -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" \
-      -c "ALTER SYSTEM SET pg_stat_statements.track = 'all'" >/dev/null
+    "$PGBIN/psql" -qX -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
     "$SRC/scripts/pg" restart "$BENCH_DIR/pg"
-    "$PGBIN/psql" -qX -c "CREATE EXTENSION pg_stat_statements" >/dev/null
+    "$PGBIN/psql" -qX -c "ALTER SYSTEM SET pg_stat_statements.track = 'all'" \
+      -c "SELECT pg_reload_conf()" -c "CREATE EXTENSION pg_stat_statements" >/dev/null
   fi
   "$TOCSIN" migrate >/dev/null
 }
