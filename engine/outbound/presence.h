@@ -6,8 +6,8 @@
  * advisory lock (class PRESENCE_LOCK_CLASS, a random key) and listening on
  * tocsin_outbound. Queue claims record the key (presence_key()): a row claimed under a
  * key that no session holds any more belongs to a daemon that is gone, and the claim
- * statement takes it at once (it reads pg_locks); a row whose key is held is never taken
- * from its daemon, however slow. The server drops the lock when the session ends: at once
+ * statement takes it at once (a shared try of the lock succeeds); a row whose key is held is never
+ * taken from its daemon, however slow. The server drops the lock when the session ends: at once
  * when the daemon dies (its socket closes), and within PRESENCE_IDLE_TIMEOUT_S when the
  * daemon vanishes silently (host down, network cut), since the session is pinged every
  * PRESENCE_PING_S and the server ends idle sessions after that timeout.

@@ -292,7 +292,11 @@ enum {
  * applied only to a message its own gateway sent (inbound/sms_webhook.h), and Kannel's
  * can arrive before the send is recorded. Three kinds reach an opted-out address: the
  * STOP confirmation, HELP (carrier rules) and the confirmation of a request to receive
- * messages again (decide/request.h). */
+ * messages again (decide/request.h). A row claimed under another daemon's key is orphaned
+ * when no session holds that key: a shared try of the lock succeeds only then (and holds
+ * it until this transaction ends, which is harmless). Reading pg_locks instead cost 2 ms
+ * a claim and took every lock-manager partition while it read, stalling the other
+ * sessions' locks (bench/run-imap with workers sending, issue 17). */
 static const char claim_sql[] =
     "WITH orphaned AS ("
     "  SELECT tableoid, ctid, id, month, kind, channel, recipient, scope, campaign_id, context,"
@@ -301,7 +305,7 @@ static const char claim_sql[] =
     "   WHERE status = 'sending' AND channel = $1"
     "     AND CASE WHEN claim_key IS NULL THEN lease_until < now()"
     "         ELSE claim_key IS DISTINCT FROM $6::int"
-    "              AND claim_key NOT IN (SELECT tocsin_live_claimants()) END"
+    "              AND pg_try_advisory_xact_lock_shared(7310, claim_key) END"
     "   LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " fresh AS ("
     "  SELECT o.tableoid, o.ctid, o.id, o.month, o.kind, o.channel, o.recipient, o.scope,"
@@ -345,10 +349,13 @@ static const char claim_sql[] =
     "    WHERE k.kind = CASE o.channel WHEN 'sms' THEN 'phone' ELSE 'email' END"
     "      AND k.address = o.recipient)),"
     "  o.inbound_id,"
-    "  (SELECT mail_header(i.raw, 'message-id') FROM inbound_messages i"
-    "    WHERE i.id = o.inbound_id AND i.channel = 'email'),"
-    "  (SELECT mail_header(i.raw, 'references') FROM inbound_messages i"
-    "    WHERE i.id = o.inbound_id AND i.channel = 'email')";
+    /* The channel is tested on the row found, not in the WHERE: with `channel = 'email'`
+     * there, a plan made while no mail had come in reads the rows of one sender index
+     * instead of the primary key, which costs a scan of every mail once they come. */
+    "  (SELECT CASE WHEN i.channel = 'email' THEN mail_header(i.raw, 'message-id') END"
+    "    FROM inbound_messages i WHERE i.id = o.inbound_id),"
+    "  (SELECT CASE WHEN i.channel = 'email' THEN mail_header(i.raw, 'references') END"
+    "    FROM inbound_messages i WHERE i.id = o.inbound_id)";
 
 /* Write a batch of results ($1, a JSON array) for worker $2. The claimed_by guard keeps a
  * worker whose lease expired (and whose rows another worker took over) from writing. A
