@@ -18,7 +18,8 @@ kill_tracked() {
   done < "$PIDS"
   rm -f "$PIDS"
 }
-trap 'kill_tracked; dovecot_stop' EXIT
+# The IMAP case starts Dovecot inside its test case (a subshell): name its directory here.
+trap 'kill_tracked; DOVECOT_DIR=$TEST_DIR/dovecot dovecot_stop' EXIT
 
 export TOCSIN_ENGINE_RETRY_BASE=1 TOCSIN_ENGINE_POLL_INTERVAL=1 TOCSIN_ENGINE_LOG_LEVEL=info
 export TOCSIN_SMS_PROVIDER=twilio TOCSIN_SMS_ACCOUNT=AC123 TOCSIN_SMS_TOKEN=tok \
