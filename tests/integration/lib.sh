@@ -22,8 +22,10 @@ test_case() {
   log="$TEST_DIR/case-$_tap_n.log"
   # The subshell must be a statement of its own: as an `if` condition or before `||`,
   # bash ignores its set -e and only the body's last command would count.
-  local rc
-  (set -e; eval "$body") >"$log" 2>&1
+  local rc outer=${DAEMON_PID:-}
+  # A daemon the case started (start_daemon) is stopped when the case ends, however it
+  # ends: its PID lives in the case's subshell, where the script's EXIT trap cannot see it.
+  (set -e; trap '[ "${DAEMON_PID:-}" = "'"$outer"'" ] || stop_daemon || true' EXIT; eval "$body") >"$log" 2>&1
   rc=$?
   if [ "$rc" -eq 0 ]; then
     echo "ok $_tap_n - $name"

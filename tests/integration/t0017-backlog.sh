@@ -16,13 +16,6 @@ wait_until() {
 }
 backlog_empty() { [ "$(sql "SELECT count(*) FROM sms_backlog")" = 0 ]; }
 
-# start_daemon, and its stop when the case ends however it ends: each case runs in a
-# subshell, whose DAEMON_PID the script's own EXIT trap never sees.
-run_daemon() {
-  start_daemon "$@" || return 1
-  trap stop_daemon EXIT
-}
-
 # send_texts URL FILE: each line of FILE is "MessageSid From Body"; every sender's texts go
 # one after the other, in the file's order, the senders side by side (8 at a time). Prints
 # the HTTP statuses, counted.
@@ -82,7 +75,7 @@ sys.exit(1 if bad else 0)'
 }
 
 test_case 'with [sms] apply_inline = 0 a signed text is answered 200 at once, stored, then applied and answered once' '
-  run_daemon TOCSIN_SMS_APPLY_INLINE=0 TOCSIN_HTTP_METRICS_TOKEN=mt
+  start_daemon TOCSIN_SMS_APPLY_INLINE=0 TOCSIN_HTTP_METRICS_TOKEN=mt
   out=$("$PY" "$SRC/tests/integration/sms_helper.py" twilio "$HTTP/sms/twilio" tok \
     MessageSid=SMstored1 From=+33611110001 To=+33700000000 Body=HELP)
   echo "$out"
@@ -102,7 +95,7 @@ test_case 'with [sms] apply_inline = 0 a signed text is answered 200 at once, st
 '
 
 test_case 'idle, a text is applied while the gateway waits (apply_inline = 1): nothing goes through the backlog' '
-  run_daemon TOCSIN_HTTP_METRICS_TOKEN=mt
+  start_daemon TOCSIN_HTTP_METRICS_TOKEN=mt
   "$PY" "$SRC/tests/integration/sms_helper.py" twilio "$HTTP/sms/twilio" tok \
     MessageSid=SMinline1 From=+33611110002 To=+33700000000 Body=HELP | grep -q "^200"
   # No wait: applied before the answer.
@@ -117,7 +110,7 @@ test_case '400 texts from 40 senders, 8 at a time, stored and applied by 3 appli
     case $((k % 2)) in 1) body=STOP ;; 0) body=START ;; esac
     echo "SMord-$s-$k +336120$(printf %05d $s) $body"
   done; done > texts.txt
-  run_daemon TOCSIN_SMS_APPLY_INLINE=0 TOCSIN_SMS_APPLIERS=3
+  start_daemon TOCSIN_SMS_APPLY_INLINE=0 TOCSIN_SMS_APPLIERS=3
   expect_eq "$(send_texts "$HTTP/sms/twilio" texts.txt)" "200:400"
   wait_until backlog_empty 60
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMord-%'\''")" 400
@@ -131,7 +124,7 @@ test_case '400 texts from 40 senders, 8 at a time, stored and applied by 3 appli
 
 test_case 'rows a dead daemon left (600, ten per sender) are applied by the next daemon, racing 4 appliers: each once, in order' '
   leave_rows SMleft 60 10 +336130
-  run_daemon TOCSIN_SMS_APPLIERS=4
+  start_daemon TOCSIN_SMS_APPLIERS=4
   wait_until backlog_empty 60
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMleft-%'\''")" 600
   in_order SMleft
@@ -140,13 +133,13 @@ test_case 'rows a dead daemon left (600, ten per sender) are applied by the next
 
 test_case 'kill -9 in the middle of a backlog of 3,000 texts: after a restart every text is applied exactly once' '
   leave_rows SMkill 3000 1 +336140
-  run_daemon
+  start_daemon
   wait_until "[ \$(sql \"SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMkill-%'\''\") -gt 100 ]" 30
   kill_ours KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=
   left=$(sql "SELECT count(*) FROM sms_backlog")
   echo "left after kill -9: $left"
   [ "$left" -gt 0 ]
-  run_daemon
+  start_daemon
   wait_until backlog_empty 60
   expect_eq "$(sql "SELECT count(*), count(DISTINCT provider_id) FROM inbound_messages WHERE provider_id LIKE '\''SMkill-%'\''")" "3000|3000"
   expect_eq "$(sql "SELECT count(*) FROM outbound_messages o JOIN inbound_messages i ON i.id = o.inbound_id WHERE i.provider_id LIKE '\''SMkill-%'\''")" 3000
@@ -155,7 +148,7 @@ test_case 'kill -9 in the middle of a backlog of 3,000 texts: after a restart ev
 
 test_case 'SIGTERM with 5,000 texts waiting: the daemon stops within 5 s, what is left is applied by the next start, each once' '
   leave_rows SMterm 5000 1 +336160
-  run_daemon
+  start_daemon
   wait_until "[ \$(sql \"SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMterm-%'\''\") -gt 100 ]" 30
   started=$(date +%s.%N)
   stop_daemon
@@ -164,7 +157,7 @@ test_case 'SIGTERM with 5,000 texts waiting: the daemon stops within 5 s, what i
   echo "stopped in $took s, $left left"
   [ "$left" -gt 0 ]
   [ "$(echo "$took < 5" | bc)" = 1 ]
-  run_daemon
+  start_daemon
   wait_until backlog_empty 60
   expect_eq "$(sql "SELECT count(*), count(DISTINCT provider_id) FROM inbound_messages WHERE provider_id LIKE '\''SMterm-%'\''")" "5000|5000"
   stop_daemon
@@ -182,7 +175,7 @@ test_case 'a text the engine refuses is set aside with its error, the rest of it
   # The same sender as the refused one, after it: held back while it is retried.
   sql "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, proof)
        VALUES ('\''twilio'\'', '\''SMboom-7-2'\'', '\''+33615000007'\'', '\''+33700000000'\'', '\''HELP'\'', '\''signed_webhook'\'')" >/dev/null
-  run_daemon TOCSIN_HTTP_METRICS_TOKEN=mt
+  start_daemon TOCSIN_HTTP_METRICS_TOKEN=mt
   wait_until "[ \$(sql \"SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMboom-%'\''\") = 19 ]" 20
   wait_until "grep -q \"event=sms_backlog_failed id=[0-9]* attempts=1 error=.*planted failure\" \"$TEST_DIR/daemon.log\"" 10
   grep -q "event=sms_backlog_group_failed texts=[0-9]* id=[0-9]* error=.*planted failure.* action=one_by_one" "$TEST_DIR/daemon.log"
@@ -204,7 +197,7 @@ SMboom-7-2|f|f"
 '
 
 test_case 'the database gone: a busy webhook answers 503 and stores nothing; back, the same text is stored and applied' '
-  run_daemon TOCSIN_SMS_APPLY_INLINE=0
+  start_daemon TOCSIN_SMS_APPLY_INLINE=0
   # Refuse new writes to the backlog as an outage would (a read-only transaction: 25006).
   sql "ALTER DATABASE \"$PGDATABASE\" SET default_transaction_read_only = on" >/dev/null
   # New connections see it: make the daemon reconnect by ending its sessions.
