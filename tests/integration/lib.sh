@@ -5,6 +5,8 @@
 #                                                    only when they fail
 #   sql "SELECT …"                                   one value per line, no headers
 #   free_port                                        a free TCP port on 127.0.0.1
+#   listen_ports N                                   N distinct free ports below the
+#                                                    ephemeral range, for servers
 #   start_daemon [ENV=VALUE …]                       `tocsin run` in the background on a
 #                                                    free port; sets $HTTP and $DAEMON_PID
 #   stop_daemon                                      SIGTERM and wait
@@ -41,6 +43,28 @@ sql() {
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# listen_ports N: N distinct ports, free now, below the ephemeral range (32768 and up),
+# for servers that bind without SO_REUSEADDR (Kannel): an ephemeral port can be held in
+# TIME_WAIT by a connection another test made, and their bind then fails.
+listen_ports() {
+  /usr/bin/python3 - "$1" <<'PY'
+import random, socket, sys
+ports = []
+while len(ports) < int(sys.argv[1]):
+    p = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    if p not in ports:
+        ports.append(p)
+print(*ports)
+PY
 }
 
 # Fail (from inside a test_case) with a message unless "$1" = "$2".

@@ -6,7 +6,7 @@
 SECRET=kannel-shared-secret
 K="$TEST_DIR/kannel"
 mkdir -p "$K"
-ADMIN=$(free_port) BOXES=$(free_port) SMSC=$(free_port) SENDSMS=$(free_port) WEB=$(free_port)
+read -r ADMIN BOXES SMSC SENDSMS WEB < <(listen_ports 5)
 BB_PID= SB_PID= FAKE_PID=
 stop_kannel() {
   kill_ours TERM $FAKE_PID $SB_PID $BB_PID

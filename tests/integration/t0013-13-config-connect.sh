@@ -134,11 +134,7 @@ test_case 'generic: reachability only, said plainly; a gateway that is down exit
 
 test_case 'Kannel for real: bearerbox and smsbox answer the probe as the fake does, and nothing is sent' '
   K="$TEST_DIR/kannel"; mkdir -p "$K"
-  # Four distinct ports at once (four free_port calls can return the same one twice).
-  read -r ADMIN BOXES SMSC SENDSMS < <(/usr/bin/python3 -c "import socket
-ss = [socket.socket() for _ in range(4)]
-for s in ss: s.bind((\"127.0.0.1\", 0))
-print(*[s.getsockname()[1] for s in ss])")
+  read -r ADMIN BOXES SMSC SENDSMS < <(listen_ports 4)
   cat > "$K/kannel.conf" <<CONF
 group = core
 admin-port = $ADMIN
@@ -166,7 +162,7 @@ CONF
   bearerbox "$K/kannel.conf" > "$K/bearerbox.out" 2>&1 & bb=$!
   trap "kill_ours TERM \$sb $bb" EXIT
   for _ in $(seq 1 300); do curl -s "http://127.0.0.1:$ADMIN/status?password=admin-secret" >/dev/null 2>&1 && break; sleep 0.1; done
-  # Another test may take the sendsms port between its choice and smsbox'"'"'s bind: then
+  # Another test may still take the sendsms port between its choice and smsbox'"'"'s bind: then
   # smsbox exits at once, and starts again on another port.
   for try in 1 2 3; do
     smsbox "$K/kannel.conf" > "$K/smsbox.out" 2>&1 & sb=$!
@@ -177,7 +173,7 @@ CONF
     done
     echo "smsbox did not listen on $SENDSMS (try $try):"; tail -n 3 "$K/smsbox.log"
     kill_ours TERM $sb; wait $sb 2>/dev/null || true
-    SENDSMS=$(free_port)
+    SENDSMS=$(listen_ports 1)
     sed -i "s/^sendsms-port = .*/sendsms-port = $SENDSMS/" "$K/kannel.conf"
   done
   KANNEL=(TOCSIN_SMS_PROVIDER=kannel TOCSIN_SMS_API_URL=http://127.0.0.1:$SENDSMS TOCSIN_SMS_ACCOUNT=tocsin
