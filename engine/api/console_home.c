@@ -103,7 +103,7 @@ static void add_display_title(json_t *camp)
             b--;
         char *key = xasprintf("short_var_%.*s", (int)(b - a), a);
         const char *label = console_t(key);
-        if (label == key || strcmp(label, key) == 0)
+        if (label == key) /* console_t() answers the key itself when it has no text */
             buf_printf(&out, "‹%.*s›", (int)(b - a), a);
         else
             buf_printf(&out, "‹%s›", label);

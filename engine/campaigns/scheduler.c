@@ -624,9 +624,7 @@ static void *scheduler_main(void *arg)
                     active_round(db, keep_days);
             }
         }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += interval;
+        struct timespec until = deadline_after_ms(interval * 1000);
         pthread_mutex_lock(&wake_lock);
         while (!atomic_load(&stop_requested) &&
                pthread_cond_timedwait(&wake, &wake_lock, &until) != ETIMEDOUT)

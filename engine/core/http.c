@@ -484,13 +484,7 @@ static void *watchdog_main(void *arg)
                             : "tocsin_http_connections_cut_total{phase=\"body\"}",
                         1);
         }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 250 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = deadline_after_ms(250);
         pthread_cond_timedwait(&watch_wake, &watch_lock, &until);
     }
     pthread_mutex_unlock(&watch_lock);

@@ -261,14 +261,7 @@ static int drain(struct db *db, struct answering_probe *probe, bool *yielded_r, 
  * generation; false when stop is asked. Called with the lock held. */
 static bool wait_for(const uint64_t *seen, long ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
+    struct timespec until = deadline_after_ms(ms);
     while (!backlog.stop && (!seen || backlog.accepted == *seen) &&
            pthread_cond_timedwait(&backlog.wake, &backlog.lock, &until) != ETIMEDOUT)
         ;

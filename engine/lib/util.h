@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
@@ -43,6 +44,8 @@ int str_to_long(const char *s, long min, long max, long *out_r);
 int64_t now_monotonic_ms(void);
 int64_t now_monotonic_us(void);
 int64_t now_wall_ms(void);
+/* The wall-clock time `ms` milliseconds from now, as pthread_cond_timedwait() takes it. */
+struct timespec deadline_after_ms(int64_t ms);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -303,9 +303,7 @@ int presence_start(char **error_r)
     thread_started = true;
     /* At most a connection timeout's worth: a database that does not answer is the
      * thread's to keep trying, not a reason to hold the daemon. */
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 10;
+    struct timespec until = deadline_after_ms(10 * 1000);
     pthread_mutex_lock(&started_lock);
     while (!first_attempt_done &&
            pthread_cond_timedwait(&started_cond, &started_lock, &until) != ETIMEDOUT)
