@@ -29,6 +29,9 @@ struct inbound_message {
      * "reply_token" or "dmarc" (inbound/mail_proof.h). Granting and restoring commands act
      * only with proof; without it they ask the address to confirm (decide/request.h). */
     const char *proof;
+    /* Many messages in the caller's transaction (decide/process.h): their closing writes
+     * are kept there, written by inbound_group_flush(). NULL: written at once. */
+    struct inbound_group *group;
 };
 
 #endif

@@ -176,8 +176,68 @@ static int budget_reply(struct handler_ctx *ctx, const char *text, const char *r
     return reply_budget(ctx->db, &ask, allowed_r, withheld_r, error_r);
 }
 
-static int enqueue_reply(struct handler_ctx *ctx, const char *name, const char *text,
-                         struct inbound_outcome *outcome, const char **withheld_r, char **error_r)
+/* What a group keeps (process.h): the replies, the outcomes, and whose they are. */
+struct inbound_group {
+    struct queue_batch *replies;
+    json_t *outcomes; /* [[inbound id, status, command, person id, reply withheld], …] */
+    json_t *senders;  /* "channel sender" → true, for each sender with writes kept */
+};
+
+struct inbound_group *inbound_group_new(void)
+{
+    struct inbound_group *g = xcalloc(1, sizeof(*g));
+    g->replies = queue_batch_new();
+    g->outcomes = json_array();
+    g->senders = json_object();
+    return g;
+}
+
+void inbound_group_free(struct inbound_group *g)
+{
+    if (!g)
+        return;
+    queue_batch_free(g->replies);
+    json_decref(g->outcomes);
+    json_decref(g->senders);
+    free(g);
+}
+
+static char *group_sender_key(const struct inbound_message *msg)
+{
+    return xasprintf("%s %s", msg->channel, msg->sender);
+}
+
+static bool group_holds(const struct inbound_group *g, const struct inbound_message *msg)
+{
+    char *key = group_sender_key(msg);
+    bool held = json_object_get(g->senders, key) != NULL;
+    free(key);
+    return held;
+}
+
+int inbound_group_flush(struct inbound_group *g, struct db *db, char **error_r)
+{
+    int rc = queue_batch_write(db, g->replies, error_r);
+    if (rc == 0 && json_array_size(g->outcomes) > 0) {
+        char *json = json_dumps(g->outcomes, JSON_COMPACT);
+        const char *params[] = {json};
+        rc = db_run(db,
+                    "UPDATE inbound_messages i SET status = u.e->>1, command = u.e->>2,"
+                    " person_id = (u.e->>3)::bigint, reply_withheld = u.e->>4"
+                    " FROM jsonb_array_elements($1::jsonb) AS u(e)"
+                    " WHERE i.id = (u.e->>0)::bigint",
+                    1, params, error_r);
+        free(json);
+    }
+    json_array_clear(g->outcomes);
+    json_object_clear(g->senders);
+    return rc;
+}
+
+/* The reply, queued now or kept in `group` (NULL: none). */
+static int enqueue_reply(struct handler_ctx *ctx, struct inbound_group *group, const char *name,
+                         const char *text, struct inbound_outcome *outcome, const char **withheld_r,
+                         char **error_r)
 {
     add_common_vars(ctx, name);
     struct rendered_message m;
@@ -207,7 +267,10 @@ static int enqueue_reply(struct handler_ctx *ctx, const char *name, const char *
         .contact_id = ctx->contact_id,
         .inbound_id = ctx->inbound_id,
     };
-    rc = queue_enqueue(ctx->db, &q, &outcome->reply_id, NULL, error_r);
+    if (group)
+        queue_batch_add(group->replies, &q);
+    else
+        rc = queue_enqueue(ctx->db, &q, &outcome->reply_id, NULL, error_r);
     if (rc == 0)
         outcome->reply = xstrdup(q.body);
     if (rc == 0 && sms)
@@ -249,7 +312,8 @@ struct processing {
     struct db *db;
     const struct inbound_message *msg;
     struct inbound_outcome *outcome;
-    bool own_tx; /* we opened the transaction, so we commit or roll it back */
+    bool own_tx;                 /* we opened the transaction, so we commit or roll it back */
+    struct inbound_group *group; /* the caller's, when it opened the transaction */
     /* Ours, in a daemon: what the transaction queues is announced after the commit
      * (presence_announce()) instead of by a NOTIFY inside it (migration 0082). */
     bool announced;
@@ -422,7 +486,7 @@ static int dispatch(struct processing *p, char **error_r)
             return -1;
     }
     if (p->ctx.reply_template &&
-        enqueue_reply(&p->ctx, p->person_name ? p->person_name : "", p->body, p->outcome,
+        enqueue_reply(&p->ctx, p->group, p->person_name ? p->person_name : "", p->body, p->outcome,
                       &p->reply_withheld, error_r) < 0)
         return -1;
     return 0;
@@ -438,10 +502,18 @@ static int record_outcome(struct processing *p, char **error_r)
                             db_param_id_or_null(p->ctx.person_id, person), p->reply_withheld};
     static const char update_sql[] = "UPDATE inbound_messages SET status = $2, command = $3,"
                                      " person_id = $4, reply_withheld = $5 WHERE id = $1";
-    /* When the transaction is ours, the last statement and the COMMIT share a round trip. */
-    if ((p->own_tx ? db_run_and_commit(p->db, update_sql, 5, params, error_r)
-                   : db_run(p->db, update_sql, 5, params, error_r)) < 0)
+    if (p->group) {
+        json_t *person = p->ctx.person_id ? json_integer(p->ctx.person_id) : json_null();
+        json_array_append_new(p->group->outcomes,
+                              json_pack("[I, s, s?, o, s?]", (json_int_t)p->ctx.inbound_id, status,
+                                        p->command, person, p->reply_withheld));
+        json_object_set_new(p->group->senders, group_sender_key(p->msg), json_true());
+    } else if ((p->own_tx ? db_run_and_commit(p->db, update_sql, 5, params, error_r)
+                          : db_run(p->db, update_sql, 5, params, error_r)) < 0) {
+        /* When the transaction is ours, the last statement and the COMMIT share a round
+         * trip. */
         return -1;
+    }
     if (p->announced && queue_added_by_thread() != p->added_before)
         presence_announce();
     p->outcome->status = ignored_status(status) ? INBOUND_IGNORED : INBOUND_APPLIED;
@@ -470,10 +542,13 @@ static int process_one(struct db *db, const struct inbound_message *msg,
     /* A caller may fold this into its own transaction (the mail pipeline records the
      * Message-ID and the IMAP high-water mark with the effect): then it commits. */
     p.own_tx = !db_in_transaction(db);
+    p.group = p.own_tx ? NULL : msg->group;
     p.announced = p.own_tx && presence_announces();
     p.added_before = queue_added_by_thread();
     if (p.own_tx && db_begin_deferred(db, error_r) < 0)
         goto out;
+    if (p.group && group_holds(p.group, msg) && inbound_group_flush(p.group, db, error_r) < 0)
+        goto fail;
     int recorded = record_inbound(&p, error_r);
     if (recorded < 0)
         goto fail;

@@ -3,6 +3,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "core/database.h"
+#include "decide/process.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -47,22 +48,25 @@ static char *provider_id_of(const struct imap_apply_batch *b, const struct imap_
     return xasprintf("%s:%" PRIu32 ":%" PRIu32, b->mailbox, b->uidvalidity, m->uid);
 }
 
-/* `key_claimed`: its dedupe key is recorded already in this transaction, fresh. */
+/* With `group`, in the group's transaction, its dedupe key recorded already, fresh; else
+ * in a transaction of its own. */
 static int apply_one(struct applier *a, const struct imap_apply_batch *b, struct imap_mail *m,
-                     const char *provider_id, bool key_claimed, char **error_r)
+                     const char *provider_id, struct inbound_group *group, char **error_r)
 {
     /* No mailbox in the source: the reader moves the high-water mark itself. */
     const struct mail_source src = {.provider = "imap",
                                     .provider_id = provider_id,
                                     .uidvalidity = b->uidvalidity,
                                     .uid = m->uid,
-                                    .key_claimed = key_claimed};
+                                    .key_claimed = group != NULL,
+                                    .group = group};
     const char *outcome = NULL;
     return mail_inbound_apply(a->db, &m->parsed, m->raw, m->len, &src, &outcome, error_r);
 }
 
 /* Mails[0..n) in the transaction open: their dedupe keys recorded in one statement, then
- * each fresh one applied (a duplicate needs nothing). 0, or -1 with *error_r. */
+ * each fresh one applied (a duplicate needs nothing), their replies and outcomes written
+ * together at the end (an inbound group). 0, or -1 with *error_r. */
 static int apply_claimed(struct applier *a, const struct imap_apply_batch *b,
                          struct imap_mail **mails, size_t n, char **error_r)
 {
@@ -72,10 +76,14 @@ static int apply_claimed(struct applier *a, const struct imap_apply_batch *b,
                                         .raw = mails[i]->raw,
                                         .len = mails[i]->len,
                                         .provider_id = provider_id_of(b, mails[i])};
+    struct inbound_group *group = inbound_group_new();
     int r = mail_inbound_claim(a->db, claims, n, error_r);
     for (size_t i = 0; i < n && r == 0; i++)
         if (claims[i].fresh)
-            r = apply_one(a, b, mails[i], claims[i].provider_id, true, error_r);
+            r = apply_one(a, b, mails[i], claims[i].provider_id, group, error_r);
+    if (r == 0)
+        r = inbound_group_flush(group, a->db, error_r);
+    inbound_group_free(group);
     for (size_t i = 0; i < n; i++)
         free((char *)claims[i].provider_id);
     free(claims);
@@ -113,7 +121,7 @@ static int apply_one_by_one(struct applier *a, const struct imap_apply_batch *b,
 {
     for (size_t i = 0; i < n; i++) {
         char *provider_id = provider_id_of(b, mails[i]);
-        int r = apply_one(a, b, mails[i], provider_id, false, error_r);
+        int r = apply_one(a, b, mails[i], provider_id, NULL, error_r);
         free(provider_id);
         if (r == 0) {
             mails[i]->state = MAIL_APPLIED;

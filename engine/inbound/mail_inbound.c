@@ -496,6 +496,7 @@ static void mail_run_prepare(struct mail_run *run, const char *raw, size_t len)
         .reply_to_id = context,
         .automatic = p->automatic,
         .locale_hint = p->locale_hint,
+        .group = run->src->group,
         /* A From: proves nothing by itself (inbound/mail_proof.h). */
         .proof = p->is_bounce || p->automatic ? NULL
                                               : mail_sender_proof(run->db, p->mime, p->sender,

@@ -68,6 +68,7 @@ struct mail_source {
     int64_t uidvalidity;
     int64_t uid;
     bool key_claimed; /* the dedupe key is recorded already, fresh (mail_inbound_claim()) */
+    struct inbound_group *group; /* the caller's transaction's group (decide/process.h), or NULL */
 };
 
 /* One mail of a group the caller applies in one transaction. */

@@ -103,7 +103,8 @@ static const char claim_sql[] =
     " SELECT * FROM gone ORDER BY id";
 
 /* Row `i` of the claim, applied in the transaction open. 0, or -1 with *error_r. */
-static int apply_row(struct db *db, const PGresult *res, int i, char **error_r)
+static int apply_row(struct db *db, const PGresult *res, int i, struct inbound_group *group,
+                     char **error_r)
 {
     const struct inbound_message msg = {
         .channel = "sms",
@@ -114,6 +115,7 @@ static int apply_row(struct db *db, const PGresult *res, int i, char **error_r)
         .body = db_value(res, i, 5),
         .raw = db_value(res, i, 6),
         .proof = db_value(res, i, 7),
+        .group = group,
     };
     struct inbound_outcome outcome = {0};
     if (inbound_process(db, &msg, &outcome, error_r) < 0)
@@ -154,6 +156,7 @@ static int apply_group(struct db *db, long max, char **error_r)
     char limit[DB_PARAM_SIZE], give_up[DB_PARAM_SIZE];
     const char *p[] = {db_param_int(max, limit), db_param_int(SMS_BACKLOG_GIVE_UP, give_up)};
     char *failed_id = NULL;
+    struct inbound_group *group = NULL;
     int rc = GROUP_UNAVAILABLE, n = 0;
     if (db_begin_deferred(db, error_r) < 0)
         return GROUP_UNAVAILABLE;
@@ -161,11 +164,17 @@ static int apply_group(struct db *db, long max, char **error_r)
     if (!res)
         goto fail;
     n = PQntuples(res);
+    group = inbound_group_new();
     for (int i = 0; i < n; i++)
-        if (apply_row(db, res, i, error_r) < 0) {
+        if (apply_row(db, res, i, group, error_r) < 0) {
             failed_id = xstrdup(db_value(res, i, 0));
             goto fail;
         }
+    /* The group's writes failing are blamed on its first text: alone, that is the one. */
+    if (n > 0 && inbound_group_flush(group, db, error_r) < 0) {
+        failed_id = xstrdup(db_value(res, 0, 0));
+        goto fail;
+    }
     if (n == 0) {
         db_rollback(db);
         rc = 0;
@@ -174,9 +183,11 @@ static int apply_group(struct db *db, long max, char **error_r)
     } else {
         goto fail;
     }
+    inbound_group_free(group);
     PQclear(res);
     return rc;
 fail:
+    inbound_group_free(group);
     PQclear(res);
     db_rollback(db);
     if (!failed_id || db_lost(db) || db_transient(db)) {

@@ -123,6 +123,109 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
     return rc;
 }
 
+struct queue_batch {
+    json_t *rows;  /* one object per row kept, in order */
+    bool unusable; /* a row's text was not UTF-8: the write fails, as the row's INSERT would */
+};
+
+struct queue_batch *queue_batch_new(void)
+{
+    struct queue_batch *b = xcalloc(1, sizeof(*b));
+    b->rows = json_array();
+    return b;
+}
+
+/* Sets `name` to the string `value` unless it is NULL; false when it is not UTF-8. */
+static bool batch_set_string(json_t *row, const char *name, const char *value)
+{
+    if (!value)
+        return true;
+    json_t *v = json_string(value);
+    return v && json_object_set_new(row, name, v) == 0;
+}
+
+static void batch_set_id(json_t *row, const char *name, int64_t id)
+{
+    if (id)
+        json_object_set_new(row, name, json_integer(id));
+}
+
+void queue_batch_add(struct queue_batch *b, const struct queue_new *m)
+{
+    char *sms_text = strcmp(m->channel, "sms") == 0 ? sms_compose(m->body, m->kind) : NULL;
+    json_t *row = json_object();
+    bool ok = batch_set_string(row, "channel", m->channel) &&
+              batch_set_string(row, "recipient", m->recipient) &&
+              batch_set_string(row, "subject", m->subject ? m->subject : "") &&
+              batch_set_string(row, "body", sms_text ? sms_text : m->body) &&
+              batch_set_string(row, "kind", m->kind) &&
+              batch_set_string(row, "dedupe_key", m->dedupe_key) &&
+              batch_set_string(row, "context", m->context) &&
+              batch_set_string(row, "html", m->html) &&
+              batch_set_string(row, "headers", m->headers) &&
+              batch_set_string(row, "not_before", m->not_before);
+    batch_set_id(row, "person_id", m->person_id);
+    batch_set_id(row, "contact_id", m->contact_id);
+    batch_set_id(row, "inbound_id", m->inbound_id);
+    batch_set_id(row, "campaign_id", m->campaign_id);
+    batch_set_id(row, "scope", m->scope);
+    free(sms_text);
+    if (!ok)
+        b->unusable = true;
+    json_array_append_new(b->rows, row);
+}
+
+int queue_batch_write(struct db *db, struct queue_batch *b, char **error_r)
+{
+    size_t n = json_array_size(b->rows);
+    int rc = 0;
+    if (n == 0)
+        return 0;
+    if (b->unusable) {
+        *error_r = xstrdup("enqueue: a message's text is not UTF-8");
+        rc = -1;
+        goto out;
+    }
+    char *json = json_dumps(b->rows, JSON_COMPACT);
+    const char *params[] = {json};
+    /* In the batch's order, so that of two rows of one key the first is kept. */
+    PGresult *res = db_exec(
+        db,
+        "INSERT INTO outbound_messages (channel, recipient, subject, body, kind, dedupe_key,"
+        " context, person_id, contact_id, inbound_id, campaign_id, scope, html, headers,"
+        " next_attempt_at)"
+        " SELECT r.e->>'channel', r.e->>'recipient', r.e->>'subject', r.e->>'body',"
+        "  r.e->>'kind', r.e->>'dedupe_key', coalesce(r.e->>'context', '{}')::jsonb,"
+        "  (r.e->>'person_id')::bigint, (r.e->>'contact_id')::bigint,"
+        "  (r.e->>'inbound_id')::bigint, (r.e->>'campaign_id')::bigint,"
+        "  (r.e->>'scope')::bigint, r.e->>'html', coalesce(r.e->>'headers', '{}')::jsonb,"
+        "  coalesce((r.e->>'not_before')::timestamptz, now())"
+        " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(e, n)"
+        " WHERE NOT EXISTS (SELECT 1 FROM outbound_messages o"
+        "  WHERE o.dedupe_key = r.e->>'dedupe_key')"
+        " ORDER BY r.n ON CONFLICT (dedupe_key, month) DO NOTHING",
+        1, params, error_r);
+    free(json);
+    if (!res) {
+        rc = -1;
+        goto out;
+    }
+    added_by_thread += strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+out:
+    json_array_clear(b->rows);
+    b->unusable = false;
+    return rc;
+}
+
+void queue_batch_free(struct queue_batch *b)
+{
+    if (!b)
+        return;
+    json_decref(b->rows);
+    free(b);
+}
+
 /* The month (partition) of every row of campaign c: the month its fan-out started, so a
  * fan-out resumed in a later month still meets its earlier rows in one unique index;
  * kept within the months stored (a campaign resumed after its month was dropped, or

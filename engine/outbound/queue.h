@@ -24,9 +24,18 @@
  * All the rows of a campaign live in one month of the table (its partition): the month
  * its fan-out started.
  *
- * queue_added_by_thread() counts the rows queue_enqueue() and queue_enqueue_campaign()
- * added on the calling thread, ever: a caller compares it before and after a transaction
- * to know whether it queued anything (decide/process.c announces it, presence.h).
+ * A queue_batch keeps rows to be inserted together, for a caller that applies many
+ * messages in one transaction and needs no row's id before it ends (decide/process.h,
+ * inbound groups): queue_batch_add() copies the row, queue_batch_write() inserts every row
+ * kept, in their order, by one statement (a single-row INSERT into this partitioned table
+ * costs PostgreSQL five times what a row of a many-row one does), with the same rule as
+ * queue_enqueue(): a row whose dedupe_key exists in any month is not inserted, nor a second
+ * row of one key. It empties the batch; 0, or -1 with *error_r (the caller rolls back).
+ *
+ * queue_added_by_thread() counts the rows queue_enqueue(), queue_batch_write() and
+ * queue_enqueue_campaign() added on the calling thread, ever: a caller compares it before
+ * and after a transaction to know whether it queued anything (decide/process.c announces
+ * it, presence.h).
  *
  * queue_after_fanout() is called once a fan-out has added `added` rows: it analyses the
  * month they went to when they are a tenth of it or more, so the claims that follow are
@@ -85,6 +94,12 @@ struct queue_new {
 
 int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool *created_r,
                   char **error_r);
+struct queue_batch;
+struct queue_batch *queue_batch_new(void);
+void queue_batch_add(struct queue_batch *b, const struct queue_new *m);
+int queue_batch_write(struct db *db, struct queue_batch *b, char **error_r);
+void queue_batch_free(struct queue_batch *b);
+
 int queue_enqueue_campaign(struct db *db, const char *channel, int64_t campaign_id,
                            const char *recipients_sql, int nparams, const char *const *params,
                            int64_t *enqueued_r, char **error_r);

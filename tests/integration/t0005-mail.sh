@@ -323,6 +323,28 @@ test_case 'a mail the engine refuses for good is left unseen; the mails around i
   expect_eq "$($IMAP_TOOL $DOVECOT_PORT count UNSEEN)" 1
 '
 
+# The mails of one group (one transaction) have their replies and outcomes written together
+# at its end (decide/process.h): a sender who writes three times in that group must still be
+# answered as if the mails came one by one, each seeing the replies before it.
+test_case 'three mails of one sender in one group: answered once, as one by one' '
+  for who in g-a:1 g-b:1 g-a:2 g-c:1 g-a:3; do
+    sed -e "s/^From: .*/From: <${who%%:*}@example.net>/" -e "s/^Message-I[dD]: .*/Message-ID: <$who-group@example.net>/" \
+      "$FIX/apple-mail-en.eml" > $who.eml
+  done
+  before=$(imap_rows)
+  $IMAP_TOOL $DOVECOT_PORT append g-a:1.eml g-b:1.eml g-a:2.eml g-c:1.eml g-a:3.eml
+  start_reader "${IMAP_ENV[@]}"
+  wait_rows $((before + 5))
+  sleep 0.3
+  stop_daemon
+  expect_eq "$(sql "SELECT string_agg(recipient || '"'"'='"'"'|| n, '"'"' '"'"' ORDER BY recipient) FROM (SELECT recipient, count(*) n FROM outbound_messages WHERE recipient LIKE '"'"'g-_@example.net'"'"' GROUP BY 1) r")" "g-a@example.net=1 g-b@example.net=1 g-c@example.net=1"
+  # Every outcome was written, on its own row; each reply names its own mail.
+  expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE sender LIKE '"'"'g-_@example.net'"'"' AND status <> '"'"'received'"'"' AND command IS NOT NULL")" 5
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages o JOIN inbound_messages i ON i.id = o.inbound_id AND i.sender = o.recipient AND o.dedupe_key = '"'"'reply:'"'"' || i.id WHERE o.recipient LIKE '"'"'g-_@example.net'"'"'")" 3
+  # The first of the three was answered; the two after it saw that answer.
+  expect_eq "$(sql "SELECT string_agg(coalesce(reply_withheld, status), '"'"' '"'"' ORDER BY id) FROM inbound_messages WHERE sender = '"'"'g-a@example.net'"'"'")" "applied repeat repeat"
+'
+
 # ---- TLS: a second Dovecot with a certificate from a private CA
 mkdir -p tls && (
   cd tls

@@ -196,6 +196,30 @@ SMboom-7-2|f|f"
   sql "DROP TRIGGER boom ON inbound_messages; DROP FUNCTION boom(); DELETE FROM sms_backlog" >/dev/null
 '
 
+# A group's replies and outcomes are written together after its last text (decide/process.h):
+# a reply refused there fails the group, and it is the text it answers that is set aside.
+test_case 'a reply refused when the group writes its replies: its text is set aside, the others applied and answered; later applied once' '
+  sql "CREATE FUNCTION boom_reply() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+         IF NEW.recipient = '\''+33615200004'\'' THEN RAISE EXCEPTION '\''planted reply failure'\''; END IF; RETURN NEW; END \$\$;
+       CREATE TRIGGER boom_reply BEFORE INSERT ON outbound_messages FOR EACH ROW EXECUTE FUNCTION boom_reply()"
+  sql "INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, proof)
+       SELECT '\''twilio'\'', '\''SMreply-'\'' || g, '\''+336152'\'' || lpad(g::text, 5, '\''0'\''),
+              '\''+33700000000'\'', '\''HELP'\'', '\''signed_webhook'\''
+       FROM generate_series(1, 10) g" >/dev/null
+  mark=$(wc -l < "$TEST_DIR/daemon.log")
+  start_daemon
+  wait_until "grep -q \"event=sms_backlog_failed id=[0-9]* attempts=1 error=.*planted reply failure\" \"$TEST_DIR/daemon.log\"" 20
+  wait_until "[ \$(sql \"SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '\''SMreply-%'\''\") = 9 ]" 10
+  tail -n +$((mark + 1)) "$TEST_DIR/daemon.log" | grep -q "event=sms_backlog_group_failed texts=[0-9]* id=[0-9]* error=.*planted reply failure.* action=one_by_one"
+  expect_eq "$(sql "SELECT provider_id, attempts >= 1 FROM sms_backlog")" "SMreply-4|t"
+  expect_eq "$(sql "SELECT count(*) FROM outbound_messages o JOIN inbound_messages i ON o.dedupe_key = '\''reply:'\'' || i.id AND o.recipient = i.sender WHERE i.provider_id LIKE '\''SMreply-%'\'' AND i.status <> '\''received'\''")" 9
+  sql "DROP TRIGGER boom_reply ON outbound_messages; DROP FUNCTION boom_reply();
+       UPDATE sms_backlog SET not_before = now()" >/dev/null
+  wait_until backlog_empty 10
+  stop_daemon
+  expect_eq "$(sql "SELECT count(*), count(DISTINCT o.recipient) FROM outbound_messages o JOIN inbound_messages i ON o.dedupe_key = '\''reply:'\'' || i.id WHERE i.provider_id LIKE '\''SMreply-%'\''")" "10|10"
+'
+
 test_case 'the database gone: a busy webhook answers 503 and stores nothing; back, the same text is stored and applied' '
   start_daemon TOCSIN_SMS_APPLY_INLINE=0
   # Refuse new writes to the backlog as an outage would (a read-only transaction: 25006).
