@@ -699,20 +699,35 @@ static int settle_batch(struct imap_batch *b, char **error_r)
     return rc;
 }
 
+/* A batch handed over after one that could not be settled: waited for, neither marked
+ * nor flagged. What it applied is read again and found applied (Message-ID dedupe). */
+static void abandon_batch(struct imap_batch **bp)
+{
+    char *error = NULL;
+    imap_apply_wait(&(*bp)->apply, &error);
+    free(error);
+    imap_batch_free(bp);
+}
+
 /*
  * Every mail above the high-water mark, batch by batch, each batch fetched and parsed
- * while the appliers apply the previous one: the server's round trips and the parsing
- * overlap the database's work instead of adding to it. 0, or -1 with *error_r.
+ * while the appliers apply the previous one, and handed over before that one is settled:
+ * the server's round trips, the parsing and the flagging overlap the database's work
+ * instead of adding to it, and an applier done with its share of a batch goes on with the
+ * next. 0, or -1 with *error_r.
  */
 static int read_new_mail(struct session *s, const uint32_t *uids, size_t n, char **error_r)
 {
     struct imap_batch *pending = NULL;
     int rc = 0;
+    imap_apply_resume();
     for (size_t i = 0; i < n && rc == 0 && !stopping();) {
         size_t batch = s->one_by_one ? 1 : IMAP_BATCH;
         size_t count = n - i < batch ? n - i : batch;
         struct imap_batch *next = read_batch(s, uids + i, count, error_r);
         i += count;
+        if (next)
+            imap_apply_submit(&next->apply);
         if (pending) {
             char *settle_error = NULL;
             if (settle_batch(pending, &settle_error) < 0 && next)
@@ -721,11 +736,12 @@ static int read_new_mail(struct session *s, const uint32_t *uids, size_t n, char
                 free(settle_error);
             imap_batch_free(&pending);
         }
-        if (!next || rc < 0) {
-            imap_batch_free(&next);
+        if (!next)
+            return -1;
+        if (rc < 0) {
+            abandon_batch(&next);
             return -1;
         }
-        imap_apply_submit(&next->apply);
         pending = next;
     }
     if (pending) {

@@ -18,16 +18,22 @@ struct applier {
     long index;
     struct db *db;         /* opened on first use, reopened by db_exec after a loss */
     unsigned long batches; /* batches taken so far */
+    /* Its share of a batch was left for want of a database: its share of the batches
+     * handed over after it is left too (a sender's later mail must not overtake one left
+     * behind), until imap_apply_resume(). */
+    bool failed;
 };
 
-/* The threads, and the one batch they share out. `lock` guards everything below it. */
+/* The threads, and the batches they share out: batch number k (counted from 0) waits in
+ * queue[k % IMAP_APPLY_QUEUED] until every thread has taken it. `lock` guards everything
+ * below it. */
 static struct {
     struct applier *appliers;
     long n;
     pthread_mutex_t lock;
     pthread_cond_t work, finished;
-    struct imap_apply_batch *batch;
-    unsigned long batches; /* batches submitted so far: a thread that has seen fewer works */
+    struct imap_apply_batch *queue[IMAP_APPLY_QUEUED];
+    unsigned long batches; /* batches submitted so far: a thread that has taken fewer works */
     bool stop;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER,
           .work = PTHREAD_COND_INITIALIZER,
@@ -169,12 +175,15 @@ static void *applier_main(void *arg)
             pthread_cond_wait(&pool.work, &pool.lock);
         if (pool.stop)
             break;
-        a->batches = pool.batches;
-        struct imap_apply_batch *b = pool.batch;
+        struct imap_apply_batch *b = pool.queue[a->batches % IMAP_APPLY_QUEUED];
+        a->batches++;
+        bool leave = a->failed;
         pthread_mutex_unlock(&pool.lock);
         char *error = NULL;
-        int rc = apply_share(a, b, &error);
+        int rc = leave ? 0 : apply_share(a, b, &error);
         pthread_mutex_lock(&pool.lock);
+        if (rc < 0)
+            a->failed = true;
         if (rc < 0 && !b->error)
             b->error = error ? error : xstrdup("database unavailable");
         else
@@ -210,9 +219,17 @@ void imap_apply_submit(struct imap_apply_batch *batch)
     pthread_mutex_lock(&pool.lock);
     batch->unfinished = pool.n;
     batch->error = NULL;
-    pool.batch = batch;
+    pool.queue[pool.batches % IMAP_APPLY_QUEUED] = batch;
     pool.batches++;
     pthread_cond_broadcast(&pool.work);
+    pthread_mutex_unlock(&pool.lock);
+}
+
+void imap_apply_resume(void)
+{
+    pthread_mutex_lock(&pool.lock);
+    for (long i = 0; i < pool.n; i++)
+        pool.appliers[i].failed = false;
     pthread_mutex_unlock(&pool.lock);
 }
 

@@ -14,15 +14,24 @@
  *
  *   imap_apply_start()   start the threads (once per reader): 0, or -1 with *error_r
  *   imap_apply_submit()  hand a batch over and return at once; the mails to apply are
- *                        those MAIL_PENDING, with `raw` and `parsed` set
+ *                        those MAIL_PENDING, with `raw` and `parsed` set. Up to
+ *                        IMAP_APPLY_QUEUED batches may be handed over and not yet waited
+ *                        for: a thread done with its share of one starts on its share of
+ *                        the next, in the order they were handed over
  *   imap_apply_wait()    wait until every mail of the batch was tried: each is then
  *                        MAIL_APPLIED (committed: flag it), MAIL_LEFT (refused for good:
  *                        leave it unflagged) or, if the database became unavailable,
  *                        still MAIL_PENDING (read it again later); 0, or -1 with *error_r
- *                        in that last case
+ *                        in that last case. A thread that found the database unavailable
+ *                        leaves its share of the batches handed over after that one
+ *                        pending too, so that no sender's later mail overtakes one left
+ *                        behind
+ *   imap_apply_resume()  with no batch handed over and not waited for: the threads try
+ *                        every share again (a new pass over the mailbox)
  *   imap_apply_stop()    stop and join the threads, close their connections
  * The batch, its mails and their bytes stay the caller's; they must outlive
- * imap_apply_wait(). One batch at a time.
+ * imap_apply_wait(), which the caller calls for each batch, in the order it handed them
+ * over.
  */
 #ifndef TOCSIN_IMAP_APPLY_H
 #define TOCSIN_IMAP_APPLY_H
@@ -31,6 +40,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define IMAP_APPLY_QUEUED 2
 
 enum imap_mail_state {
     MAIL_PENDING, /* to apply, or not applied yet */
@@ -59,6 +70,7 @@ struct imap_apply_batch {
 int imap_apply_start(long threads, char **error_r);
 void imap_apply_submit(struct imap_apply_batch *batch);
 int imap_apply_wait(struct imap_apply_batch *batch, char **error_r);
+void imap_apply_resume(void);
 void imap_apply_stop(void);
 
 #endif

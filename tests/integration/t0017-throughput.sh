@@ -211,6 +211,41 @@ PY
   expect_eq "$(sql "SELECT count(DISTINCT sender) FROM inbound_messages WHERE provider = '\''imap'\''")" 7
 '
 
+# Batches are handed to the appliers before the one before them is settled (imap.c): when
+# the database drops an applier's connection, the batch after must not overtake the mails
+# left behind. The connections are cut (not the server stopped), so the applier's next
+# statement reconnects at once: only its holding back keeps each sender's order.
+test_case 'IMAP connections cut twice while 1,400 mails are read in 7 batches: each mail once, each sender in UID order' '
+  dovecot_start "$TEST_DIR/dovecot-cut"
+  trap "kill_tracked; dovecot_stop" EXIT
+  "$PY" - "$DOVECOT_PORT" <<PY
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+m.login("tocsin@example.org", "secret")
+for i in range(1400):
+    mail = ("From: <cut%d@example.net>\r\nTo: reply@lists.example.org\r\n"
+            "Subject: Re: hello\r\nMessage-ID: <cut-%d@example.net>\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n" % (i % 7, i, "STOP" if i % 2 else "START"))
+    assert m.append("INBOX", None, None, mail.encode())[0] == "OK"
+m.logout()
+PY
+  daemon TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT=$DOVECOT_PORT TOCSIN_IMAP_TLS=off \
+    TOCSIN_IMAP_USER=tocsin@example.org TOCSIN_IMAP_PASSWORD=secret TOCSIN_IMAP_CONNECTIONS=2 \
+    TOCSIN_SMS_PROVIDER=spool
+  for at in 250 700; do
+    wait_until "[ \"\$(sql \"SELECT count(*) FROM inbound_messages WHERE sender LIKE '\''cut_@example.net'\''\")\" -ge $at ]" 30
+    sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()
+         AND pid <> pg_backend_pid() AND backend_type = '\''client backend'\''" >/dev/null
+  done
+  wait_until "[ \"\$(sql \"SELECT count(*) FROM inbound_messages WHERE sender LIKE '\''cut_@example.net'\''\")\" = 1400 ]" 60
+  wait_until "[ \"\$("$PY" "$SRC/tests/integration/imap_tool.py" "$DOVECOT_PORT" count UNSEEN)\" = 0 ]" 30
+  kill_tracked
+  expect_eq "$(sql "SELECT count(DISTINCT provider_id), count(*) FROM inbound_messages WHERE sender LIKE '\''cut_@example.net'\''")" "1400|1400"
+  expect_eq "$(sql "SELECT count(*) FROM (SELECT split_part(provider_id, '\'':'\'', 3)::int AS uid,
+                      lag(split_part(provider_id, '\'':'\'', 3)::int) OVER (PARTITION BY sender ORDER BY id) AS before
+                    FROM inbound_messages WHERE sender LIKE '\''cut_@example.net'\'') s WHERE before > uid")" 0
+'
+
 test_case 'a daemon'\''s inbound transactions do not NOTIFY inside; what they queue is announced after the commit, to the daemons that send' '
   # The trigger: silent in a transaction that inbound_record() marked as announced by its
   # daemon, one notification otherwise (psql prints those its session received).
