@@ -9,7 +9,8 @@ chmod 755 "$BENCH_DIR"
 
 #   BENCH_STATEMENTS=1  load pg_stat_statements, and print the statements that took the
 #                       most execution time when the benchmark ends (where PostgreSQL's
-#                       time goes; it costs a little, so figures of such a run are not kept)
+#                       time goes; it costs a little, so figures of such a run are not kept);
+#                       BENCH_STATEMENTS_SHOWN=N shows N of them (25)
 bench_pg_start() {
   "$SRC/scripts/pg" start "$BENCH_DIR/pg" "$BENCH_DIR/run"
   export PGHOST=$BENCH_DIR/run PGUSER=postgres PGDATABASE=tocsin
@@ -29,7 +30,7 @@ bench_pg_stop() {
     "$PGBIN/psql" -X -P pager=off -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT round(total_exec_time)::bigint AS ms, calls,
       round((total_exec_time / calls * 1000)::numeric)::bigint AS us_per_call,
       left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
-      FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25" 2>&1 || true
+      FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT ${BENCH_STATEMENTS_SHOWN:-25}" 2>&1 || true
   fi
   "$SRC/scripts/pg" stop "$BENCH_DIR/pg"
   rm -rf "$BENCH_DIR"
