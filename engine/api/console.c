@@ -654,8 +654,10 @@ void console_add_done(const struct api_call *c, json_t *data)
     char *key = xasprintf("done_%s", done);
     const json_t *strings = current ? current->strings : strings_of("en");
     json_t *text = json_object_get(strings, key);
-    if (json_is_string(text))
+    if (json_is_string(text)) {
         json_object_set(data, "done", text);
+        json_object_set_new(data, "done_key", json_string(done));
+    }
     free(key);
 }
 

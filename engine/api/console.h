@@ -79,7 +79,10 @@ json_t *console_args(const struct api_call *c, const char *name);
 int64_t console_after(const struct api_call *c);
 
 /* After a redirect that followed an action (?done=WORD): data.done = the string
- * "done_WORD" when there is one (nothing else from the URL is ever shown). */
+ * "done_WORD" when there is one, and data.done_key = WORD (nothing else from the URL is
+ * ever shown; WORD is lower-case letters and underscores). The page's script
+ * (web/static/console.js) then takes ?done= out of the address, so a reload does not show
+ * the notice again. */
 void console_add_done(const struct api_call *c, json_t *data);
 
 /* Append `s` percent-encoded for a query string (unreserved characters kept). */

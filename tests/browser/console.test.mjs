@@ -29,6 +29,15 @@ after(async () => {
 });
 
 const text = async (page, selector) => (await page.locator(selector).innerText()).trim();
+// A form's answer: its notice (?done=KEY) shown, then ?done= taken out of the address
+// (web/static/console.js), so that a reload does not show the notice again; `path` is
+// what the address is left with.
+async function notice(page, key, path) {
+  await page.locator(`.notice.ok[data-done="${key}"]`).waitFor();
+  await until(`?done=${key} out of the address`, async () => !new URL(page.url()).searchParams.has('done'));
+  if (path) assert.match(new URL(page.url()).pathname + new URL(page.url()).search, path);
+}
+
 async function csrfOf(page) {
   return page.evaluate(() => JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']);
 }
@@ -105,13 +114,13 @@ test('an organiser creates an event, then edits its places', async () => {
   await page.fill('#ev-capacity', '15');
   await look(page, 'event-new');
   await page.getByRole('button', { name: 'Créer l\'événement' }).click();
-  await page.waitForURL(/\/admin\/events\/porte-a-porte-belleville\?done=event_created$/);
+  await notice(page, 'event_created', /^\/admin\/events\/porte-a-porte-belleville$/);
   await page.getByRole('heading', { name: 'Porte-à-porte Belleville' }).waitFor();
   assert.equal(sql("SELECT capacity || ' ' || to_char(starts_at AT TIME ZONE timezone, 'YYYY-MM-DD HH24:MI') FROM events WHERE slug = 'porte-a-porte-belleville'"), '15 2031-07-05 10:30');
   await page.getByText('Modifier le titre, le lieu et les places').click();
   await page.fill('#ed-capacity', '20');
   await page.getByRole('button', { name: 'Enregistrer' }).click();
-  await page.waitForURL(/done=event_updated/);
+  await notice(page, 'event_updated');
   assert.equal(sql("SELECT capacity FROM events WHERE slug = 'porte-a-porte-belleville'"), '20');
   await page.goto(BASE + '/admin/events');
   await look(page, 'events');
@@ -135,7 +144,7 @@ test('an organiser composes a campaign: a segment with a live count, warnings, a
   await until('the warning gone', async () => !/prenom/.test(await text(page, '#checks')));
   await look(page, 'compose');
   await page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
-  await page.waitForURL(/\/admin\/campaigns\/\d+\?done=campaign_created$/);
+  await notice(page, 'campaign_created', /^\/admin\/campaigns\/\d+$/);
   campaignId = new URL(page.url()).pathname.split('/').pop();
   assert.equal(await text(page, '#preview .subject'), 'Samedi au marché, Camille ?', 'previewed as me first');
   const louis = sql("SELECT person_id FROM contacts WHERE address = 'louis@example.org'");
@@ -154,7 +163,7 @@ test('an organiser composes a campaign: a segment with a live count, warnings, a
   await look(page, 'compose-sms');
   // An SMS draft scheduled, paused, resumed and cancelled.
   await page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
-  await page.waitForURL(/\/admin\/campaigns\/\d+\?done=campaign_created$/);
+  await notice(page, 'campaign_created', /^\/admin\/campaigns\/\d+$/);
   const sms = new URL(page.url()).pathname.split('/').pop();
   assert.equal(await text(page, 'h1'), 'Relance marché');
   assert.match(await text(page, 'dl.facts'), /Ce message invite à\s+Marché de la Villette/);
@@ -164,19 +173,22 @@ test('an organiser composes a campaign: a segment with a live count, warnings, a
   await page.fill('#sc-date', '2031-01-10');
   await page.fill('#sc-time', '09:30');
   await page.getByRole('button', { name: 'Programmer' }).click();
-  await page.waitForURL(/done=campaign_schedule/);
+  await notice(page, 'campaign_schedule');
   assert.equal(state(), 'scheduled');
   assert.equal(sql(`SELECT to_char(scheduled_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD HH24:MI') FROM campaigns WHERE id = ${sms}`), '2031-01-10 09:30');
   await look(page, 'campaign-scheduled');
   await page.getByRole('button', { name: 'Mettre en pause' }).click();
-  await page.waitForURL(/done=campaign_pause/);
+  await notice(page, 'campaign_pause');
   assert.equal(state(), 'paused');
+  await page.reload();
+  await page.getByRole('button', { name: 'Reprendre' }).waitFor();
+  assert.equal(await page.locator('.notice.ok').count(), 0, 'a reload does not show the notice again');
   await page.getByRole('button', { name: 'Reprendre' }).click();
-  await page.waitForURL(/done=campaign_resume/);
+  await notice(page, 'campaign_resume');
   assert.equal(state(), 'scheduled');
   await page.getByText('Annuler la campagne').first().click();
   await page.getByRole('button', { name: 'Annuler la campagne' }).click();
-  await page.waitForURL(/done=campaign_cancel/);
+  await notice(page, 'campaign_cancel');
   assert.equal(state(), 'cancelled');
 });
 
@@ -190,7 +202,7 @@ test('an organiser sends a test copy to themself, then the campaign; progress re
     sql(`SELECT count(*) FROM outbound_messages WHERE kind = 'campaign_test' AND status = 'sent' AND recipient = 'camille@example.org'`) === '1');
   assert.ok(delivered().some((m) => /^To: camille@example\.org/m.test(m)), 'the sink has the test copy');
   await page.click('#send-now');
-  await page.waitForURL(/done=campaign_send/);
+  await notice(page, 'campaign_send');
   await until('progress at 100 %', async () => (await page.locator('#progress-pct').textContent().catch(() => '')) === '100 %', 60);
   for (const to of ['louis@example.org', 'ana@example.org', 'nora@example.org'])
     assert.ok(delivered().some((m) => new RegExp(`^To: ${to.replace('.', '\\.')}`, 'm').test(m)), `delivered to ${to}`);
@@ -251,7 +263,7 @@ test('an organiser answers an inbox message on the supporter\'s channel', async 
   await look(page, 'inbox-message');
   await page.fill('#reply', 'Oui, les chiens sont les bienvenus !');
   await page.getByRole('button', { name: 'Envoyer la réponse' }).click();
-  await page.waitForURL(/\/admin\/inbox\?done=inbox_replied_done$/);
+  await notice(page, 'inbox_replied_done', /^\/admin\/inbox$/);
   assert.doesNotMatch(await page.content(), /mon chien/, 'handled: no longer open');
   assert.equal(sql("SELECT channel FROM outbound_messages WHERE recipient = '+33612345602' AND body LIKE '%chiens sont les bienvenus%'"), 'sms');
 });
@@ -321,12 +333,12 @@ test('an admin makes someone an organiser of a team, then a plain member again',
   await page.goto(BASE + '/admin/teams/paris-10');
   await page.fill('input[name=contact]', 'ines@example.org');
   await page.getByRole('button', { name: 'Nommer' }).click();
-  await page.waitForURL(/done=organiser_added/);
+  await notice(page, 'organiser_added');
   const role = () => sql("SELECT m.role FROM memberships m JOIN contacts c ON c.person_id = m.person_id JOIN teams t ON t.id = m.team_id WHERE c.address = 'ines@example.org' AND t.slug = 'paris-10'");
   assert.equal(role(), 'organiser');
   await look(page, 'team');
   await page.locator('li', { hasText: 'Inès Moreau' }).getByRole('button', { name: 'Retirer' }).click();
-  await page.waitForURL(/done=organiser_removed/);
+  await notice(page, 'organiser_removed');
   assert.equal(role(), 'member');
   await page.goto(BASE + '/admin/');
   await look(page, 'home-admin');
