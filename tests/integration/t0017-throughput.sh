@@ -182,20 +182,28 @@ test_case 'a gateway pause is shared: recorded by the daemon that met the 429, h
   expect_eq "$(sql "SELECT count(*) FROM outbound_messages WHERE dedupe_key LIKE '\''later-%'\'' AND status = '\''sent'\''")" 3
 '
 
-test_case 'IMAP mail applied on 3 connections: each mail once, each sender in the order of its UIDs' '
-  dovecot_start "$TEST_DIR/dovecot"
-  # 120 replies from 7 senders, interleaved, each with its own Message-ID.
-  "$PY" - "$DOVECOT_PORT" <<PY
+# append_replies N SENDER ID WORD…: N replies appended to the Dovecot at $DOVECOT_PORT, from
+# 7 senders (SENDER0…SENDER6@example.net) taking turns, Message-ID <ID-i@example.net>, the
+# WORDs said in turn.
+append_replies() {
+  "$PY" - "$DOVECOT_PORT" "$@" <<'PY'
 import imaplib, sys
-m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+port, n, sender, ident, words = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
+m = imaplib.IMAP4("127.0.0.1", port)
 m.login("tocsin@example.org", "secret")
-for i in range(120):
-    mail = ("From: <sender%d@example.net>\r\nTo: reply@lists.example.org\r\n"
-            "Subject: Re: hello\r\nMessage-ID: <order-%d@example.net>\r\n"
-            "Content-Type: text/plain; charset=utf-8\r\n\r\nAIDE\r\n" % (i % 7, i))
+for i in range(n):
+    mail = ("From: <%s%d@example.net>\r\nTo: reply@lists.example.org\r\n"
+            "Subject: Re: hello\r\nMessage-ID: <%s-%d@example.net>\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n" % (sender, i % 7, ident, i, words[i % len(words)]))
     assert m.append("INBOX", None, None, mail.encode())[0] == "OK"
 m.logout()
 PY
+}
+
+test_case 'IMAP mail applied on 3 connections: each mail once, each sender in the order of its UIDs' '
+  dovecot_start "$TEST_DIR/dovecot"
+  # 120 replies from 7 senders, interleaved, each with its own Message-ID.
+  append_replies 120 sender order AIDE
   daemon TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT=$DOVECOT_PORT TOCSIN_IMAP_TLS=off \
     TOCSIN_IMAP_USER=tocsin@example.org TOCSIN_IMAP_PASSWORD=secret TOCSIN_IMAP_CONNECTIONS=3 \
     TOCSIN_SMS_PROVIDER=spool
@@ -218,17 +226,7 @@ PY
 test_case 'IMAP connections cut twice while 1,400 mails are read in 7 batches: each mail once, each sender in UID order' '
   dovecot_start "$TEST_DIR/dovecot-cut"
   trap "kill_tracked; dovecot_stop" EXIT
-  "$PY" - "$DOVECOT_PORT" <<PY
-import imaplib, sys
-m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
-m.login("tocsin@example.org", "secret")
-for i in range(1400):
-    mail = ("From: <cut%d@example.net>\r\nTo: reply@lists.example.org\r\n"
-            "Subject: Re: hello\r\nMessage-ID: <cut-%d@example.net>\r\n"
-            "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n" % (i % 7, i, "STOP" if i % 2 else "START"))
-    assert m.append("INBOX", None, None, mail.encode())[0] == "OK"
-m.logout()
-PY
+  append_replies 1400 cut cut START STOP
   daemon TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT=$DOVECOT_PORT TOCSIN_IMAP_TLS=off \
     TOCSIN_IMAP_USER=tocsin@example.org TOCSIN_IMAP_PASSWORD=secret TOCSIN_IMAP_CONNECTIONS=2 \
     TOCSIN_SMS_PROVIDER=spool
