@@ -507,7 +507,9 @@ static int record_outcome(struct processing *p, char **error_r)
         json_array_append_new(p->group->outcomes,
                               json_pack("[I, s, s?, o, s?]", (json_int_t)p->ctx.inbound_id, status,
                                         p->command, person, p->reply_withheld));
-        json_object_set_new(p->group->senders, group_sender_key(p->msg), json_true());
+        char *sender = group_sender_key(p->msg);
+        json_object_set_new(p->group->senders, sender, json_true());
+        free(sender);
     } else if ((p->own_tx ? db_run_and_commit(p->db, update_sql, 5, params, error_r)
                           : db_run(p->db, update_sql, 5, params, error_r)) < 0) {
         /* When the transaction is ours, the last statement and the COMMIT share a round
