@@ -219,12 +219,14 @@ int inbound_group_flush(struct inbound_group *g, struct db *db, char **error_r)
 {
     int rc = queue_batch_write(db, g->replies, error_r);
     if (rc == 0 && json_array_size(g->outcomes) > 0) {
+        /* group_rows() (migration 0084): each row found by its key, never a hash of the
+         * whole table. */
         char *json = json_dumps(g->outcomes, JSON_COMPACT);
         const char *params[] = {json};
         rc = db_run(db,
                     "UPDATE inbound_messages i SET status = u.e->>1, command = u.e->>2,"
                     " person_id = (u.e->>3)::bigint, reply_withheld = u.e->>4"
-                    " FROM jsonb_array_elements($1::jsonb) AS u(e)"
+                    " FROM group_rows($1::jsonb) AS u(e)"
                     " WHERE i.id = (u.e->>0)::bigint",
                     1, params, error_r);
         free(json);
