@@ -215,6 +215,19 @@ static bool group_holds(const struct inbound_group *g, const struct inbound_mess
     return held;
 }
 
+/* The outcome of the group's message `msg`, kept for inbound_group_flush(). */
+static void group_keep_outcome(struct inbound_group *g, const struct inbound_message *msg,
+                               int64_t inbound_id, const char *status, const char *command,
+                               int64_t person_id, const char *withheld)
+{
+    json_t *person = person_id ? json_integer(person_id) : json_null();
+    json_array_append_new(g->outcomes, json_pack("[I, s, s?, o, s?]", (json_int_t)inbound_id,
+                                                 status, command, person, withheld));
+    char *sender = group_sender_key(msg);
+    json_object_set_new(g->senders, sender, json_true());
+    free(sender);
+}
+
 int inbound_group_flush(struct inbound_group *g, struct db *db, char **error_r)
 {
     int rc = queue_batch_write(db, g->replies, error_r);
@@ -494,30 +507,29 @@ static int dispatch(struct processing *p, char **error_r)
     return 0;
 }
 
-/* Write what happened on the inbound row, commit (when the transaction is ours) and
- * report it. */
-static int record_outcome(struct processing *p, char **error_r)
+/* The outcome on the inbound row now; when the transaction is ours, the statement and the
+ * COMMIT share a round trip. */
+static int write_outcome(struct processing *p, const char *status, char **error_r)
 {
-    const char *status = p->ctx.status ? p->ctx.status : "applied";
     char inbound[DB_PARAM_SIZE], person[DB_PARAM_SIZE];
     const char *params[] = {db_param_int(p->ctx.inbound_id, inbound), status, p->command,
                             db_param_id_or_null(p->ctx.person_id, person), p->reply_withheld};
     static const char update_sql[] = "UPDATE inbound_messages SET status = $2, command = $3,"
                                      " person_id = $4, reply_withheld = $5 WHERE id = $1";
-    if (p->group) {
-        json_t *person = p->ctx.person_id ? json_integer(p->ctx.person_id) : json_null();
-        json_array_append_new(p->group->outcomes,
-                              json_pack("[I, s, s?, o, s?]", (json_int_t)p->ctx.inbound_id, status,
-                                        p->command, person, p->reply_withheld));
-        char *sender = group_sender_key(p->msg);
-        json_object_set_new(p->group->senders, sender, json_true());
-        free(sender);
-    } else if ((p->own_tx ? db_run_and_commit(p->db, update_sql, 5, params, error_r)
-                          : db_run(p->db, update_sql, 5, params, error_r)) < 0) {
-        /* When the transaction is ours, the last statement and the COMMIT share a round
-         * trip. */
+    return p->own_tx ? db_run_and_commit(p->db, update_sql, 5, params, error_r)
+                     : db_run(p->db, update_sql, 5, params, error_r);
+}
+
+/* Write what happened on the inbound row (or keep it in the group), commit when the
+ * transaction is ours, and report it. */
+static int record_outcome(struct processing *p, char **error_r)
+{
+    const char *status = p->ctx.status ? p->ctx.status : "applied";
+    if (p->group)
+        group_keep_outcome(p->group, p->msg, p->ctx.inbound_id, status, p->command,
+                           p->ctx.person_id, p->reply_withheld);
+    else if (write_outcome(p, status, error_r) < 0)
         return -1;
-    }
     if (p->announced && queue_added_by_thread() != p->added_before)
         presence_announce();
     p->outcome->status = ignored_status(status) ? INBOUND_IGNORED : INBOUND_APPLIED;

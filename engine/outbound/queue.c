@@ -78,14 +78,20 @@ int64_t queue_added_by_thread(void)
     return added_by_thread;
 }
 
+/* An SMS is stored as it will leave (transliterated, STOP mention on campaigns), so the
+ * cost the database computes for the row is the cost paid: that text, or NULL for a mail
+ * (caller frees). */
+static char *stored_sms_text(const struct queue_new *m)
+{
+    return strcmp(m->channel, "sms") == 0 ? sms_compose(m->body, m->kind) : NULL;
+}
+
 int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool *created_r,
                   char **error_r)
 {
     char person[DB_PARAM_SIZE], contact[DB_PARAM_SIZE], inbound[DB_PARAM_SIZE],
         campaign[DB_PARAM_SIZE], scope[DB_PARAM_SIZE];
-    /* An SMS is stored as it will leave (transliterated, STOP mention on campaigns), so
-     * the cost the database computes for the row is the cost paid. */
-    char *sms_text = strcmp(m->channel, "sms") == 0 ? sms_compose(m->body, m->kind) : NULL;
+    char *sms_text = stored_sms_text(m);
     const char *params[] = {m->channel,
                             m->recipient,
                             m->subject ? m->subject : "",
@@ -152,7 +158,7 @@ static void batch_set_id(json_t *row, const char *name, int64_t id)
 
 void queue_batch_add(struct queue_batch *b, const struct queue_new *m)
 {
-    char *sms_text = strcmp(m->channel, "sms") == 0 ? sms_compose(m->body, m->kind) : NULL;
+    char *sms_text = stored_sms_text(m);
     json_t *row = json_object();
     bool ok = batch_set_string(row, "channel", m->channel) &&
               batch_set_string(row, "recipient", m->recipient) &&
