@@ -4,7 +4,8 @@
 #                                                    `set -e` and their output is shown
 #                                                    only when they fail
 #   sql "SELECT …"                                   one value per line, no headers
-#   free_port                                        a free TCP port on 127.0.0.1
+#   free_port                                        a free TCP port on 127.0.0.1, below
+#                                                    the ephemeral range
 #   listen_ports N                                   N distinct free ports below the
 #                                                    ephemeral range, for servers
 #   start_daemon [ENV=VALUE …]                       `tocsin run` in the background on a
@@ -41,13 +42,16 @@ sql() {
   "$PGBIN/psql" -X -q -t -A -v ON_ERROR_STOP=1 -c "$1"
 }
 
+# Below the ephemeral range too: a port the kernel hands out for a bind to port 0 is one it
+# may give next as the local port of any outgoing connection, before the server binds it
+# (make check: a daemon of t0008's spool case could not listen, and the case failed).
 free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  listen_ports 1
 }
 
-# listen_ports N: N distinct ports, free now, below the ephemeral range (32768 and up),
-# for servers that bind without SO_REUSEADDR (Kannel): an ephemeral port can be held in
-# TIME_WAIT by a connection another test made, and their bind then fails.
+# listen_ports N: N distinct ports, free now, below the ephemeral range (32768 and up):
+# an ephemeral port can be held by a connection another test made (in TIME_WAIT, which
+# fails the bind of a server without SO_REUSEADDR such as Kannel) or taken by a new one.
 listen_ports() {
   /usr/bin/python3 - "$1" <<'PY'
 import random, socket, sys
