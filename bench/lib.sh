@@ -11,6 +11,10 @@ chmod 755 "$BENCH_DIR"
 #                       most execution time when the benchmark ends (where PostgreSQL's
 #                       time goes; it costs a little, so figures of such a run are not kept);
 #                       BENCH_STATEMENTS_SHOWN=N shows N of them (25)
+#   BENCH_MONTHS=N      add N past months to outbound_messages, as a deployment keeping N
+#                       months of history has: what retention costs the hot path. Each
+#                       month holds BENCH_MONTH_ROWS sent messages (20000) to people the
+#                       benchmark never writes as, so lookups descend real indexes
 bench_pg_start() {
   "$SRC/scripts/pg" start "$BENCH_DIR/pg" "$BENCH_DIR/run"
   export PGHOST=$BENCH_DIR/run PGUSER=postgres PGDATABASE=tocsin
@@ -22,6 +26,35 @@ bench_pg_start() {
       -c "SELECT pg_reload_conf()" -c "CREATE EXTENSION pg_stat_statements" >/dev/null
   fi
   "$TOCSIN" migrate >/dev/null
+  bench_add_months tocsin
+}
+
+# bench_add_months DB: BENCH_MONTHS past months of outbound_messages in database DB.
+bench_add_months() {
+  [ "${BENCH_MONTHS:-0}" -gt 0 ] || return 0
+  "$PGBIN/psql" -qAtX -d "$1" -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SELECT outbound_partitions_ensure(tocsin_month(now() - interval '${BENCH_MONTHS} months'),
+                                  tocsin_month(now()));
+SET session_replication_role = replica; -- history, not new messages: no triggers
+INSERT INTO outbound_messages (channel, recipient, subject, body, status, kind, dedupe_key,
+                               created_at, sent_at, month)
+SELECT CASE WHEN n % 3 = 0 THEN 'sms' ELSE 'email' END,
+       CASE WHEN n % 3 = 0 THEN '+3369' || lpad((n % 500000)::text, 7, '0')
+            ELSE 'history' || (n % 500000) || '@example.com' END,
+       'Lettre', 'Bonjour, voici les nouvelles de la campagne.', 'sent', 'campaign',
+       'history:' || m || ':' || n, t, t, tocsin_month(t)
+  FROM generate_series(1, ${BENCH_MONTHS}) m,
+       generate_series(1, ${BENCH_MONTH_ROWS:-20000}) n,
+       LATERAL (SELECT (date_trunc('month', now() AT TIME ZONE 'UTC')
+                        - make_interval(months => m)) AT TIME ZONE 'UTC'
+                       + make_interval(secs => 3600 + n * 2400000.0 / ${BENCH_MONTH_ROWS:-20000})
+                  AS t) at;
+RESET session_replication_role;
+-- The past months only, as autovacuum would have: the current month is filled by the
+-- benchmark itself (analyzed empty, its plans would read it whole until replanned).
+SELECT format('ANALYZE %I', outbound_partition_name((tocsin_month(now()) - make_interval(months => m))::date))
+  FROM generate_series(1, ${BENCH_MONTHS}) m \\gexec
+SQL
 }
 
 bench_pg_stop() {
