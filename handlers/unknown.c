@@ -16,14 +16,19 @@
 int check_unknown(struct handler_ctx *ctx, char **error_r)
 {
     const char *params[] = {ctx->msg->channel, ctx->msg->sender};
-    PGresult *res = db_exec(ctx->db,
-                            "SELECT 1 FROM outbound_messages WHERE channel = $1"
-                            " AND recipient = $2 AND kind = 'unknown'"
-                            " AND created_at > now() - interval '" UNKNOWN_REPLY_INTERVAL "'"
-                            /* In the order of outbound_recipient_idx: the plan the daemon
-                             * keeps takes that index even if made on an empty table. */
-                            " ORDER BY created_at DESC LIMIT 1",
-                            2, params, error_r);
+    PGresult *res =
+        db_exec(ctx->db,
+                "SELECT 1 FROM outbound_messages WHERE channel = $1"
+                " AND recipient = $2 AND kind = 'unknown'"
+                " AND created_at > now() - interval '" UNKNOWN_REPLY_INTERVAL "'"
+                /* Other months are not even opened (pruned as the plan starts): a reply
+                 * is in the month it was queued. */
+                " AND month BETWEEN tocsin_month(now() - interval '" UNKNOWN_REPLY_INTERVAL
+                "') AND tocsin_month(now())"
+                /* In the order of outbound_recipient_idx: the plan the daemon keeps takes
+                 * that index even if made on an empty table. */
+                " ORDER BY created_at DESC LIMIT 1",
+                2, params, error_r);
     if (!res)
         return -1;
     bool recent = PQntuples(res) > 0;

@@ -6,13 +6,14 @@
 -- PostgreSQL re-planned that statement on every call. Planning a statement over a
 -- partitioned table costs per partition: with the three months ahead and a year kept
 -- (16 partitions), 700-880 us a call instead of 130-170 (bench/run-imap, BENCH_MONTHS=12).
--- The function now always keeps the generic plan; the month bound still removes the other
+-- The function now always keeps the generic plan; the month bounds still remove the other
 -- months when the plan starts (run-time pruning), so their indexes are not even opened.
 --
--- The replies of the last day are bounded the same way: the months before yesterday's are
--- no longer searched. A reply's month is the month it was queued (the column's default),
--- never before the month of its created_at; only a campaign's rows may sit in an earlier month,
--- and none of them answers an inbound message or has a reply's kind.
+-- Both lookups of outbound_messages are now bounded to the months from yesterday's to
+-- this one: neither the older months nor the three made ahead are searched. A reply's
+-- month is the month it was queued (the column's default): that of its created_at, never
+-- later than now. Only a campaign's rows may sit in an earlier month, and none of them
+-- answers an inbound message or has a reply's kind.
 CREATE OR REPLACE FUNCTION reply_budget_facts(p_channel text, p_recipient text, p_kind text, p_text text,
                                    p_reply text, p_inbound_id bigint,
                                    OUT allowed boolean, OUT kind_today boolean,
@@ -32,7 +33,7 @@ BEGIN
       INTO kind_today, last_hour, last_day
       FROM (SELECT m.kind, m.inbound_id, m.created_at FROM outbound_messages m
              WHERE m.channel = p_channel AND m.recipient = p_recipient AND m.created_at > since
-               AND m.month >= tocsin_month(since)
+               AND m.month BETWEEN tocsin_month(since) AND tocsin_month(now())
              ORDER BY m.created_at DESC LIMIT 200000) o;
 
     -- The sender's last message of other words, before this one.
@@ -51,6 +52,6 @@ BEGIN
                    AND i.id > coalesce(other_id, 0) AND i.id <> p_inbound_id AND i.body = p_text
                  ORDER BY i.received_at DESC LIMIT 1000) same
           JOIN outbound_messages o ON o.dedupe_key = 'reply:' || same.id
-         WHERE o.body = p_reply AND o.month >= tocsin_month(since));
+         WHERE o.body = p_reply AND o.month BETWEEN tocsin_month(since) AND tocsin_month(now()));
 END;
 $$;
