@@ -17,7 +17,8 @@ static bool replies_to_country(const char *number)
                               *countries ? countries : config_str("engine", "default_country"));
 }
 
-/* What the decision weighs, in one statement (reply_budget_facts(), migration 0082): the
+/* What the decision weighs, in one statement (reply_budget_facts(), migrations 0082 and
+ * 0085, which reads only the months the last day spans, whatever the months kept): the
  * recipient's consent; a reply of this kind to this recipient today (HELP to an opted-out
  * sender: carriers require an answer, not one per message; a request to receive messages
  * again gets one confirmation, not one per forged mail); the same words answered with the
