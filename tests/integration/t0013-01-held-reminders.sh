@@ -28,6 +28,10 @@ $ZOE,Zoé Petit,fr,paris-10
 CSV
 "$TOCSIN" import people people.csv >/dev/null
 "$TOCSIN" event add --team paris-10 --slug soiree --title "Soirée" --starts "$(paris_day 1) 20:00" >/dev/null
+# Announced days ago: an event created after a reminder's moment gets no such reminder, and
+# run after 20:00 Paris time this one would have been (the clock below moves the scheduler,
+# not the time the event was created).
+sql "UPDATE events SET created_at = now() - interval '3 days' WHERE slug = 'soiree'" >/dev/null
 for who in $CAMILLE $LOUIS $ANA $ZOE; do inject $who "OUI soiree"; done
 
 test_case 'at 22:00 the 24h reminders are queued, held until 09:00 by quiet hours' '
