@@ -15,7 +15,7 @@
 #   count_status PREFIX [STATUS]   rows to PREFIX-…@example.org (in that status)
 #   received NAME             "TOTAL DISTINCT" messages in the Maildir, by Delivered-To
 #   wait_until 'condition' [SECONDS]
-#   daemon_bg LOG [ENV=VALUE …]    one more `tocsin run` on a free port; sets BG_PID
+#   daemon_bg LOG [ENV=VALUE …]    one more `tocsin run` (HTTP on a port the kernel picks); sets BG_PID
 #   kill9 PID                 kill -9 and reap
 #   stop PID…                 SIGTERM and wait (the exit status of the last)
 FAULT_SCALE=${FAULT_SCALE:-small}
@@ -273,9 +273,12 @@ wait_until() {
   echo "timed out after ${limit}s waiting for: $cond"; return 1
 }
 
+# A daemon whose HTTP port nobody calls listens where the kernel says (port 0): ports picked
+# in advance for eight daemons started at once could meet, and one daemon then failed to
+# listen. A caller that needs the port passes its own TOCSIN_HTTP_LISTEN (the later wins).
 daemon_bg() {
   local log=$1; shift
-  env TOCSIN_HTTP_LISTEN="127.0.0.1:$(free_port)" "$@" "$TOCSIN" run >> "$TEST_DIR/$log" 2>&1 &
+  env TOCSIN_HTTP_LISTEN=127.0.0.1:0 "$@" "$TOCSIN" run >> "$TEST_DIR/$log" 2>&1 &
   BG_PID=$!
   track "$BG_PID"
 }
