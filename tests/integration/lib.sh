@@ -87,7 +87,8 @@ kill_ours() {
   local sig=$1 p cmd; shift
   for p in "$@"; do
     [ -n "$p" ] && [ "$p" -gt 1 ] 2>/dev/null || continue
-    cmd=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null) || continue
+    # Braced, so that a process already gone is skipped without a word on stderr.
+    cmd=$({ tr '\0' ' ' < "/proc/$p/cmdline"; } 2>/dev/null) || continue
     if [ "$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)" = "$$" ]; then
       kill -"$sig" "$p" 2>/dev/null
       continue
