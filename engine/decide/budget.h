@@ -5,8 +5,10 @@
  * messages. The command itself runs regardless; only the answer is withheld.
  *
  * reply_budget() decides in the inbound transaction, before a reply is queued (the sender's
- * advisory lock makes the counts exact), with one statement. First consent: *allowed_r is
- * false when the recipient opted out and the reply is not of a kind that reaches them
+ * advisory lock makes the counts exact), with one statement; reply_budget_many() decides
+ * the replies of many senders with one statement (a group of inbound messages applied in
+ * one transaction: each sender at most once, its earlier replies already written). First consent:
+ * *allowed_r is false when the recipient opted out and the reply is not of a kind that reaches them
  * anyway (the STOP confirmation and HELP, which carriers require, and the confirmation of
  * a request to receive messages again: the queue lets the same kinds through); then no
  * reply is meant at all. Otherwise *withheld_r is NULL (send it) or a static reason, the
@@ -24,11 +26,12 @@
  *                      carriers require it, and it is sent only when a STOP changed something.
  * A withheld reply is logged (reply_withheld) and counted
  * (tocsin_replies_withheld_total{channel,reason}).
- * reply_budget_sent() is told of each SMS reply queued: the first to a number never answered
+ * reply_budget_sent() is told of each SMS reply queued (reply_budget_sent_many(): of several,
+ * in the order they were queued): the first to a number never answered
  * before counts in tocsin_sms_replies_new_numbers_total, and while more than [sms]
  * new_number_replies_per_hour of those were queued in the last hour (all daemons together),
  * each further one logs the warning sms_pumping_suspected.
- * Both return 0, or -1 with *error_r (caller frees).
+ * Each returns 0, or -1 with *error_r (caller frees).
  */
 #ifndef TOCSIN_BUDGET_H
 #define TOCSIN_BUDGET_H
@@ -36,6 +39,7 @@
 #include "lib/db.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct reply_ask {
@@ -47,8 +51,16 @@ struct reply_ask {
     int64_t inbound_id;
 };
 
+struct reply_verdict {
+    bool allowed;         /* false: the recipient opted out, no reply is meant */
+    const char *withheld; /* NULL: send it; otherwise the reason, a static string */
+};
+
 int reply_budget(struct db *db, const struct reply_ask *ask, bool *allowed_r,
                  const char **withheld_r, char **error_r);
+int reply_budget_many(struct db *db, const struct reply_ask *asks, size_t n,
+                      struct reply_verdict *verdicts, char **error_r);
 int reply_budget_sent(struct db *db, const char *number, char **error_r);
+int reply_budget_sent_many(struct db *db, const char *const *numbers, size_t n, char **error_r);
 
 #endif

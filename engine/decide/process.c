@@ -176,9 +176,19 @@ static int budget_reply(struct handler_ctx *ctx, const char *text, const char *r
     return reply_budget(ctx->db, &ask, allowed_r, withheld_r, error_r);
 }
 
+/* A reply kept in a group, to be budgeted when the group is written: what the budget asks
+ * (the strings are the reply's own), its row in the group's batch and its message's place
+ * among the group's outcomes. */
+struct kept_reply {
+    struct reply_ask ask;
+    size_t row, outcome;
+};
+
 /* What a group keeps (process.h): the replies, the outcomes, and whose they are. */
 struct inbound_group {
     struct queue_batch *replies;
+    struct kept_reply *kept; /* one per row of `replies`, in order */
+    size_t nkept, kept_size;
     json_t *outcomes; /* [[inbound id, status, command, person id, reply withheld], …] */
     json_t *senders;  /* "channel sender" → true, for each sender with writes kept */
 };
@@ -192,10 +202,25 @@ struct inbound_group *inbound_group_new(void)
     return g;
 }
 
+static void kept_replies_clear(struct inbound_group *g)
+{
+    for (size_t i = 0; i < g->nkept; i++) {
+        struct reply_ask *a = &g->kept[i].ask;
+        free((char *)a->channel);
+        free((char *)a->recipient);
+        free((char *)a->kind);
+        free((char *)a->text);
+        free((char *)a->reply);
+    }
+    g->nkept = 0;
+}
+
 void inbound_group_free(struct inbound_group *g)
 {
     if (!g)
         return;
+    kept_replies_clear(g);
+    free(g->kept);
     queue_batch_free(g->replies);
     json_decref(g->outcomes);
     json_decref(g->senders);
@@ -228,9 +253,70 @@ static void group_keep_outcome(struct inbound_group *g, const struct inbound_mes
     free(sender);
 }
 
+/* The reply of the group's message `msg`, kept with what its budget will ask. Its message's
+ * outcome is the next one the group keeps (record_outcome() follows dispatch()). */
+static void group_keep_reply(struct inbound_group *g, const struct handler_ctx *ctx,
+                             const char *text, const struct queue_new *q)
+{
+    if (g->nkept == g->kept_size) {
+        g->kept_size = g->kept_size ? 2 * g->kept_size : 16;
+        g->kept = xrealloc(g->kept, g->kept_size * sizeof(*g->kept));
+    }
+    g->kept[g->nkept++] = (struct kept_reply){
+        .ask = {.channel = xstrdup(ctx->msg->channel),
+                .recipient = xstrdup(ctx->msg->sender),
+                .kind = xstrdup(ctx->reply_kind),
+                .text = xstrdup(text),
+                .reply = xstrdup(q->body),
+                .inbound_id = ctx->inbound_id},
+        .row = queue_batch_add(g->replies, q),
+        .outcome = json_array_size(g->outcomes),
+    };
+}
+
+/* The budget's verdict on every reply kept (one statement): a withheld reply leaves the
+ * batch and its reason goes on its message's outcome; a reply to someone who opted out
+ * leaves it too, and the message's status says so, as reply_budget() decides one message
+ * alone. The SMS replies that stay are told to reply_budget_sent_many(), after the write. */
+static int budget_kept_replies(struct inbound_group *g, struct db *db, const char ***numbers_r,
+                               size_t *nnumbers_r, char **error_r)
+{
+    struct reply_ask *asks = xcalloc(g->nkept + 1, sizeof(*asks));
+    struct reply_verdict *verdicts = xcalloc(g->nkept + 1, sizeof(*verdicts));
+    const char **numbers = xcalloc(g->nkept + 1, sizeof(*numbers));
+    size_t nnumbers = 0;
+    for (size_t i = 0; i < g->nkept; i++)
+        asks[i] = g->kept[i].ask;
+    int rc = reply_budget_many(db, asks, g->nkept, verdicts, error_r);
+    for (size_t i = 0; i < g->nkept && rc == 0; i++) {
+        const struct kept_reply *k = &g->kept[i];
+        json_t *outcome = json_array_get(g->outcomes, k->outcome);
+        if (!verdicts[i].allowed)
+            json_array_set_new(outcome, 1, json_string("opted_out"));
+        else if (verdicts[i].withheld)
+            json_array_set_new(outcome, 4, json_string(verdicts[i].withheld));
+        else if (strcmp(k->ask.channel, "sms") == 0)
+            numbers[nnumbers++] = k->ask.recipient;
+        if (!verdicts[i].allowed || verdicts[i].withheld)
+            queue_batch_drop(g->replies, k->row);
+    }
+    free(asks);
+    free(verdicts);
+    *numbers_r = numbers;
+    *nnumbers_r = nnumbers;
+    return rc;
+}
+
 int inbound_group_flush(struct inbound_group *g, struct db *db, char **error_r)
 {
-    int rc = queue_batch_write(db, g->replies, error_r);
+    const char **numbers = NULL;
+    size_t nnumbers = 0;
+    int rc = budget_kept_replies(g, db, &numbers, &nnumbers, error_r);
+    if (rc == 0)
+        rc = queue_batch_write(db, g->replies, error_r);
+    if (rc == 0)
+        rc = reply_budget_sent_many(db, numbers, nnumbers, error_r);
+    free(numbers);
     if (rc == 0 && json_array_size(g->outcomes) > 0) {
         /* group_rows() (migration 0084): each row found by its key, never a hash of the
          * whole table. */
@@ -246,6 +332,7 @@ int inbound_group_flush(struct inbound_group *g, struct db *db, char **error_r)
     }
     json_array_clear(g->outcomes);
     json_object_clear(g->senders);
+    kept_replies_clear(g);
     return rc;
 }
 
@@ -259,8 +346,11 @@ static int enqueue_reply(struct handler_ctx *ctx, struct inbound_group *group, c
     if (template_message(ctx->reply_template, ctx->locale, ctx->vars, &m, error_r) < 0)
         return -1;
     bool sms = strcmp(ctx->msg->channel, "sms") == 0;
-    bool allowed = false;
-    int rc = budget_reply(ctx, text, sms ? m.sms : m.text, &allowed, withheld_r, error_r);
+    bool allowed = true;
+    int rc = 0;
+    /* A group budgets its replies when it writes them, all in one statement. */
+    if (!group)
+        rc = budget_reply(ctx, text, sms ? m.sms : m.text, &allowed, withheld_r, error_r);
     /* The queue checks consent again at send time; not enqueueing here keeps the record
      * honest: no reply was ever meant to be sent. */
     if (rc == 0 && !allowed)
@@ -282,14 +372,15 @@ static int enqueue_reply(struct handler_ctx *ctx, struct inbound_group *group, c
         .contact_id = ctx->contact_id,
         .inbound_id = ctx->inbound_id,
     };
-    if (group)
-        queue_batch_add(group->replies, &q);
-    else
+    if (group) {
+        group_keep_reply(group, ctx, text, &q);
+    } else {
         rc = queue_enqueue(ctx->db, &q, &outcome->reply_id, NULL, error_r);
-    if (rc == 0)
-        outcome->reply = xstrdup(q.body);
-    if (rc == 0 && sms)
-        rc = reply_budget_sent(ctx->db, ctx->msg->sender, error_r);
+        if (rc == 0)
+            outcome->reply = xstrdup(q.body);
+        if (rc == 0 && sms)
+            rc = reply_budget_sent(ctx->db, ctx->msg->sender, error_r);
+    }
     free(key);
     template_message_release(&m);
     return rc;

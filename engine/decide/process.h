@@ -26,10 +26,15 @@
  * its reply's row and its outcome on its inbound row — are kept in the group, and
  * inbound_group_flush() writes them for every message at once, one statement each, which
  * the caller runs before its COMMIT. One statement for fifty rows costs PostgreSQL a
- * fraction of fifty. What a later message reads is unchanged: the budget, the reminder a
- * bare OUI answers and every other read of those rows look at one sender's own rows, so a
- * message from a sender whose writes are kept flushes them first. In a group,
- * outcome->reply_id is 0: the row has no id before the flush. After a failure the caller
+ * fraction of fifty. The budget (decide/budget.h) of the kept replies is decided at the
+ * flush too, for all of them in one statement, before they are written: a withheld reply
+ * is dropped and its reason put on its outcome, as one message alone would have it. What a
+ * later message reads is unchanged: the budget, the reminder a bare OUI answers and every
+ * other read of those rows look at one sender's own rows, so a message from a sender whose
+ * writes are kept flushes them first. In a group, outcome->reply is NULL and
+ * outcome->reply_id 0 (the reply's fate is known at the flush), and the `inbound` log line
+ * gives the handler's status: the row's status becomes opted_out at the flush when the
+ * reply's recipient opted out, and a withheld reply is logged there (reply_withheld). After a failure the caller
  * rolls back and frees the group, whose kept writes are then void. Without a caller's
  * transaction, msg->group is ignored.
  */

@@ -129,9 +129,12 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
     return rc;
 }
 
+/* A row whose text was not UTF-8 is kept with UNUSABLE_ROW set: writing it fails, as the
+ * row's INSERT would. A dropped row is a JSON null. */
+#define UNUSABLE_ROW "unusable"
+
 struct queue_batch {
-    json_t *rows;  /* one object per row kept, in order */
-    bool unusable; /* a row's text was not UTF-8: the write fails, as the row's INSERT would */
+    json_t *rows; /* one object per row added, in order */
 };
 
 struct queue_batch *queue_batch_new(void)
@@ -156,7 +159,7 @@ static void batch_set_id(json_t *row, const char *name, int64_t id)
         json_object_set_new(row, name, json_integer(id));
 }
 
-void queue_batch_add(struct queue_batch *b, const struct queue_new *m)
+size_t queue_batch_add(struct queue_batch *b, const struct queue_new *m)
 {
     char *sms_text = stored_sms_text(m);
     json_t *row = json_object();
@@ -177,22 +180,37 @@ void queue_batch_add(struct queue_batch *b, const struct queue_new *m)
     batch_set_id(row, "scope", m->scope);
     free(sms_text);
     if (!ok)
-        b->unusable = true;
+        json_object_set_new(row, UNUSABLE_ROW, json_true());
     json_array_append_new(b->rows, row);
+    return json_array_size(b->rows) - 1;
+}
+
+void queue_batch_drop(struct queue_batch *b, size_t row)
+{
+    json_array_set_new(b->rows, row, json_null());
 }
 
 int queue_batch_write(struct db *db, struct queue_batch *b, char **error_r)
 {
-    size_t n = json_array_size(b->rows);
+    json_t *kept = json_array();
+    char *json = NULL;
     int rc = 0;
-    if (n == 0)
-        return 0;
-    if (b->unusable) {
-        *error_r = xstrdup("enqueue: a message's text is not UTF-8");
-        rc = -1;
-        goto out;
+    size_t i;
+    json_t *row;
+    json_array_foreach(b->rows, i, row)
+    {
+        if (json_is_null(row))
+            continue;
+        if (json_object_get(row, UNUSABLE_ROW)) {
+            *error_r = xstrdup("enqueue: a message's text is not UTF-8");
+            rc = -1;
+            goto out;
+        }
+        json_array_append(kept, row);
     }
-    char *json = json_dumps(b->rows, JSON_COMPACT);
+    if (json_array_size(kept) == 0)
+        goto out;
+    json = json_dumps(kept, JSON_COMPACT);
     const char *params[] = {json};
     /* In the batch's order, so that of two rows of one key the first is kept; group_rows()
      * (migration 0084) keeps the plan an index lookup per row whatever the table's size. */
@@ -212,7 +230,6 @@ int queue_batch_write(struct db *db, struct queue_batch *b, char **error_r)
         "  WHERE o.dedupe_key = r.e->>'dedupe_key')"
         " ORDER BY r.n ON CONFLICT (dedupe_key, month) DO NOTHING",
         1, params, error_r);
-    free(json);
     if (!res) {
         rc = -1;
         goto out;
@@ -220,8 +237,9 @@ int queue_batch_write(struct db *db, struct queue_batch *b, char **error_r)
     added_by_thread += strtoll(PQcmdTuples(res), NULL, 10);
     PQclear(res);
 out:
+    free(json);
+    json_decref(kept);
     json_array_clear(b->rows);
-    b->unusable = false;
     return rc;
 }
 

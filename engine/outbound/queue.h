@@ -26,11 +26,12 @@
  *
  * A queue_batch keeps rows to be inserted together, for a caller that applies many
  * messages in one transaction and needs no row's id before it ends (decide/process.h,
- * inbound groups): queue_batch_add() copies the row, queue_batch_write() inserts every row
- * kept, in their order, by one statement (a single-row INSERT into this partitioned table
- * costs PostgreSQL five times what a row of a many-row one does), with the same rule as
- * queue_enqueue(): a row whose dedupe_key exists in any month is not inserted, nor a second
- * row of one key. It empties the batch; 0, or -1 with *error_r (the caller rolls back).
+ * inbound groups): queue_batch_add() copies the row and returns its place in the batch,
+ * queue_batch_drop() takes the row at that place out again (a reply the budget withholds),
+ * queue_batch_write() inserts every row kept, in their order, by one statement (a single-row INSERT
+ * into this partitioned table costs PostgreSQL five times what a row of a many-row one does), with
+ * the same rule as queue_enqueue(): a row whose dedupe_key exists in any month is not inserted, nor
+ * a second row of one key. It empties the batch; 0, or -1 with *error_r (the caller rolls back).
  *
  * queue_added_by_thread() counts the rows queue_enqueue(), queue_batch_write() and
  * queue_enqueue_campaign() added on the calling thread, ever: a caller compares it before
@@ -96,7 +97,8 @@ int queue_enqueue(struct db *db, const struct queue_new *m, int64_t *id_r, bool 
                   char **error_r);
 struct queue_batch;
 struct queue_batch *queue_batch_new(void);
-void queue_batch_add(struct queue_batch *b, const struct queue_new *m);
+size_t queue_batch_add(struct queue_batch *b, const struct queue_new *m);
+void queue_batch_drop(struct queue_batch *b, size_t row);
 int queue_batch_write(struct db *db, struct queue_batch *b, char **error_r);
 void queue_batch_free(struct queue_batch *b);
 

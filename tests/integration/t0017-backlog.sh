@@ -122,6 +122,60 @@ test_case '400 texts from 40 senders, 8 at a time, stored and applied by 3 appli
   stop_daemon
 '
 
+# budget_script PREFIX UK: the texts of five senders, each sender's in order (slot s is the
+# sender PREFIX then s, or UK then s for the first): a number abroad; STOP then HELP twice;
+# STOP, START, then HELP three times; STOP then EVENTS; and a number never answered before.
+budget_script() {
+  printf '%s\n' "$2""1 HELP" "$1""2 STOP" "$1""2 HELP" "$1""2 HELP" "$1""3 STOP" "$1""3 START" \
+    "$1""3 HELP" "$1""3 HELP" "$1""3 HELP" "$1""4 STOP" "$1""4 EVENTS" "$1""5 HELP"
+}
+# budget_verdicts PREFIX UK: for each slot, what became of each text (the reason its reply
+# was withheld, or its status) and how many replies were queued to it.
+budget_verdicts() {
+  sql "SELECT string_agg(slot || ':' || verdicts || ' replies=' || replies, ' ' ORDER BY slot) FROM (
+         SELECT right(i.sender, 1) AS slot,
+                string_agg(coalesce(i.reply_withheld, i.status), ',' ORDER BY i.id) AS verdicts,
+                (SELECT count(*) FROM outbound_messages o WHERE o.recipient = i.sender) AS replies
+           FROM inbound_messages i WHERE i.sender LIKE '$1_' OR i.sender LIKE '$2_'
+          GROUP BY i.sender) v"
+}
+
+# budget_backlog PREFIX UK: budget_script's texts left in the backlog, every sender's first
+# text, then every sender's second…, so that one applier takes a text of each sender into
+# each group.
+budget_backlog() {
+  budget_script "$1" "$2" | "$PY" -c '
+import collections, sys
+seen, rows = collections.Counter(), []
+for line in sys.stdin:
+    sender, text = line.split()
+    seen[sender] += 1
+    rows.append((seen[sender], len(rows), sender, text))
+for n, (_, _, sender, text) in enumerate(sorted(rows)):
+    print("INSERT INTO sms_backlog (provider, provider_id, sender, recipient, body, proof)"
+          " VALUES (%s);" % ", ".join("\x27%s\x27" % v for v in (
+              "twilio", "SMbudget-%d" % n, sender, "+33700000000", text, "signed_webhook")))
+' | "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 >/dev/null
+}
+
+# A group budgets its replies when it writes them, all senders at once (decide/process.h):
+# the verdicts must be those of the same texts applied one by one.
+test_case 'the reply budget decides the replies of a group as it decides each text alone: abroad, HELP after STOP, repeats, opted out' '
+  stop_daemon
+  budget_script +3361540000 +4477009000 | while read -r from text; do
+    "$TOCSIN" sms-inject --from "$from" --to +33700000000 --text "$text" >/dev/null 2>>"$TEST_DIR/inject.log"
+  done
+  alone=$(budget_verdicts +3361540000 +4477009000)
+  expect_eq "$alone" "1:country replies=0 2:applied,applied,help_after_stop replies=2 3:applied,applied,applied,repeat,repeat replies=3 4:applied,opted_out replies=1 5:unknown_sender replies=1"
+  budget_backlog +3361550000 +4477009100
+  mark=$(wc -l < "$TEST_DIR/daemon.log")
+  start_daemon TOCSIN_SMS_APPLIERS=1
+  wait_until backlog_empty 20
+  stop_daemon
+  tail -n +$((mark + 1)) "$TEST_DIR/daemon.log" | grep -Eq "event=sms_backlog_applied texts=([2-9]|[1-9][0-9])"
+  expect_eq "$(budget_verdicts +3361550000 +4477009100)" "$alone"
+'
+
 test_case 'rows a dead daemon left (600, ten per sender) are applied by the next daemon, racing 4 appliers: each once, in order' '
   leave_rows SMleft 60 10 +336130
   start_daemon TOCSIN_SMS_APPLIERS=4
