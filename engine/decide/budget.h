@@ -7,12 +7,12 @@
  * reply_budget() decides in the inbound transaction, before a reply is queued (the sender's
  * advisory lock makes the counts exact), with one statement; reply_budget_many() decides
  * the replies of many senders with one statement (a group of inbound messages applied in
- * one transaction: each sender at most once, its earlier replies already written). First consent:
- * *allowed_r is false when the recipient opted out and the reply is not of a kind that reaches them
- * anyway (the STOP confirmation and HELP, which carriers require, and the confirmation of
- * a request to receive messages again: the queue lets the same kinds through); then no
- * reply is meant at all. Otherwise *withheld_r is NULL (send it) or a static reason, the
- * first that applies:
+ * one transaction: each sender at most once, its earlier replies already written). First
+ * consent: *allowed_r is false when the recipient opted out and the reply is not of a kind
+ * that reaches them anyway (the STOP confirmation and HELP, which carriers require, and
+ * the confirmation of a request to receive messages again: the queue lets the same kinds
+ * through); then no reply is meant at all. Otherwise *withheld_r is NULL (send it) or a
+ * static reason, the first that applies (reply_budget_many(): the fields of each verdict):
  *   "country"          an SMS from a number outside [sms] reply_countries (default:
  *                      [engine] default_country and its overseas territories);
  *   "help_after_stop"  HELP from an opted-out sender, already answered in the last 24 hours;
@@ -26,9 +26,9 @@
  *                      carriers require it, and it is sent only when a STOP changed something.
  * A withheld reply is logged (reply_withheld) and counted
  * (tocsin_replies_withheld_total{channel,reason}).
- * reply_budget_sent() is told of each SMS reply queued (reply_budget_sent_many(): of several,
- * in the order they were queued): the first to a number never answered
- * before counts in tocsin_sms_replies_new_numbers_total, and while more than [sms]
+ * reply_budget_sent() is told of each SMS reply queued (reply_budget_sent_many(): of
+ * several, in the order they were queued): the first to a number never answered before
+ * counts in tocsin_sms_replies_new_numbers_total, and while more than [sms]
  * new_number_replies_per_hour of those were queued in the last hour (all daemons together),
  * each further one logs the warning sms_pumping_suspected.
  * Each returns 0, or -1 with *error_r (caller frees).

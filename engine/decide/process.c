@@ -191,6 +191,8 @@ struct inbound_group {
     size_t nkept, kept_size;
     json_t *outcomes; /* [[inbound id, status, command, person id, reply withheld], …] */
     json_t *senders;  /* "channel sender" → true, for each sender with writes kept */
+    json_t *recorded; /* inbound_group_record(): "channel provider id" → [inbound id,
+                       * contact id, person id, name, locale], until its message comes */
 };
 
 struct inbound_group *inbound_group_new(void)
@@ -199,6 +201,7 @@ struct inbound_group *inbound_group_new(void)
     g->replies = queue_batch_new();
     g->outcomes = json_array();
     g->senders = json_object();
+    g->recorded = json_object();
     return g;
 }
 
@@ -224,6 +227,7 @@ void inbound_group_free(struct inbound_group *g)
     queue_batch_free(g->replies);
     json_decref(g->outcomes);
     json_decref(g->senders);
+    json_decref(g->recorded);
     free(g);
 }
 
@@ -238,6 +242,83 @@ static bool group_holds(const struct inbound_group *g, const struct inbound_mess
     bool held = json_object_get(g->senders, key) != NULL;
     free(key);
     return held;
+}
+
+static char *natural_key(const struct inbound_message *msg)
+{
+    return xasprintf("%s %s %s", msg->channel, msg->provider, msg->provider_id);
+}
+
+/* The row for `msg` of inbound_record_rows(), or NULL: a message not recorded ahead (not
+ * valid: inbound_process() refuses it as it would; a sender's second message of the list,
+ * or a sender with writes kept: it is recorded when its turn comes, after they are
+ * written). Its body and raw text are stored as record_inbound() stores them. */
+static json_t *record_row(const struct inbound_group *g, const struct inbound_message *msg,
+                          json_t *senders)
+{
+    char *error = NULL;
+    if (validate(msg, &error) < 0) {
+        free(error);
+        return NULL;
+    }
+    char *sender = group_sender_key(msg);
+    bool first = !json_object_get(senders, sender) && !group_holds(g, msg);
+    json_object_set_new(senders, sender, json_true());
+    free(sender);
+    if (!first)
+        return NULL;
+    const char *body = msg->body ? msg->body : "";
+    char *clean_body = utf8_sanitised(body);
+    char *clean_raw = msg->raw ? utf8_sanitised(msg->raw) : NULL;
+    json_t *row =
+        json_pack("[s, s, s, s, s, s, s?, s?]", msg->channel, msg->provider, msg->provider_id,
+                  msg->sender, msg->recipient ? msg->recipient : "", clean_body ? clean_body : body,
+                  clean_raw ? clean_raw : msg->raw, msg->proof);
+    free(clean_body);
+    free(clean_raw);
+    return row;
+}
+
+int inbound_group_record(struct inbound_group *g, struct db *db, const struct inbound_message *msgs,
+                         size_t n, char **error_r)
+{
+    json_t *rows = json_array(), *keys = json_array(), *senders = json_object();
+    for (size_t i = 0; i < n; i++) {
+        json_t *row = record_row(g, &msgs[i], senders);
+        if (!row)
+            continue;
+        json_array_append_new(rows, row);
+        char *key = natural_key(&msgs[i]);
+        json_array_append_new(keys, json_string(key));
+        free(key);
+    }
+    int rc = 0;
+    PGresult *res = NULL;
+    if (json_array_size(rows) > 0) {
+        char *json = json_dumps(rows, JSON_COMPACT);
+        const char *params[] = {json};
+        res = db_exec(db,
+                      "SELECT ord, inbound_id, contact_id, person_id, person_name, person_locale"
+                      " FROM inbound_record_rows($1::jsonb)",
+                      1, params, error_r);
+        free(json);
+        rc = res ? 0 : -1;
+    }
+    for (int i = 0; res && i < PQntuples(res); i++) {
+        /* ord counts from 1; a sender not known yet has no contact (0). */
+        json_t *key = json_array_get(keys, strtoul(PQgetvalue(res, i, 0), NULL, 10) - 1);
+        json_object_set_new(g->recorded, json_string_value(key),
+                            json_pack("[I, I, I, s?, s?]",
+                                      (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                                      (json_int_t)strtoll(PQgetvalue(res, i, 2), NULL, 10),
+                                      (json_int_t)strtoll(PQgetvalue(res, i, 3), NULL, 10),
+                                      db_value(res, i, 4), db_value(res, i, 5)));
+    }
+    PQclear(res);
+    json_decref(rows);
+    json_decref(keys);
+    json_decref(senders);
+    return rc;
 }
 
 /* The outcome of the group's message `msg`, kept for inbound_group_flush(). */
@@ -509,6 +590,28 @@ static int record_inbound(struct processing *p, char **error_r)
     return load_duplicate(p->db, msg, p->outcome, error_r) < 0 ? -1 : 0;
 }
 
+/* The message's row recorded ahead with its group's (inbound_group_record()), if it was:
+ * what record_inbound() would have learnt. */
+static bool take_recorded(struct processing *p)
+{
+    char *key = natural_key(p->msg);
+    json_t *r = json_object_get(p->group->recorded, key);
+    if (r) {
+        p->ctx.inbound_id = json_integer_value(json_array_get(r, 0));
+        p->ctx.contact_id = json_integer_value(json_array_get(r, 1));
+        p->ctx.person_id = json_integer_value(json_array_get(r, 2));
+        if (p->ctx.contact_id) {
+            const char *name = json_string_value(json_array_get(r, 3));
+            const char *locale = json_string_value(json_array_get(r, 4));
+            p->person_name = xstrdup(name ? name : "");
+            p->person_locale = xstrdup(locale ? locale : "");
+        }
+        json_object_del(p->group->recorded, key);
+    }
+    free(key);
+    return r != NULL;
+}
+
 /* Read the command, and choose the language of the answer. An automatic mail, an empty
  * or an overlong message gets a status and no command. */
 static void match_command(struct processing *p, const struct grammar *grammar)
@@ -656,7 +759,7 @@ static int process_one(struct db *db, const struct inbound_message *msg,
         goto out;
     if (p.group && group_holds(p.group, msg) && inbound_group_flush(p.group, db, error_r) < 0)
         goto fail;
-    int recorded = record_inbound(&p, error_r);
+    int recorded = p.group && take_recorded(&p) ? 1 : record_inbound(&p, error_r);
     if (recorded < 0)
         goto fail;
     if (recorded == 0) {

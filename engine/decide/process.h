@@ -34,9 +34,16 @@
  * writes are kept flushes them first. In a group, outcome->reply is NULL and
  * outcome->reply_id 0 (the reply's fate is known at the flush), and the `inbound` log line
  * gives the handler's status: the row's status becomes opted_out at the flush when the
- * reply's recipient opted out, and a withheld reply is logged there (reply_withheld). After a failure the caller
- * rolls back and frees the group, whose kept writes are then void. Without a caller's
- * transaction, msg->group is ignored.
+ * reply's recipient opted out, and a withheld reply is logged there (reply_withheld).
+ * After a failure the caller rolls back and frees the group, whose kept writes are then
+ * void. Without a caller's transaction, msg->group is ignored.
+ *
+ * inbound_group_record() records the messages the caller is about to apply in the group,
+ * all in one statement, before the first: what inbound_process() does first for each
+ * (the row under its natural key, the sender's lock, who the sender is), so that each then
+ * finds its row recorded. A message recorded before (a replay), not valid, or not its
+ * sender's first in `msgs` is left for inbound_process() to record in its turn. 0, or -1
+ * with *error_r (the caller rolls back).
  */
 #ifndef TOCSIN_PROCESS_H
 #define TOCSIN_PROCESS_H
@@ -45,6 +52,7 @@
 #include "decide/message.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum inbound_status {
@@ -67,6 +75,8 @@ int inbound_process(struct db *db, const struct inbound_message *msg,
 void inbound_outcome_release(struct inbound_outcome *outcome);
 
 struct inbound_group *inbound_group_new(void);
+int inbound_group_record(struct inbound_group *g, struct db *db, const struct inbound_message *msgs,
+                         size_t n, char **error_r);
 int inbound_group_flush(struct inbound_group *g, struct db *db, char **error_r);
 void inbound_group_free(struct inbound_group *g);
 

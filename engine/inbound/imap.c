@@ -557,7 +557,7 @@ static struct imap_batch *imap_batch_new(struct session *s, const uint32_t *uids
     b->body = xcalloc(n, sizeof(*b->body));
     b->mails = xcalloc(n, sizeof(*b->mails));
     b->apply = (struct imap_apply_batch){
-        .mails = b->mails, .n = n, .mailbox = s->mailbox, .uidvalidity = s->uidvalidity};
+        .mails = b->mails, .n = n, .mailbox = s->mailbox_key, .uidvalidity = s->uidvalidity};
     return b;
 }
 

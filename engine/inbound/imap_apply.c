@@ -48,7 +48,9 @@ static long owner_of(const char *sender)
     return (long)(h % (uint32_t)pool.n);
 }
 
-/* A mail's provider id: MAILBOX:UIDVALIDITY:UID. */
+/* A mail's provider id: user@host:port/MAILBOX:UIDVALIDITY:UID. The account is part of it:
+ * another account's INBOX may have the same UIDVALIDITY (a time in seconds, or a small
+ * number on some servers), and its mails would have been taken for replays. */
 static char *provider_id_of(const struct imap_apply_batch *b, const struct imap_mail *m)
 {
     return xasprintf("%s:%" PRIu32 ":%" PRIu32, b->mailbox, b->uidvalidity, m->uid);

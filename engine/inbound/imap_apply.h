@@ -60,7 +60,8 @@ struct imap_mail {
 struct imap_apply_batch {
     struct imap_mail *mails;
     size_t n;
-    const char *mailbox;  /* the provider id of a mail is MAILBOX:UIDVALIDITY:UID */
+    const char *mailbox;  /* "user@host:port/MAILBOX": a mail's provider id is
+                           * user@host:port/MAILBOX:UIDVALIDITY:UID */
     uint32_t uidvalidity; /* of the selected mailbox */
     /* Kept by imap_apply.c: threads still at work on it, and the first error. */
     long unfinished;

@@ -63,7 +63,7 @@ struct mail_parsed {
 
 struct mail_source {
     const char *provider;    /* "imap" or "inject" */
-    const char *provider_id; /* "mailbox:UIDVALIDITY:UID", or NULL: the dedupe key */
+    const char *provider_id; /* "user@host:port/MAILBOX:UIDVALIDITY:UID", or NULL: the dedupe key */
     const char *mailbox;     /* imap_mailboxes key, or NULL */
     int64_t uidvalidity;
     int64_t uid;

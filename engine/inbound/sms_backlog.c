@@ -99,14 +99,14 @@ static const char claim_sql[] =
     "   AND NOT EXISTS (SELECT 1 FROM sms_backlog o"
     "                   WHERE o.sender = b.sender AND o.id < b.id AND o.attempts < $2)"
     "  ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
-    " RETURNING id, provider, provider_id, sender, recipient, body, raw, proof)"
+    " RETURNING id, provider, provider_id, sender, recipient, body, raw, proof, attempts)"
     " SELECT * FROM gone ORDER BY id";
 
-/* Row `i` of the claim, applied in the transaction open. 0, or -1 with *error_r. */
-static int apply_row(struct db *db, const PGresult *res, int i, struct inbound_group *group,
-                     char **error_r)
+/* Row `i` of the claim, as the message it is; its strings stay the result's. */
+static struct inbound_message message_of_row(const PGresult *res, int i,
+                                             struct inbound_group *group)
 {
-    const struct inbound_message msg = {
+    return (struct inbound_message){
         .channel = "sms",
         .provider = db_value(res, i, 1),
         .provider_id = db_value(res, i, 2),
@@ -117,8 +117,13 @@ static int apply_row(struct db *db, const PGresult *res, int i, struct inbound_g
         .proof = db_value(res, i, 7),
         .group = group,
     };
+}
+
+/* Message `msg` of the claim, applied in the transaction open. 0, or -1 with *error_r. */
+static int apply_message(struct db *db, const struct inbound_message *msg, char **error_r)
+{
     struct inbound_outcome outcome = {0};
-    if (inbound_process(db, &msg, &outcome, error_r) < 0)
+    if (inbound_process(db, msg, &outcome, error_r) < 0)
         return -1;
     inbound_outcome_release(&outcome);
     return 0;
@@ -126,17 +131,23 @@ static int apply_row(struct db *db, const PGresult *res, int i, struct inbound_g
 
 /* A text the engine refused for good, after its transaction rolled back: counted, delayed
  * by 2^attempts seconds, given up after SMS_BACKLOG_GIVE_UP attempts. */
-static int record_failure(struct db *db, const char *id, const char *why, char **error_r)
+static int record_failure(struct db *db, const char *id, const char *claimed_attempts,
+                          const char *why, char **error_r)
 {
-    const char *p[] = {id, why};
+    /* Counted only if no other applier counted this attempt first: between this rollback
+     * and this update, another may have claimed the row as it was, and failed it too. */
+    const char *p[] = {id, why, claimed_attempts};
     int64_t attempts = 0;
     if (db_query_int64(db,
                        "UPDATE sms_backlog SET attempts = attempts + 1, last_error = $2,"
                        " not_before = now() + make_interval(secs => power(2, attempts))"
-                       " WHERE id = $1::bigint RETURNING attempts",
-                       2, p, &attempts, error_r) < 0)
+                       " WHERE id = $1::bigint AND attempts = $3::int RETURNING attempts",
+                       3, p, &attempts, error_r) < 0)
         return -1;
-    if (attempts >= SMS_BACKLOG_GIVE_UP)
+    if (attempts == 0)
+        log_info("sms_backlog_failed", "id=%s attempts=%s counted=elsewhere error=%s", id,
+                 claimed_attempts, log_q(why));
+    else if (attempts >= SMS_BACKLOG_GIVE_UP)
         log_error("sms_backlog_given_up", "id=%s attempts=%" PRId64 " error=%s", id, attempts,
                   log_q(why));
     else
@@ -155,8 +166,10 @@ static int apply_group(struct db *db, long max, char **error_r)
 {
     char limit[DB_PARAM_SIZE], give_up[DB_PARAM_SIZE];
     const char *p[] = {db_param_int(max, limit), db_param_int(SMS_BACKLOG_GIVE_UP, give_up)};
-    char *failed_id = NULL;
+    int failed_row = -1; /* the text a failure is blamed on */
+    char *failed_id = NULL, *failed_attempts = NULL;
     struct inbound_group *group = NULL;
+    struct inbound_message *msgs = NULL;
     int rc = GROUP_UNAVAILABLE, n = 0;
     if (db_begin_deferred(db, error_r) < 0)
         return GROUP_UNAVAILABLE;
@@ -165,14 +178,22 @@ static int apply_group(struct db *db, long max, char **error_r)
         goto fail;
     n = PQntuples(res);
     group = inbound_group_new();
+    msgs = xcalloc((size_t)n + 1, sizeof(*msgs));
     for (int i = 0; i < n; i++)
-        if (apply_row(db, res, i, group, error_r) < 0) {
-            failed_id = xstrdup(db_value(res, i, 0));
+        msgs[i] = message_of_row(res, i, group);
+    /* Recorded ahead, all at once; a failure there is blamed on the first text, as below. */
+    if (n > 1 && inbound_group_record(group, db, msgs, (size_t)n, error_r) < 0) {
+        failed_row = 0;
+        goto fail;
+    }
+    for (int i = 0; i < n; i++)
+        if (apply_message(db, &msgs[i], error_r) < 0) {
+            failed_row = i;
             goto fail;
         }
     /* The group's writes failing are blamed on its first text: alone, that is the one. */
     if (n > 0 && inbound_group_flush(group, db, error_r) < 0) {
-        failed_id = xstrdup(db_value(res, 0, 0));
+        failed_row = 0;
         goto fail;
     }
     if (n == 0) {
@@ -184,14 +205,21 @@ static int apply_group(struct db *db, long max, char **error_r)
         goto fail;
     }
     inbound_group_free(group);
+    free(msgs);
     PQclear(res);
     return rc;
 fail:
+    if (failed_row >= 0) {
+        failed_id = xstrdup(db_value(res, failed_row, 0));
+        failed_attempts = xstrdup(db_value(res, failed_row, 8));
+    }
     inbound_group_free(group);
+    free(msgs);
     PQclear(res);
     db_rollback(db);
     if (!failed_id || db_lost(db) || db_transient(db)) {
         free(failed_id);
+        free(failed_attempts);
         return GROUP_UNAVAILABLE;
     }
     if (n > 1) {
@@ -199,8 +227,9 @@ fail:
     } else {
         char *why = *error_r;
         *error_r = NULL;
-        rc = record_failure(db, failed_id, why ? why : "failed", error_r) < 0 ? GROUP_UNAVAILABLE
-                                                                              : 1;
+        rc = record_failure(db, failed_id, failed_attempts, why ? why : "failed", error_r) < 0
+                 ? GROUP_UNAVAILABLE
+                 : 1;
         free(why);
     }
     if (rc == GROUP_FAILED) {
@@ -210,6 +239,7 @@ fail:
         *error_r = NULL;
     }
     free(failed_id);
+    free(failed_attempts);
     return rc;
 }
 

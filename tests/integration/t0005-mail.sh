@@ -185,9 +185,11 @@ test_case 'mail appended over IMAP is applied once and flagged \Seen after commi
   stop_daemon
   expect_eq "$(imap_rows)" 3
   expect_eq "$($IMAP_TOOL $DOVECOT_PORT count UNSEEN)" 0
-  # The natural key is MAILBOX:UIDVALIDITY:UID. (Mails of different senders may be applied
-  # in any order by the reader'"'"'s connections; one sender'"'"'s keep their UID order, t0017.)
-  expect_eq "$(sql "SELECT string_agg(split_part(provider_id, '"'"':'"'"', 1) || '"'"':'"'"' || split_part(provider_id, '"'"':'"'"', 3), '"'"' '"'"' ORDER BY split_part(provider_id, '"'"':'"'"', 3)::int) FROM inbound_messages WHERE provider = '"'"'imap'"'"'")" "INBOX:1 INBOX:2 INBOX:3"
+  # The natural key is user@host:port/MAILBOX:UIDVALIDITY:UID. (Mails of different senders
+  # may be applied in any order by the reader'"'"'s connections; one sender'"'"'s keep their
+  # UID order, t0017.)
+  account="tocsin@example.org@127.0.0.1:$DOVECOT_PORT/INBOX"
+  expect_eq "$(sql "SELECT string_agg(regexp_replace(provider_id, '"'"':[0-9]+:([0-9]+)$'"'"', '"'"':\1'"'"'), '"'"' '"'"' ORDER BY substring(provider_id from '"'"':([0-9]+)$'"'"')::int) FROM inbound_messages WHERE provider = '"'"'imap'"'"'")" "$account:1 $account:2 $account:3"
   expect_eq "$(sql "SELECT last_uid FROM imap_mailboxes")" 3
 '
 

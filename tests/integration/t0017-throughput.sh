@@ -213,8 +213,8 @@ test_case 'IMAP mail applied on 3 connections: each mail once, each sender in th
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider = '\''imap'\''")" 120
   expect_eq "$("$PY" "$SRC/tests/integration/imap_tool.py" "$DOVECOT_PORT" count UNSEEN)" 0
   # Per sender, the rows were written (ids) in the order of the UIDs.
-  expect_eq "$(sql "SELECT count(*) FROM (SELECT sender, split_part(provider_id, '\'':'\'', 3)::int AS uid,
-                      lag(split_part(provider_id, '\'':'\'', 3)::int) OVER (PARTITION BY sender ORDER BY id) AS before
+  expect_eq "$(sql "SELECT count(*) FROM (SELECT sender, substring(provider_id from '\'':([0-9]+)$'\'')::int AS uid,
+                      lag(substring(provider_id from '\'':([0-9]+)$'\'')::int) OVER (PARTITION BY sender ORDER BY id) AS before
                     FROM inbound_messages WHERE provider = '\''imap'\'') s WHERE before > uid")" 0
   expect_eq "$(sql "SELECT count(DISTINCT sender) FROM inbound_messages WHERE provider = '\''imap'\''")" 7
 '
@@ -239,8 +239,8 @@ test_case 'IMAP connections cut twice while 1,400 mails are read in 7 batches: e
   wait_until "[ \"\$("$PY" "$SRC/tests/integration/imap_tool.py" "$DOVECOT_PORT" count UNSEEN)\" = 0 ]" 30
   kill_tracked
   expect_eq "$(sql "SELECT count(DISTINCT provider_id), count(*) FROM inbound_messages WHERE sender LIKE '\''cut_@example.net'\''")" "1400|1400"
-  expect_eq "$(sql "SELECT count(*) FROM (SELECT split_part(provider_id, '\'':'\'', 3)::int AS uid,
-                      lag(split_part(provider_id, '\'':'\'', 3)::int) OVER (PARTITION BY sender ORDER BY id) AS before
+  expect_eq "$(sql "SELECT count(*) FROM (SELECT substring(provider_id from '\'':([0-9]+)$'\'')::int AS uid,
+                      lag(substring(provider_id from '\'':([0-9]+)$'\'')::int) OVER (PARTITION BY sender ORDER BY id) AS before
                     FROM inbound_messages WHERE sender LIKE '\''cut_@example.net'\'') s WHERE before > uid")" 0
 '
 
