@@ -56,25 +56,33 @@ static char *provider_id_of(const struct imap_apply_batch *b, const struct imap_
     return xasprintf("%s:%" PRIu32 ":%" PRIu32, b->mailbox, b->uidvalidity, m->uid);
 }
 
-/* With `group`, in the group's transaction, its dedupe key recorded already, fresh; else
- * in a transaction of its own. */
-static int apply_one(struct applier *a, const struct imap_apply_batch *b, struct imap_mail *m,
-                     const char *provider_id, struct inbound_group *group, char **error_r)
+/* A mail's source: with `group`, applied in the group's transaction, its dedupe key
+ * recorded already, fresh; else in a transaction of its own. */
+static struct mail_source source_of(const struct imap_apply_batch *b, const struct imap_mail *m,
+                                    const char *provider_id, struct inbound_group *group)
 {
     /* No mailbox in the source: the reader moves the high-water mark itself. */
-    const struct mail_source src = {.provider = "imap",
-                                    .provider_id = provider_id,
-                                    .uidvalidity = b->uidvalidity,
-                                    .uid = m->uid,
-                                    .key_claimed = group != NULL,
-                                    .group = group};
+    return (struct mail_source){.provider = "imap",
+                                .provider_id = provider_id,
+                                .uidvalidity = b->uidvalidity,
+                                .uid = m->uid,
+                                .key_claimed = group != NULL,
+                                .group = group};
+}
+
+/* One mail in a transaction of its own. */
+static int apply_one(struct applier *a, const struct imap_apply_batch *b, struct imap_mail *m,
+                     const char *provider_id, char **error_r)
+{
+    const struct mail_source src = source_of(b, m, provider_id, NULL);
     const char *outcome = NULL;
     return mail_inbound_apply(a->db, &m->parsed, m->raw, m->len, &src, &outcome, error_r);
 }
 
 /* Mails[0..n) in the transaction open: their dedupe keys recorded in one statement, then
- * each fresh one applied (a duplicate needs nothing), their replies and outcomes written
- * together at the end (an inbound group). 0, or -1 with *error_r. */
+ * each fresh one applied (a duplicate needs nothing; mail_inbound_apply_group() records
+ * each sender's first one ahead), their replies and outcomes written together at the end
+ * (an inbound group). 0, or -1 with *error_r. */
 static int apply_claimed(struct applier *a, const struct imap_apply_batch *b,
                          struct imap_mail **mails, size_t n, char **error_r)
 {
@@ -85,12 +93,15 @@ static int apply_claimed(struct applier *a, const struct imap_apply_batch *b,
                                         .len = mails[i]->len,
                                         .provider_id = provider_id_of(b, mails[i])};
     struct inbound_group *group = inbound_group_new();
+    struct mail_source *srcs = xcalloc(n + 1, sizeof(*srcs));
+    for (size_t i = 0; i < n; i++)
+        srcs[i] = source_of(b, mails[i], claims[i].provider_id, group);
     int r = mail_inbound_claim(a->db, claims, n, error_r);
-    for (size_t i = 0; i < n && r == 0; i++)
-        if (claims[i].fresh)
-            r = apply_one(a, b, mails[i], claims[i].provider_id, group, error_r);
+    if (r == 0)
+        r = mail_inbound_apply_group(a->db, claims, srcs, n, error_r);
     if (r == 0)
         r = inbound_group_flush(group, a->db, error_r);
+    free(srcs);
     inbound_group_free(group);
     for (size_t i = 0; i < n; i++)
         free((char *)claims[i].provider_id);
@@ -129,7 +140,7 @@ static int apply_one_by_one(struct applier *a, const struct imap_apply_batch *b,
 {
     for (size_t i = 0; i < n; i++) {
         char *provider_id = provider_id_of(b, mails[i]);
-        int r = apply_one(a, b, mails[i], provider_id, NULL, error_r);
+        int r = apply_one(a, b, mails[i], provider_id, error_r);
         free(provider_id);
         if (r == 0) {
             mails[i]->state = MAIL_APPLIED;

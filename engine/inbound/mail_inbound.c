@@ -580,24 +580,75 @@ fail:
     return -1;
 }
 
+/* The steps of a prepared mail, in order, then its log line. 0, or -1 with *error_r. */
+static int run_steps(struct mail_run *run, const char **outcome_r, char **error_r)
+{
+    /* Inside the caller's transaction (the IMAP reader groups a few mails per commit),
+     * the caller commits or rolls back; otherwise each line commits on its own. */
+    run->own_tx = !db_in_transaction(run->db);
+    *outcome_r = "duplicate";
+    int steps = run->nlines > 0 ? run->nlines : 1, rc = 1;
+    for (int i = 0; i < steps && rc > 0; i++)
+        rc = apply_step(run, i, i == steps - 1, outcome_r, error_r);
+    if (rc >= 0)
+        log_info("mail_inbound", "provider=%s id=%s sender=%s kind=%s outcome=%s commands=%d",
+                 run->src->provider, log_q(run->provider_id), log_q(run->parsed->sender), run->kind,
+                 *outcome_r, run->nlines);
+    return rc < 0 ? -1 : 0;
+}
+
 int mail_inbound_apply(struct db *db, const struct mail_parsed *parsed, const char *raw, size_t len,
                        const struct mail_source *src, const char **outcome_r, char **error_r)
 {
     struct mail_run run = {.db = db, .src = src, .parsed = parsed};
     mail_run_prepare(&run, raw, len);
-    /* Inside the caller's transaction (the IMAP reader groups a few mails per commit),
-     * the caller commits or rolls back; otherwise each line commits on its own. */
-    run.own_tx = !db_in_transaction(db);
-    *outcome_r = "duplicate";
-    int steps = run.nlines > 0 ? run.nlines : 1, rc = 1;
-    for (int i = 0; i < steps && rc > 0; i++)
-        rc = apply_step(&run, i, i == steps - 1, outcome_r, error_r);
-    if (rc >= 0)
-        log_info("mail_inbound", "provider=%s id=%s sender=%s kind=%s outcome=%s commands=%d",
-                 src->provider, log_q(run.provider_id), log_q(parsed->sender), run.kind, *outcome_r,
-                 run.nlines);
+    int rc = run_steps(&run, outcome_r, error_r);
     mail_run_release(&run);
-    return rc < 0 ? -1 : 0;
+    return rc;
+}
+
+int mail_inbound_apply_group(struct db *db, const struct mail_claim *claims,
+                             const struct mail_source *srcs, size_t n, char **error_r)
+{
+    struct mail_run *runs = xcalloc(n + 1, sizeof(*runs));
+    struct inbound_message *first = xcalloc(n + 1, sizeof(*first));
+    json_t *senders = json_object();
+    size_t nfirst = 0;
+    /* Each sender's first mail prepared now: what it reads is that sender's own, which no
+     * other sender's mail changes. A sender's later mails are prepared in their turn, after
+     * the earlier ones' effects. */
+    for (size_t i = 0; i < n; i++) {
+        const struct mail_parsed *p = claims[i].parsed;
+        if (!claims[i].fresh || json_object_get(senders, p->sender))
+            continue;
+        json_object_set_new(senders, p->sender, json_true());
+        runs[i] = (struct mail_run){.db = db, .src = &srcs[i], .parsed = p};
+        mail_run_prepare(&runs[i], claims[i].raw, claims[i].len);
+        if (p->is_bounce || runs[i].unsubscribe_contact)
+            continue;
+        first[nfirst] = runs[i].msg;
+        if (runs[i].nlines > 0)
+            first[nfirst].body = runs[i].lines[0];
+        nfirst++;
+    }
+    int rc = nfirst > 0 ? inbound_group_record(srcs[0].group, db, first, nfirst, error_r) : 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (!claims[i].fresh)
+            continue;
+        if (!runs[i].db) {
+            runs[i] = (struct mail_run){.db = db, .src = &srcs[i], .parsed = claims[i].parsed};
+            mail_run_prepare(&runs[i], claims[i].raw, claims[i].len);
+        }
+        const char *outcome = NULL;
+        rc = run_steps(&runs[i], &outcome, error_r);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (runs[i].db)
+            mail_run_release(&runs[i]);
+    json_decref(senders);
+    free(first);
+    free(runs);
+    return rc;
 }
 
 int mail_inbound_process(struct db *db, const char *raw, size_t len, const struct mail_source *src,

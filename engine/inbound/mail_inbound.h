@@ -28,6 +28,12 @@
  * halves itself. `parsed` stays the caller's. A caller that applies several mails in one
  * transaction may record all their dedupe keys first with mail_inbound_claim() (one
  * statement), then apply each fresh one with `src->key_claimed` set.
+ *
+ * mail_inbound_apply_group() applies the fresh mails of such a group, claims[i] with
+ * srcs[i] (their group set, their keys claimed), in order, inside the caller's transaction:
+ * the first inbound message of each sender's first mail is recorded ahead, all in one
+ * statement (inbound_group_record(), decide/process.h), then each mail is applied as
+ * mail_inbound_apply() would. 0, or -1 with *error_r (the caller rolls back).
  */
 #ifndef TOCSIN_MAIL_INBOUND_H
 #define TOCSIN_MAIL_INBOUND_H
@@ -97,6 +103,8 @@ int mail_inbound_apply(struct db *db, const struct mail_parsed *parsed, const ch
  * claims[i].fresh says whether mail i's key was new (apply it with src.key_claimed set) or
  * recorded before (a duplicate: nothing to apply). 0, or -1 with *error_r. */
 int mail_inbound_claim(struct db *db, struct mail_claim *claims, size_t n, char **error_r);
+int mail_inbound_apply_group(struct db *db, const struct mail_claim *claims,
+                             const struct mail_source *srcs, size_t n, char **error_r);
 /* Move the mailbox's high-water mark alone (a message skipped for its size). */
 int mail_inbound_skip(struct db *db, const struct mail_source *src, char **error_r);
 
