@@ -304,15 +304,23 @@ int inbound_group_record(struct inbound_group *g, struct db *db, const struct in
         free(json);
         rc = res ? 0 : -1;
     }
-    for (int i = 0; res && i < PQntuples(res); i++) {
+    for (int i = 0; res && i < PQntuples(res) && rc == 0; i++) {
         /* ord counts from 1; a sender not known yet has no contact (0). */
         json_t *key = json_array_get(keys, strtoul(PQgetvalue(res, i, 0), NULL, 10) - 1);
-        json_object_set_new(g->recorded, json_string_value(key),
-                            json_pack("[I, I, I, s?, s?]",
-                                      (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10),
-                                      (json_int_t)strtoll(PQgetvalue(res, i, 2), NULL, 10),
-                                      (json_int_t)strtoll(PQgetvalue(res, i, 3), NULL, 10),
-                                      db_value(res, i, 4), db_value(res, i, 5)));
+        json_t *row =
+            json_pack("[I, I, I, s?, s?]", (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                      (json_int_t)strtoll(PQgetvalue(res, i, 2), NULL, 10),
+                      (json_int_t)strtoll(PQgetvalue(res, i, 3), NULL, 10), db_value(res, i, 4),
+                      db_value(res, i, 5));
+        /* A row recorded here and not kept would be read as a replay when its message
+         * comes: nothing of the group may be applied then. */
+        int kept = key && row ? json_object_set_new(g->recorded, json_string_value(key), row) : -1;
+        if (kept < 0) {
+            if (!key)
+                json_decref(row);
+            *error_r = xstrdup("inbound group: a recorded message could not be kept");
+            rc = -1;
+        }
     }
     PQclear(res);
     json_decref(rows);
