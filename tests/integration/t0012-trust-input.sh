@@ -50,22 +50,31 @@ test_case 'a 5,000-character Message-ID is never copied into the reply' '
   grep -q "^References: <ok-1@example.org>" "$reply"
 '
 
+# read_from_liar USER MAIL: the daemon reads, as USER, lying_imap.py serving MAIL as UID 2
+# (UIDVALIDITY 7), until UID 2 of USER is recorded; the peak resident memory it reached is
+# left in liar_peak.kb, the server's port in imap.port.
+read_from_liar() {
+  rm -f imap.port
+  /usr/bin/python3 "$SRC/tests/integration/lying_imap.py" imap.port "imap-$1.log" "$2" &
+  local liar=$!
+  for _ in $(seq 1 50); do [ -f imap.port ] && break; sleep 0.1; done
+  start_daemon TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT=$(cat imap.port) TOCSIN_IMAP_TLS=off \
+    TOCSIN_IMAP_USER="$1" TOCSIN_IMAP_PASSWORD=p TOCSIN_IMAP_POLL_INTERVAL=1 TOCSIN_IMAP_MAX_SIZE=65536
+  for _ in $(seq 1 300); do
+    [ "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '$1@%/INBOX:7:2'")" = 1 ] && break
+    sleep 0.1
+  done
+  awk "/^VmHWM/ { print \$2 }" /proc/$DAEMON_PID/status > liar_peak.kb
+  stop_daemon
+  kill_ours TERM $liar
+}
+
 test_case 'an IMAP server announcing a 3 GB literal for a 300-byte message: cut at once, skipped, the next mail read' '
   sql "INSERT INTO people (name) VALUES ('"'"'Lou'"'"') RETURNING id" > lid
   sql "INSERT INTO contacts (person_id, kind, address) VALUES ($(cat lid), '"'"'email'"'"', '"'"'lou@example.org'"'"')" >/dev/null
   printf "Message-ID: <honest-2@example.org>\nFrom: Lou <lou@example.org>\nTo: equipe@example.org\nSubject: hello\n\nEVENTS\n" > honest.eml
-  /usr/bin/python3 "$SRC/tests/integration/lying_imap.py" imap.port imap.log honest.eml &
-  liar=$!
-  for _ in $(seq 1 50); do [ -f imap.port ] && break; sleep 0.1; done
-  start_daemon TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT=$(cat imap.port) TOCSIN_IMAP_TLS=off \
-    TOCSIN_IMAP_USER=u TOCSIN_IMAP_PASSWORD=p TOCSIN_IMAP_POLL_INTERVAL=1 TOCSIN_IMAP_MAX_SIZE=65536
-  for _ in $(seq 1 300); do
-    [ "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '"'"'%/INBOX:7:2%'"'"'")" = 1 ] && break
-    sleep 0.1
-  done
-  peak_kb=$(awk "/^VmHWM/ { print \$2 }" /proc/$DAEMON_PID/status)
-  stop_daemon
-  kill_ours TERM $liar
+  read_from_liar u honest.eml
+  peak_kb=$(cat liar_peak.kb)
   expect_eq "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '"'"'%/INBOX:7:2%'"'"'")" 1
   expect_eq "$(sql "SELECT last_uid FROM imap_mailboxes")" 2
   grep -q "event=imap_literal_too_large mailbox=\"u@127.0.0.1:$(cat imap.port)/INBOX\" uid=1 messages=2 announced=3000000000 max_size=65536" "$TEST_DIR/daemon.log"
@@ -78,17 +87,6 @@ test_case 'an IMAP server announcing a 3 GB literal for a 300-byte message: cut 
 # same UIDVALIDITY (the fake server always says 7) holds new mails under the same UIDs.
 test_case 'another IMAP account whose INBOX has the same UIDVALIDITY: its mail under the same UID is applied, not taken for a replay' '
   printf "Message-ID: <honest-3@example.org>\nFrom: Lou <lou@example.org>\nTo: equipe@example.org\nSubject: hello\n\nEVENTS\n" > other.eml
-  rm -f imap.port
-  /usr/bin/python3 "$SRC/tests/integration/lying_imap.py" imap.port imap2.log other.eml &
-  liar=$!
-  for _ in $(seq 1 50); do [ -f imap.port ] && break; sleep 0.1; done
-  start_daemon TOCSIN_IMAP_HOST=127.0.0.1 TOCSIN_IMAP_PORT=$(cat imap.port) TOCSIN_IMAP_TLS=off \
-    TOCSIN_IMAP_USER=v TOCSIN_IMAP_PASSWORD=p TOCSIN_IMAP_POLL_INTERVAL=1 TOCSIN_IMAP_MAX_SIZE=65536
-  for _ in $(seq 1 300); do
-    [ "$(sql "SELECT count(*) FROM inbound_messages WHERE provider_id LIKE '"'"'v@%/INBOX:7:2'"'"'")" = 1 ] && break
-    sleep 0.1
-  done
-  stop_daemon
-  kill_ours TERM $liar
+  read_from_liar v other.eml
   expect_eq "$(sql "SELECT string_agg(split_part(provider_id, '"'"'@'"'"', 1) || '"'"' '"'"' || status, '"'"', '"'"' ORDER BY id) FROM inbound_messages WHERE provider_id LIKE '"'"'%/INBOX:7:2'"'"'")" "u applied, v applied"
 '
