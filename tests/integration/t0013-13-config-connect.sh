@@ -6,8 +6,12 @@
 . "$SRC/tests/integration/lib.sh"
 
 PY=/usr/bin/python3
-PIDS=()
-trap 'kill_ours TERM "${PIDS[@]}"' EXIT
+# The servers this script starts, stopped when it ends. The sinks start inside the cases'
+# subshells, where a variable set is lost to this script's EXIT trap: the PIDs go in a file
+# (the three sinks were left running after every run).
+STARTED=$TEST_DIR/started.pids
+: > "$STARTED"
+trap 'kill_ours TERM $(cat "$STARTED")' EXIT
 connect() { # run `config check --connect` with extra environment; sets rc, output in out
   rc=0
   env "$@" "$TOCSIN" config check --connect > out 2> err || rc=$?
@@ -17,7 +21,7 @@ start_sink() { # NAME ARGS…: the aiosmtpd sink of the other tests; sets SINK_P
   local name=$1; shift
   SINK_PORT=$(free_port)
   "$PY" "$SRC/tests/integration/smtp_sink.py" "$SINK_PORT" "$TEST_DIR/$name" "$@" > "$TEST_DIR/$name.out" 2>&1 &
-  PIDS+=($!)
+  echo $! >> "$STARTED"
   for _ in $(seq 1 50); do grep -q ready "$TEST_DIR/$name.out" 2>/dev/null && return 0; sleep 0.1; done
   cat "$TEST_DIR/$name.out"; return 1
 }
@@ -85,7 +89,7 @@ test_case 'a relay that offers no STARTTLS is refused when the configuration req
 
 # ---- SMS gateways, against the fake provider's documented account endpoints ----------------
 "$PY" "$SRC/tests/integration/fake_sms_api.py" "$TEST_DIR/api.port" "$TEST_DIR/api.log" sekrit &
-PIDS+=($!)
+echo $! >> "$STARTED"
 for _ in $(seq 1 50); do [ -f "$TEST_DIR/api.port" ] && break; sleep 0.1; done
 API="http://127.0.0.1:$(cat "$TEST_DIR/api.port")"
 SMS=(TOCSIN_SMS_API_URL=$API TOCSIN_SMS_ACCOUNT=AC123 TOCSIN_SMS_FROM=+33700000000
