@@ -33,6 +33,14 @@ static bool utf8_ok(const char *s)
     return copy == NULL;
 }
 
+/* `s` as a message's body or raw text is stored (struct processing says why): itself, or a
+ * sanitised copy left in *copy_r for the caller to free (NULL when there is none). */
+static const char *stored_text(const char *s, char **copy_r)
+{
+    *copy_r = s ? utf8_sanitised(s) : NULL;
+    return *copy_r ? *copy_r : s;
+}
+
 static int validate(const struct inbound_message *msg, char **error_r)
 {
     if (!msg->channel || (strcmp(msg->channel, "sms") != 0 && strcmp(msg->channel, "email") != 0))
@@ -267,13 +275,11 @@ static json_t *record_row(const struct inbound_group *g, const struct inbound_me
     free(sender);
     if (!first)
         return NULL;
-    const char *body = msg->body ? msg->body : "";
-    char *clean_body = utf8_sanitised(body);
-    char *clean_raw = msg->raw ? utf8_sanitised(msg->raw) : NULL;
-    json_t *row =
-        json_pack("[s, s, s, s, s, s, s?, s?]", msg->channel, msg->provider, msg->provider_id,
-                  msg->sender, msg->recipient ? msg->recipient : "", clean_body ? clean_body : body,
-                  clean_raw ? clean_raw : msg->raw, msg->proof);
+    char *clean_body, *clean_raw;
+    json_t *row = json_pack("[s, s, s, s, s, s, s?, s?]", msg->channel, msg->provider,
+                            msg->provider_id, msg->sender, msg->recipient ? msg->recipient : "",
+                            stored_text(msg->body ? msg->body : "", &clean_body),
+                            stored_text(msg->raw, &clean_raw), msg->proof);
     free(clean_body);
     free(clean_raw);
     return row;
@@ -531,10 +537,8 @@ static void processing_init(struct processing *p, struct db *db, const struct in
     p->db = db;
     p->msg = msg;
     p->outcome = outcome;
-    p->clean_body = utf8_sanitised(msg->body ? msg->body : "");
-    p->clean_raw = msg->raw ? utf8_sanitised(msg->raw) : NULL;
-    p->body = p->clean_body ? p->clean_body : msg->body ? msg->body : "";
-    p->raw = p->clean_raw ? p->clean_raw : msg->raw;
+    p->body = stored_text(msg->body ? msg->body : "", &p->clean_body);
+    p->raw = stored_text(msg->raw, &p->clean_raw);
     grammar_match_init(&p->match);
     p->ctx = (struct handler_ctx){
         .db = db,
